@@ -1,0 +1,156 @@
+//! The seed's web-shop scenario, end to end.
+//!
+//! A customer reports that the site crashed while ordering; monitoring raises an alert about
+//! response times. The incident owner opens an incident, acknowledges it, the team finds the
+//! root cause (a DDoS attack overloading the server), switches on traffic filtering, and the
+//! site is back within 15 minutes. Customers get an update; the incident is closed with
+//! lessons learned. Then the timeline is printed the way a shop owner would read it.
+//!
+//! Runs on a simulated clock, so it finishes instantly and prints the same times every run.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use incidents::{
+    Actor, Command, Desk, Event, Incident, ManualClock, MemoryStore, NewIncident, Resolution, Role,
+    Severity, Source, Store,
+};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 12, 4, 0).unwrap());
+    let desk = Desk::new(store, &clock)?;
+    run(&desk, &clock)
+}
+
+/// The scenario, on any store.
+fn run<S: Store>(
+    desk: &Desk<S, &ManualClock>,
+    clock: &ManualClock,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let shimon = Actor::new("shimon@aroma.example", "Shimon", Role::Owner)?;
+    let noa = Actor::new("noa@aroma.example", "Noa", Role::Support)?;
+    let avi = Actor::new("avi@aroma.example", "Avi", Role::Responder)?;
+    let monitor = Actor::new("uptime-monitor", "Uptime monitor", Role::System)?;
+
+    // 12:04 — a customer calls: the site crashed in the middle of an order.
+    let report = NewIncident::new(
+        "Web shop crashes while customers place orders",
+        Severity::High,
+        "online shop",
+        Source::CustomerReport,
+    )?
+    .with_description("A customer says the order page went blank after pressing 'Pay'.")?;
+    let id = desk.open(&noa, report)?.id;
+
+    // 12:05 — monitoring confirms it: response times are far over the threshold.
+    clock.advance(Duration::minutes(1));
+    desk.act(
+        id,
+        &monitor,
+        Command::note("Alert: p95 response time 8.4 s, threshold 2 s")?,
+    )?;
+    desk.act(
+        id,
+        &shimon,
+        Command::change_severity(
+            Severity::Critical,
+            "monitoring shows the whole shop is down",
+        )?,
+    )?;
+
+    // 12:06 — the owner takes it and brings in the technical team.
+    clock.advance(Duration::minutes(1));
+    desk.act(id, &shimon, Command::assign_owner(shimon.clone()))?;
+    desk.act(id, &shimon, Command::Acknowledge)?;
+    desk.act(id, &avi, Command::StartInvestigating)?;
+
+    // 12:10 — root cause found.
+    clock.advance(Duration::minutes(4));
+    desk.act(
+        id,
+        &avi,
+        Command::identify("server overload from a DDoS attack")?,
+    )?;
+
+    // 12:12 — automatic protections filter the malicious traffic; load drops.
+    clock.advance(Duration::minutes(2));
+    desk.act(
+        id,
+        &avi,
+        Command::mitigate("switched on traffic filtering at the CDN; load is dropping")?,
+    )?;
+
+    // 12:19 — the site works normally again: resolved within 15 minutes of the report.
+    clock.advance(Duration::minutes(7));
+    desk.act(id, &shimon, Command::resolve(Resolution::Fixed))?;
+    desk.act(
+        id,
+        &noa,
+        Command::customer_update(
+            "Our shop was unavailable for a few minutes because of an attack on our servers. \
+             It is working normally again; orders placed since 12:19 go through as usual.",
+        )?,
+    )?;
+
+    // 16:00 — closed with a summary and lessons learned.
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 27, 16, 0, 0).unwrap());
+    desk.act(
+        id,
+        &shimon,
+        Command::close(
+            "A DDoS attack overloaded the shop's server for 15 minutes; CDN filtering stopped it.",
+            "Keep traffic filtering on permanently and alert on request rate, not only on latency.",
+        )?,
+    )?;
+
+    print_report(&desk.get(id)?, &desk.history(id)?);
+    Ok(())
+}
+
+fn print_report(incident: &Incident, history: &[Event]) {
+    println!("Incident {}", incident.id());
+    println!("  {}", incident.title());
+    println!(
+        "  severity {} · service {} · reported by {} · status {}",
+        incident.severity(),
+        incident.service(),
+        incident.source(),
+        incident.status()
+    );
+    if let Some(owner) = incident.owner() {
+        println!("  owner: {owner}");
+    }
+    println!();
+    println!("Timeline (UTC)");
+    for event in history {
+        println!(
+            "  {}  {:<24} {}",
+            event.at.format("%H:%M"),
+            event.actor.to_string(),
+            event.change.describe()
+        );
+    }
+    println!();
+    let minutes = |from: DateTime<Utc>, to: Option<DateTime<Utc>>| {
+        to.map_or("-".to_string(), |to| {
+            format!("{} min", (to - from).num_minutes())
+        })
+    };
+    println!(
+        "Time to acknowledge: {}",
+        minutes(incident.created_at(), incident.acknowledged_at())
+    );
+    println!(
+        "Time to resolve:     {}",
+        minutes(incident.created_at(), incident.resolved_at())
+    );
+    if let Some(root_cause) = incident.root_cause() {
+        println!("Root cause:          {root_cause}");
+    }
+    if let Some(closure) = incident.closure() {
+        println!("Lessons learned:     {}", closure.lessons);
+    }
+}

@@ -1,0 +1,190 @@
+//! Errors: one top-level [`Error`] and the small per-concern types that convert into it.
+
+use std::path::PathBuf;
+
+use crate::lifecycle::{CommandKind, Status};
+use crate::model::IncidentId;
+use crate::store::Version;
+
+/// Everything that can go wrong in this crate.
+///
+/// Each variant's documentation says how a caller is expected to handle it. Messages are
+/// lowercase, carry the context needed to act on them (which incident, which status, which file
+/// and byte offset), and never end with a period.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value supplied by the caller broke a rule (an empty title, an unknown severity, …).
+    ///
+    /// Nothing was changed. Show the message to the person who typed the value; it names the
+    /// field and the rule.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+
+    /// The command is not allowed in the incident's current status (for example, reopening an
+    /// incident that is not resolved).
+    ///
+    /// Nothing was changed. The message says which status forbade which command and why.
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+
+    /// Someone else changed the incident between reading it and writing to it, and retrying did
+    /// not settle it.
+    ///
+    /// Nothing was changed. Read the incident again and decide whether the command still makes
+    /// sense.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+
+    /// No incident with this id exists.
+    #[error("incident {id} not found")]
+    NotFound {
+        /// The id that was asked for.
+        id: IncidentId,
+    },
+
+    /// A stored history cannot be replayed: it contains an event that the lifecycle does not
+    /// allow at that point.
+    ///
+    /// This means the store was written by something other than this crate, or was tampered
+    /// with. Nothing is guessed: the incident is not loaded.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+
+    /// An operating-system I/O call failed.
+    ///
+    /// For an append, the events were **not** recorded. Check the disk (space, permissions) and
+    /// retry; a store may refuse further writes until reopened, see its documentation.
+    #[error("i/o error during {op} on {}: {source}", path.display())]
+    Io {
+        /// What the store was doing ("append", "fdatasync", "open", …).
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The error reported by the operating system.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Stored data failed a check (checksum, framing, format) before the end of a log.
+    ///
+    /// Nothing past the damage is returned. Inspect the file, restore from a backup, or move the
+    /// damaged part aside with the store's repair call.
+    #[error("corrupt data in {} at byte offset {offset}: {reason}", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte offset of the first damaged record.
+        offset: u64,
+        /// What check failed.
+        reason: String,
+    },
+
+    /// Another store instance (in this or another process) holds the directory's lock.
+    ///
+    /// Close the other instance first; only one writer may own a store.
+    #[error("store directory {} is locked by another instance", dir.display())]
+    Locked {
+        /// The locked directory.
+        dir: PathBuf,
+    },
+
+    /// The store refuses writes because an earlier write or sync failed and durability of what
+    /// followed could not be promised.
+    ///
+    /// Reopen the store: recovery re-reads the log and states exactly what is durable.
+    #[error("store refuses writes after an earlier failure ({reason}); reopen it")]
+    Poisoned {
+        /// The failure that poisoned the store.
+        reason: String,
+    },
+}
+
+/// A caller-supplied value broke a validation rule.
+///
+/// `field` names the input ("title", "service", "severity", …) and `rule` says what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {rule}")]
+pub struct Invalid {
+    /// The name of the input field.
+    pub field: &'static str,
+    /// The rule that was broken, phrased for a person ("must not be empty").
+    pub rule: String,
+}
+
+impl Invalid {
+    /// Builds an error for `field` breaking `rule`.
+    pub fn new(field: &'static str, rule: impl Into<String>) -> Self {
+        Invalid {
+            field,
+            rule: rule.into(),
+        }
+    }
+}
+
+/// A command that the lifecycle does not allow in the incident's current status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "cannot {command} incident {}{}: {reason}",
+    DisplayId(incident),
+    DisplayStatus(status)
+)]
+pub struct Rejected {
+    /// The incident the command was aimed at (`None` if it does not exist).
+    pub incident: Option<IncidentId>,
+    /// Its status when the command arrived (`None` if it does not exist).
+    pub status: Option<Status>,
+    /// Which command was refused.
+    pub command: CommandKind,
+    /// Why, in words a person can act on.
+    pub reason: &'static str,
+}
+
+struct DisplayId<'a>(&'a Option<IncidentId>);
+
+impl std::fmt::Display for DisplayId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "{id}"),
+            None => f.write_str("(unknown)"),
+        }
+    }
+}
+
+struct DisplayStatus<'a>(&'a Option<Status>);
+
+impl std::fmt::Display for DisplayStatus<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(status) => write!(f, " (it is {status})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An append was made against a stale version of an incident's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("version conflict on incident {incident}: expected version {expected}, found {actual}")]
+pub struct Conflict {
+    /// The incident whose history moved on.
+    pub incident: IncidentId,
+    /// The version the writer believed was current.
+    pub expected: Version,
+    /// The version actually stored.
+    pub actual: Version,
+}
+
+/// A stored history that cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("impossible history for incident {incident} at version {at}: {reason}")]
+pub struct HistoryError {
+    /// The incident whose history is broken.
+    pub incident: IncidentId,
+    /// The position (number of events already applied) at which replay failed.
+    pub at: Version,
+    /// What was wrong.
+    pub reason: String,
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

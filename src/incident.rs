@@ -1,0 +1,463 @@
+//! The incident: the fold of its events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::HistoryError;
+use crate::lifecycle::{Change, Edge, Event, Resolution, Status, transition};
+use crate::model::{Actor, IncidentId, Service, Source};
+use crate::severity::Severity;
+use crate::store::Version;
+use crate::text::{Text, Title};
+
+/// A dated, attributed piece of text: a note, a mitigation, a customer update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Who recorded it.
+    pub by: Actor,
+    /// What it says.
+    pub text: Text,
+}
+
+/// How and when an incident was resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionRecord {
+    /// When service was restored.
+    pub at: DateTime<Utc>,
+    /// Who resolved it.
+    pub by: Actor,
+    /// How.
+    pub resolution: Resolution,
+}
+
+/// How and when an incident was closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    /// When it was closed.
+    pub at: DateTime<Utc>,
+    /// Who closed it.
+    pub by: Actor,
+    /// What happened and how it was handled.
+    pub summary: Text,
+    /// What to do so it does not happen again.
+    pub lessons: Text,
+}
+
+/// The lifecycle position together with the data that only exists there: a resolution exists
+/// exactly when the incident is resolved or closed, a closure exactly when it is closed. This
+/// makes "resolved without a resolution" unrepresentable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Stage {
+    /// See [`Status::Open`].
+    Open,
+    /// See [`Status::Acknowledged`].
+    Acknowledged,
+    /// See [`Status::Investigating`].
+    Investigating,
+    /// See [`Status::Identified`].
+    Identified,
+    /// See [`Status::Monitoring`].
+    Monitoring,
+    /// See [`Status::Resolved`].
+    Resolved {
+        /// The resolution.
+        resolved: ResolutionRecord,
+    },
+    /// See [`Status::Closed`].
+    Closed {
+        /// The resolution it was closed with.
+        resolved: ResolutionRecord,
+        /// The closure.
+        closure: Closure,
+    },
+}
+
+impl Stage {
+    /// The status of this stage.
+    pub const fn status(&self) -> Status {
+        match self {
+            Stage::Open => Status::Open,
+            Stage::Acknowledged => Status::Acknowledged,
+            Stage::Investigating => Status::Investigating,
+            Stage::Identified => Status::Identified,
+            Stage::Monitoring => Status::Monitoring,
+            Stage::Resolved { .. } => Status::Resolved,
+            Stage::Closed { .. } => Status::Closed,
+        }
+    }
+}
+
+/// An incident as it stands after its events: the fold of its history.
+///
+/// Built only by replaying events ([`Incident::replay`], [`Incident::apply`]), so every
+/// incident value corresponds to a history the lifecycle allows. Read it through the
+/// [`Desk`](crate::Desk).
+///
+/// Invariants (checked by the property tests):
+/// - `resolved_at()` is set iff the status is `Resolved` or `Closed`; `closed_at()` iff `Closed`;
+/// - `acknowledged_at()` is set whenever the status is `Acknowledged`, `Investigating`,
+///   `Identified` or `Monitoring` (it keeps the *first* acknowledgement, for time-to-acknowledge);
+/// - `created_at() <= acknowledged_at(), resolved_at(), closed_at() <= updated_at()`;
+/// - `version()` is the number of events applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    id: IncidentId,
+    title: Title,
+    description: Option<Text>,
+    severity: Severity,
+    service: Service,
+    source: Source,
+    opened_by: Actor,
+    owner: Option<Actor>,
+    stage: Stage,
+    created_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    root_cause: Option<Text>,
+    mitigations: Vec<Entry>,
+    notes: Vec<Entry>,
+    customer_updates: Vec<Entry>,
+    reopen_count: u32,
+    version: Version,
+}
+
+impl Incident {
+    /// Rebuilds an incident from its complete history.
+    ///
+    /// # Errors
+    /// [`HistoryError`] if the history is empty, does not start with `Opened` for `id`, or
+    /// contains an event the lifecycle does not allow where it stands.
+    pub fn replay<'a>(
+        id: IncidentId,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<Incident, HistoryError> {
+        let mut events = events.into_iter();
+        let first = events.next().ok_or_else(|| HistoryError {
+            incident: id,
+            at: Version::ZERO,
+            reason: "the history is empty".into(),
+        })?;
+        let mut incident = Incident::opened(id, first)?;
+        for event in events {
+            incident.apply(event)?;
+        }
+        Ok(incident)
+    }
+
+    /// Starts an incident from its first event, which must be `Opened` with this `id`.
+    ///
+    /// # Errors
+    /// [`HistoryError`] if the event is not `Opened` or names another id.
+    pub fn opened(id: IncidentId, event: &Event) -> Result<Incident, HistoryError> {
+        let broken = |reason: String| HistoryError {
+            incident: id,
+            at: Version::ZERO,
+            reason,
+        };
+        let Change::Opened {
+            id: opened_id,
+            title,
+            description,
+            severity,
+            service,
+            source,
+        } = &event.change
+        else {
+            return Err(broken(format!(
+                "the first event must be `opened`, found `{}`",
+                event.change.command_kind()
+            )));
+        };
+        if *opened_id != id {
+            return Err(broken(format!(
+                "the opened event names incident {opened_id}"
+            )));
+        }
+        Ok(Incident {
+            id,
+            title: title.clone(),
+            description: description.clone(),
+            severity: *severity,
+            service: service.clone(),
+            source: *source,
+            opened_by: event.actor.clone(),
+            owner: None,
+            stage: Stage::Open,
+            created_at: event.at,
+            acknowledged_at: None,
+            updated_at: event.at,
+            root_cause: None,
+            mitigations: Vec::new(),
+            notes: Vec::new(),
+            customer_updates: Vec::new(),
+            reopen_count: 0,
+            version: Version::new(1),
+        })
+    }
+
+    /// Applies one more event.
+    ///
+    /// The event must be allowed by the [transition table](crate::transition) in the current
+    /// status (an `Ignore` or `Reject` cell means the event could never have been decided) and
+    /// must not be dated before the previous event. On error nothing is changed.
+    ///
+    /// # Errors
+    /// [`HistoryError`] saying which event was impossible and why.
+    pub fn apply(&mut self, event: &Event) -> Result<(), HistoryError> {
+        let from = self.status();
+        let kind = event.change.command_kind();
+        let to = match transition(Some(from), kind) {
+            Edge::Move(to) => to,
+            Edge::Stay => from,
+            Edge::Ignore => {
+                return Err(self.broken(format!(
+                    "a `{kind}` event cannot happen while {from}: that command records nothing there"
+                )));
+            }
+            Edge::Reject(reason) => {
+                return Err(self.broken(format!(
+                    "a `{kind}` event cannot happen while {from}: {reason}"
+                )));
+            }
+        };
+        if event.at < self.updated_at {
+            return Err(self.broken(format!(
+                "the event at {} is dated before the previous event at {}",
+                event.at, self.updated_at
+            )));
+        }
+        if let Change::SeverityChanged { from: before, .. } = &event.change
+            && *before != self.severity
+        {
+            return Err(self.broken(format!(
+                "severity change from {before}, but the severity is {}",
+                self.severity
+            )));
+        }
+        let stage = if to == from {
+            None
+        } else {
+            Some(self.enter(to, event)?)
+        };
+
+        // Everything is checked; from here on nothing fails.
+        match &event.change {
+            Change::Opened { .. }
+            | Change::Acknowledged
+            | Change::InvestigationStarted
+            | Change::Resolved { .. }
+            | Change::Closed { .. } => {}
+            Change::OwnerAssigned { owner } => self.owner = Some(owner.clone()),
+            Change::RootCauseIdentified { root_cause } => {
+                self.root_cause = Some(root_cause.clone());
+            }
+            Change::Mitigated { action } => self.mitigations.push(Entry {
+                at: event.at,
+                by: event.actor.clone(),
+                text: action.clone(),
+            }),
+            Change::Reopened { .. } => self.reopen_count += 1,
+            Change::SeverityChanged { to, .. } => self.severity = *to,
+            Change::NoteAdded { text } => self.notes.push(Entry {
+                at: event.at,
+                by: event.actor.clone(),
+                text: text.clone(),
+            }),
+            Change::CustomerUpdatePosted { message } => self.customer_updates.push(Entry {
+                at: event.at,
+                by: event.actor.clone(),
+                text: message.clone(),
+            }),
+        }
+        if let Some(stage) = stage {
+            self.stage = stage;
+            if self.acknowledged_at.is_none()
+                && matches!(
+                    to,
+                    Status::Acknowledged
+                        | Status::Investigating
+                        | Status::Identified
+                        | Status::Monitoring
+                )
+            {
+                self.acknowledged_at = Some(event.at);
+            }
+        }
+        self.updated_at = event.at;
+        self.version = self.version.next();
+        Ok(())
+    }
+
+    /// The stage entered when moving to `to` because of `event`.
+    fn enter(&self, to: Status, event: &Event) -> Result<Stage, HistoryError> {
+        Ok(match to {
+            Status::Open => Stage::Open,
+            Status::Acknowledged => Stage::Acknowledged,
+            Status::Investigating => Stage::Investigating,
+            Status::Identified => Stage::Identified,
+            Status::Monitoring => Stage::Monitoring,
+            Status::Resolved => match &event.change {
+                Change::Resolved { resolution } => Stage::Resolved {
+                    resolved: ResolutionRecord {
+                        at: event.at,
+                        by: event.actor.clone(),
+                        resolution: *resolution,
+                    },
+                },
+                other => {
+                    return Err(self.broken(format!(
+                        "`{}` cannot resolve an incident",
+                        other.command_kind()
+                    )));
+                }
+            },
+            Status::Closed => match (&event.change, &self.stage) {
+                (Change::Closed { summary, lessons }, Stage::Resolved { resolved }) => {
+                    Stage::Closed {
+                        resolved: resolved.clone(),
+                        closure: Closure {
+                            at: event.at,
+                            by: event.actor.clone(),
+                            summary: summary.clone(),
+                            lessons: lessons.clone(),
+                        },
+                    }
+                }
+                (other, _) => {
+                    return Err(self.broken(format!(
+                        "`{}` cannot close an incident that is {}",
+                        other.command_kind(),
+                        self.status()
+                    )));
+                }
+            },
+        })
+    }
+
+    fn broken(&self, reason: String) -> HistoryError {
+        HistoryError {
+            incident: self.id,
+            at: self.version,
+            reason,
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> IncidentId {
+        self.id
+    }
+    /// The title.
+    pub fn title(&self) -> &Title {
+        &self.title
+    }
+    /// The description, if one was given.
+    pub fn description(&self) -> Option<&Text> {
+        self.description.as_ref()
+    }
+    /// The current severity.
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+    /// The affected service.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+    /// Where it came from.
+    pub fn source(&self) -> Source {
+        self.source
+    }
+    /// Who opened it.
+    pub fn opened_by(&self) -> &Actor {
+        &self.opened_by
+    }
+    /// The person leading it, once one is assigned.
+    pub fn owner(&self) -> Option<&Actor> {
+        self.owner.as_ref()
+    }
+    /// The lifecycle status.
+    pub fn status(&self) -> Status {
+        self.stage.status()
+    }
+    /// The status with its stage-specific data (resolution, closure).
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+    /// Whether someone still has work to do (neither resolved nor closed).
+    pub fn is_active(&self) -> bool {
+        self.status().is_active()
+    }
+    /// When it was opened.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    /// When it was first acknowledged (explicitly or by starting work on it).
+    pub fn acknowledged_at(&self) -> Option<DateTime<Utc>> {
+        self.acknowledged_at
+    }
+    /// When it was resolved; `None` unless resolved or closed (cleared by reopening).
+    pub fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.resolution_record().map(|r| r.at)
+    }
+    /// The resolution; `None` unless resolved or closed.
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.resolution_record().map(|r| r.resolution)
+    }
+    /// The full resolution record; `None` unless resolved or closed.
+    pub fn resolution_record(&self) -> Option<&ResolutionRecord> {
+        match &self.stage {
+            Stage::Resolved { resolved } | Stage::Closed { resolved, .. } => Some(resolved),
+            Stage::Open
+            | Stage::Acknowledged
+            | Stage::Investigating
+            | Stage::Identified
+            | Stage::Monitoring => None,
+        }
+    }
+    /// The closure (summary and lessons learned); `None` unless closed.
+    pub fn closure(&self) -> Option<&Closure> {
+        match &self.stage {
+            Stage::Closed { closure, .. } => Some(closure),
+            Stage::Open
+            | Stage::Acknowledged
+            | Stage::Investigating
+            | Stage::Identified
+            | Stage::Monitoring
+            | Stage::Resolved { .. } => None,
+        }
+    }
+    /// When it was closed; `None` unless closed.
+    pub fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.closure().map(|c| c.at)
+    }
+    /// When the last event happened.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+    /// The root cause, once identified (the latest one if revised).
+    pub fn root_cause(&self) -> Option<&Text> {
+        self.root_cause.as_ref()
+    }
+    /// Mitigations put in place, oldest first.
+    pub fn mitigations(&self) -> &[Entry] {
+        &self.mitigations
+    }
+    /// Internal notes, oldest first.
+    pub fn notes(&self) -> &[Entry] {
+        &self.notes
+    }
+    /// Updates posted for customers, oldest first.
+    pub fn customer_updates(&self) -> &[Entry] {
+        &self.customer_updates
+    }
+    /// How many times it was reopened.
+    pub fn reopen_count(&self) -> u32 {
+        self.reopen_count
+    }
+    /// The number of events in its history.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+}

@@ -1,0 +1,79 @@
+//! # incidents
+//!
+//! An incident-management engine to embed in a small business's own software: detect, assess
+//! severity, route to the owner, fix fast, keep customers informed, learn. No server, no
+//! SaaS; it works offline and keeps the data where the host puts it.
+//!
+//! ```
+//! use chrono::{Duration, TimeZone, Utc};
+//! use incidents::{
+//!     Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Resolution, Role, Severity,
+//!     Source, Status,
+//! };
+//!
+//! let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap());
+//! let desk = Desk::new(MemoryStore::new(), &clock)?;
+//! let dana = Actor::new("dana", "Dana", Role::Owner)?;
+//!
+//! let id = desk
+//!     .open(&dana, NewIncident::new("Site crashes at checkout", Severity::Critical, "online shop", Source::CustomerReport)?)?
+//!     .id;
+//! desk.act(id, &dana, Command::Acknowledge)?;
+//! desk.act(id, &dana, Command::identify("server overload from a DDoS attack")?)?;
+//! desk.act(id, &dana, Command::mitigate("traffic filtering switched on")?)?;
+//! clock.advance(Duration::minutes(15));
+//! desk.act(id, &dana, Command::resolve(Resolution::Fixed))?;
+//!
+//! let incident = desk.get(id)?;
+//! assert_eq!(incident.status(), Status::Resolved);
+//! assert_eq!(incident.resolved_at().unwrap() - incident.created_at(), Duration::minutes(15));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Overview
+//!
+//! - [`Desk`] is the facade: [`Desk::open`], [`Desk::act`], [`Desk::get`], [`Desk::list`],
+//!   [`Desk::counts`], [`Desk::history`].
+//! - The lifecycle is a pure core: [`decide`] turns a [`Command`] into [`Event`]s using the
+//!   one [transition table](transition); [`Incident`] is the fold of its events
+//!   ([`Incident::apply`]). See the [`lifecycle`] module for the rules, including what
+//!   repeated commands do.
+//! - A [`Store`] keeps every incident's events with optimistic concurrency;
+//!   [`MemoryStore`] is the in-memory backend.
+//! - Time is an argument: the desk asks its [`Clock`]; tests use [`ManualClock`].
+//! - Every failure is a typed [`Error`] saying what was wrong; a refused command changes
+//!   nothing.
+
+#![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+#![warn(missing_docs, missing_debug_implementations)]
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+mod clock;
+mod desk;
+mod error;
+mod incident;
+pub mod lifecycle;
+mod model;
+mod severity;
+pub mod store;
+mod text;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use desk::{CONFLICT_RETRIES, Counts, Desk, Filter, Receipt};
+pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
+pub use incident::{Closure, Entry, Incident, ResolutionRecord, Stage};
+pub use lifecycle::{
+    Change, Command, CommandKind, Edge, Event, NewIncident, Resolution, Status, Transition, decide,
+    transition,
+};
+pub use model::{
+    ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, IncidentId, Role, SERVICE_MAX_CHARS, Service,
+    Source,
+};
+pub use severity::{SEVERITY_SPELLINGS, Severity};
+pub use store::{MemoryStore, Store, Version};
+pub use text::{TEXT_MAX_CHARS, TITLE_MAX_CHARS, Text, Title};

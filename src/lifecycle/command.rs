@@ -1,0 +1,304 @@
+//! Commands: what people (and the system) ask the lifecycle to do.
+
+use std::convert::Infallible;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+use crate::lifecycle::CommandKind;
+use crate::model::{Actor, IncidentId, Service, Source};
+use crate::severity::Severity;
+use crate::text::{Text, Title};
+
+impl From<Infallible> for Invalid {
+    fn from(never: Infallible) -> Invalid {
+        match never {}
+    }
+}
+
+/// What is needed to open an incident. Validated on construction.
+///
+/// ```
+/// use incidents::{NewIncident, Severity, Source};
+///
+/// let new = NewIncident::new("Checkout crashes", Severity::Critical, "online shop", Source::CustomerReport)?
+///     .with_description("A customer's order failed at the payment step.")?;
+/// assert_eq!(new.title().as_str(), "Checkout crashes");
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIncident {
+    title: Title,
+    description: Option<Text>,
+    severity: Severity,
+    service: Service,
+    source: Source,
+}
+
+impl NewIncident {
+    /// Validates the parts of a new incident. `title` and `service` may be given as strings
+    /// or as already validated [`Title`] and [`Service`] values.
+    ///
+    /// # Errors
+    /// [`Invalid`] naming `title` or `service` if either breaks its rules.
+    pub fn new<T, S>(
+        title: T,
+        severity: Severity,
+        service: S,
+        source: Source,
+    ) -> Result<NewIncident, Invalid>
+    where
+        T: TryInto<Title>,
+        T::Error: Into<Invalid>,
+        S: TryInto<Service>,
+        S::Error: Into<Invalid>,
+    {
+        Ok(NewIncident {
+            title: title.try_into().map_err(Into::into)?,
+            description: None,
+            severity,
+            service: service.try_into().map_err(Into::into)?,
+            source,
+        })
+    }
+
+    /// Adds a longer description.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `description` if the text breaks the [`Text`] rules.
+    pub fn with_description(mut self, description: impl AsRef<str>) -> Result<Self, Invalid> {
+        self.description = Some(Text::new("description", description)?);
+        Ok(self)
+    }
+
+    /// The title.
+    pub fn title(&self) -> &Title {
+        &self.title
+    }
+    /// The description, if any.
+    pub fn description(&self) -> Option<&Text> {
+        self.description.as_ref()
+    }
+    /// The initial severity.
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+    /// The affected service.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+    /// Where the incident came from.
+    pub fn source(&self) -> Source {
+        self.source
+    }
+}
+
+/// How an incident was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The cause was fixed.
+    Fixed,
+    /// Service is restored by a workaround; the cause remains (a follow-up should fix it).
+    Workaround,
+    /// Nothing was wrong (a flaky monitor, a misunderstanding).
+    FalseAlarm,
+    /// The same problem is already tracked by another incident.
+    Duplicate {
+        /// The incident that tracks it.
+        of: IncidentId,
+    },
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resolution::Fixed => f.write_str("fixed"),
+            Resolution::Workaround => f.write_str("workaround"),
+            Resolution::FalseAlarm => f.write_str("false alarm"),
+            Resolution::Duplicate { of } => write!(f, "duplicate of {of}"),
+        }
+    }
+}
+
+/// A request to change an incident. Data is validated when the command is built, so a command
+/// value is always well-formed; whether it is *allowed* is decided by [`decide`](crate::decide)
+/// against the incident's status.
+///
+/// The helper constructors validate text and name the field in the error:
+///
+/// ```
+/// use incidents::Command;
+///
+/// let cmd = Command::identify("server overload from a DDoS attack")?;
+/// assert_eq!(cmd.kind(), incidents::CommandKind::Identify);
+/// assert_eq!(Command::note("").unwrap_err().field, "note");
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Open a new incident with the given id. [`Desk::open`](crate::Desk::open) makes the id.
+    Open {
+        /// The new incident's id.
+        id: IncidentId,
+        /// What it is about.
+        incident: NewIncident,
+    },
+    /// "I'm on it."
+    Acknowledge,
+    /// Make `owner` the one person leading the incident.
+    AssignOwner {
+        /// The new owner.
+        owner: Actor,
+    },
+    /// Start looking for the cause.
+    StartInvestigating,
+    /// The root cause is known.
+    Identify {
+        /// What caused it.
+        root_cause: Text,
+    },
+    /// A mitigation is in place; watch it.
+    Mitigate {
+        /// What was done.
+        action: Text,
+    },
+    /// Service is restored.
+    Resolve {
+        /// How.
+        resolution: Resolution,
+    },
+    /// The problem is back.
+    Reopen {
+        /// Why it is being reopened.
+        reason: Text,
+    },
+    /// Done, with what was learned.
+    Close {
+        /// What happened and how it was handled.
+        summary: Text,
+        /// What to do so it does not happen again.
+        lessons: Text,
+    },
+    /// Raise or lower the severity.
+    ChangeSeverity {
+        /// The new severity.
+        to: Severity,
+        /// Why.
+        reason: Text,
+    },
+    /// An internal note for the team.
+    AddNote {
+        /// The note.
+        text: Text,
+    },
+    /// A message for customers (the host's notifier delivers it).
+    PostCustomerUpdate {
+        /// The message.
+        message: Text,
+    },
+}
+
+impl Command {
+    /// The kind of this command, for the transition table.
+    pub const fn kind(&self) -> CommandKind {
+        match self {
+            Command::Open { .. } => CommandKind::Open,
+            Command::Acknowledge => CommandKind::Acknowledge,
+            Command::AssignOwner { .. } => CommandKind::AssignOwner,
+            Command::StartInvestigating => CommandKind::StartInvestigating,
+            Command::Identify { .. } => CommandKind::Identify,
+            Command::Mitigate { .. } => CommandKind::Mitigate,
+            Command::Resolve { .. } => CommandKind::Resolve,
+            Command::Reopen { .. } => CommandKind::Reopen,
+            Command::Close { .. } => CommandKind::Close,
+            Command::ChangeSeverity { .. } => CommandKind::ChangeSeverity,
+            Command::AddNote { .. } => CommandKind::AddNote,
+            Command::PostCustomerUpdate { .. } => CommandKind::PostCustomerUpdate,
+        }
+    }
+
+    /// [`Command::Identify`] with a validated root cause.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `root cause`.
+    pub fn identify(root_cause: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::Identify {
+            root_cause: Text::new("root cause", root_cause)?,
+        })
+    }
+
+    /// [`Command::Mitigate`] with a validated action.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `mitigation`.
+    pub fn mitigate(action: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::Mitigate {
+            action: Text::new("mitigation", action)?,
+        })
+    }
+
+    /// [`Command::Resolve`].
+    pub const fn resolve(resolution: Resolution) -> Command {
+        Command::Resolve { resolution }
+    }
+
+    /// [`Command::Reopen`] with a validated reason.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `reason`.
+    pub fn reopen(reason: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::Reopen {
+            reason: Text::new("reason", reason)?,
+        })
+    }
+
+    /// [`Command::Close`] with a validated summary and lessons learned.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `summary` or `lessons`.
+    pub fn close(summary: impl AsRef<str>, lessons: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::Close {
+            summary: Text::new("summary", summary)?,
+            lessons: Text::new("lessons", lessons)?,
+        })
+    }
+
+    /// [`Command::ChangeSeverity`] with a validated reason.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `reason`.
+    pub fn change_severity(to: Severity, reason: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::ChangeSeverity {
+            to,
+            reason: Text::new("reason", reason)?,
+        })
+    }
+
+    /// [`Command::AddNote`] with validated text.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `note`.
+    pub fn note(text: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::AddNote {
+            text: Text::new("note", text)?,
+        })
+    }
+
+    /// [`Command::PostCustomerUpdate`] with a validated message.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `customer update`.
+    pub fn customer_update(message: impl AsRef<str>) -> Result<Command, Invalid> {
+        Ok(Command::PostCustomerUpdate {
+            message: Text::new("customer update", message)?,
+        })
+    }
+
+    /// [`Command::AssignOwner`].
+    pub const fn assign_owner(owner: Actor) -> Command {
+        Command::AssignOwner { owner }
+    }
+}

@@ -1,0 +1,339 @@
+//! The incident lifecycle: statuses, commands, events, and the one transition table.
+//!
+//! [`transition`] is the single source of truth: one exhaustive `match` over (status, command
+//! kind), with no wildcard arm, so adding a status or a command does not compile until every
+//! pair has been decided. [`decide`] and [`Incident::apply`](crate::Incident::apply) both read it,
+//! and [`table`] exposes it as data for documentation and tests.
+//!
+//! # Rules that the table encodes
+//!
+//! - **Forward, with shortcuts.** `Open → Acknowledged → Investigating → Identified →
+//!   Monitoring → Resolved → Closed`. Investigating, identifying or mitigating an open incident
+//!   is allowed and acknowledges it implicitly (the responder is clearly on it).
+//! - **Back to work.** A responder may go back to investigating from `Identified` or
+//!   `Monitoring` (the fix did not hold), and identify a (new) root cause from `Monitoring`.
+//! - **Resolve from any active status.** `Resolved → reopen → Open`, which needs a new
+//!   acknowledgement. `Closed` is terminal and accepts nothing.
+//! - **Records that do not move the status** — assign owner, change severity, add note, post
+//!   customer update — are accepted in every status but `Closed`. A root cause may be recorded
+//!   after resolving (it is often found then) without reopening.
+//!
+//! # Repeated commands
+//!
+//! Commands that only assert a status are **idempotent**: acknowledging an incident that is
+//! already acknowledged (or further along), or starting to investigate while investigating, is
+//! accepted and records nothing ([`Edge::Ignore`]). Retries, double clicks and two people
+//! pressing the same button are harmless. The same holds for data that is already recorded:
+//! assigning the current owner, setting the current severity, or identifying the root cause
+//! already identified records nothing.
+//!
+//! Commands that carry a record of their own are never silently dropped: resolving a resolved
+//! incident or closing a closed one is **rejected**, because the second resolution or summary
+//! might differ from the first and dropping it would lose what the caller said.
+
+mod command;
+mod decide;
+mod event;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use command::{Command, NewIncident, Resolution};
+pub use decide::decide;
+pub use event::{Change, Event};
+
+/// Where an incident is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Reported, nobody has taken it yet. Escalation runs while an incident is open.
+    Open,
+    /// Someone has taken it.
+    Acknowledged,
+    /// The team is looking for the cause.
+    Investigating,
+    /// The root cause is known.
+    Identified,
+    /// A fix or mitigation is in place; the team is watching that it holds.
+    Monitoring,
+    /// Service is restored. May be reopened, or closed after review.
+    Resolved,
+    /// Done: summarised, lessons recorded. Terminal.
+    Closed,
+}
+
+impl Status {
+    /// All statuses, in lifecycle order.
+    pub const ALL: [Status; 7] = [
+        Status::Open,
+        Status::Acknowledged,
+        Status::Investigating,
+        Status::Identified,
+        Status::Monitoring,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
+    /// The statuses in which someone still has work to do (not resolved, not closed).
+    pub const ACTIVE: [Status; 5] = [
+        Status::Open,
+        Status::Acknowledged,
+        Status::Investigating,
+        Status::Identified,
+        Status::Monitoring,
+    ];
+
+    /// Whether the incident is still being worked on (neither resolved nor closed).
+    pub const fn is_active(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+
+    /// The name as used in docs, diagrams and serde: `Open`, `Acknowledged`, …
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Open => "Open",
+            Status::Acknowledged => "Acknowledged",
+            Status::Investigating => "Investigating",
+            Status::Identified => "Identified",
+            Status::Monitoring => "Monitoring",
+            Status::Resolved => "Resolved",
+            Status::Closed => "Closed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name().to_ascii_lowercase())
+    }
+}
+
+/// The kind of a [`Command`], without its data. Used by the transition table and in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// Open a new incident.
+    Open,
+    /// Take the incident: "I'm on it".
+    Acknowledge,
+    /// Make someone the incident's owner.
+    AssignOwner,
+    /// Start looking for the cause.
+    StartInvestigating,
+    /// Record the root cause.
+    Identify,
+    /// Record a mitigation and watch it.
+    Mitigate,
+    /// Declare service restored, with a resolution.
+    Resolve,
+    /// The problem is back: reopen a resolved incident, with a reason.
+    Reopen,
+    /// Close a resolved incident with a summary and lessons learned.
+    Close,
+    /// Raise or lower the severity, with a reason.
+    ChangeSeverity,
+    /// Add an internal note.
+    AddNote,
+    /// Post an update for customers.
+    PostCustomerUpdate,
+}
+
+impl CommandKind {
+    /// All command kinds.
+    pub const ALL: [CommandKind; 12] = [
+        CommandKind::Open,
+        CommandKind::Acknowledge,
+        CommandKind::AssignOwner,
+        CommandKind::StartInvestigating,
+        CommandKind::Identify,
+        CommandKind::Mitigate,
+        CommandKind::Resolve,
+        CommandKind::Reopen,
+        CommandKind::Close,
+        CommandKind::ChangeSeverity,
+        CommandKind::AddNote,
+        CommandKind::PostCustomerUpdate,
+    ];
+
+    /// The command as words: `start investigating`, `post customer update`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CommandKind::Open => "open",
+            CommandKind::Acknowledge => "acknowledge",
+            CommandKind::AssignOwner => "assign owner",
+            CommandKind::StartInvestigating => "start investigating",
+            CommandKind::Identify => "identify",
+            CommandKind::Mitigate => "mitigate",
+            CommandKind::Resolve => "resolve",
+            CommandKind::Reopen => "reopen",
+            CommandKind::Close => "close",
+            CommandKind::ChangeSeverity => "change severity",
+            CommandKind::AddNote => "add note",
+            CommandKind::PostCustomerUpdate => "post customer update",
+        }
+    }
+}
+
+impl fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a command does in a given status: one cell of the transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Edge {
+    /// Accepted; records an event and moves the incident to this (different) status.
+    Move(Status),
+    /// Accepted; records an event and the status stays as it is.
+    Stay,
+    /// Accepted; what it asks for already holds, so nothing is recorded.
+    Ignore,
+    /// Refused, for the reason given. Nothing is recorded.
+    Reject(&'static str),
+}
+
+const CLOSED: &str = "closed incidents are final and accept no commands";
+const RESOLVED: &str = "the incident is resolved; reopen it first";
+const EXISTS: &str = "the incident already exists";
+const MISSING: &str = "the incident does not exist";
+
+/// The transition table: what `command` does to an incident in status `from` (`None`: the
+/// incident does not exist yet).
+///
+/// This is the one exhaustive `match` of the lifecycle; see the [module docs](self) for the
+/// rules it encodes.
+///
+/// ```
+/// use incidents::{transition, CommandKind, Edge, Status};
+///
+/// assert_eq!(
+///     transition(Some(Status::Open), CommandKind::Acknowledge),
+///     Edge::Move(Status::Acknowledged)
+/// );
+/// assert_eq!(transition(Some(Status::Investigating), CommandKind::Acknowledge), Edge::Ignore);
+/// assert!(matches!(transition(Some(Status::Closed), CommandKind::AddNote), Edge::Reject(_)));
+/// ```
+pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
+    use CommandKind as C;
+    use Edge::{Ignore, Move, Reject, Stay};
+    use Status::{Acknowledged, Closed, Identified, Investigating, Monitoring, Open, Resolved};
+
+    let Some(from) = from else {
+        return match command {
+            C::Open => Move(Open),
+            C::Acknowledge
+            | C::AssignOwner
+            | C::StartInvestigating
+            | C::Identify
+            | C::Mitigate
+            | C::Resolve
+            | C::Reopen
+            | C::Close
+            | C::ChangeSeverity
+            | C::AddNote
+            | C::PostCustomerUpdate => Reject(MISSING),
+        };
+    };
+
+    match (command, from) {
+        (C::Open, Open | Acknowledged | Investigating | Identified | Monitoring | Resolved) => {
+            Reject(EXISTS)
+        }
+
+        (C::Acknowledge, Open) => Move(Acknowledged),
+        (C::Acknowledge, Acknowledged | Investigating | Identified | Monitoring) => Ignore,
+        (C::Acknowledge, Resolved) => Reject(RESOLVED),
+
+        (C::StartInvestigating, Open | Acknowledged | Identified | Monitoring) => {
+            Move(Investigating)
+        }
+        (C::StartInvestigating, Investigating) => Ignore,
+        (C::StartInvestigating, Resolved) => Reject(RESOLVED),
+
+        (C::Identify, Open | Acknowledged | Investigating | Monitoring) => Move(Identified),
+        (C::Identify, Identified | Resolved) => Stay,
+
+        (C::Mitigate, Open | Acknowledged | Investigating | Identified) => Move(Monitoring),
+        (C::Mitigate, Monitoring) => Stay,
+        (C::Mitigate, Resolved) => Reject(RESOLVED),
+
+        (C::Resolve, Open | Acknowledged | Investigating | Identified | Monitoring) => {
+            Move(Resolved)
+        }
+        (C::Resolve, Resolved) => {
+            Reject("the incident is already resolved; reopen it to resolve it differently")
+        }
+
+        (C::Reopen, Open | Acknowledged | Investigating | Identified | Monitoring) => {
+            Reject("only a resolved incident can be reopened")
+        }
+        (C::Reopen, Resolved) => Move(Open),
+
+        (C::Close, Open | Acknowledged | Investigating | Identified | Monitoring) => {
+            Reject("resolve the incident before closing it")
+        }
+        (C::Close, Resolved) => Move(Closed),
+
+        (
+            C::AssignOwner | C::ChangeSeverity | C::AddNote | C::PostCustomerUpdate,
+            Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
+        ) => Stay,
+
+        (
+            C::Open
+            | C::Acknowledge
+            | C::AssignOwner
+            | C::StartInvestigating
+            | C::Identify
+            | C::Mitigate
+            | C::Resolve
+            | C::Reopen
+            | C::Close
+            | C::ChangeSeverity
+            | C::AddNote
+            | C::PostCustomerUpdate,
+            Closed,
+        ) => Reject(CLOSED),
+    }
+}
+
+/// One row of the transition table as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The status before (`None`: the incident does not exist yet).
+    pub from: Option<Status>,
+    /// The command.
+    pub command: CommandKind,
+    /// What happens.
+    pub edge: Edge,
+}
+
+/// The whole transition table, every (status, command) pair including "does not exist yet",
+/// in a stable order. Read by the docs and the tests instead of repeating the table.
+pub fn table() -> impl Iterator<Item = Transition> {
+    std::iter::once(None)
+        .chain(Status::ALL.into_iter().map(Some))
+        .flat_map(|from| {
+            CommandKind::ALL.into_iter().map(move |command| Transition {
+                from,
+                command,
+                edge: transition(from, command),
+            })
+        })
+}
+
+/// The lifecycle as a Mermaid `stateDiagram-v2`: every status-changing edge of [`table`],
+/// labelled with its command. README.md embeds this text; a test keeps them equal.
+pub fn mermaid() -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    for t in table() {
+        if let Edge::Move(to) = t.edge {
+            let from = t.from.map_or("[*]", Status::name);
+            out.push_str(&format!("    {from} --> {} : {}\n", to.name(), t.command));
+        }
+    }
+    out.push_str("    Closed --> [*]\n");
+    out
+}

@@ -1,0 +1,127 @@
+//! Storage backends behind one small trait.
+//!
+//! A store keeps, for every incident, the ordered list of its events. It knows nothing about
+//! the lifecycle; the [`Desk`](crate::Desk) decides and the store records. Appends use
+//! optimistic concurrency: the writer says which version it based its decision on, and the
+//! store refuses with [`Conflict`](crate::Conflict) if the history has moved on.
+
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::lifecycle::Event;
+use crate::model::IncidentId;
+
+pub use memory::MemoryStore;
+
+/// The number of events in an incident's history. Version 0 means "no events yet".
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// No events: the version a new incident's first append expects.
+    pub const ZERO: Version = Version(0);
+
+    /// The version after `n` events.
+    pub const fn new(n: u64) -> Version {
+        Version(n)
+    }
+
+    /// The number of events.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The version after one more event.
+    #[must_use]
+    pub const fn next(self) -> Version {
+        Version(self.0 + 1)
+    }
+
+    /// The version after `n` more events.
+    #[must_use]
+    pub const fn plus(self, n: u64) -> Version {
+        Version(self.0 + n)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Where incident histories live.
+///
+/// Implementations are `Send + Sync` and synchronous; the trait is object-safe, so
+/// `Box<dyn Store>` and `Arc<dyn Store>` work wherever a store is expected.
+pub trait Store: Send + Sync {
+    /// Appends `events` to incident `id`'s history if, and only if, it currently holds exactly
+    /// `expected` events; returns the new version (`expected` plus the number of events).
+    ///
+    /// All events are recorded or none are. When this returns `Ok`, the events are as durable
+    /// as the backend promises (for the file backend: on disk). An empty `events` slice
+    /// records nothing but still checks the version.
+    ///
+    /// # Errors
+    /// - [`Error::Conflict`](crate::Error::Conflict) if the history holds a different number of
+    ///   events than `expected` (someone else appended first); nothing was recorded.
+    /// - Backend errors ([`Error::Io`](crate::Error::Io), …); nothing was recorded.
+    fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version>;
+
+    /// All events of incident `id`, oldest first; empty if the store has none for it.
+    ///
+    /// # Errors
+    /// Backend errors (I/O, corruption).
+    fn load(&self, id: IncidentId) -> Result<Vec<Event>>;
+
+    /// The current version of incident `id` (`Version::ZERO` if unknown).
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn version(&self, id: IncidentId) -> Result<Version> {
+        Ok(Version::new(self.load(id)?.len() as u64))
+    }
+
+    /// Calls `visit` with every stored event of every incident, with its incident id and the
+    /// version it produced (1 for an incident's first event).
+    ///
+    /// Each incident's events come in version order; how events of different incidents
+    /// interleave is up to the backend. Stops at the first error `visit` returns and passes it
+    /// on.
+    ///
+    /// # Errors
+    /// Backend errors, or the first error returned by `visit`.
+    fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()>;
+}
+
+macro_rules! forward_store {
+    ($($ty:ty),*) => {$(
+        impl<S: Store + ?Sized> Store for $ty {
+            fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
+                (**self).append(id, expected, events)
+            }
+            fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
+                (**self).load(id)
+            }
+            fn version(&self, id: IncidentId) -> Result<Version> {
+                (**self).version(id)
+            }
+            fn scan(
+                &self,
+                visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+            ) -> Result<()> {
+                (**self).scan(visit)
+            }
+        }
+    )*};
+}
+
+forward_store!(&S, Box<S>, Arc<S>);
