@@ -104,7 +104,7 @@ impl FromStr for Severity {
         let numbered = || {
             let digits = lower
                 .strip_prefix("sev")
-                .map(|rest| rest.trim_start_matches(['-', ' ']))
+                .map(|rest| rest.strip_prefix(['-', ' ']).unwrap_or(rest))
                 .or_else(|| lower.strip_prefix('p'))
                 .unwrap_or(&lower);
             match digits {

@@ -1,0 +1,7 @@
+//! Integration tests, as one binary to keep link time down.
+
+mod desk;
+mod lifecycle_table;
+mod props;
+mod scenarios;
+mod support;
