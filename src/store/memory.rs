@@ -6,7 +6,7 @@ use std::sync::RwLock;
 use crate::error::{Conflict, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{Store, Version};
+use crate::store::{Append, Store, Version};
 
 /// A [`Store`] in memory, with real version checks. Nothing survives the process.
 ///
@@ -70,6 +70,39 @@ impl Store for MemoryStore {
         });
         stream.extend_from_slice(events);
         Ok(actual.plus(events.len() as u64))
+    }
+
+    fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        // Check everything first, so that a conflict records nothing.
+        let mut next: HashMap<IncidentId, u64> = HashMap::new();
+        let mut versions = Vec::with_capacity(batch.len());
+        for append in batch {
+            let actual = match next.get(&append.id) {
+                Some(v) => *v,
+                None => inner.streams.get(&append.id).map_or(0, |s| s.len() as u64),
+            };
+            if actual != append.expected.get() {
+                return Err(Conflict {
+                    incident: append.id,
+                    expected: append.expected,
+                    actual: Version::new(actual),
+                }
+                .into());
+            }
+            let after = actual + append.events.len() as u64;
+            next.insert(append.id, after);
+            versions.push(Version::new(after));
+        }
+        let inner = &mut *inner;
+        for append in batch.iter().filter(|a| !a.events.is_empty()) {
+            let stream = inner.streams.entry(append.id).or_insert_with(|| {
+                inner.order.push(append.id);
+                Vec::new()
+            });
+            stream.extend_from_slice(append.events);
+        }
+        Ok(versions)
     }
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {

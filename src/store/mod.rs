@@ -5,6 +5,9 @@
 //! optimistic concurrency: the writer says which version it based its decision on, and the
 //! store refuses with [`Conflict`](crate::Conflict) if the history has moved on.
 
+#[cfg(feature = "file")]
+pub mod file;
+mod jsonl;
 mod memory;
 
 use std::fmt;
@@ -16,7 +19,21 @@ use crate::error::Result;
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 
+#[cfg(feature = "file")]
+pub use file::{Durability, FileStore, FileStoreOptions, OpenReport};
+pub use jsonl::{ExportReport, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
+
+/// One incident's part of an [`append_batch`](Store::append_batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Append<'a> {
+    /// The incident.
+    pub id: IncidentId,
+    /// The version its history must have for the append to go ahead.
+    pub expected: Version,
+    /// The events to append.
+    pub events: &'a [Event],
+}
 
 /// The number of events in an incident's history. Version 0 means "no events yet".
 #[derive(
@@ -76,6 +93,17 @@ pub trait Store: Send + Sync {
     /// - Backend errors ([`Error::Io`](crate::Error::Io), …); nothing was recorded.
     fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version>;
 
+    /// Several appends, possibly to different incidents, as one atomic unit: every version is
+    /// checked first, and either all appends are recorded or none is. The file backend writes
+    /// the whole batch with one write and one flush. Returns each append's new version, in
+    /// order. An incident may appear more than once; its later entries expect the version its
+    /// earlier entries produce.
+    ///
+    /// # Errors
+    /// As [`append`](Store::append): on a [`Conflict`](crate::Conflict) for any entry nothing
+    /// is recorded.
+    fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>>;
+
     /// All events of incident `id`, oldest first; empty if the store has none for it.
     ///
     /// # Errors
@@ -107,6 +135,9 @@ macro_rules! forward_store {
         impl<S: Store + ?Sized> Store for $ty {
             fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
                 (**self).append(id, expected, events)
+            }
+            fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+                (**self).append_batch(batch)
             }
             fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
                 (**self).load(id)

@@ -1,5 +1,6 @@
 //! Integration tests, as one binary to keep link time down.
 
+mod conformance;
 mod desk;
 mod lifecycle_table;
 mod props;

@@ -250,3 +250,32 @@ impl Then {
         self
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// store test data
+
+/// A simple event for store tests: a note saying `text`, at `t0() + n seconds`.
+pub fn note_event(n: u64, text: &str) -> Event {
+    Event {
+        at: t0() + Duration::seconds(n as i64),
+        actor: owner(),
+        change: Change::NoteAdded {
+            text: incidents::Text::new("note", text).unwrap(),
+        },
+    }
+}
+
+/// `count` distinct note events, numbered from `from`.
+pub fn note_events(from: u64, count: u64) -> Vec<Event> {
+    (from..from + count)
+        .map(|n| note_event(n, &format!("note {n}")))
+        .collect()
+}
+
+/// A deterministic incident id from a number.
+pub fn nth_id(n: u64) -> IncidentId {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&n.to_be_bytes());
+    bytes[8] = 0x80;
+    IncidentId::from_bytes(bytes)
+}

@@ -1,0 +1,839 @@
+//! The durable file backend: a directory of checksummed, append-only segment files.
+//!
+//! See [`FileStore`] for the guarantees and [`format`] for the bytes on disk.
+
+pub mod format;
+mod io;
+mod recovery;
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use crate::error::{Conflict, Error, Invalid, Result};
+use crate::lifecycle::Event;
+use crate::model::IncidentId;
+use crate::store::{Append, Store, Version};
+
+pub use io::FaultHook;
+
+use io::{Io, io_error, open_rw, read_exact_at, segment_path};
+use recovery::{FramePos, Stream};
+
+/// The default size at which a new segment is started: 64 MiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+
+/// How hard an append works to make its events survive a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every append is flushed to stable storage (fdatasync) before it returns `Ok`; appends
+    /// arriving together share one flush. Survives `kill -9` and power loss. The default.
+    #[default]
+    Flush,
+    /// Appends are written to the operating system but not flushed. Survives a crash of the
+    /// process (`kill -9`), **not** a crash of the machine or a power loss, which can lose the
+    /// most recent appends (never tear one: a torn tail is cut on open). For simulations and
+    /// hosts that accept that trade.
+    Buffered,
+}
+
+/// Options for [`FileStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct FileStoreOptions {
+    durability: Durability,
+    segment_bytes: u64,
+    fault_hook: Option<Arc<dyn FaultHook>>,
+}
+
+impl Default for FileStoreOptions {
+    fn default() -> Self {
+        FileStoreOptions {
+            durability: Durability::Flush,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            fault_hook: None,
+        }
+    }
+}
+
+impl FileStoreOptions {
+    /// The defaults: [`Durability::Flush`], segments of [`DEFAULT_SEGMENT_BYTES`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the durability.
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Starts a new segment once the current one holds this many bytes (at least 4 KiB).
+    /// A single append larger than this goes into a segment of its own.
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes.max(4096);
+        self
+    }
+
+    /// Routes every write and flush through `hook`, which may make them fail.
+    #[must_use]
+    pub fn fault_hook(mut self, hook: Arc<dyn FaultHook>) -> Self {
+        self.fault_hook = Some(hook);
+        self
+    }
+}
+
+/// What opening a store found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Segment files.
+    pub segments: usize,
+    /// Complete frames (appends) found.
+    pub frames: u64,
+    /// Events found.
+    pub events: u64,
+    /// Incidents found.
+    pub incidents: usize,
+    /// The torn tail that was cut away, if the last write before a crash was interrupted.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// An interrupted final write found and cut away on open. Its bytes were never acknowledged
+/// (an append returns only after its frame is complete and flushed); they are kept in the
+/// quarantine directory all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment it was in.
+    pub path: PathBuf,
+    /// Where the incomplete frame started; the segment now ends here.
+    pub offset: u64,
+    /// How many bytes were cut.
+    pub bytes: u64,
+    /// Where the cut bytes were saved.
+    pub saved_to: PathBuf,
+}
+
+/// What [`FileStore::repair`] moved aside.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Each damaged range, in the order found. Empty if the store was healthy.
+    pub quarantined: Vec<Quarantined>,
+}
+
+/// A range of a segment moved into the quarantine directory by a repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The segment the bytes came from.
+    pub path: PathBuf,
+    /// Where in it the moved range started.
+    pub offset: u64,
+    /// How many bytes were moved.
+    pub bytes: u64,
+    /// Why: the damage found there.
+    pub reason: String,
+    /// Where the bytes are now.
+    pub saved_to: PathBuf,
+}
+
+/// What [`FileStore::backup`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupReport {
+    /// The backup directory (open it with [`FileStore::open`] to restore).
+    pub dir: PathBuf,
+    /// Segment files copied.
+    pub segments: usize,
+    /// Bytes copied.
+    pub bytes: u64,
+}
+
+/// The name of the lock file in a store directory.
+pub const LOCK_FILE: &str = "LOCK";
+/// The name of the directory, inside a store directory, where damaged or torn bytes are kept.
+pub const QUARANTINE_DIR: &str = "quarantine";
+
+/// A durable [`Store`] in a directory of append-only segment files.
+///
+/// # Guarantees
+///
+/// - **Acknowledged means durable.** With the default [`Durability::Flush`], `append` returns
+///   `Ok` only after its bytes are flushed with fdatasync; creating a segment also flushes the
+///   directory. Appends from many threads at once share one write and one flush (group
+///   commit); [`append_batch`](Store::append_batch) writes many appends, atomically, with one.
+/// - **Checked on the way in and out.** Every frame carries CRC-32 checksums of its header and
+///   body. On open, every frame is checked; reads check again.
+/// - **Torn tails are cut, damage is reported.** An incomplete final frame (the write a crash
+///   interrupted) is cut away, saved into `quarantine/`, reported in the [`OpenReport`] and
+///   logged. Damage anywhere else is [`Error::Corrupt`] with the file and byte offset;
+///   nothing is skipped silently. [`FileStore::repair`] moves the damaged part aside and
+///   never deletes a byte.
+/// - **One writer.** The directory is locked with an OS file lock; a second open, from this
+///   process or another, gets [`Error::Locked`].
+/// - **After a failed write or flush** (a full disk, an I/O error) the append returns the
+///   error and the store **refuses every later write** with [`Error::Poisoned`] until it is
+///   reopened: after a failed fdatasync the kernel may have dropped the unflushed pages, so
+///   nothing written afterwards could honestly be called durable. Reads keep working. The
+///   failed append's events are not visible in this process; after reopening, recovery
+///   reports exactly what is on disk: the failed append is either wholly present or wholly
+///   absent, never in part.
+///
+/// ```
+/// use incidents::store::FileStore;
+/// # let dir = std::env::temp_dir().join(format!("incidents-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let store = FileStore::open(&dir)?;
+/// assert_eq!(store.open_report().events, 0);
+/// # drop(store);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), incidents::Error>(())
+/// ```
+pub struct FileStore {
+    dir: PathBuf,
+    options: FileStoreOptions,
+    io: Io,
+    report: OpenReport,
+    state: Mutex<State>,
+    turn: Condvar,
+    _lock: File,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct Segment {
+    path: PathBuf,
+    file: Arc<File>,
+    /// End of the last durable frame.
+    durable_len: u64,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    /// Encoded frames waiting for the next commit.
+    bytes: Vec<u8>,
+    /// For each frame in `bytes`: its length and the groups it holds.
+    frames: Vec<(u32, Vec<(IncidentId, u64)>)>,
+}
+
+#[derive(Debug)]
+struct State {
+    index: HashMap<IncidentId, Stream>,
+    segments: Vec<Segment>,
+    pending: Pending,
+    /// The commit that frames queued now will be part of.
+    open_commit: u64,
+    /// The last commit made durable.
+    durable_commit: u64,
+    /// Whether a thread is writing a commit right now.
+    writing: bool,
+    poisoned: Option<String>,
+    /// A spare buffer, to avoid reallocating one per commit.
+    spare: Vec<u8>,
+}
+
+fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // Every update of `State` is completed before the guard is dropped and none of them can
+    // panic halfway, so a poisoned mutex still holds consistent state.
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FileStore {
+    /// Opens (or creates) the store in `dir` with default options, recovering after a crash.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another instance has it open; [`Error::Corrupt`] if a segment is
+    /// damaged before its end (see [`FileStore::repair`]); [`Error::Io`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<FileStore> {
+        Self::open_with(dir, FileStoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `dir` with `options`.
+    ///
+    /// # Errors
+    /// As [`FileStore::open`].
+    pub fn open_with(dir: impl AsRef<Path>, options: FileStoreOptions) -> Result<FileStore> {
+        let dir = dir.as_ref().to_path_buf();
+        let io = Io::new(options.fault_hook.clone());
+        std::fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
+        let lock = take_lock(&dir)?;
+
+        let scanned = match recovery::scan(&dir)? {
+            Ok(scanned) => scanned,
+            Err(damage) => return Err(damage.into_error()),
+        };
+        let mut report = OpenReport {
+            segments: scanned.segments.len(),
+            frames: scanned.frames,
+            events: scanned.events,
+            incidents: scanned.index.len(),
+            torn_tail: None,
+        };
+
+        let mut segments = Vec::with_capacity(scanned.segments.len() + 1);
+        for seg in &scanned.segments {
+            let file = open_rw(&seg.path)?;
+            if seg.valid_len < seg.file_len {
+                let saved_to =
+                    quarantine_copy(&io, &dir, &file, &seg.path, seg.valid_len, seg.file_len)?;
+                file.set_len(seg.valid_len)
+                    .map_err(|e| io_error("truncate torn tail", &seg.path, e))?;
+                io.sync_data(&file, &seg.path)?;
+                let torn = TornTail {
+                    path: seg.path.clone(),
+                    offset: seg.valid_len,
+                    bytes: seg.file_len - seg.valid_len,
+                    saved_to,
+                };
+                log::warn!(
+                    "incidents: cut a torn tail of {} bytes at offset {} of {} (saved to {})",
+                    torn.bytes,
+                    torn.offset,
+                    torn.path.display(),
+                    torn.saved_to.display()
+                );
+                report.torn_tail = Some(torn);
+            }
+            let mut durable_len = seg.valid_len;
+            if durable_len == 0 {
+                // The newest segment was caught before its header was complete.
+                let header = format::encode_file_header(seg.number);
+                io.write_all_at(&file, &seg.path, &header, 0)?;
+                io.sync_data(&file, &seg.path)?;
+                durable_len = header.len() as u64;
+            }
+            segments.push(Segment {
+                path: seg.path.clone(),
+                file: Arc::new(file),
+                durable_len,
+            });
+        }
+        if segments.is_empty() {
+            segments.push(create_segment(&io, &dir, 1)?);
+        }
+
+        Ok(FileStore {
+            state: Mutex::new(State {
+                index: scanned.index,
+                segments,
+                pending: Pending::default(),
+                open_commit: 1,
+                durable_commit: 0,
+                writing: false,
+                poisoned: None,
+                spare: Vec::new(),
+            }),
+            turn: Condvar::new(),
+            report,
+            io,
+            options,
+            dir,
+            _lock: lock,
+        })
+    }
+
+    /// What opening found: counts, and the torn tail that was cut, if any.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The number of incidents with durable events.
+    pub fn incident_count(&self) -> usize {
+        lock_state(&self.state)
+            .index
+            .values()
+            .filter(|s| s.durable > 0)
+            .count()
+    }
+
+    /// Writes a consistent copy of the store into `dest` (created; it must be empty or not
+    /// exist), while other threads keep appending. The copy holds every append that was
+    /// durable when the backup started, so for every incident a prefix of its events; open
+    /// the copy with [`FileStore::open`] to restore it.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if `dest` is not empty; [`Error::Io`].
+    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
+        let dest = dest.as_ref();
+        std::fs::create_dir_all(dest).map_err(|e| io_error("create directory", dest, e))?;
+        let mut entries =
+            std::fs::read_dir(dest).map_err(|e| io_error("read directory", dest, e))?;
+        if entries.next().is_some() {
+            return Err(Invalid::new(
+                "backup directory",
+                format!("{} must be empty", dest.display()),
+            )
+            .into());
+        }
+        // Segments only ever grow, and bytes below `durable_len` never change, so copying
+        // those ranges after releasing the lock gives a consistent snapshot.
+        let snapshot: Vec<(PathBuf, Arc<File>, u64)> = lock_state(&self.state)
+            .segments
+            .iter()
+            .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
+            .collect();
+        let mut bytes = 0;
+        let mut buf = vec![0u8; 1 << 20];
+        for (path, file, len) in &snapshot {
+            let name = path.file_name().unwrap_or_default();
+            let target = dest.join(name);
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&target)
+                .map_err(|e| io_error("create", &target, e))?;
+            let mut at = 0u64;
+            while at < *len {
+                let n = buf.len().min((*len - at) as usize);
+                read_exact_at(file, &mut buf[..n], at).map_err(|e| io_error("read", path, e))?;
+                self.io.write_all_at(&out, &target, &buf[..n], at)?;
+                at += n as u64;
+            }
+            self.io.sync_data(&out, &target)?;
+            bytes += len;
+        }
+        self.io.sync_dir(dest)?;
+        Ok(BackupReport {
+            dir: dest.to_path_buf(),
+            segments: snapshot.len(),
+            bytes,
+        })
+    }
+
+    /// Repairs a damaged store in `dir` (which must not be open): moves the first damaged
+    /// frame and everything after it — the rest of that segment and every later segment — into
+    /// `dir/quarantine/`, so that the store opens with every append before the damage. No byte
+    /// is deleted; the quarantined files can be inspected or sent for recovery. Does nothing
+    /// to a healthy store.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if the store is open; [`Error::Io`].
+    pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
+        let dir = dir.as_ref();
+        let io = Io::default();
+        let _lock = take_lock(dir)?;
+        let mut report = RepairReport::default();
+        while let Err(damage) = recovery::scan(dir)? {
+            let listed = recovery::list_segments(dir)?;
+            // Segments after the damaged one move whole; the damaged one from the damage on.
+            for (_, path) in listed.iter().skip(damage.segment + 1).rev() {
+                let len = std::fs::metadata(path)
+                    .map_err(|e| io_error("stat", path, e))?
+                    .len();
+                let saved_to = quarantine_target(dir, path, 0)?;
+                std::fs::rename(path, &saved_to).map_err(|e| io_error("rename", path, e))?;
+                report.quarantined.push(Quarantined {
+                    path: path.clone(),
+                    offset: 0,
+                    bytes: len,
+                    reason: format!("follows damage in {}", damage.path.display()),
+                    saved_to,
+                });
+            }
+            if let Some((_, path)) = listed
+                .get(damage.segment)
+                .filter(|(_, p)| *p == damage.path)
+            {
+                let file = open_rw(path)?;
+                let len = file
+                    .metadata()
+                    .map_err(|e| io_error("stat", path, e))?
+                    .len();
+                let saved_to = quarantine_copy(&io, dir, &file, path, damage.offset, len)?;
+                file.set_len(damage.offset)
+                    .map_err(|e| io_error("truncate", path, e))?;
+                io.sync_data(&file, path)?;
+                report.quarantined.push(Quarantined {
+                    path: path.clone(),
+                    offset: damage.offset,
+                    bytes: len - damage.offset,
+                    reason: damage.reason,
+                    saved_to,
+                });
+            }
+            io.sync_dir(dir)?;
+            log::warn!("incidents: repaired store {}: {:?}", dir.display(), report);
+        }
+        Ok(report)
+    }
+
+    /// Queues `groups` as one frame and waits until it is durable.
+    fn commit_frame(&self, groups: &[(IncidentId, Version, &[Event])]) -> Result<Vec<Version>> {
+        let mut frame = Vec::new();
+        let encoded: Vec<(IncidentId, u64, &[Event])> = groups
+            .iter()
+            .map(|(id, expected, events)| (*id, expected.get() + 1, *events))
+            .collect();
+        format::encode_frame(&mut frame, &encoded)
+            .map_err(|rule| Error::Invalid(Invalid::new("events", rule)))?;
+
+        let mut state = lock_state(&self.state);
+        if let Some(reason) = &state.poisoned {
+            return Err(Error::Poisoned {
+                reason: reason.clone(),
+            });
+        }
+        // Check every version first (an append may name one incident twice), then reserve.
+        let mut next: HashMap<IncidentId, u64> = HashMap::new();
+        let mut versions = Vec::with_capacity(groups.len());
+        for (id, expected, events) in groups {
+            let actual = match next.get(id) {
+                Some(v) => *v,
+                None => state.index.get(id).map_or(0, |s| s.tentative),
+            };
+            if actual != expected.get() {
+                return Err(Conflict {
+                    incident: *id,
+                    expected: *expected,
+                    actual: Version::new(actual),
+                }
+                .into());
+            }
+            let after = actual + events.len() as u64;
+            next.insert(*id, after);
+            versions.push(Version::new(after));
+        }
+        let groups_meta: Vec<(IncidentId, u64)> = groups
+            .iter()
+            .filter(|(_, _, events)| !events.is_empty())
+            .map(|(id, _, events)| (*id, events.len() as u64))
+            .collect();
+        if groups_meta.is_empty() {
+            return Ok(versions);
+        }
+        for (id, after) in next {
+            state.index.entry(id).or_default().tentative = after;
+        }
+        state.pending.bytes.extend_from_slice(&frame);
+        state.pending.frames.push((frame.len() as u32, groups_meta));
+        let my_commit = state.open_commit;
+        self.wait_durable(state, my_commit)?;
+        Ok(versions)
+    }
+
+    /// Waits until commit `mine` is durable, writing it (and whatever queued with it) if no
+    /// other thread is writing: leader/follower group commit.
+    fn wait_durable<'a>(&'a self, mut state: MutexGuard<'a, State>, mine: u64) -> Result<()> {
+        loop {
+            if state.durable_commit >= mine {
+                return Ok(());
+            }
+            if let Some(reason) = &state.poisoned {
+                return Err(Error::Poisoned {
+                    reason: reason.clone(),
+                });
+            }
+            if state.writing {
+                state = self.turn.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            // Lead: take everything queued so far as one commit.
+            state.writing = true;
+            let commit = state.open_commit;
+            state.open_commit += 1;
+            let spare = std::mem::take(&mut state.spare);
+            let pending = std::mem::replace(
+                &mut state.pending,
+                Pending {
+                    bytes: spare,
+                    frames: Vec::new(),
+                },
+            );
+            let last = state.segments.len() - 1;
+            let current = (
+                last,
+                state.segments[last].path.clone(),
+                Arc::clone(&state.segments[last].file),
+                state.segments[last].durable_len,
+            );
+            drop(state);
+
+            let written = self.write_commit(&pending.bytes, current);
+
+            state = lock_state(&self.state);
+            state.writing = false;
+            let result = match written {
+                Ok((segment, base, new_segment)) => {
+                    if let Some(new_segment) = new_segment {
+                        state.segments.push(new_segment);
+                    }
+                    let mut offset = base;
+                    for (len, groups) in &pending.frames {
+                        let pos = FramePos {
+                            segment: segment as u32,
+                            len: *len,
+                            offset,
+                        };
+                        for (id, count) in groups {
+                            let stream = state.index.entry(*id).or_default();
+                            stream.durable += count;
+                            if stream.frames.last() != Some(&pos) {
+                                stream.frames.push(pos);
+                            }
+                        }
+                        offset += u64::from(*len);
+                    }
+                    state.segments[segment].durable_len = offset;
+                    state.durable_commit = commit;
+                    Ok(())
+                }
+                Err(error) => {
+                    log::error!("incidents: store {} poisoned: {error}", self.dir.display());
+                    state.poisoned = Some(error.to_string());
+                    Err(error)
+                }
+            };
+            let mut bytes = pending.bytes;
+            bytes.clear();
+            state.spare = bytes;
+            self.turn.notify_all();
+            return match result {
+                Ok(()) if state.durable_commit >= mine => Ok(()),
+                Ok(()) => continue,
+                Err(error) => Err(error),
+            };
+        }
+    }
+
+    /// Writes one commit at the end of the current segment (or of a new one) and flushes it.
+    /// Returns the segment index, the offset the commit starts at, and the new segment if one
+    /// was started.
+    fn write_commit(
+        &self,
+        bytes: &[u8],
+        (index, path, file, len): (usize, PathBuf, Arc<File>, u64),
+    ) -> Result<(usize, u64, Option<Segment>)> {
+        let header = format::FILE_HEADER_LEN as u64;
+        if len > header && len + bytes.len() as u64 > self.options.segment_bytes {
+            let segment = create_segment(&self.io, &self.dir, index as u32 + 2)?;
+            self.write_and_flush(&segment.file, &segment.path, bytes, header)?;
+            return Ok((index + 1, header, Some(segment)));
+        }
+        self.write_and_flush(&file, &path, bytes, len)?;
+        Ok((index, len, None))
+    }
+
+    fn write_and_flush(&self, file: &File, path: &Path, bytes: &[u8], at: u64) -> Result<()> {
+        self.io.write_all_at(file, path, bytes, at)?;
+        if self.options.durability == Durability::Flush {
+            self.io.sync_data(file, path)?;
+        }
+        Ok(())
+    }
+
+    /// The durable frames of `id` and the segment files they are in.
+    fn frames_of(&self, id: IncidentId) -> (Vec<FramePos>, Vec<(PathBuf, Arc<File>)>) {
+        let state = lock_state(&self.state);
+        let frames = state
+            .index
+            .get(&id)
+            .map(|s| {
+                // Frames queued but not yet durable are not in `frames`.
+                s.frames.clone()
+            })
+            .unwrap_or_default();
+        let files = state
+            .segments
+            .iter()
+            .map(|s| (s.path.clone(), Arc::clone(&s.file)))
+            .collect();
+        (frames, files)
+    }
+}
+
+/// Takes the directory's lock file, or reports who holds it.
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_error("open lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path, e)),
+    }
+}
+
+/// Creates segment `n` with its header, flushed, and flushes the directory.
+fn create_segment(io: &Io, dir: &Path, n: u32) -> Result<Segment> {
+    let path = segment_path(dir, n);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| io_error("create segment", &path, e))?;
+    let header = format::encode_file_header(n);
+    io.write_all_at(&file, &path, &header, 0)?;
+    io.sync_data(&file, &path)?;
+    io.sync_dir(dir)?;
+    Ok(Segment {
+        path,
+        file: Arc::new(file),
+        durable_len: header.len() as u64,
+    })
+}
+
+/// A fresh path in the quarantine directory for bytes from `source` starting at `offset`.
+fn quarantine_target(dir: &Path, source: &Path, offset: u64) -> Result<PathBuf> {
+    let qdir = dir.join(QUARANTINE_DIR);
+    std::fs::create_dir_all(&qdir).map_err(|e| io_error("create directory", &qdir, e))?;
+    let name = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "segment".into());
+    (0u32..)
+        .map(|attempt| qdir.join(format!("{name}.from-{offset}.{attempt}")))
+        .find(|candidate| !candidate.exists())
+        .ok_or_else(|| {
+            io_error(
+                "name quarantine file",
+                &qdir,
+                std::io::Error::other("no free file name left"),
+            )
+        })
+}
+
+/// Copies bytes `[from, to)` of `file` into a new quarantine file (flushed) and returns its path.
+fn quarantine_copy(
+    io: &Io,
+    dir: &Path,
+    file: &File,
+    path: &Path,
+    from: u64,
+    to: u64,
+) -> Result<PathBuf> {
+    let target = quarantine_target(dir, path, from)?;
+    let mut bytes = vec![0u8; (to - from) as usize];
+    read_exact_at(file, &mut bytes, from).map_err(|e| io_error("read", path, e))?;
+    let out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .map_err(|e| io_error("create", &target, e))?;
+    io.write_all_at(&out, &target, &bytes, 0)?;
+    io.sync_data(&out, &target)?;
+    if let Some(parent) = target.parent() {
+        io.sync_dir(parent)?;
+    }
+    Ok(target)
+}
+
+impl Store for FileStore {
+    fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
+        let versions = self.commit_frame(&[(id, expected, events)])?;
+        Ok(versions[0])
+    }
+
+    fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+        let groups: Vec<(IncidentId, Version, &[Event])> =
+            batch.iter().map(|a| (a.id, a.expected, a.events)).collect();
+        self.commit_frame(&groups)
+    }
+
+    fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
+        let (frames, files) = self.frames_of(id);
+        let mut events = Vec::new();
+        let mut buf = Vec::new();
+        for pos in frames {
+            let Some((path, file)) = files.get(pos.segment as usize) else {
+                continue;
+            };
+            buf.resize(pos.len as usize, 0);
+            read_exact_at(file, &mut buf, pos.offset).map_err(|e| io_error("read", path, e))?;
+            decode_frame_events(&buf, path, pos.offset, &mut |incident, _, event| {
+                if incident == id {
+                    events.push(event);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(events)
+    }
+
+    fn version(&self, id: IncidentId) -> Result<Version> {
+        Ok(Version::new(
+            lock_state(&self.state)
+                .index
+                .get(&id)
+                .map_or(0, |s| s.durable),
+        ))
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
+        let snapshot: Vec<(PathBuf, Arc<File>, u64)> = lock_state(&self.state)
+            .segments
+            .iter()
+            .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
+            .collect();
+        let mut buf = Vec::new();
+        for (path, file, len) in snapshot {
+            buf.resize(len as usize, 0);
+            read_exact_at(&file, &mut buf, 0).map_err(|e| io_error("read", &path, e))?;
+            let mut pos = format::FILE_HEADER_LEN;
+            while pos < buf.len() {
+                let used = decode_frame_events(&buf[pos..], &path, pos as u64, &mut |id, v, e| {
+                    visit(id, Version::new(v), &e)
+                })?;
+                pos += used;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks and decodes the frame at the start of `bytes` (found at `offset` of `path`), calling
+/// `each` per event. Returns the frame's length.
+fn decode_frame_events(
+    bytes: &[u8],
+    path: &Path,
+    offset: u64,
+    each: &mut dyn FnMut(IncidentId, u64, Event) -> Result<()>,
+) -> Result<usize> {
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        reason,
+    };
+    let (body, len) = match format::read_frame(bytes) {
+        format::FrameRead::Frame { body, len } => (body, len),
+        format::FrameRead::Incomplete => {
+            return Err(corrupt("frame is cut short".into()));
+        }
+        format::FrameRead::Damaged(reason) => return Err(corrupt(reason)),
+    };
+    let mut failure = None;
+    format::for_each_group(body, |group, events| {
+        for (n, raw) in events.enumerate() {
+            let version = group.first_version + n as u64;
+            let event: Event = serde_json::from_slice(raw)
+                .map_err(|e| format!("incident {} event {version}: {e}", group.id))?;
+            if let Err(error) = each(group.id, version, event) {
+                failure = Some(error);
+                return Err(String::new());
+            }
+        }
+        Ok(())
+    })
+    .map_err(|reason| failure.take().unwrap_or_else(|| corrupt(reason)))?;
+    Ok(len)
+}

@@ -1,0 +1,170 @@
+//! Export and import of every event as JSON Lines, so the data is never locked inside one
+//! backend's format.
+//!
+//! One line per event, in each incident's version order:
+//!
+//! ```text
+//! {"incident":"019d…","version":1,"event":{"at":"2026-11-27T12:00:00Z","actor":{…},"change":{"type":"opened",…}}}
+//! ```
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Invalid, Result};
+use crate::lifecycle::Event;
+use crate::model::IncidentId;
+use crate::store::{Append, Store, Version};
+
+/// Counts from [`export_jsonl`] or [`import_jsonl`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    /// Events written or read.
+    pub events: u64,
+    /// Distinct incidents among them.
+    pub incidents: usize,
+}
+
+#[derive(Serialize)]
+struct LineOut<'a> {
+    incident: IncidentId,
+    version: Version,
+    event: &'a Event,
+}
+
+#[derive(Deserialize)]
+struct LineIn {
+    incident: IncidentId,
+    version: Version,
+    event: Event,
+}
+
+/// Writes every event of `store` to `out`, one JSON object per line.
+///
+/// # Errors
+/// Store errors, or [`Error::Io`] if writing fails.
+pub fn export_jsonl(store: &dyn Store, out: &mut dyn Write) -> Result<ExportReport> {
+    let mut report = ExportReport::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut line = Vec::with_capacity(512);
+    store.scan(&mut |incident, version, event| {
+        line.clear();
+        serde_json::to_writer(
+            &mut line,
+            &LineOut {
+                incident,
+                version,
+                event,
+            },
+        )
+        .map_err(|e| write_error(std::io::Error::other(e)))?;
+        line.push(b'\n');
+        out.write_all(&line).map_err(write_error)?;
+        report.events += 1;
+        seen.insert(incident);
+        Ok(())
+    })?;
+    out.flush().map_err(write_error)?;
+    report.incidents = seen.len();
+    Ok(report)
+}
+
+fn write_error(source: std::io::Error) -> Error {
+    Error::Io {
+        op: "export",
+        path: "<export writer>".into(),
+        source,
+    }
+}
+
+/// How many events [`import_jsonl`] appends per batch.
+const IMPORT_BATCH: usize = 4096;
+
+/// Reads events written by [`export_jsonl`] and appends them to `store`, in batches (each
+/// batch atomic, one flush each on the file backend).
+///
+/// Every incident's lines must continue its history in `store` without gaps: into an empty
+/// store, versions 1, 2, 3, …. On an error, the batches before the failing one are recorded
+/// and the report in the error's message says at which line it stopped; import into a fresh
+/// store to keep things simple.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the line for malformed JSON or a version that does not follow;
+/// store errors; [`Error::Io`] if reading fails.
+pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<ExportReport> {
+    let mut report = ExportReport::default();
+    let mut next: HashMap<IncidentId, u64> = HashMap::new();
+    let mut batch: Vec<LineIn> = Vec::with_capacity(IMPORT_BATCH);
+    let mut text = String::new();
+    let mut line_no = 0u64;
+    loop {
+        text.clear();
+        let n = input.read_line(&mut text).map_err(|source| Error::Io {
+            op: "import",
+            path: "<import reader>".into(),
+            source,
+        })?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: LineIn = serde_json::from_str(&text)
+            .map_err(|e| Invalid::new("import line", format!("line {line_no}: {e}")))?;
+        let expected = match next.get(&line.incident) {
+            Some(v) => *v,
+            None => store.version(line.incident)?.get(),
+        };
+        if line.version.get() != expected + 1 {
+            return Err(Invalid::new(
+                "import line",
+                format!(
+                    "line {line_no}: incident {} version {} does not follow version {expected}",
+                    line.incident, line.version
+                ),
+            )
+            .into());
+        }
+        next.insert(line.incident, expected + 1);
+        batch.push(line);
+        if batch.len() == IMPORT_BATCH {
+            flush(store, &mut batch)?;
+        }
+        report.events += 1;
+    }
+    flush(store, &mut batch)?;
+    report.incidents = next.len();
+    Ok(report)
+}
+
+/// Appends `batch` (consecutive lines, in order) as one atomic batch.
+fn flush(store: &dyn Store, batch: &mut Vec<LineIn>) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // Group consecutive lines of the same incident into one append each.
+    let mut runs: Vec<(IncidentId, Version, Vec<Event>)> = Vec::new();
+    for line in batch.drain(..) {
+        match runs.last_mut() {
+            Some((id, _, events)) if *id == line.incident => events.push(line.event),
+            _ => runs.push((
+                line.incident,
+                Version::new(line.version.get() - 1),
+                vec![line.event],
+            )),
+        }
+    }
+    let appends: Vec<Append<'_>> = runs
+        .iter()
+        .map(|(id, expected, events)| Append {
+            id: *id,
+            expected: *expected,
+            events,
+        })
+        .collect();
+    store.append_batch(&appends)?;
+    Ok(())
+}
