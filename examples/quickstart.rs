@@ -7,22 +7,38 @@
 //! lessons learned. Then the timeline is printed the way a shop owner would read it.
 //!
 //! Runs on a simulated clock, so it finishes instantly and prints the same times every run.
+//! In memory by default; with `--data-dir DIR` the incident is kept in a durable
+//! [`FileStore`] in `DIR`.
 //!
 //! ```text
 //! cargo run --example quickstart
+//! cargo run --example quickstart -- --data-dir ./incident-data
 //! ```
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use incidents::{
-    Actor, Command, Desk, Event, Incident, ManualClock, MemoryStore, NewIncident, Resolution, Role,
-    Severity, Source, Store,
+    Actor, Command, Desk, Event, FileStore, Incident, ManualClock, MemoryStore, NewIncident,
+    Resolution, Role, Severity, Source, Store,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = MemoryStore::new();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 12, 4, 0).unwrap());
-    let desk = Desk::new(store, &clock)?;
-    run(&desk, &clock)
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next()) {
+        (None, _) => run(&Desk::new(MemoryStore::new(), &clock)?, &clock),
+        (Some("--data-dir"), Some(dir)) => {
+            // The durable backend: every event is on disk before the desk moves on. Run it
+            // twice on the same directory and the second run finds the first run's incident.
+            let store = FileStore::open(&dir)?;
+            println!(
+                "Opened {dir}: {} incidents, {} events already on file\n",
+                store.open_report().incidents,
+                store.open_report().events
+            );
+            run(&Desk::new(store, &clock)?, &clock)
+        }
+        _ => Err("usage: quickstart [--data-dir DIR]".into()),
+    }
 }
 
 /// The scenario, on any store.

@@ -75,5 +75,7 @@ pub use model::{
     Source,
 };
 pub use severity::{SEVERITY_SPELLINGS, Severity};
-pub use store::{MemoryStore, Store, Version};
+pub use store::{Append, MemoryStore, Store, Version};
+#[cfg(feature = "file")]
+pub use store::{Durability, FileStore, FileStoreOptions, OpenReport};
 pub use text::{TEXT_MAX_CHARS, TITLE_MAX_CHARS, Text, Title};
