@@ -1,6 +1,6 @@
 //! The durable file backend: a directory of checksummed, append-only segment files.
 //!
-//! See [`FileStore`] for the guarantees and [`format`] for the bytes on disk.
+//! See [`FileStore`] for the guarantees and [`format`](mod@format) for the bytes on disk.
 
 pub mod format;
 mod io;
