@@ -1,7 +1,8 @@
 //! The [`Desk`]: the one facade a host uses.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,7 @@ use crate::incident::Incident;
 use crate::lifecycle::{Command, Event, NewIncident, Resolution, Status, decide};
 use crate::model::{Actor, IncidentId, Service};
 use crate::severity::Severity;
+use crate::shard::ShardedMap;
 use crate::store::{Store, Version};
 
 /// How many times [`Desk::act`] re-decides after a version conflict before giving up.
@@ -42,7 +44,8 @@ pub const CONFLICT_RETRIES: usize = 8;
 pub struct Desk<S, C = SystemClock> {
     store: S,
     clock: C,
-    incidents: RwLock<HashMap<IncidentId, Arc<Mutex<Incident>>>>,
+    incidents: ShardedMap<Arc<Mutex<Incident>>>,
+    ids: IdGenerator,
 }
 
 impl<S, C> std::fmt::Debug for Desk<S, C> {
@@ -50,7 +53,7 @@ impl<S, C> std::fmt::Debug for Desk<S, C> {
         f.debug_struct("Desk")
             .field(
                 "incidents",
-                &self.incidents.read().map_or(0, |map| map.len()),
+                &self.incidents.each().map(|m| m.len()).sum::<usize>(),
             )
             .finish_non_exhaustive()
     }
@@ -98,14 +101,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
             incident.apply(event).map_err(Error::from)
         })?;
-        let incidents = incidents
-            .into_iter()
-            .map(|(id, incident)| (id, Arc::new(Mutex::new(incident))))
-            .collect();
+        let map = ShardedMap::default();
+        for (id, incident) in incidents {
+            map.write(&id).insert(id, Arc::new(Mutex::new(incident)));
+        }
         Ok(Desk {
             store,
             clock,
-            incidents: RwLock::new(incidents),
+            incidents: map,
+            ids: IdGenerator::new(),
         })
     }
 
@@ -126,7 +130,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// Store errors; nothing is recorded.
     pub fn open(&self, actor: &Actor, incident: NewIncident) -> Result<Receipt> {
         let now = self.clock.now();
-        let id = IncidentId::new_v7(now);
+        let id = self.ids.next(now);
         let command = Command::Open { id, incident };
         let events = decide(None, &command, actor, now)?;
         let mut opened: Option<Incident> = None;
@@ -145,7 +149,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .into());
         };
         let version = self.store.append(id, Version::ZERO, &events)?;
-        self.write_map().insert(id, Arc::new(Mutex::new(incident)));
+        self.incidents
+            .write(&id)
+            .insert(id, Arc::new(Mutex::new(incident)));
         Ok(Receipt {
             id,
             version,
@@ -240,7 +246,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// The incidents matching `filter`, oldest first.
     pub fn list(&self, filter: &Filter) -> Vec<Incident> {
-        let cells: Vec<_> = self.read_map().values().cloned().collect();
+        let cells = self.cells();
         let mut found: Vec<Incident> = cells
             .iter()
             .filter_map(|cell| {
@@ -254,7 +260,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// How many incidents there are, by status and (for active ones) by severity.
     pub fn counts(&self) -> Counts {
-        let cells: Vec<_> = self.read_map().values().cloned().collect();
+        let cells = self.cells();
         let mut counts = Counts::default();
         for cell in &cells {
             let incident = lock(cell);
@@ -273,7 +279,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// The projection's cell for `id`, loading it from the store if another desk created it.
     fn cell(&self, id: IncidentId) -> Result<Option<Arc<Mutex<Incident>>>> {
-        if let Some(cell) = self.read_map().get(&id) {
+        if let Some(cell) = self.incidents.read(&id).get(&id) {
             return Ok(Some(Arc::clone(cell)));
         }
         let events = self.store.load(id)?;
@@ -281,7 +287,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(None);
         }
         let incident = Incident::replay(id, &events)?;
-        let mut map = self.write_map();
+        let mut map = self.incidents.write(&id);
         Ok(Some(Arc::clone(
             map.entry(id)
                 .or_insert_with(|| Arc::new(Mutex::new(incident))),
@@ -293,17 +299,12 @@ impl<S: Store, C: Clock> Desk<S, C> {
         Ok(Incident::replay(id, &events)?)
     }
 
-    fn read_map(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, HashMap<IncidentId, Arc<Mutex<Incident>>>> {
-        // The map is only ever changed by single inserts, which cannot be observed half-done.
-        self.incidents.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write_map(
-        &self,
-    ) -> std::sync::RwLockWriteGuard<'_, HashMap<IncidentId, Arc<Mutex<Incident>>>> {
-        self.incidents.write().unwrap_or_else(|e| e.into_inner())
+    /// Every incident's cell, without holding any map lock afterwards.
+    fn cells(&self) -> Vec<Arc<Mutex<Incident>>> {
+        self.incidents
+            .each()
+            .flat_map(|shard| shard.values().cloned().collect::<Vec<_>>())
+            .collect()
     }
 }
 
@@ -390,4 +391,47 @@ pub struct Counts {
     pub by_status: BTreeMap<Status, usize>,
     /// Active incidents per severity (severities with none are absent).
     pub active_by_severity: BTreeMap<Severity, usize>,
+}
+
+/// Makes UUID v7 incident ids: the clock's time in milliseconds, then 74 bits from a
+/// SplitMix64 sequence seeded once from the operating system's random source. One system
+/// call per desk instead of one per id.
+#[derive(Debug)]
+struct IdGenerator {
+    state: AtomicU64,
+}
+
+impl IdGenerator {
+    fn new() -> IdGenerator {
+        // A v7 id for the epoch has 74 random bits (from the OS) behind a zero timestamp.
+        let random = || {
+            IncidentId::new_v7(chrono::DateTime::UNIX_EPOCH)
+                .as_uuid()
+                .as_u64_pair()
+                .1
+        };
+        IdGenerator {
+            state: AtomicU64::new(random() ^ random().rotate_left(32)),
+        }
+    }
+
+    fn next_u64(&self) -> u64 {
+        let mut z = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next(&self, at: chrono::DateTime<chrono::Utc>) -> IncidentId {
+        let mut random = [0u8; 10];
+        random[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        random[8..].copy_from_slice(&self.next_u64().to_le_bytes()[..2]);
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        IncidentId::from_uuid(
+            uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
+        )
+    }
 }

@@ -59,6 +59,7 @@ mod incident;
 pub mod lifecycle;
 mod model;
 mod severity;
+mod shard;
 pub mod store;
 mod text;
 

@@ -1,11 +1,11 @@
 //! An in-memory store: for tests, simulations, and hosts that persist elsewhere.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 
 use crate::error::{Conflict, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
+use crate::shard::Sharded;
 use crate::store::{Append, Store, Version};
 
 /// A [`Store`] in memory, with real version checks. Nothing survives the process.
@@ -20,14 +20,34 @@ use crate::store::{Append, Store, Version};
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: RwLock<Inner>,
+    shards: Sharded<Shard>,
 }
 
 #[derive(Debug, Default)]
-struct Inner {
+struct Shard {
     streams: HashMap<IncidentId, Vec<Event>>,
     /// Incident ids in the order their first event was appended, for `scan`.
     order: Vec<IncidentId>,
+}
+
+impl Shard {
+    fn version(&self, id: &IncidentId) -> u64 {
+        self.streams.get(id).map_or(0, |s| s.len() as u64)
+    }
+
+    fn extend(&mut self, id: IncidentId, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let order = &mut self.order;
+        self.streams
+            .entry(id)
+            .or_insert_with(|| {
+                order.push(id);
+                Vec::new()
+            })
+            .extend_from_slice(events);
+    }
 }
 
 impl MemoryStore {
@@ -38,20 +58,16 @@ impl MemoryStore {
 
     /// The number of incidents with at least one event.
     pub fn incident_count(&self) -> usize {
-        self.read().order.len()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave `Inner` half-updated: `append` checks
-        // everything before it mutates, so a poisoned lock still guards consistent data.
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.shards.each().map(|shard| shard.order.len()).sum()
     }
 }
 
 impl Store for MemoryStore {
     fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let actual = Version::new(inner.streams.get(&id).map_or(0, |s| s.len() as u64));
+        // Every change to a shard is checked first and then done whole, so a poisoned lock
+        // (see `Sharded`) still guards consistent data.
+        let mut shard = self.shards.write(&id);
+        let actual = Version::new(shard.version(&id));
         if actual != expected {
             return Err(Conflict {
                 incident: id,
@@ -60,27 +76,20 @@ impl Store for MemoryStore {
             }
             .into());
         }
-        if events.is_empty() {
-            return Ok(actual);
-        }
-        let inner = &mut *inner;
-        let stream = inner.streams.entry(id).or_insert_with(|| {
-            inner.order.push(id);
-            Vec::new()
-        });
-        stream.extend_from_slice(events);
+        shard.extend(id, events);
         Ok(actual.plus(events.len() as u64))
     }
 
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        // A batch may span shards: hold them all, so it is atomic.
+        let mut shards = self.shards.write_all();
         // Check everything first, so that a conflict records nothing.
         let mut next: HashMap<IncidentId, u64> = HashMap::new();
         let mut versions = Vec::with_capacity(batch.len());
         for append in batch {
             let actual = match next.get(&append.id) {
                 Some(v) => *v,
-                None => inner.streams.get(&append.id).map_or(0, |s| s.len() as u64),
+                None => shards[Sharded::<Shard>::shard_of(&append.id)].version(&append.id),
             };
             if actual != append.expected.get() {
                 return Err(Conflict {
@@ -94,33 +103,33 @@ impl Store for MemoryStore {
             next.insert(append.id, after);
             versions.push(Version::new(after));
         }
-        let inner = &mut *inner;
-        for append in batch.iter().filter(|a| !a.events.is_empty()) {
-            let stream = inner.streams.entry(append.id).or_insert_with(|| {
-                inner.order.push(append.id);
-                Vec::new()
-            });
-            stream.extend_from_slice(append.events);
+        for append in batch {
+            shards[Sharded::<Shard>::shard_of(&append.id)].extend(append.id, append.events);
         }
         Ok(versions)
     }
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
-        Ok(self.read().streams.get(&id).cloned().unwrap_or_default())
+        Ok(self
+            .shards
+            .read(&id)
+            .streams
+            .get(&id)
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn version(&self, id: IncidentId) -> Result<Version> {
-        Ok(Version::new(
-            self.read().streams.get(&id).map_or(0, |s| s.len() as u64),
-        ))
+        Ok(Version::new(self.shards.read(&id).version(&id)))
     }
 
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
-        let inner = self.read();
-        for id in &inner.order {
-            if let Some(stream) = inner.streams.get(id) {
-                for (n, event) in stream.iter().enumerate() {
-                    visit(*id, Version::new(n as u64 + 1), event)?;
+        for shard in self.shards.each() {
+            for id in &shard.order {
+                if let Some(stream) = shard.streams.get(id) {
+                    for (n, event) in stream.iter().enumerate() {
+                        visit(*id, Version::new(n as u64 + 1), event)?;
+                    }
                 }
             }
         }
