@@ -80,6 +80,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A policy breaks a rule (an empty escalation chain, a zero target, steps out of order).
+    #[error("invalid policy: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
+
     /// Another store instance (in this or another process) holds the directory's lock.
     ///
     /// Close the other instance first; only one writer may own a store.

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HistoryError;
-use crate::lifecycle::{Change, Edge, Event, Resolution, Status, transition};
+use crate::lifecycle::{
+    Change, Edge, Event, Notification, Resolution, SlaTarget, Status, Timer, transition,
+};
 use crate::model::{Actor, IncidentId, Service, Source};
 use crate::severity::Severity;
 use crate::store::Version;
@@ -43,6 +45,66 @@ pub struct Closure {
     pub summary: Text,
     /// What to do so it does not happen again.
     pub lessons: Text,
+}
+
+/// A time the incident waited on a vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorWait {
+    /// Who was waited on.
+    pub vendor: Text,
+    /// Their ticket or case number.
+    pub reference: Option<Text>,
+    /// When the wait started.
+    pub since: DateTime<Utc>,
+    /// When it ended; `None` while still waiting.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where a requested notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Delivery {
+    /// Not delivered yet; the next attempt is due at `next_attempt`.
+    Pending {
+        /// When to try (again).
+        next_attempt: DateTime<Utc>,
+    },
+    /// Delivered.
+    Delivered {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The outbox gave up after its last attempt failed.
+    GaveUp {
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A notification in the incident's outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// What to send.
+    pub notification: Notification,
+    /// When it was requested.
+    pub requested_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Where it stands.
+    pub delivery: Delivery,
+}
+
+/// Which timers have fired, so none fires twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredTimers {
+    /// The last escalation step fired: (cycle, round, step).
+    pub escalation: Option<(u32, u32, u32)>,
+    /// SLA targets whose at-risk warning fired.
+    pub at_risk: Vec<SlaTarget>,
+    /// SLA targets whose breach fired.
+    pub breached: Vec<SlaTarget>,
+    /// The last customer-update reminder fired: (updates posted then, reminder number).
+    pub update_reminder: Option<(u32, u32)>,
 }
 
 /// The lifecycle position together with the data that only exists there: a resolution exists
@@ -121,6 +183,13 @@ pub struct Incident {
     notes: Vec<Entry>,
     customer_updates: Vec<Entry>,
     reopen_count: u32,
+    first_resolved_at: Option<DateTime<Utc>>,
+    cycle_started_at: DateTime<Utc>,
+    /// When the resolve clock ran: closed spans, and at most one open one (the last).
+    resolve_clock: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    vendor_waits: Vec<VendorWait>,
+    fired: FiredTimers,
+    outbox: Vec<OutboxEntry>,
     version: Version,
 }
 
@@ -194,6 +263,12 @@ impl Incident {
             notes: Vec::new(),
             customer_updates: Vec::new(),
             reopen_count: 0,
+            first_resolved_at: None,
+            cycle_started_at: event.at,
+            resolve_clock: vec![(event.at, None)],
+            vendor_waits: Vec::new(),
+            fired: FiredTimers::default(),
+            outbox: Vec::new(),
             version: Version::new(1),
         })
     }
@@ -237,6 +312,7 @@ impl Incident {
                 self.severity
             )));
         }
+        self.check(event)?;
         let stage = if to == from {
             None
         } else {
@@ -248,8 +324,12 @@ impl Incident {
             Change::Opened { .. }
             | Change::Acknowledged
             | Change::InvestigationStarted
-            | Change::Resolved { .. }
             | Change::Closed { .. } => {}
+            Change::Resolved { .. } => {
+                self.first_resolved_at.get_or_insert(event.at);
+                self.end_vendor_wait(event.at);
+                self.stop_resolve_clock(event.at);
+            }
             Change::OwnerAssigned { owner } => self.owner = Some(owner.clone()),
             Change::RootCauseIdentified { root_cause } => {
                 self.root_cause = Some(root_cause.clone());
@@ -259,7 +339,11 @@ impl Incident {
                 by: event.actor.clone(),
                 text: action.clone(),
             }),
-            Change::Reopened { .. } => self.reopen_count += 1,
+            Change::Reopened { .. } => {
+                self.reopen_count += 1;
+                self.cycle_started_at = event.at;
+                self.resolve_clock.push((event.at, None));
+            }
             Change::SeverityChanged { to, .. } => self.severity = *to,
             Change::NoteAdded { text } => self.notes.push(Entry {
                 at: event.at,
@@ -271,6 +355,61 @@ impl Incident {
                 by: event.actor.clone(),
                 text: message.clone(),
             }),
+            Change::VendorWaitStarted { vendor, reference } => {
+                self.end_vendor_wait(event.at);
+                self.stop_resolve_clock(event.at);
+                self.vendor_waits.push(VendorWait {
+                    vendor: vendor.clone(),
+                    reference: reference.clone(),
+                    since: event.at,
+                    until: None,
+                });
+            }
+            Change::VendorWaitEnded { .. } => {
+                self.end_vendor_wait(event.at);
+                self.resolve_clock.push((event.at, None));
+            }
+            Change::TimerFired { timer } => match timer {
+                Timer::Escalation {
+                    cycle, round, step, ..
+                } => self.fired.escalation = Some((*cycle, *round, *step)),
+                Timer::SlaAtRisk { target, .. } => self.fired.at_risk.push(*target),
+                Timer::SlaBreached { target, .. } => self.fired.breached.push(*target),
+                Timer::CustomerUpdateDue {
+                    after_updates,
+                    reminder,
+                    ..
+                } => self.fired.update_reminder = Some((*after_updates, *reminder)),
+            },
+            Change::NotificationRequested { notification } => self.outbox.push(OutboxEntry {
+                notification: notification.clone(),
+                requested_at: event.at,
+                attempts: 0,
+                delivery: Delivery::Pending {
+                    next_attempt: event.at,
+                },
+            }),
+            Change::NotificationDelivered { key } => {
+                if let Some(entry) = self.outbox.iter_mut().find(|e| e.notification.key == *key) {
+                    entry.delivery = Delivery::Delivered { at: event.at };
+                }
+            }
+            Change::NotificationFailed {
+                key,
+                attempt,
+                retry_at,
+                ..
+            } => {
+                if let Some(entry) = self.outbox.iter_mut().find(|e| e.notification.key == *key) {
+                    entry.attempts = *attempt;
+                    entry.delivery = match retry_at {
+                        Some(next_attempt) => Delivery::Pending {
+                            next_attempt: *next_attempt,
+                        },
+                        None => Delivery::GaveUp { at: event.at },
+                    };
+                }
+            }
         }
         if let Some(stage) = stage {
             self.stage = stage;
@@ -289,6 +428,84 @@ impl Incident {
         self.updated_at = event.at;
         self.version = self.version.next();
         Ok(())
+    }
+
+    /// Data-level checks of an event the table allows: it must not repeat a timer, name an
+    /// unknown notification, or end a wait that is not running.
+    fn check(&self, event: &Event) -> Result<(), HistoryError> {
+        let problem: Option<String> = match &event.change {
+            Change::VendorWaitEnded { .. } if self.waiting_on().is_none() => {
+                Some("a vendor wait ends but none is running".into())
+            }
+            Change::TimerFired { timer } => match timer {
+                Timer::Escalation {
+                    cycle, round, step, ..
+                } => {
+                    let after_last = match self.fired.escalation {
+                        Some(last) if last.0 == *cycle => (*round, *step) > (last.1, last.2),
+                        _ => true,
+                    };
+                    (*cycle != self.reopen_count || !after_last).then(|| {
+                        format!(
+                            "escalation step {cycle}/{round}/{step} is out of order or repeated"
+                        )
+                    })
+                }
+                Timer::SlaAtRisk { target, .. } => self
+                    .fired
+                    .at_risk
+                    .contains(target)
+                    .then(|| format!("{target} at-risk fired twice")),
+                Timer::SlaBreached { target, .. } => self
+                    .fired
+                    .breached
+                    .contains(target)
+                    .then(|| format!("{target} breach fired twice")),
+                Timer::CustomerUpdateDue {
+                    after_updates,
+                    reminder,
+                    ..
+                } => {
+                    let fresh = self
+                        .fired
+                        .update_reminder
+                        .is_none_or(|last| (*after_updates, *reminder) > last);
+                    (*after_updates as usize != self.customer_updates.len() || !fresh)
+                        .then(|| "customer update reminder out of order or repeated".into())
+                }
+            },
+            Change::NotificationRequested { notification } => self
+                .outbox
+                .iter()
+                .any(|e| e.notification.key == notification.key)
+                .then(|| format!("notification {} requested twice", notification.key)),
+            Change::NotificationDelivered { key } | Change::NotificationFailed { key, .. } => {
+                match self.outbox.iter().find(|e| e.notification.key == *key) {
+                    None => Some(format!("delivery record for unknown notification {key}")),
+                    Some(entry) if !matches!(entry.delivery, Delivery::Pending { .. }) => {
+                        Some(format!("delivery record for settled notification {key}"))
+                    }
+                    Some(_) => None,
+                }
+            }
+            _ => None,
+        };
+        match problem {
+            Some(reason) => Err(self.broken(reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn end_vendor_wait(&mut self, at: DateTime<Utc>) {
+        if let Some(wait) = self.vendor_waits.last_mut().filter(|w| w.until.is_none()) {
+            wait.until = Some(at);
+        }
+    }
+
+    fn stop_resolve_clock(&mut self, at: DateTime<Utc>) {
+        if let Some(run) = self.resolve_clock.last_mut().filter(|r| r.1.is_none()) {
+            run.1 = Some(at);
+        }
     }
 
     /// The stage entered when moving to `to` because of `event`.
@@ -459,5 +676,36 @@ impl Incident {
     /// The number of events in its history.
     pub fn version(&self) -> Version {
         self.version
+    }
+    /// When it was first resolved (kept across reopenings).
+    pub fn first_resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.first_resolved_at
+    }
+    /// When the current opening began: the opening itself, or the last reopening. Escalation
+    /// chains run from here.
+    pub fn cycle_started_at(&self) -> DateTime<Utc> {
+        self.cycle_started_at
+    }
+    /// When the resolve clock ran: spans `(from, until)`, the last one open (`None`) while it
+    /// runs. It runs from opening until resolving, pauses while waiting on a vendor, and
+    /// continues after reopening.
+    pub fn resolve_clock(&self) -> &[(DateTime<Utc>, Option<DateTime<Utc>>)] {
+        &self.resolve_clock
+    }
+    /// Every wait on a vendor, oldest first.
+    pub fn vendor_waits(&self) -> &[VendorWait] {
+        &self.vendor_waits
+    }
+    /// The vendor being waited on right now, if any.
+    pub fn waiting_on(&self) -> Option<&VendorWait> {
+        self.vendor_waits.last().filter(|w| w.until.is_none())
+    }
+    /// Which timers have fired.
+    pub fn fired_timers(&self) -> &FiredTimers {
+        &self.fired
+    }
+    /// The notifications requested for this incident and where each stands.
+    pub fn outbox(&self) -> &[OutboxEntry] {
+        &self.outbox
     }
 }

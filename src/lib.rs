@@ -52,21 +52,34 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod calendar;
 mod clock;
 mod desk;
+mod duration_text;
+mod engine;
 mod error;
 mod incident;
 pub mod lifecycle;
 mod model;
+mod notify;
+mod policy;
 mod severity;
 mod shard;
+mod sla;
 pub mod store;
 mod text;
 
+pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use desk::{CONFLICT_RETRIES, Counts, Desk, Filter, Receipt};
+pub use desk::{
+    CONFLICT_RETRIES, Counts, Desk, DeskBuilder, DispatchReport, Filter, Receipt, TickReport,
+};
+pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
-pub use incident::{Closure, Entry, Incident, ResolutionRecord, Stage};
+pub use incident::{
+    Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, Stage,
+    VendorWait,
+};
 pub use lifecycle::{
     Change, Command, CommandKind, Edge, Event, NewIncident, Resolution, Status, Transition, decide,
     transition,
@@ -75,7 +88,12 @@ pub use model::{
     ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, IncidentId, Role, SERVICE_MAX_CHARS, Service,
     Source,
 };
+pub use notify::{Backoff, DeliveryError, Notifier, Template, Templates};
+pub use policy::{
+    Chain, Hours, OutsideHours, Policy, PolicyError, Recipient, Rounds, Step, Targets,
+};
 pub use severity::{SEVERITY_SPELLINGS, Severity};
+pub use sla::{SlaState, SlaStatus, sla_status};
 pub use store::{Append, MemoryStore, Store, Version};
 #[cfg(feature = "file")]
 pub use store::{Durability, FileStore, FileStoreOptions, OpenReport};

@@ -199,6 +199,21 @@ pub enum Command {
         /// The message.
         message: Text,
     },
+    /// The fix depends on a vendor (the payment provider, the POS vendor): the resolve clock
+    /// pauses and a vendor clock runs until they respond. Naming another vendor while waiting
+    /// switches to it; naming the same one again records nothing.
+    WaitForVendor {
+        /// Who is being waited on.
+        vendor: Text,
+        /// Their ticket or case number, if any.
+        reference: Option<Text>,
+    },
+    /// The vendor responded: the resolve clock runs again. Records nothing if nobody is
+    /// being waited on.
+    VendorResponded {
+        /// What they said, if worth keeping.
+        note: Option<Text>,
+    },
 }
 
 impl Command {
@@ -217,6 +232,8 @@ impl Command {
             Command::ChangeSeverity { .. } => CommandKind::ChangeSeverity,
             Command::AddNote { .. } => CommandKind::AddNote,
             Command::PostCustomerUpdate { .. } => CommandKind::PostCustomerUpdate,
+            Command::WaitForVendor { .. } => CommandKind::WaitForVendor,
+            Command::VendorResponded { .. } => CommandKind::VendorResponded,
         }
     }
 
@@ -294,6 +311,32 @@ impl Command {
     pub fn customer_update(message: impl AsRef<str>) -> Result<Command, Invalid> {
         Ok(Command::PostCustomerUpdate {
             message: Text::new("customer update", message)?,
+        })
+    }
+
+    /// [`Command::WaitForVendor`] with a validated vendor name and optional reference.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `vendor` or `vendor reference`.
+    pub fn wait_for_vendor(
+        vendor: impl AsRef<str>,
+        reference: Option<&str>,
+    ) -> Result<Command, Invalid> {
+        Ok(Command::WaitForVendor {
+            vendor: Text::new("vendor", vendor)?,
+            reference: reference
+                .map(|r| Text::new("vendor reference", r))
+                .transpose()?,
+        })
+    }
+
+    /// [`Command::VendorResponded`] with an optional validated note.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `note`.
+    pub fn vendor_responded(note: Option<&str>) -> Result<Command, Invalid> {
+        Ok(Command::VendorResponded {
+            note: note.map(|n| Text::new("note", n)).transpose()?,
         })
     }
 

@@ -143,5 +143,25 @@ pub fn decide(
         Command::PostCustomerUpdate { message } => event(Change::CustomerUpdatePosted {
             message: message.clone(),
         }),
+        Command::WaitForVendor { vendor, reference } => {
+            let same = incident
+                .waiting_on()
+                .is_some_and(|w| w.vendor == *vendor && w.reference == *reference);
+            if same {
+                Ok(Vec::new())
+            } else {
+                event(Change::VendorWaitStarted {
+                    vendor: vendor.clone(),
+                    reference: reference.clone(),
+                })
+            }
+        }
+        Command::VendorResponded { note } => {
+            if incident.waiting_on().is_none() {
+                Ok(Vec::new())
+            } else {
+                event(Change::VendorWaitEnded { note: note.clone() })
+            }
+        }
     }
 }

@@ -97,6 +97,177 @@ pub enum Change {
         /// The message.
         message: Text,
     },
+    /// The team started waiting on a vendor; the resolve clock pauses.
+    VendorWaitStarted {
+        /// Who is being waited on.
+        vendor: Text,
+        /// Their ticket or case number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<Text>,
+    },
+    /// The vendor responded; the resolve clock runs again.
+    VendorWaitEnded {
+        /// What they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<Text>,
+    },
+    /// A timer fired (recorded by the desk's engine, once per deterministic key).
+    TimerFired {
+        /// Which one.
+        timer: Timer,
+    },
+    /// A notification was requested; the outbox delivers it through the host's notifier.
+    NotificationRequested {
+        /// What to send, to whom.
+        notification: Notification,
+    },
+    /// A requested notification was delivered.
+    NotificationDelivered {
+        /// Its key.
+        key: String,
+    },
+    /// Delivering a requested notification failed.
+    NotificationFailed {
+        /// Its key.
+        key: String,
+        /// Which attempt failed (1 for the first).
+        attempt: u32,
+        /// What the notifier said.
+        error: String,
+        /// When to try again; `None` means the outbox gave up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// Which promise an SLA event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTarget {
+    /// Time to acknowledge.
+    Acknowledge,
+    /// Time to resolve.
+    Resolve,
+    /// Customer-update cadence.
+    CustomerUpdate,
+}
+
+impl SlaTarget {
+    /// All targets.
+    pub const ALL: [SlaTarget; 3] = [
+        SlaTarget::Acknowledge,
+        SlaTarget::Resolve,
+        SlaTarget::CustomerUpdate,
+    ];
+
+    /// The snake_case name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SlaTarget::Acknowledge => "acknowledge",
+            SlaTarget::Resolve => "resolve",
+            SlaTarget::CustomerUpdate => "customer_update",
+        }
+    }
+}
+
+impl std::fmt::Display for SlaTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SlaTarget::Acknowledge => "time to acknowledge",
+            SlaTarget::Resolve => "time to resolve",
+            SlaTarget::CustomerUpdate => "customer update cadence",
+        })
+    }
+}
+
+/// A timer that fired. Each has a deterministic [`key`](Timer::key), so firing twice — after a
+/// repeated tick, a restart, or on two desks sharing a store — is recognised and skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Timer {
+    /// An escalation step.
+    Escalation {
+        /// Which opening of the incident (0 for the first, then one more per reopen).
+        cycle: u32,
+        /// Which round of the chain (0 for the first pass).
+        round: u32,
+        /// Which step (from 0).
+        step: u32,
+        /// Who the step notifies.
+        notify: Vec<crate::policy::Recipient>,
+    },
+    /// A target passed its at-risk threshold.
+    SlaAtRisk {
+        /// Which target.
+        target: SlaTarget,
+        /// When it is due.
+        due: DateTime<Utc>,
+    },
+    /// A target was missed.
+    SlaBreached {
+        /// Which target.
+        target: SlaTarget,
+        /// When it was due.
+        due: DateTime<Utc>,
+    },
+    /// Customers are due an update.
+    CustomerUpdateDue {
+        /// How many customer updates had been posted when this fell due.
+        after_updates: u32,
+        /// Which reminder since that update (1 for the first).
+        reminder: u32,
+        /// When the update fell due.
+        due: DateTime<Utc>,
+    },
+}
+
+impl Timer {
+    /// The deterministic key, unique within an incident.
+    pub fn key(&self) -> String {
+        match self {
+            Timer::Escalation {
+                cycle, round, step, ..
+            } => format!("escalation/{cycle}/{round}/{step}"),
+            Timer::SlaAtRisk { target, .. } => format!("sla/{}/at_risk", target.as_str()),
+            Timer::SlaBreached { target, .. } => format!("sla/{}/breached", target.as_str()),
+            Timer::CustomerUpdateDue {
+                after_updates,
+                reminder,
+                ..
+            } => format!("customer_update/{after_updates}/{reminder}"),
+        }
+    }
+}
+
+/// Who a notification is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// The incident owner.
+    Owner,
+    /// The people an escalation step names.
+    Recipients(Vec<crate::policy::Recipient>),
+    /// The business's customers (a status page, an e-mail list).
+    Customers,
+}
+
+/// A message the outbox delivers through the host's [`Notifier`](crate::Notifier).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Notification {
+    /// Deterministic and unique: `<incident id>/<what>`. Redeliveries carry the same key, so
+    /// a host can drop duplicates.
+    pub key: String,
+    /// The incident it is about.
+    pub incident: IncidentId,
+    /// Who it is for.
+    pub audience: Audience,
+    /// A hint for the channel (`sms`, `email`, `chat`, …), if the policy gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// One line.
+    pub subject: String,
+    /// The message.
+    pub body: String,
 }
 
 impl Change {
@@ -116,6 +287,13 @@ impl Change {
             Change::SeverityChanged { .. } => CommandKind::ChangeSeverity,
             Change::NoteAdded { .. } => CommandKind::AddNote,
             Change::CustomerUpdatePosted { .. } => CommandKind::PostCustomerUpdate,
+            Change::VendorWaitStarted { .. } => CommandKind::WaitForVendor,
+            Change::VendorWaitEnded { .. } => CommandKind::VendorResponded,
+            Change::TimerFired { .. } => CommandKind::Fire,
+            Change::NotificationRequested { .. } => CommandKind::Notify,
+            Change::NotificationDelivered { .. } | Change::NotificationFailed { .. } => {
+                CommandKind::Deliver
+            }
         }
     }
 
@@ -145,6 +323,58 @@ impl Change {
             }
             Change::NoteAdded { text } => format!("note: {text}"),
             Change::CustomerUpdatePosted { message } => format!("customer update: {message}"),
+            Change::VendorWaitStarted { vendor, reference } => match reference {
+                Some(r) => format!("waiting on {vendor} (ref {r})"),
+                None => format!("waiting on {vendor}"),
+            },
+            Change::VendorWaitEnded { note } => match note {
+                Some(n) => format!("vendor responded: {n}"),
+                None => "vendor responded".into(),
+            },
+            Change::TimerFired { timer } => match timer {
+                Timer::Escalation {
+                    round,
+                    step,
+                    notify,
+                    ..
+                } => {
+                    let who: Vec<String> = notify.iter().map(ToString::to_string).collect();
+                    format!(
+                        "escalation step {} (round {}): notify {}",
+                        step + 1,
+                        round + 1,
+                        who.join(", ")
+                    )
+                }
+                Timer::SlaAtRisk { target, due } => {
+                    format!("{target} at risk (due {})", due.format("%Y-%m-%d %H:%M"))
+                }
+                Timer::SlaBreached { target, due } => {
+                    format!("{target} missed (was due {})", due.format("%Y-%m-%d %H:%M"))
+                }
+                Timer::CustomerUpdateDue { due, .. } => {
+                    format!(
+                        "customers are due an update (since {})",
+                        due.format("%H:%M")
+                    )
+                }
+            },
+            Change::NotificationRequested { notification } => {
+                format!("notification queued: {}", notification.subject)
+            }
+            Change::NotificationDelivered { key } => format!("delivered {key}"),
+            Change::NotificationFailed {
+                key,
+                attempt,
+                error,
+                retry_at,
+            } => match retry_at {
+                Some(at) => format!(
+                    "delivery {attempt} of {key} failed ({error}); retry at {}",
+                    at.format("%H:%M:%S")
+                ),
+                None => format!("delivery {attempt} of {key} failed ({error}); gave up"),
+            },
         }
     }
 }

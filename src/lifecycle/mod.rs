@@ -17,6 +17,12 @@
 //! - **Records that do not move the status** — assign owner, change severity, add note, post
 //!   customer update — are accepted in every status but `Closed`. A root cause may be recorded
 //!   after resolving (it is often found then) without reopening.
+//! - **Waiting on a vendor** pauses the resolve clock; it is possible while the incident is
+//!   active. Resolving ends the wait.
+//! - **Records the desk makes itself**: timer firings (escalation steps, SLA warnings and
+//!   breaches, customer updates falling due) only while the incident is active;
+//!   notification requests also once resolved; delivery records of earlier notifications in
+//!   every status, even `Closed` — the only thing a closed incident still accepts.
 //!
 //! # Repeated commands
 //!
@@ -41,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 pub use command::{Command, NewIncident, Resolution};
 pub use decide::decide;
-pub use event::{Change, Event};
+pub use event::{Audience, Change, Event, Notification, SlaTarget, Timer};
 
 /// Where an incident is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -137,11 +143,25 @@ pub enum CommandKind {
     AddNote,
     /// Post an update for customers.
     PostCustomerUpdate,
+    /// Start waiting on a vendor (the payment provider, the POS vendor): pauses the resolve
+    /// clock.
+    WaitForVendor,
+    /// The vendor responded: the resolve clock runs again.
+    VendorResponded,
+    /// Recorded by the desk's timer engine: an escalation step, an SLA warning or breach, a
+    /// customer update falling due. Not a command a host sends.
+    Fire,
+    /// Recorded by the desk: a notification requested for the outbox. Not a command a host
+    /// sends.
+    Notify,
+    /// Recorded by [`Desk::dispatch`](crate::Desk::dispatch): a notification delivered, or a
+    /// failed attempt. Not a command a host sends.
+    Deliver,
 }
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 12] = [
+    pub const ALL: [CommandKind; 17] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -154,7 +174,21 @@ impl CommandKind {
         CommandKind::ChangeSeverity,
         CommandKind::AddNote,
         CommandKind::PostCustomerUpdate,
+        CommandKind::WaitForVendor,
+        CommandKind::VendorResponded,
+        CommandKind::Fire,
+        CommandKind::Notify,
+        CommandKind::Deliver,
     ];
+
+    /// Whether hosts send this kind as a [`Command`] (`false` for the records the desk makes
+    /// itself: [`Fire`](Self::Fire), [`Notify`](Self::Notify), [`Deliver`](Self::Deliver)).
+    pub const fn is_command(self) -> bool {
+        !matches!(
+            self,
+            CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver
+        )
+    }
 
     /// The command as words: `start investigating`, `post customer update`, …
     pub const fn as_str(self) -> &'static str {
@@ -171,6 +205,11 @@ impl CommandKind {
             CommandKind::ChangeSeverity => "change severity",
             CommandKind::AddNote => "add note",
             CommandKind::PostCustomerUpdate => "post customer update",
+            CommandKind::WaitForVendor => "wait for vendor",
+            CommandKind::VendorResponded => "record vendor response",
+            CommandKind::Fire => "fire a timer on",
+            CommandKind::Notify => "request a notification on",
+            CommandKind::Deliver => "record a delivery on",
         }
     }
 }
@@ -233,7 +272,12 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::Close
             | C::ChangeSeverity
             | C::AddNote
-            | C::PostCustomerUpdate => Reject(MISSING),
+            | C::PostCustomerUpdate
+            | C::WaitForVendor
+            | C::VendorResponded
+            | C::Fire
+            | C::Notify
+            | C::Deliver => Reject(MISSING),
         };
     };
 
@@ -277,8 +321,22 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
         (C::Close, Resolved) => Move(Closed),
 
         (
-            C::AssignOwner | C::ChangeSeverity | C::AddNote | C::PostCustomerUpdate,
+            C::AssignOwner | C::ChangeSeverity | C::AddNote | C::PostCustomerUpdate | C::Notify,
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
+        ) => Stay,
+
+        (
+            C::WaitForVendor | C::VendorResponded | C::Fire,
+            Open | Acknowledged | Investigating | Identified | Monitoring,
+        ) => Stay,
+        (C::WaitForVendor | C::VendorResponded, Resolved) => Reject(RESOLVED),
+        (C::Fire, Resolved) => Reject("a resolved incident has no running timers"),
+
+        // Delivery records of notifications requested earlier are kept even after closing:
+        // the customers' "it is fixed" message may go out after the owner closed the incident.
+        (
+            C::Deliver,
+            Open | Acknowledged | Investigating | Identified | Monitoring | Resolved | Closed,
         ) => Stay,
 
         (
@@ -293,7 +351,11 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::Close
             | C::ChangeSeverity
             | C::AddNote
-            | C::PostCustomerUpdate,
+            | C::PostCustomerUpdate
+            | C::WaitForVendor
+            | C::VendorResponded
+            | C::Fire
+            | C::Notify,
             Closed,
         ) => Reject(CLOSED),
     }

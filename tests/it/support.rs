@@ -60,6 +60,13 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
         }
         CommandKind::AddNote => Command::note("looking at the logs").unwrap(),
         CommandKind::PostCustomerUpdate => Command::customer_update("we are on it").unwrap(),
+        CommandKind::WaitForVendor => Command::wait_for_vendor("PayCo", Some("case 4711")).unwrap(),
+        CommandKind::VendorResponded => {
+            Command::vendor_responded(Some("fixed on their side")).unwrap()
+        }
+        CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver => {
+            panic!("{kind:?} is recorded by the desk, not sent as a command")
+        }
     }
 }
 
@@ -117,6 +124,10 @@ pub fn arb_command(ids: Vec<IncidentId>) -> impl Strategy<Value = Command> {
             .prop_map(|(to, why)| Command::change_severity(to, why).unwrap()),
         2 => arb_words().prop_map(|w| Command::note(w).unwrap()),
         1 => arb_words().prop_map(|w| Command::customer_update(w).unwrap()),
+        1 => (arb_words(), prop::option::of(arb_words()))
+            .prop_map(|(v, r)| Command::wait_for_vendor(v, r.as_deref()).unwrap()),
+        1 => prop::option::of(arb_words())
+            .prop_map(|n| Command::vendor_responded(n.as_deref()).unwrap()),
         1 => Just(Command::Open { id: ids_first(), incident: new_incident() }),
     ]
 }

@@ -1,31 +1,45 @@
 //! The [`Desk`]: the one facade a host uses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod query;
+mod timers;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Conflict, Error, Result};
-use crate::incident::Incident;
-use crate::lifecycle::{Command, Event, NewIncident, Resolution, Status, decide};
-use crate::model::{Actor, IncidentId, Service};
-use crate::severity::Severity;
-use crate::shard::ShardedMap;
+use crate::error::{Conflict, Error, HistoryError, Result};
+use crate::incident::{Delivery, Incident};
+use crate::lifecycle::{Change, Command, Event, NewIncident, Resolution, decide};
+use crate::model::{Actor, IncidentId};
+use crate::notify::{Backoff, Templates};
+use crate::policy::Policy;
+use crate::shard::{Sharded, ShardedMap};
 use crate::store::{Store, Version};
+
+pub use query::{Counts, Filter};
+pub use timers::{DispatchReport, TickReport};
+
+use timers::Queue;
 
 /// How many times [`Desk::act`] re-decides after a version conflict before giving up.
 pub const CONFLICT_RETRIES: usize = 8;
 
 /// The incident desk: opens incidents, runs commands through the lifecycle, records the
-/// resulting events in a [`Store`], and answers queries from an in-memory projection.
+/// resulting events in a [`Store`], fires timers, keeps the outbox, and answers queries from
+/// an in-memory projection.
 ///
 /// Every method takes `&self`; a `Desk` is `Send + Sync` and meant to be shared (`Arc<Desk>`)
 /// between the threads of a host. Commands on one incident are serialised by a per-incident
 /// lock inside the desk; commands on different incidents run in parallel. When several desks
 /// share one store (another process, another till), appends use the store's optimistic
 /// concurrency: on a conflict the desk reloads the incident and decides again.
+///
+/// The desk starts no threads. The host calls [`tick`](Desk::tick) when
+/// [`next_deadline`](Desk::next_deadline) comes, and [`dispatch`](Desk::dispatch) to deliver
+/// notifications.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -44,8 +58,29 @@ pub const CONFLICT_RETRIES: usize = 8;
 pub struct Desk<S, C = SystemClock> {
     store: S,
     clock: C,
-    incidents: ShardedMap<Arc<Mutex<Incident>>>,
+    config: Config,
+    incidents: ShardedMap<Arc<Mutex<Slot>>>,
+    /// When each incident's next timer falls due.
+    timers: Sharded<Queue>,
+    /// When each incident's next pending notification should be attempted.
+    outbox: Sharded<Queue>,
     ids: IdGenerator,
+}
+
+/// The policy, templates and retry schedule a desk runs with.
+#[derive(Debug, Clone, Default)]
+struct Config {
+    policy: Policy,
+    templates: Templates,
+    backoff: Backoff,
+}
+
+/// One incident in the projection, with the deadlines it is queued under.
+#[derive(Debug)]
+struct Slot {
+    incident: Incident,
+    timer_due: Option<DateTime<Utc>>,
+    outbox_due: Option<DateTime<Utc>>,
 }
 
 impl<S, C> std::fmt::Debug for Desk<S, C> {
@@ -70,13 +105,56 @@ pub struct Receipt {
     pub events: Vec<Event>,
 }
 
-impl<S: Store, C: Clock> Desk<S, C> {
-    /// A desk over `store`, reading time from `clock`. Replays every stored history to build
-    /// the in-memory projection.
+/// Builds a [`Desk`] with a policy, templates or retry schedule other than the defaults.
+///
+/// ```
+/// use incidents::{Desk, ManualClock, MemoryStore, Policy};
+///
+/// let desk = Desk::builder(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))
+///     .policy(Policy::small_business())
+///     .build()?;
+/// # Ok::<(), incidents::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct DeskBuilder<S, C> {
+    store: S,
+    clock: C,
+    config: Config,
+}
+
+impl<S: Store, C: Clock> DeskBuilder<S, C> {
+    /// Sets the policy (default: [`Policy::small_business`]).
+    #[must_use]
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// Sets the notification templates (default: [`Templates::default`]).
+    #[must_use]
+    pub fn templates(mut self, templates: Templates) -> Self {
+        self.config.templates = templates;
+        self
+    }
+
+    /// Sets the outbox's retry schedule (default: [`Backoff::default`]).
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// Replays every stored history and builds the desk.
     ///
     /// # Errors
-    /// Store errors from the scan, or [`Error::History`] if a stored history cannot be replayed.
-    pub fn new(store: S, clock: C) -> Result<Desk<S, C>> {
+    /// Store errors from the scan, or [`Error::History`] if a stored history cannot be
+    /// replayed.
+    pub fn build(self) -> Result<Desk<S, C>> {
+        let DeskBuilder {
+            store,
+            clock,
+            config,
+        } = self;
         let mut incidents: HashMap<IncidentId, Incident> = HashMap::new();
         store.scan(&mut |id, version, event| {
             if version == Version::new(1) {
@@ -84,7 +162,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 return Ok(());
             }
             let Some(incident) = incidents.get_mut(&id) else {
-                return Err(crate::error::HistoryError {
+                return Err(HistoryError {
                     incident: id,
                     at: Version::ZERO,
                     reason: format!("the store returned version {version} before version 1"),
@@ -92,7 +170,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 .into());
             };
             if incident.version().next() != version {
-                return Err(crate::error::HistoryError {
+                return Err(HistoryError {
                     incident: id,
                     at: incident.version(),
                     reason: format!("the store skipped to version {version}"),
@@ -101,16 +179,48 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
             incident.apply(event).map_err(Error::from)
         })?;
-        let map = ShardedMap::default();
-        for (id, incident) in incidents {
-            map.write(&id).insert(id, Arc::new(Mutex::new(incident)));
-        }
-        Ok(Desk {
+        let desk = Desk {
             store,
             clock,
-            incidents: map,
+            config,
+            incidents: ShardedMap::default(),
+            timers: Sharded::default(),
+            outbox: Sharded::default(),
             ids: IdGenerator::new(),
-        })
+        };
+        for (id, incident) in incidents {
+            let mut slot = Slot {
+                incident,
+                timer_due: None,
+                outbox_due: None,
+            };
+            desk.rearm(&mut slot);
+            desk.incidents
+                .write(&id)
+                .insert(id, Arc::new(Mutex::new(slot)));
+        }
+        Ok(desk)
+    }
+}
+
+impl<S: Store, C: Clock> Desk<S, C> {
+    /// A desk over `store`, reading time from `clock`, with the default policy
+    /// ([`Policy::small_business`]). Replays every stored history to build the in-memory
+    /// projection. Use [`Desk::builder`] to set a policy.
+    ///
+    /// # Errors
+    /// Store errors from the scan, or [`Error::History`] if a stored history cannot be replayed.
+    pub fn new(store: S, clock: C) -> Result<Desk<S, C>> {
+        Desk::builder(store, clock).build()
+    }
+
+    /// Starts building a desk over `store` with `clock`.
+    pub fn builder(store: S, clock: C) -> DeskBuilder<S, C> {
+        DeskBuilder {
+            store,
+            clock,
+            config: Config::default(),
+        }
     }
 
     /// The store underneath.
@@ -121,6 +231,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The clock the desk reads.
     pub fn clock(&self) -> &C {
         &self.clock
+    }
+
+    /// The policy the desk runs with.
+    pub fn policy(&self) -> &Policy {
+        &self.config.policy
     }
 
     /// Opens a new incident, reported by `actor`. The desk makes its id (a UUID v7 from the
@@ -141,7 +256,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
         }
         let Some(incident) = opened else {
-            return Err(crate::error::HistoryError {
+            return Err(HistoryError {
                 incident: id,
                 at: Version::ZERO,
                 reason: "opening recorded no event".into(),
@@ -149,9 +264,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .into());
         };
         let version = self.store.append(id, Version::ZERO, &events)?;
+        let mut slot = Slot {
+            incident,
+            timer_due: None,
+            outbox_due: None,
+        };
+        self.rearm(&mut slot);
         self.incidents
             .write(&id)
-            .insert(id, Arc::new(Mutex::new(incident)));
+            .insert(id, Arc::new(Mutex::new(slot)));
         Ok(Receipt {
             id,
             version,
@@ -164,6 +285,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The command is decided against the incident's current state, appended to the store, and
     /// applied to the projection. If another desk on the same store changed the incident in
     /// between, the desk reloads it and decides again (up to [`CONFLICT_RETRIES`] times).
+    /// A customer update also queues a notification to customers, in the same append.
     ///
     /// # Errors
     /// - [`Error::NotFound`] if no such incident exists (or, for a duplicate resolution, if the
@@ -183,24 +305,41 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Err(Error::NotFound { id: *of });
         }
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
-        let mut incident = lock(&cell);
+        let mut slot = lock(&cell);
+        self.record(id, &mut slot, |incident| {
+            let mut events = decide(Some(incident), &command, actor, self.clock.now())?;
+            self.add_notifications(incident, &mut events);
+            Ok(events)
+        })
+    }
+
+    /// Decides events with `decide` against the slot's incident, appends them with optimistic
+    /// concurrency (reloading and deciding again on a conflict), applies them and re-arms the
+    /// incident's timers.
+    fn record(
+        &self,
+        id: IncidentId,
+        slot: &mut Slot,
+        mut decide: impl FnMut(&Incident) -> Result<Vec<Event>>,
+    ) -> Result<Receipt> {
         let mut last_conflict = None;
         for _ in 0..CONFLICT_RETRIES {
-            let events = decide(Some(&incident), &command, actor, self.clock.now())?;
+            let events = decide(&slot.incident)?;
             if events.is_empty() {
                 return Ok(Receipt {
                     id,
-                    version: incident.version(),
+                    version: slot.incident.version(),
                     events,
                 });
             }
-            match self.store.append(id, incident.version(), &events) {
+            match self.store.append(id, slot.incident.version(), &events) {
                 Ok(version) => {
                     for event in &events {
-                        // `apply` changes nothing when it fails; `decide` only makes events
-                        // the table allows, so this failing would be a bug in this crate.
-                        incident.apply(event)?;
+                        // `apply` changes nothing when it fails, and the desk only records
+                        // events the table allows, so this failing would be a bug here.
+                        slot.incident.apply(event)?;
                     }
+                    self.rearm(slot);
                     return Ok(Receipt {
                         id,
                         version,
@@ -209,18 +348,42 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 }
                 Err(Error::Conflict(conflict)) => {
                     last_conflict = Some(conflict);
-                    *incident = self.reload(id)?;
+                    slot.incident = self.reload(id)?;
+                    self.rearm(slot);
                 }
                 Err(other) => return Err(other),
             }
         }
+        let version = slot.incident.version();
         Err(last_conflict
             .unwrap_or(Conflict {
                 incident: id,
-                expected: incident.version(),
-                actual: incident.version(),
+                expected: version,
+                actual: version,
             })
             .into())
+    }
+
+    /// Adds the notifications that recorded `events` call for: a customer update goes out
+    /// to customers.
+    fn add_notifications(&self, incident: &Incident, events: &mut Vec<Event>) {
+        let mut posted = incident.customer_updates().len();
+        let mut extra = Vec::new();
+        for event in events.iter() {
+            if let Change::CustomerUpdatePosted { message } = &event.change {
+                let notification =
+                    self.config
+                        .templates
+                        .for_customer_update(incident, posted, message.as_str());
+                posted += 1;
+                extra.push(Event {
+                    at: event.at,
+                    actor: Actor::system(),
+                    change: Change::NotificationRequested { notification },
+                });
+            }
+        }
+        events.extend(extra);
     }
 
     /// The incident as it stands now.
@@ -229,7 +392,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// [`Error::NotFound`] if there is no such incident.
     pub fn get(&self, id: IncidentId) -> Result<Incident> {
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
-        Ok(lock(&cell).clone())
+        Ok(lock(&cell).incident.clone())
     }
 
     /// The incident's full history, oldest event first, read from the store.
@@ -246,12 +409,14 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// The incidents matching `filter`, oldest first.
     pub fn list(&self, filter: &Filter) -> Vec<Incident> {
-        let cells = self.cells();
-        let mut found: Vec<Incident> = cells
+        let mut found: Vec<Incident> = self
+            .cells()
             .iter()
             .filter_map(|cell| {
-                let incident = lock(cell);
-                filter.matches(&incident).then(|| incident.clone())
+                let slot = lock(cell);
+                filter
+                    .matches(&slot.incident)
+                    .then(|| slot.incident.clone())
             })
             .collect();
         found.sort_by_key(|i| (i.created_at(), i.id()));
@@ -260,25 +425,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// How many incidents there are, by status and (for active ones) by severity.
     pub fn counts(&self) -> Counts {
-        let cells = self.cells();
         let mut counts = Counts::default();
-        for cell in &cells {
-            let incident = lock(cell);
-            counts.total += 1;
-            *counts.by_status.entry(incident.status()).or_default() += 1;
-            if incident.is_active() {
-                counts.active += 1;
-                *counts
-                    .active_by_severity
-                    .entry(incident.severity())
-                    .or_default() += 1;
-            }
+        for cell in &self.cells() {
+            counts.add(&lock(cell).incident);
         }
         counts
     }
 
     /// The projection's cell for `id`, loading it from the store if another desk created it.
-    fn cell(&self, id: IncidentId) -> Result<Option<Arc<Mutex<Incident>>>> {
+    fn cell(&self, id: IncidentId) -> Result<Option<Arc<Mutex<Slot>>>> {
         if let Some(cell) = self.incidents.read(&id).get(&id) {
             return Ok(Some(Arc::clone(cell)));
         }
@@ -288,10 +443,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
         }
         let incident = Incident::replay(id, &events)?;
         let mut map = self.incidents.write(&id);
-        Ok(Some(Arc::clone(
-            map.entry(id)
-                .or_insert_with(|| Arc::new(Mutex::new(incident))),
-        )))
+        Ok(Some(Arc::clone(map.entry(id).or_insert_with(|| {
+            let mut slot = Slot {
+                incident,
+                timer_due: None,
+                outbox_due: None,
+            };
+            self.rearm(&mut slot);
+            Arc::new(Mutex::new(slot))
+        }))))
     }
 
     fn reload(&self, id: IncidentId) -> Result<Incident> {
@@ -300,97 +460,41 @@ impl<S: Store, C: Clock> Desk<S, C> {
     }
 
     /// Every incident's cell, without holding any map lock afterwards.
-    fn cells(&self) -> Vec<Arc<Mutex<Incident>>> {
+    fn cells(&self) -> Vec<Arc<Mutex<Slot>>> {
         self.incidents
             .each()
             .flat_map(|shard| shard.values().cloned().collect::<Vec<_>>())
             .collect()
     }
+
+    /// Re-queues the slot's incident under its next timer and next outbox attempt.
+    fn rearm(&self, slot: &mut Slot) {
+        let id = slot.incident.id();
+        let timer_due = crate::engine::next_deadline(&slot.incident, &self.config.policy);
+        if timer_due != slot.timer_due {
+            self.timers.write(&id).set(id, slot.timer_due, timer_due);
+            slot.timer_due = timer_due;
+        }
+        let outbox_due = slot
+            .incident
+            .outbox()
+            .iter()
+            .filter_map(|e| match e.delivery {
+                Delivery::Pending { next_attempt } => Some(next_attempt),
+                Delivery::Delivered { .. } | Delivery::GaveUp { .. } => None,
+            })
+            .min();
+        if outbox_due != slot.outbox_due {
+            self.outbox.write(&id).set(id, slot.outbox_due, outbox_due);
+            slot.outbox_due = outbox_due;
+        }
+    }
 }
 
-fn lock(cell: &Mutex<Incident>) -> MutexGuard<'_, Incident> {
+fn lock(cell: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     // `Incident::apply` checks everything before it mutates and nothing in between panics,
     // so a poisoned lock still guards a consistent incident.
     cell.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Which incidents [`Desk::list`] returns. Empty criteria match everything.
-///
-/// ```
-/// use incidents::{Desk, Filter, ManualClock, MemoryStore, Severity, Status};
-///
-/// # let desk = Desk::new(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))?;
-/// let urgent_and_open = desk.list(&Filter::active().min_severity(Severity::High));
-/// let resolved_pos = desk.list(&Filter::all().service("POS".parse()?).status(Status::Resolved));
-/// assert!(urgent_and_open.is_empty() && resolved_pos.is_empty());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Filter {
-    statuses: BTreeSet<Status>,
-    min_severity: Option<Severity>,
-    service: Option<Service>,
-}
-
-impl Filter {
-    /// Matches every incident.
-    pub fn all() -> Filter {
-        Filter::default()
-    }
-
-    /// Matches incidents still being worked on (every status but resolved and closed).
-    pub fn active() -> Filter {
-        Filter {
-            statuses: Status::ACTIVE.into_iter().collect(),
-            ..Filter::default()
-        }
-    }
-
-    /// Also matches `status` (statuses given accumulate; none given means any).
-    #[must_use]
-    pub fn status(mut self, status: Status) -> Filter {
-        self.statuses.insert(status);
-        self
-    }
-
-    /// Only incidents at least this severe.
-    #[must_use]
-    pub fn min_severity(mut self, severity: Severity) -> Filter {
-        self.min_severity = Some(severity);
-        self
-    }
-
-    /// Only incidents of this service.
-    #[must_use]
-    pub fn service(mut self, service: Service) -> Filter {
-        self.service = Some(service);
-        self
-    }
-
-    /// Whether `incident` matches.
-    pub fn matches(&self, incident: &Incident) -> bool {
-        (self.statuses.is_empty() || self.statuses.contains(&incident.status()))
-            && self
-                .min_severity
-                .is_none_or(|min| incident.severity() >= min)
-            && self
-                .service
-                .as_ref()
-                .is_none_or(|service| incident.service() == service)
-    }
-}
-
-/// Incident counts, from [`Desk::counts`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// All incidents.
-    pub total: usize,
-    /// Incidents neither resolved nor closed.
-    pub active: usize,
-    /// Incidents per status (statuses with none are absent).
-    pub by_status: BTreeMap<Status, usize>,
-    /// Active incidents per severity (severities with none are absent).
-    pub active_by_severity: BTreeMap<Severity, usize>,
 }
 
 /// Makes UUID v7 incident ids: the clock's time in milliseconds, then 74 bits from a

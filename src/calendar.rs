@@ -1,0 +1,445 @@
+//! Business hours: weekly opening hours in an IANA time zone, holidays and one-off closures.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+
+/// Minutes in a day; a span may end at 24:00.
+const DAY_MINUTES: u16 = 24 * 60;
+/// How far ahead [`Calendar::add_business_time`] looks before concluding the calendar never
+/// opens (two years).
+const HORIZON_DAYS: i64 = 731;
+
+/// When a business is open: weekly opening hours in an IANA time zone, minus holidays (whole
+/// local days) and one-off closures (any span of time). The default is open around the clock.
+///
+/// All computations take and return UTC instants; opening hours are local wall-clock times,
+/// converted day by day, so they stay right across daylight-saving changes: a shop open
+/// 07:00–19:00 is open 12 hours on the day the clocks change, and a 24/7 calendar in a zone
+/// with DST has a 23-hour and a 25-hour day each year.
+///
+/// ```
+/// use chrono::{Duration, NaiveDate, TimeZone, Utc, Weekday};
+/// use incidents::Calendar;
+///
+/// let cafe = Calendar::weekly("Europe/London")?
+///     .open([Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri], "07:00", "19:00")?
+///     .open([Weekday::Sat], "08:00", "14:00")?
+///     .holiday(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
+///
+/// // Friday 18:55 to Monday 07:05: 5 minutes on Friday, 6 hours on Saturday, 5 minutes on Monday.
+/// let friday = Utc.with_ymd_and_hms(2026, 11, 27, 18, 55, 0).unwrap();
+/// let monday = Utc.with_ymd_and_hms(2026, 11, 30, 7, 5, 0).unwrap();
+/// assert_eq!(cafe.business_time(friday, monday), Duration::minutes(6 * 60 + 10));
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CalendarSpec", into = "CalendarSpec")]
+pub struct Calendar {
+    tz: Tz,
+    /// Opening spans per weekday, Monday first, sorted, non-overlapping.
+    week: [Vec<Span>; 7],
+    holidays: BTreeSet<NaiveDate>,
+    /// One-off closures, sorted and merged.
+    closures: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Local opening time within a day, in minutes from midnight; `end` may be 24:00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span {
+    start: u16,
+    end: u16,
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::always_open()
+    }
+}
+
+impl Calendar {
+    /// Open around the clock, every day, in UTC. Add holidays or closures if needed.
+    pub fn always_open() -> Calendar {
+        Calendar {
+            tz: Tz::UTC,
+            week: std::array::from_fn(|_| {
+                vec![Span {
+                    start: 0,
+                    end: DAY_MINUTES,
+                }]
+            }),
+            holidays: BTreeSet::new(),
+            closures: Vec::new(),
+        }
+    }
+
+    /// A calendar in the IANA time zone `tz` (e.g. `Europe/London`) with no opening hours yet;
+    /// add them with [`open`](Self::open).
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `time zone` if `tz` is not a known IANA zone name.
+    pub fn weekly(tz: &str) -> Result<Calendar, Invalid> {
+        let tz: Tz = tz.parse().map_err(|_| {
+            Invalid::new(
+                "time zone",
+                format!("unknown time zone {tz:?}; expected an IANA name such as Europe/London"),
+            )
+        })?;
+        Ok(Calendar {
+            tz,
+            week: Default::default(),
+            holidays: BTreeSet::new(),
+            closures: Vec::new(),
+        })
+    }
+
+    /// Adds opening hours `from`–`to` (local `HH:MM`, `to` may be `24:00`) on each of `days`.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `opening hours` if a time is malformed, `from` is not before
+    /// `to`, or the span overlaps hours already given for that day.
+    pub fn open(
+        mut self,
+        days: impl IntoIterator<Item = Weekday>,
+        from: &str,
+        to: &str,
+    ) -> Result<Calendar, Invalid> {
+        let span = Span {
+            start: parse_hhmm(from)?,
+            end: parse_hhmm(to)?,
+        };
+        if span.start >= span.end {
+            return Err(Invalid::new(
+                "opening hours",
+                format!("{from}–{to}: the opening time must be before the closing time"),
+            ));
+        }
+        for day in days {
+            let spans = &mut self.week[day.num_days_from_monday() as usize];
+            if let Some(other) = spans
+                .iter()
+                .find(|s| s.start < span.end && span.start < s.end)
+            {
+                return Err(Invalid::new(
+                    "opening hours",
+                    format!(
+                        "{day} {from}–{to} overlaps {}–{}",
+                        fmt_hhmm(other.start),
+                        fmt_hhmm(other.end)
+                    ),
+                ));
+            }
+            spans.push(span);
+            spans.sort();
+        }
+        Ok(self)
+    }
+
+    /// Closes the whole local day `date` (a public holiday, the owner's day off).
+    #[must_use]
+    pub fn holiday(mut self, date: NaiveDate) -> Calendar {
+        self.holidays.insert(date);
+        self
+    }
+
+    /// Closes `[from, to)` (a renovation, a staff outing).
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `closure` if `from` is not before `to`.
+    pub fn closure(mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Calendar, Invalid> {
+        if from >= to {
+            return Err(Invalid::new("closure", "must start before it ends"));
+        }
+        self.closures.push((from, to));
+        self.closures.sort();
+        self.closures = merge(std::mem::take(&mut self.closures));
+        Ok(self)
+    }
+
+    /// The time zone of the opening hours.
+    pub fn time_zone(&self) -> Tz {
+        self.tz
+    }
+
+    /// Whether the calendar has any opening hours at all.
+    pub fn has_opening_hours(&self) -> bool {
+        self.week.iter().any(|spans| !spans.is_empty())
+    }
+
+    /// Whether the business is open at `at`.
+    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+        self.open_spans(at, at + Duration::seconds(1))
+            .first()
+            .is_some_and(|(s, _)| *s <= at)
+    }
+
+    /// The first instant at or after `at` when the business is open, if it opens within two
+    /// years.
+    pub fn next_opening(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut window_start = at;
+        for _ in 0..(HORIZON_DAYS / 7) {
+            let window_end = window_start + Duration::days(7);
+            if let Some((start, _)) = self.open_spans(window_start, window_end).first() {
+                return Some(*start);
+            }
+            window_start = window_end;
+        }
+        None
+    }
+
+    /// Whether every instant is open: 24 hours every day, no holidays, no closures.
+    pub fn is_always_open(&self) -> bool {
+        self.holidays.is_empty()
+            && self.closures.is_empty()
+            && self.week.iter().all(|spans| {
+                spans.as_slice()
+                    == [Span {
+                        start: 0,
+                        end: DAY_MINUTES,
+                    }]
+            })
+    }
+
+    /// Open time between `from` and `to` (zero if `to <= from`).
+    pub fn business_time(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        if to <= from {
+            return Duration::zero();
+        }
+        if self.is_always_open() {
+            return to - from;
+        }
+        self.open_spans(from, to)
+            .iter()
+            .fold(Duration::zero(), |sum, (s, e)| sum + (*e - *s))
+    }
+
+    /// The instant when `amount` of open time has passed since `from`, if that happens within
+    /// two years. `amount` of zero gives `from` itself.
+    pub fn add_business_time(
+        &self,
+        from: DateTime<Utc>,
+        amount: Duration,
+    ) -> Option<DateTime<Utc>> {
+        if amount <= Duration::zero() {
+            return Some(from);
+        }
+        if self.is_always_open() {
+            return Some(from + amount);
+        }
+        let mut left = amount;
+        let mut window_start = from;
+        for _ in 0..(HORIZON_DAYS / 7) {
+            let window_end = window_start + Duration::days(7);
+            for (s, e) in self.open_spans(window_start, window_end) {
+                let span = e - s;
+                if span >= left {
+                    return Some(s + left);
+                }
+                left -= span;
+            }
+            window_start = window_end;
+        }
+        None
+    }
+
+    /// The open spans within `[from, to)`, in UTC, sorted, merged and clipped.
+    pub fn open_spans(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        if to <= from {
+            return Vec::new();
+        }
+        let first = from.with_timezone(&self.tz).date_naive() - Duration::days(1);
+        let last = to.with_timezone(&self.tz).date_naive() + Duration::days(1);
+        let mut spans = Vec::new();
+        let mut day = first;
+        while day <= last {
+            if !self.holidays.contains(&day) {
+                for span in &self.week[day.weekday().num_days_from_monday() as usize] {
+                    let start = self.instant(day, span.start, Pick::Earliest);
+                    let end = self.instant(day, span.end, Pick::Latest);
+                    let (start, end) = (start.max(from), end.min(to));
+                    if start < end {
+                        spans.push((start, end));
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+        spans.sort();
+        subtract(merge(spans), &self.closures)
+    }
+
+    /// The UTC instant of local `minutes` after midnight of `day`. A local time skipped by a
+    /// DST change maps to the instant the clocks jump (the first valid local time after it);
+    /// a repeated local time maps to its earliest or latest occurrence as `pick` says.
+    fn instant(&self, day: NaiveDate, minutes: u16, pick: Pick) -> DateTime<Utc> {
+        let midnight = NaiveDateTime::from(day);
+        let local = midnight + Duration::minutes(i64::from(minutes));
+        let mut probe = local;
+        // DST gaps are at most a few hours; walk forward minute by minute to the end of one.
+        for _ in 0..(24 * 60) {
+            match self.tz.from_local_datetime(&probe) {
+                LocalResult::Single(t) => return t.with_timezone(&Utc),
+                LocalResult::Ambiguous(a, b) => {
+                    return match pick {
+                        Pick::Earliest => a.with_timezone(&Utc),
+                        Pick::Latest => b.with_timezone(&Utc),
+                    };
+                }
+                LocalResult::None => probe += Duration::minutes(1),
+            }
+        }
+        // Unreachable for real zones; fall back to reading the local time as UTC.
+        local.and_utc()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Pick {
+    Earliest,
+    Latest,
+}
+
+/// Merges sorted, possibly overlapping or touching spans.
+fn merge(spans: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some((_, last_end)) if s <= *last_end => *last_end = (*last_end).max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// `spans` minus `holes`, both sorted and merged.
+fn subtract(
+    spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    holes: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    if holes.is_empty() {
+        return spans;
+    }
+    let mut out = Vec::with_capacity(spans.len());
+    for (mut s, e) in spans {
+        for (hs, he) in holes {
+            if *he <= s || *hs >= e {
+                continue;
+            }
+            if *hs > s {
+                out.push((s, *hs));
+            }
+            s = s.max(*he);
+            if s >= e {
+                break;
+            }
+        }
+        if s < e {
+            out.push((s, e));
+        }
+    }
+    out
+}
+
+fn parse_hhmm(text: &str) -> Result<u16, Invalid> {
+    let bad = || {
+        Invalid::new(
+            "opening hours",
+            format!("{text:?} is not a time of day; expected HH:MM between 00:00 and 24:00"),
+        )
+    };
+    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: u16 = h.parse().map_err(|_| bad())?;
+    let m: u16 = m.parse().map_err(|_| bad())?;
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+fn fmt_hhmm(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The serialised form of a [`Calendar`]: plain, human-editable data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CalendarSpec {
+    time_zone: String,
+    /// `[["mon", "07:00", "19:00"], …]`
+    hours: Vec<(String, String, String)>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    holidays: BTreeSet<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    closures: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl TryFrom<CalendarSpec> for Calendar {
+    type Error = Invalid;
+    fn try_from(spec: CalendarSpec) -> Result<Calendar, Invalid> {
+        let mut calendar = Calendar::weekly(&spec.time_zone)?;
+        for (day, from, to) in &spec.hours {
+            let day: Weekday = day.parse().map_err(|_| {
+                Invalid::new("opening hours", format!("{day:?} is not a day of the week"))
+            })?;
+            calendar = calendar.open([day], from, to)?;
+        }
+        for date in spec.holidays {
+            calendar = calendar.holiday(date);
+        }
+        for (from, to) in spec.closures {
+            calendar = calendar.closure(from, to)?;
+        }
+        Ok(calendar)
+    }
+}
+
+impl From<Calendar> for CalendarSpec {
+    fn from(c: Calendar) -> CalendarSpec {
+        let mut hours = Vec::new();
+        for (i, spans) in c.week.iter().enumerate() {
+            let day = Weekday::try_from(i as u8).unwrap_or(Weekday::Mon);
+            for span in spans {
+                hours.push((
+                    day.to_string().to_ascii_lowercase(),
+                    fmt_hhmm(span.start),
+                    fmt_hhmm(span.end),
+                ));
+            }
+        }
+        CalendarSpec {
+            time_zone: c.tz.name().to_string(),
+            hours,
+            holidays: c.holidays,
+            closures: c.closures,
+        }
+    }
+}
+
+impl fmt::Display for Calendar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.tz.name())?;
+        for (i, spans) in self.week.iter().enumerate() {
+            let day = Weekday::try_from(i as u8).unwrap_or(Weekday::Mon);
+            for span in spans {
+                write!(f, " {day} {}–{}", fmt_hhmm(span.start), fmt_hhmm(span.end))?;
+            }
+        }
+        if !self.holidays.is_empty() {
+            write!(f, "; {} holidays", self.holidays.len())?;
+        }
+        Ok(())
+    }
+}

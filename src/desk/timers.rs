@@ -1,0 +1,214 @@
+//! Time on the desk: the deadline queues, [`Desk::tick`], [`Desk::next_deadline`] and the
+//! outbox's [`Desk::dispatch`].
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use super::{Desk, lock};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::incident::Delivery;
+use crate::lifecycle::{Change, Event, Notification, Timer};
+use crate::model::{Actor, IncidentId};
+use crate::notify::Notifier;
+use crate::store::Store;
+
+/// Incidents ordered by a deadline: `next_deadline` is the first entry, a tick takes the
+/// entries at or before `now`. O(log n) per change; never a scan over all incidents.
+#[derive(Debug, Default)]
+pub(super) struct Queue {
+    by_time: BTreeSet<(DateTime<Utc>, IncidentId)>,
+}
+
+impl Queue {
+    /// Moves `id` from deadline `old` to `new` (either may be `None`).
+    pub(super) fn set(
+        &mut self,
+        id: IncidentId,
+        old: Option<DateTime<Utc>>,
+        new: Option<DateTime<Utc>>,
+    ) {
+        if let Some(old) = old {
+            self.by_time.remove(&(old, id));
+        }
+        if let Some(new) = new {
+            self.by_time.insert((new, id));
+        }
+    }
+
+    fn first(&self) -> Option<DateTime<Utc>> {
+        self.by_time.first().map(|(at, _)| *at)
+    }
+
+    fn due(&self, now: DateTime<Utc>) -> impl Iterator<Item = IncidentId> + '_ {
+        self.by_time
+            .iter()
+            .take_while(move |(at, _)| *at <= now)
+            .map(|(_, id)| *id)
+    }
+}
+
+/// What a [`Desk::tick`] recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Every timer fired, with its incident, in the order recorded.
+    pub fired: Vec<(IncidentId, Timer)>,
+    /// Notifications queued for the outbox.
+    pub notifications: usize,
+}
+
+/// What a [`Desk::dispatch`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Notifications delivered.
+    pub delivered: Vec<String>,
+    /// Failed attempts that will be retried.
+    pub failed: usize,
+    /// Notifications given up on (their last attempt failed).
+    pub gave_up: usize,
+}
+
+impl<S: Store, C: Clock> Desk<S, C> {
+    /// When the desk next has something to do: the earliest timer of any incident or the
+    /// earliest pending notification attempt. `None` if nothing is pending.
+    ///
+    /// Costs O(log n) in the number of incidents. A host sleeps until this instant, then
+    /// calls [`tick`](Desk::tick) and [`dispatch`](Desk::dispatch).
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        let timers = self.timers.each().filter_map(|q| q.first()).min();
+        let outbox = self.outbox.each().filter_map(|q| q.first()).min();
+        timers.into_iter().chain(outbox).min()
+    }
+
+    /// Fires every timer due at `now`: escalation steps, SLA at-risk warnings and breaches,
+    /// customer-update reminders — each recorded once, as an event with a deterministic key,
+    /// together with the notification it asks for.
+    ///
+    /// A repeated or spurious tick records nothing. A tick after a restart, or on a second
+    /// desk sharing the store, does not fire what is already recorded: the firing is an
+    /// append at the incident's version, and the recorded keys are checked again after a
+    /// conflict.
+    ///
+    /// # Errors
+    /// Store errors. Timers not yet recorded stay queued for the next tick.
+    pub fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
+        let due: Vec<IncidentId> = self
+            .timers
+            .each()
+            .flat_map(|q| q.due(now).collect::<Vec<_>>())
+            .collect();
+        let mut report = TickReport::default();
+        for id in due {
+            let Some(cell) = self.cell(id)? else {
+                continue;
+            };
+            let mut slot = lock(&cell);
+            let receipt = self.record(id, &mut slot, |incident| {
+                let at = now.max(incident.updated_at());
+                let mut events = Vec::new();
+                for timer in crate::engine::due_timers(incident, &self.config.policy, now) {
+                    let channel = crate::engine::channel_of(&timer, incident, &self.config.policy);
+                    let notification = self.config.templates.for_timer(incident, &timer, channel);
+                    events.push(Event {
+                        at,
+                        actor: Actor::system(),
+                        change: Change::TimerFired { timer },
+                    });
+                    events.push(Event {
+                        at,
+                        actor: Actor::system(),
+                        change: Change::NotificationRequested { notification },
+                    });
+                }
+                Ok(events)
+            })?;
+            for event in receipt.events {
+                match event.change {
+                    Change::TimerFired { timer } => report.fired.push((id, timer)),
+                    Change::NotificationRequested { .. } => report.notifications += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Delivers every notification whose attempt is due (by the desk's clock) through
+    /// `notifier`, and records each delivery or failure. A failure is retried after the
+    /// desk's [`Backoff`](crate::Backoff); after its last attempt the outbox gives up on it.
+    ///
+    /// Delivery is at least once: a crash between delivering and recording delivers the same
+    /// notification again, with the same key.
+    ///
+    /// # Errors
+    /// Store errors while recording; what was delivered before stays recorded.
+    pub fn dispatch(&self, notifier: &dyn Notifier) -> Result<DispatchReport> {
+        let now = self.clock.now();
+        let due: Vec<IncidentId> = self
+            .outbox
+            .each()
+            .flat_map(|q| q.due(now).collect::<Vec<_>>())
+            .collect();
+        let mut report = DispatchReport::default();
+        for id in due {
+            let Some(cell) = self.cell(id)? else {
+                continue;
+            };
+            // Deliver without holding the incident's lock: a slow notifier must not block
+            // commands on the incident.
+            let pending: Vec<Notification> = lock(&cell)
+                .incident
+                .outbox()
+                .iter()
+                .filter(|e| {
+                    matches!(e.delivery, Delivery::Pending { next_attempt } if next_attempt <= now)
+                })
+                .map(|e| e.notification.clone())
+                .collect();
+            for notification in pending {
+                let outcome = notifier.deliver(&notification);
+                let mut slot = lock(&cell);
+                let receipt = self.record(id, &mut slot, |incident| {
+                    // Record only if still pending: another desk may have recorded it.
+                    let Some(entry) = incident.outbox().iter().find(|e| {
+                        e.notification.key == notification.key
+                            && matches!(e.delivery, Delivery::Pending { .. })
+                    }) else {
+                        return Ok(Vec::new());
+                    };
+                    let change = match &outcome {
+                        Ok(()) => Change::NotificationDelivered {
+                            key: notification.key.clone(),
+                        },
+                        Err(error) => {
+                            let attempt = entry.attempts + 1;
+                            Change::NotificationFailed {
+                                key: notification.key.clone(),
+                                attempt,
+                                error: error.to_string(),
+                                retry_at: self.config.backoff.retry_at(attempt, now),
+                            }
+                        }
+                    };
+                    Ok(vec![Event {
+                        at: now.max(incident.updated_at()),
+                        actor: Actor::system(),
+                        change,
+                    }])
+                })?;
+                for event in receipt.events {
+                    match event.change {
+                        Change::NotificationDelivered { key } => report.delivered.push(key),
+                        Change::NotificationFailed {
+                            retry_at: Some(_), ..
+                        } => report.failed += 1,
+                        Change::NotificationFailed { retry_at: None, .. } => report.gave_up += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+}

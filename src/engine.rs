@@ -1,0 +1,340 @@
+//! The timer engine: which timers of an incident are due at an instant, and when the next one
+//! falls due. Pure: the incident, the policy and `now` decide everything.
+//!
+//! Timers of an incident, each firing at most once (its [`Timer::key`] is recorded on the
+//! incident, and [`Incident::apply`] refuses a repeat):
+//!
+//! - **escalation steps**, while the incident is open (unacknowledged) in its current opening;
+//! - **acknowledge** at-risk and breach, while nobody has acknowledged it;
+//! - **resolve** at-risk and breach, while its resolve clock runs;
+//! - **customer update due**, while active and a cadence is set: one reminder each cadence
+//!   without an update.
+//!
+//! A target's at-risk warning is skipped when its breach is already due (a late tick warns
+//! once, with the breach). When a tick is late, every overdue escalation step fires (up to
+//! [`MAX_STEPS_PER_TICK`]) in order, and only the latest customer-update reminder.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::incident::Incident;
+use crate::lifecycle::{SlaTarget, Status, Timer};
+use crate::policy::{Chain, Policy, Rounds, Targets};
+use crate::severity::Severity;
+use crate::sla::{Meter, acknowledge_clock, at_risk_after, resolve_clock, update_clock_start};
+
+/// The most escalation steps one incident fires in one tick (a tick days late on a chain that
+/// repeats until acknowledged would otherwise page hundreds of times at once).
+pub const MAX_STEPS_PER_TICK: usize = 64;
+
+/// How many cadences a late tick looks back over for customer-update reminders.
+const MAX_REMINDER_SCAN: u32 = 10_000;
+
+/// The meter an escalation chain counts its delays on: wall time when the severity pages at
+/// any hour or the calendar never closes, opening hours otherwise.
+fn chain_meter<'a>(chain: &Chain, severity: Severity, policy: &'a Policy) -> Meter<'a> {
+    let page_anyway = chain
+        .outside_hours
+        .page_anyway_from
+        .is_some_and(|from| severity >= from);
+    if page_anyway || policy.calendar().is_always_open() {
+        Meter::Wall
+    } else {
+        Meter::Business(policy.calendar())
+    }
+}
+
+/// The delay from the chain's start to step `step` of round `round`.
+///
+/// Round 0 runs every step at its own delay. Each later round starts `repeat_pause` after the
+/// previous round's last step and runs the steps from `repeat_from` on, keeping their spacing.
+pub(crate) fn step_offset(chain: &Chain, round: u32, step: usize) -> Duration {
+    let at = |i: usize| chain.steps.get(i).map_or(Duration::zero(), |s| s.after);
+    if round == 0 {
+        return at(step);
+    }
+    let last = at(chain.steps.len() - 1);
+    let first_repeated = at(chain.repeat_from);
+    let round_length = last - first_repeated;
+    let r = i32::try_from(round).unwrap_or(i32::MAX);
+    last + chain.repeat_pause * r + round_length * (r - 1) + (at(step) - first_repeated)
+}
+
+/// The step after `last` (round, step), if the chain has one.
+fn next_step(chain: &Chain, last: Option<(u32, u32)>) -> Option<(u32, u32)> {
+    let Some((round, step)) = last else {
+        return Some((0, 0));
+    };
+    if (step as usize) + 1 < chain.steps.len() {
+        return Some((round, step + 1));
+    }
+    let more = match chain.rounds {
+        Rounds::Once => false,
+        Rounds::Times(extra) => round < extra,
+        Rounds::UntilAcknowledged => round < u32::MAX,
+    };
+    more.then(|| (round + 1, chain.repeat_from as u32))
+}
+
+/// The next unfired timers of `incident`, each with the instant it falls due: at most one per
+/// kind (the next escalation step, the next reminder, …). Unsorted.
+fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer)> {
+    let mut out = Vec::new();
+    if !incident.is_active() {
+        return out;
+    }
+    let targets = policy.targets(incident.severity(), Some(incident.service()));
+    let meter = Meter::for_targets(targets, policy);
+    let fired = incident.fired_timers();
+
+    let mut sla = |target: SlaTarget, limit: Option<Duration>, clock: crate::sla::Clock| {
+        let Some(limit) = limit else { return };
+        if fired.breached.contains(&target) {
+            return;
+        }
+        let Some(due) = clock.reaches(&meter, limit) else {
+            return;
+        };
+        out.push((due, Timer::SlaBreached { target, due }));
+        if !fired.at_risk.contains(&target)
+            && let Some(risk) = clock.reaches(&meter, at_risk_after(limit, targets.at_risk_percent))
+        {
+            out.push((risk, Timer::SlaAtRisk { target, due }));
+        }
+    };
+    sla(
+        SlaTarget::Acknowledge,
+        targets.acknowledge,
+        acknowledge_clock(incident, &meter),
+    );
+    sla(
+        SlaTarget::Resolve,
+        targets.resolve,
+        resolve_clock(incident, &meter),
+    );
+
+    if let Some(cadence) = targets.customer_updates {
+        let after_updates = incident.customer_updates().len() as u32;
+        let done = fired
+            .update_reminder
+            .filter(|(after, _)| *after == after_updates)
+            .map_or(0, |(_, reminder)| reminder);
+        let reminder = done + 1;
+        let start = update_clock_start(incident);
+        if let Some(due) = meter.add(start, cadence * i32::try_from(reminder).unwrap_or(i32::MAX)) {
+            out.push((
+                due,
+                Timer::CustomerUpdateDue {
+                    after_updates,
+                    reminder,
+                    due,
+                },
+            ));
+        }
+    }
+
+    if let Some((due, timer)) = next_escalation(incident, policy, targets) {
+        out.push((due, timer));
+    }
+    out
+}
+
+fn next_escalation(
+    incident: &Incident,
+    policy: &Policy,
+    targets: &Targets,
+) -> Option<(DateTime<Utc>, Timer)> {
+    if incident.status() != Status::Open {
+        return None;
+    }
+    let chain = targets.escalation.as_ref()?;
+    let cycle = incident.reopen_count();
+    let last = incident
+        .fired_timers()
+        .escalation
+        .filter(|(c, _, _)| *c == cycle)
+        .map(|(_, r, s)| (r, s));
+    let (round, step) = next_step(chain, last)?;
+    let offset = step_offset(chain, round, step as usize);
+    let due =
+        chain_meter(chain, incident.severity(), policy).add(incident.cycle_started_at(), offset)?;
+    let notify = chain.steps.get(step as usize)?.notify.clone();
+    Some((
+        due,
+        Timer::Escalation {
+            cycle,
+            round,
+            step,
+            notify,
+        },
+    ))
+}
+
+/// When the next timer of `incident` falls due, if any.
+pub(crate) fn next_deadline(incident: &Incident, policy: &Policy) -> Option<DateTime<Utc>> {
+    candidates(incident, policy)
+        .into_iter()
+        .map(|(at, _)| at)
+        .min()
+}
+
+/// The timers of `incident` due at `now`, in the order to record them.
+pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc>) -> Vec<Timer> {
+    let mut due: Vec<(DateTime<Utc>, Timer)> = Vec::new();
+    let all = candidates(incident, policy);
+    for (at, timer) in &all {
+        if *at > now {
+            continue;
+        }
+        match timer {
+            Timer::SlaAtRisk { target, .. } => {
+                // Skip the warning when the breach itself is due.
+                let breach_due = all.iter().any(|(b, t)| {
+                    matches!(t, Timer::SlaBreached { target: bt, .. } if bt == target) && *b <= now
+                });
+                if !breach_due {
+                    due.push((*at, timer.clone()));
+                }
+            }
+            Timer::CustomerUpdateDue {
+                after_updates,
+                reminder,
+                ..
+            } => {
+                // Only the latest reminder that is due.
+                let targets = policy.targets(incident.severity(), Some(incident.service()));
+                let meter = Meter::for_targets(targets, policy);
+                let start = update_clock_start(incident);
+                let mut latest = (*at, *reminder);
+                if let Some(cadence) = targets.customer_updates {
+                    for k in (*reminder + 1)..(*reminder + MAX_REMINDER_SCAN) {
+                        match meter.add(start, cadence * i32::try_from(k).unwrap_or(i32::MAX)) {
+                            Some(t) if t <= now => latest = (t, k),
+                            _ => break,
+                        }
+                    }
+                }
+                due.push((
+                    latest.0,
+                    Timer::CustomerUpdateDue {
+                        after_updates: *after_updates,
+                        reminder: latest.1,
+                        due: latest.0,
+                    },
+                ));
+            }
+            Timer::Escalation { .. } => {
+                due.push((*at, timer.clone()));
+                let targets = policy.targets(incident.severity(), Some(incident.service()));
+                let Some(chain) = targets.escalation.as_ref() else {
+                    continue;
+                };
+                let meter = chain_meter(chain, incident.severity(), policy);
+                let mut current = timer.clone();
+                for _ in 1..MAX_STEPS_PER_TICK {
+                    let Timer::Escalation {
+                        cycle, round, step, ..
+                    } = current
+                    else {
+                        break;
+                    };
+                    let Some((r, s)) = next_step(chain, Some((round, step))) else {
+                        break;
+                    };
+                    let Some(t) = meter.add(
+                        incident.cycle_started_at(),
+                        step_offset(chain, r, s as usize),
+                    ) else {
+                        break;
+                    };
+                    if t > now {
+                        break;
+                    }
+                    let notify = chain
+                        .steps
+                        .get(s as usize)
+                        .map(|x| x.notify.clone())
+                        .unwrap_or_default();
+                    current = Timer::Escalation {
+                        cycle,
+                        round: r,
+                        step: s,
+                        notify,
+                    };
+                    due.push((t, current.clone()));
+                }
+            }
+            Timer::SlaBreached { .. } => due.push((*at, timer.clone())),
+        }
+    }
+    due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| order(&a.1).cmp(&order(&b.1))));
+    due.into_iter().map(|(_, t)| t).collect()
+}
+
+/// A stable order for timers due at the same instant.
+fn order(timer: &Timer) -> (u8, u32, u32) {
+    match timer {
+        Timer::Escalation { round, step, .. } => (0, *round, *step),
+        Timer::SlaAtRisk { target, .. } => (1, *target as u32, 0),
+        Timer::SlaBreached { target, .. } => (2, *target as u32, 0),
+        Timer::CustomerUpdateDue { reminder, .. } => (3, *reminder, 0),
+    }
+}
+
+/// The channel hint of the escalation step a timer fired, if any.
+pub(crate) fn channel_of(timer: &Timer, incident: &Incident, policy: &Policy) -> Option<String> {
+    let Timer::Escalation { step, .. } = timer else {
+        return None;
+    };
+    policy
+        .targets(incident.severity(), Some(incident.service()))
+        .escalation
+        .as_ref()?
+        .steps
+        .get(*step as usize)?
+        .channel
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{OutsideHours, Recipient, Step};
+
+    fn chain(afters: &[i64], rounds: Rounds, from: usize, pause: i64) -> Chain {
+        Chain {
+            steps: afters
+                .iter()
+                .map(|m| Step {
+                    after: Duration::minutes(*m),
+                    notify: vec![Recipient::IncidentOwner],
+                    channel: None,
+                })
+                .collect(),
+            rounds,
+            repeat_from: from,
+            repeat_pause: Duration::minutes(pause),
+            outside_hours: OutsideHours::default(),
+        }
+    }
+
+    #[test]
+    fn repeated_rounds_keep_spacing_and_pause() {
+        let c = chain(&[0, 10, 15], Rounds::UntilAcknowledged, 1, 15);
+        let offsets: Vec<i64> = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)]
+            .iter()
+            .map(|(r, s)| step_offset(&c, *r, *s).num_minutes())
+            .collect();
+        assert_eq!(offsets, [0, 10, 15, 30, 35, 50, 55]);
+    }
+
+    #[test]
+    fn next_step_respects_rounds() {
+        let once = chain(&[0, 5], Rounds::Once, 0, 5);
+        assert_eq!(next_step(&once, None), Some((0, 0)));
+        assert_eq!(next_step(&once, Some((0, 0))), Some((0, 1)));
+        assert_eq!(next_step(&once, Some((0, 1))), None);
+        let twice = chain(&[0, 5], Rounds::Times(1), 1, 5);
+        assert_eq!(next_step(&twice, Some((0, 1))), Some((1, 1)));
+        assert_eq!(next_step(&twice, Some((1, 1))), None);
+    }
+}

@@ -1,0 +1,516 @@
+//! Policies: SLA targets, customer-update cadence and escalation chains, per severity and
+//! optionally per service. Plain data (serde), validated on construction.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Calendar;
+use crate::model::{Role, Service};
+use crate::severity::Severity;
+
+/// A policy that breaks a rule. Every variant names where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A duration that must be positive is zero or negative.
+    #[error("{severity} {field}: must be longer than zero, got {value}")]
+    NotPositive {
+        /// Which severity's targets.
+        severity: Severity,
+        /// Which duration.
+        field: &'static str,
+        /// The value given, formatted.
+        value: String,
+    },
+    /// An escalation chain without steps.
+    #[error("{severity} escalation: the chain has no steps")]
+    EmptyChain {
+        /// Which severity's chain.
+        severity: Severity,
+    },
+    /// An escalation step with nobody to notify.
+    #[error("{severity} escalation step {step}: names nobody to notify")]
+    NoRecipients {
+        /// Which severity's chain.
+        severity: Severity,
+        /// Step number, from 1.
+        step: usize,
+    },
+    /// Escalation steps whose delays do not increase.
+    #[error(
+        "{severity} escalation step {step}: its delay {delay} is not after the previous step's {previous}"
+    )]
+    StepsOutOfOrder {
+        /// Which severity's chain.
+        severity: Severity,
+        /// Step number, from 1.
+        step: usize,
+        /// Its delay.
+        delay: String,
+        /// The previous step's delay.
+        previous: String,
+    },
+    /// A repeat that starts from a step the chain does not have.
+    #[error("{severity} escalation: repeat from step {from_step}, but the chain has {steps} steps")]
+    RepeatFromMissingStep {
+        /// Which severity's chain.
+        severity: Severity,
+        /// The step named (from 1).
+        from_step: usize,
+        /// How many steps there are.
+        steps: usize,
+    },
+    /// An at-risk threshold outside 1–99 percent.
+    #[error("{severity} at-risk threshold: must be between 1 and 99 percent, got {percent}")]
+    AtRiskOutOfRange {
+        /// Which severity's targets.
+        severity: Severity,
+        /// The value given.
+        percent: u8,
+    },
+    /// Business-hours targets with a calendar that is never open.
+    #[error("{severity}: counts business hours, but the calendar has no opening hours")]
+    NeverOpen {
+        /// Which severity's targets.
+        severity: Severity,
+    },
+}
+
+/// Which clock a target runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hours {
+    /// Wall-clock time: every minute counts, night and day.
+    #[default]
+    AroundTheClock,
+    /// Only the policy calendar's opening hours count.
+    Business,
+}
+
+/// Who an escalation step notifies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    /// The incident's owner, or, while it has none, everyone with the owner role.
+    IncidentOwner,
+    /// A person, by actor id.
+    Person(String),
+    /// Everyone with a role.
+    Role(Role),
+    /// A channel the host knows (a chat room, a pager rotation, an SMS list).
+    Channel(String),
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::IncidentOwner => f.write_str("the incident owner"),
+            Recipient::Person(id) => write!(f, "{id}"),
+            Recipient::Role(role) => write!(f, "every {role}"),
+            Recipient::Channel(name) => write!(f, "#{name}"),
+        }
+    }
+}
+
+/// One escalation step: after `after` (from the start of the chain), notify `notify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Delay from the start of the chain (the incident opening, or reopening).
+    #[serde(with = "crate::duration_text")]
+    pub after: Duration,
+    /// Who to notify.
+    pub notify: Vec<Recipient>,
+    /// A channel hint passed on with the notification (`sms`, `phone`, `chat`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// How often a chain runs again after its last step, while nobody acknowledges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounds {
+    /// Once through the steps, no repeat.
+    #[default]
+    Once,
+    /// This many extra rounds.
+    Times(u32),
+    /// Until acknowledged (or resolved).
+    UntilAcknowledged,
+}
+
+/// What a chain does outside the calendar's opening hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutsideHours {
+    /// From this severity up, steps fire at any hour ("page anyway"). Below it — or for every
+    /// severity if `None` — the chain's delays count opening hours only, so a chain started
+    /// after closing waits for the opening. Around-the-clock calendars are always open.
+    pub page_anyway_from: Option<Severity>,
+}
+
+/// An escalation chain: ordered steps, optionally repeated while nobody acknowledges.
+///
+/// Acknowledging stops the chain; resolving stops everything; reopening starts it again from
+/// the first step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chain {
+    /// The steps, in order of increasing delay.
+    pub steps: Vec<Step>,
+    /// Extra rounds after the last step.
+    #[serde(default)]
+    pub rounds: Rounds,
+    /// Index (from 0) of the step extra rounds start from.
+    #[serde(default)]
+    pub repeat_from: usize,
+    /// The pause between the last step of a round and the first step of the next.
+    #[serde(with = "crate::duration_text", default = "default_repeat_pause")]
+    pub repeat_pause: Duration,
+    /// What happens outside opening hours.
+    #[serde(default)]
+    pub outside_hours: OutsideHours,
+}
+
+fn default_repeat_pause() -> Duration {
+    Duration::minutes(15)
+}
+
+/// What is promised for incidents of one severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    /// Acknowledge within this long.
+    #[serde(default, with = "crate::duration_text::option")]
+    pub acknowledge: Option<Duration>,
+    /// Resolve within this long (vendor waits pause it; reopening continues it).
+    #[serde(default, with = "crate::duration_text::option")]
+    pub resolve: Option<Duration>,
+    /// While active, give customers an update at least this often.
+    #[serde(default, with = "crate::duration_text::option")]
+    pub customer_updates: Option<Duration>,
+    /// A target is at risk once this share of it has passed (percent, 1–99).
+    #[serde(default = "default_at_risk")]
+    pub at_risk_percent: u8,
+    /// Which clock the targets run on.
+    #[serde(default)]
+    pub hours: Hours,
+    /// Whether a post-incident review is required before closing.
+    #[serde(default)]
+    pub review_required: bool,
+    /// Who to page while nobody acknowledges.
+    #[serde(default)]
+    pub escalation: Option<Chain>,
+}
+
+fn default_at_risk() -> u8 {
+    75
+}
+
+impl Targets {
+    /// Targets with nothing promised, measured around the clock, at risk at 75%.
+    pub fn none() -> Targets {
+        Targets {
+            acknowledge: None,
+            resolve: None,
+            customer_updates: None,
+            at_risk_percent: default_at_risk(),
+            hours: Hours::AroundTheClock,
+            review_required: false,
+            escalation: None,
+        }
+    }
+
+    fn validate(&self, severity: Severity, calendar: &Calendar) -> Result<(), PolicyError> {
+        for (field, value) in [
+            ("acknowledge target", self.acknowledge),
+            ("resolve target", self.resolve),
+            ("customer update cadence", self.customer_updates),
+        ] {
+            if let Some(value) = value.filter(|v| *v <= Duration::zero()) {
+                return Err(PolicyError::NotPositive {
+                    severity,
+                    field,
+                    value: crate::duration_text::format(value),
+                });
+            }
+        }
+        if !(1..=99).contains(&self.at_risk_percent) {
+            return Err(PolicyError::AtRiskOutOfRange {
+                severity,
+                percent: self.at_risk_percent,
+            });
+        }
+        let business_chain = self.escalation.as_ref().is_some_and(|c| {
+            c.outside_hours
+                .page_anyway_from
+                .is_none_or(|from| severity < from)
+        });
+        if (self.hours == Hours::Business || business_chain) && !calendar.has_opening_hours() {
+            return Err(PolicyError::NeverOpen { severity });
+        }
+        if let Some(chain) = &self.escalation {
+            chain.validate(severity)?;
+        }
+        Ok(())
+    }
+}
+
+impl Chain {
+    fn validate(&self, severity: Severity) -> Result<(), PolicyError> {
+        if self.steps.is_empty() {
+            return Err(PolicyError::EmptyChain { severity });
+        }
+        let mut previous: Option<Duration> = None;
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.notify.is_empty() {
+                return Err(PolicyError::NoRecipients {
+                    severity,
+                    step: i + 1,
+                });
+            }
+            if step.after < Duration::zero() {
+                return Err(PolicyError::NotPositive {
+                    severity,
+                    field: "escalation step delay",
+                    value: crate::duration_text::format(step.after),
+                });
+            }
+            if let Some(previous) = previous.filter(|p| step.after <= *p) {
+                return Err(PolicyError::StepsOutOfOrder {
+                    severity,
+                    step: i + 1,
+                    delay: crate::duration_text::format(step.after),
+                    previous: crate::duration_text::format(previous),
+                });
+            }
+            previous = Some(step.after);
+        }
+        if self.repeat_from >= self.steps.len() {
+            return Err(PolicyError::RepeatFromMissingStep {
+                severity,
+                from_step: self.repeat_from + 1,
+                steps: self.steps.len(),
+            });
+        }
+        if self.rounds != Rounds::Once && self.repeat_pause <= Duration::zero() {
+            return Err(PolicyError::NotPositive {
+                severity,
+                field: "escalation repeat pause",
+                value: crate::duration_text::format(self.repeat_pause),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Targets and escalation per severity, optional overrides per service, and the calendar
+/// business hours are counted in. Validated on construction (and on deserialisation).
+///
+/// ```
+/// use chrono::Duration;
+/// use incidents::{Policy, Severity};
+///
+/// let policy = Policy::small_business();
+/// let critical = policy.targets(Severity::Critical, None);
+/// assert_eq!(critical.acknowledge, Some(Duration::minutes(15)));
+/// assert_eq!(critical.resolve, Some(Duration::hours(1)));
+/// assert_eq!(critical.customer_updates, Some(Duration::minutes(30)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PolicySpec", into = "PolicySpec")]
+pub struct Policy {
+    calendar: Calendar,
+    severities: BTreeMap<Severity, Targets>,
+    services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PolicySpec {
+    #[serde(default)]
+    calendar: Calendar,
+    severities: BTreeMap<Severity, Targets>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
+}
+
+impl TryFrom<PolicySpec> for Policy {
+    type Error = PolicyError;
+    fn try_from(spec: PolicySpec) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::new(spec.calendar, spec.severities)?;
+        for (service, targets) in spec.services {
+            for (severity, t) in targets {
+                policy = policy.with_service_override(service.clone(), severity, t)?;
+            }
+        }
+        Ok(policy)
+    }
+}
+
+impl From<Policy> for PolicySpec {
+    fn from(p: Policy) -> PolicySpec {
+        PolicySpec {
+            calendar: p.calendar,
+            severities: p.severities,
+            services: p.services,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::small_business()
+    }
+}
+
+impl Policy {
+    /// A policy with `targets` per severity (severities left out promise nothing), counting
+    /// business hours in `calendar`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] naming the severity and the rule broken.
+    pub fn new(
+        calendar: Calendar,
+        targets: BTreeMap<Severity, Targets>,
+    ) -> Result<Policy, PolicyError> {
+        for (severity, t) in &targets {
+            t.validate(*severity, &calendar)?;
+        }
+        Ok(Policy {
+            calendar,
+            severities: targets,
+            services: BTreeMap::new(),
+        })
+    }
+
+    /// Replaces the targets for `severity` incidents of `service`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] if `targets` break a rule.
+    pub fn with_service_override(
+        mut self,
+        service: Service,
+        severity: Severity,
+        targets: Targets,
+    ) -> Result<Policy, PolicyError> {
+        targets.validate(severity, &self.calendar)?;
+        self.services
+            .entry(service)
+            .or_default()
+            .insert(severity, targets);
+        Ok(self)
+    }
+
+    /// Replaces the calendar.
+    ///
+    /// # Errors
+    /// [`PolicyError::NeverOpen`] if some targets count business hours and `calendar` has no
+    /// opening hours.
+    pub fn with_calendar(mut self, calendar: Calendar) -> Result<Policy, PolicyError> {
+        for (severity, t) in self
+            .severities
+            .iter()
+            .chain(self.services.values().flat_map(|m| m.iter()))
+        {
+            t.validate(*severity, &calendar)?;
+        }
+        self.calendar = calendar;
+        Ok(self)
+    }
+
+    /// The documented default for a small business, around the clock in UTC (give it your
+    /// opening hours with [`with_calendar`](Self::with_calendar)):
+    ///
+    /// | severity | acknowledge | resolve | customer updates | clock | review | escalation |
+    /// |---|---|---|---|---|---|---|
+    /// | critical | 15 min | 1 h | every 30 min | 24/7 | required | owner now, again at 10 min, every responder at 15 min, then every 15 min until acknowledged |
+    /// | high | 30 min | 4 h | every 1 h | 24/7 | required | owner now, every responder at 30 min, then twice more every 30 min |
+    /// | medium | 4 h | 3 days | — | business hours | — | owner when the shop is open |
+    /// | low | 1 day | 10 days | — | business hours | — | — |
+    ///
+    /// Critical and high page at any hour; medium waits for opening hours.
+    pub fn small_business() -> Policy {
+        let owner = || vec![Recipient::IncidentOwner];
+        let responders = || vec![Recipient::Role(Role::Responder)];
+        let step = |minutes: i64, notify| Step {
+            after: Duration::minutes(minutes),
+            notify,
+            channel: None,
+        };
+        let page_anyway = OutsideHours {
+            page_anyway_from: Some(Severity::High),
+        };
+        let critical = Targets {
+            acknowledge: Some(Duration::minutes(15)),
+            resolve: Some(Duration::hours(1)),
+            customer_updates: Some(Duration::minutes(30)),
+            review_required: true,
+            escalation: Some(Chain {
+                steps: vec![step(0, owner()), step(10, owner()), step(15, responders())],
+                rounds: Rounds::UntilAcknowledged,
+                repeat_from: 1,
+                repeat_pause: Duration::minutes(15),
+                outside_hours: page_anyway,
+            }),
+            ..Targets::none()
+        };
+        let high = Targets {
+            acknowledge: Some(Duration::minutes(30)),
+            resolve: Some(Duration::hours(4)),
+            customer_updates: Some(Duration::hours(1)),
+            review_required: true,
+            escalation: Some(Chain {
+                steps: vec![step(0, owner()), step(30, responders())],
+                rounds: Rounds::Times(2),
+                repeat_from: 1,
+                repeat_pause: Duration::minutes(30),
+                outside_hours: page_anyway,
+            }),
+            ..Targets::none()
+        };
+        let medium = Targets {
+            acknowledge: Some(Duration::hours(4)),
+            resolve: Some(Duration::days(3)),
+            hours: Hours::Business,
+            escalation: Some(Chain {
+                steps: vec![step(0, owner())],
+                rounds: Rounds::Once,
+                repeat_from: 0,
+                repeat_pause: Duration::minutes(15),
+                outside_hours: page_anyway,
+            }),
+            ..Targets::none()
+        };
+        let low = Targets {
+            acknowledge: Some(Duration::days(1)),
+            resolve: Some(Duration::days(10)),
+            hours: Hours::Business,
+            ..Targets::none()
+        };
+        Policy {
+            calendar: Calendar::always_open(),
+            severities: BTreeMap::from([
+                (Severity::Critical, critical),
+                (Severity::High, high),
+                (Severity::Medium, medium),
+                (Severity::Low, low),
+            ]),
+            services: BTreeMap::new(),
+        }
+    }
+
+    /// The calendar business hours are counted in.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The targets for a `severity` incident of `service` (the service's override if it has
+    /// one). Severities without targets promise nothing.
+    pub fn targets(&self, severity: Severity, service: Option<&Service>) -> &Targets {
+        static NONE: std::sync::OnceLock<Targets> = std::sync::OnceLock::new();
+        service
+            .and_then(|s| self.services.get(s))
+            .and_then(|m| m.get(&severity))
+            .or_else(|| self.severities.get(&severity))
+            .unwrap_or_else(|| NONE.get_or_init(Targets::none))
+    }
+}
