@@ -443,3 +443,209 @@ impl fmt::Display for Calendar {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    const ZONES: [&str; 3] = ["Europe/London", "America/New_York", "Asia/Jerusalem"];
+
+    fn weekdays() -> [Weekday; 5] {
+        [
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ]
+    }
+
+    fn shop(tz: &str) -> Calendar {
+        Calendar::weekly(tz)
+            .unwrap()
+            .open(weekdays(), "09:00", "17:00")
+            .unwrap()
+            .open([Weekday::Sat], "10:00", "14:00")
+            .unwrap()
+            .holiday(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap())
+            .closure(
+                Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 6, 12, 12, 0, 0).unwrap(),
+            )
+            .unwrap()
+    }
+
+    fn around_the_clock(tz: &str) -> Calendar {
+        Calendar::weekly(tz)
+            .unwrap()
+            .open(
+                [
+                    Weekday::Mon,
+                    Weekday::Tue,
+                    Weekday::Wed,
+                    Weekday::Thu,
+                    Weekday::Fri,
+                    Weekday::Sat,
+                    Weekday::Sun,
+                ],
+                "00:00",
+                "24:00",
+            )
+            .unwrap()
+    }
+
+    /// Local midnight of `date` in `tz`, as UTC.
+    fn midnight(tz: &str, y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        let tz: Tz = tz.parse().unwrap();
+        tz.with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .earliest()
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn dst_days_have_23_and_25_hours_around_the_clock_but_the_same_opening_hours() {
+        // (zone, spring-forward day, fall-back day) in 2026.
+        for (tz, spring, fall) in [
+            ("Europe/London", (3, 29), (10, 25)),
+            ("America/New_York", (3, 8), (11, 1)),
+            ("Asia/Jerusalem", (3, 27), (10, 25)),
+        ] {
+            let day = |(m, d): (u32, u32)| (midnight(tz, 2026, m, d), midnight(tz, 2026, m, d + 1));
+            let (s0, s1) = day(spring);
+            let (f0, f1) = day(fall);
+            let all = around_the_clock(tz);
+            assert_eq!(
+                all.business_time(s0, s1),
+                Duration::hours(23),
+                "{tz} spring"
+            );
+            assert_eq!(all.business_time(f0, f1), Duration::hours(25), "{tz} fall");
+            // A shop open 09:00-17:00 (and 10-14 on Saturdays) is open its usual hours.
+            let shop = shop(tz);
+            for (a, b) in [(s0, s1), (f0, f1)] {
+                let expected = match a.with_timezone(&shop.tz).weekday() {
+                    Weekday::Sun => Duration::zero(),
+                    Weekday::Sat => Duration::hours(4),
+                    _ => Duration::hours(8),
+                };
+                assert_eq!(shop.business_time(a, b), expected, "{tz} {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn opening_hours_are_local_wall_clock_times() {
+        let shop = shop("America/New_York");
+        // 2026-07-01 09:00 in New York is 13:00 UTC (EDT, UTC-4).
+        assert!(shop.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 13, 0, 0).unwrap()));
+        assert!(!shop.is_open(Utc.with_ymd_and_hms(2026, 7, 1, 12, 59, 0).unwrap()));
+        // In January (EST, UTC-5) it is 14:00 UTC.
+        assert!(!shop.is_open(Utc.with_ymd_and_hms(2026, 1, 7, 13, 30, 0).unwrap()));
+        assert_eq!(
+            shop.next_opening(Utc.with_ymd_and_hms(2026, 1, 7, 13, 30, 0).unwrap()),
+            Some(Utc.with_ymd_and_hms(2026, 1, 7, 14, 0, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn holidays_and_closures_count_nothing() {
+        let shop = shop("Europe/London");
+        let christmas = midnight("Europe/London", 2026, 12, 25);
+        assert_eq!(
+            shop.business_time(christmas, christmas + Duration::days(1)),
+            Duration::zero()
+        );
+        let closed = Utc.with_ymd_and_hms(2026, 6, 11, 10, 0, 0).unwrap();
+        assert!(!shop.is_open(closed));
+        assert_eq!(
+            shop.business_time(closed, closed + Duration::hours(2)),
+            Duration::zero()
+        );
+    }
+
+    #[test]
+    fn bad_hours_are_rejected_with_the_rule() {
+        let c = Calendar::weekly("Europe/London").unwrap();
+        assert!(Calendar::weekly("Mars/Olympus").is_err());
+        assert!(c.clone().open([Weekday::Mon], "17:00", "09:00").is_err());
+        assert!(c.clone().open([Weekday::Mon], "9", "17:00").is_err());
+        assert!(c.clone().open([Weekday::Mon], "24:30", "24:40").is_err());
+        let err = c
+            .open([Weekday::Mon], "09:00", "17:00")
+            .unwrap()
+            .open([Weekday::Mon], "16:00", "18:00")
+            .unwrap_err();
+        assert!(err.rule.contains("overlaps"), "{err}");
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let shop = shop("Asia/Jerusalem");
+        let json = serde_json::to_string(&shop).unwrap();
+        let back: Calendar = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, shop);
+        assert!(serde_json::from_str::<Calendar>(r#"{"time_zone":"Nowhere","hours":[]}"#).is_err());
+    }
+
+    fn arb_calendar() -> impl Strategy<Value = Calendar> {
+        (0..ZONES.len(), any::<bool>()).prop_map(|(z, all)| {
+            if all {
+                around_the_clock(ZONES[z])
+            } else {
+                shop(ZONES[z])
+            }
+        })
+    }
+
+    /// Instants across 2026, DST changes included.
+    fn arb_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        (0i64..365 * 24 * 60)
+            .prop_map(|m| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn business_time_is_additive_and_never_negative(
+            c in arb_calendar(),
+            a in arb_instant(),
+            gap1 in 0i64..20_000,
+            gap2 in 0i64..20_000,
+        ) {
+            let b = a + Duration::minutes(gap1);
+            let d = b + Duration::minutes(gap2);
+            let whole = c.business_time(a, d);
+            prop_assert_eq!(whole, c.business_time(a, b) + c.business_time(b, d));
+            prop_assert!(whole >= Duration::zero());
+            prop_assert!(whole <= d - a);
+            prop_assert_eq!(c.business_time(d, a), Duration::zero());
+        }
+
+        #[test]
+        fn adding_business_time_is_the_inverse_of_measuring_it(
+            c in arb_calendar(),
+            from in arb_instant(),
+            minutes in 0i64..10_000,
+        ) {
+            let amount = Duration::minutes(minutes);
+            let due = c.add_business_time(from, amount).unwrap();
+            prop_assert_eq!(c.business_time(from, due), amount);
+            // And it is the earliest such instant: a minute earlier is not enough.
+            if minutes > 0 {
+                prop_assert!(c.business_time(from, due - Duration::minutes(1)) < amount);
+            }
+        }
+
+        #[test]
+        fn next_opening_is_open_and_nothing_before_it_is(c in arb_calendar(), at in arb_instant()) {
+            let next = c.next_opening(at).unwrap();
+            prop_assert!(next >= at);
+            prop_assert!(c.is_open(next));
+            prop_assert_eq!(c.business_time(at, next), Duration::zero());
+        }
+    }
+}

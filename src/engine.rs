@@ -26,9 +26,6 @@ use crate::sla::{Meter, acknowledge_clock, at_risk_after, resolve_clock, update_
 /// repeats until acknowledged would otherwise page hundreds of times at once).
 pub const MAX_STEPS_PER_TICK: usize = 64;
 
-/// How many cadences a late tick looks back over for customer-update reminders.
-const MAX_REMINDER_SCAN: u32 = 10_000;
-
 /// The meter an escalation chain counts its delays on: wall time when the severity pages at
 /// any hour or the calendar never closes, opening hours otherwise.
 fn chain_meter<'a>(chain: &Chain, severity: Severity, policy: &'a Policy) -> Meter<'a> {
@@ -200,17 +197,21 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                 reminder,
                 ..
             } => {
-                // Only the latest reminder that is due.
+                // Only the latest reminder that is due: the k-th falls due once k cadences of
+                // counted time have passed since the last update.
                 let targets = policy.targets(incident.severity(), Some(incident.service()));
                 let meter = Meter::for_targets(targets, policy);
                 let start = update_clock_start(incident);
                 let mut latest = (*at, *reminder);
-                if let Some(cadence) = targets.customer_updates {
-                    for k in (*reminder + 1)..(*reminder + MAX_REMINDER_SCAN) {
-                        match meter.add(start, cadence * i32::try_from(k).unwrap_or(i32::MAX)) {
-                            Some(t) if t <= now => latest = (t, k),
-                            _ => break,
-                        }
+                if let Some(cadence) = targets.customer_updates.filter(|c| *c > Duration::zero()) {
+                    let elapsed = meter.elapsed(start, now);
+                    let k = elapsed.num_milliseconds() / cadence.num_milliseconds();
+                    let k = u32::try_from(k).unwrap_or(u32::MAX).max(*reminder);
+                    if k > *reminder
+                        && let Some(t) =
+                            meter.add(start, cadence * i32::try_from(k).unwrap_or(i32::MAX))
+                    {
+                        latest = (t.min(now), k);
                     }
                 }
                 due.push((
@@ -222,45 +223,51 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                     },
                 ));
             }
-            Timer::Escalation { .. } => {
-                due.push((*at, timer.clone()));
+            Timer::Escalation {
+                cycle, round, step, ..
+            } => {
                 let targets = policy.targets(incident.severity(), Some(incident.service()));
                 let Some(chain) = targets.escalation.as_ref() else {
                     continue;
                 };
                 let meter = chain_meter(chain, incident.severity(), policy);
-                let mut current = timer.clone();
-                for _ in 1..MAX_STEPS_PER_TICK {
-                    let Timer::Escalation {
-                        cycle, round, step, ..
-                    } = current
-                    else {
-                        break;
-                    };
-                    let Some((r, s)) = next_step(chain, Some((round, step))) else {
-                        break;
-                    };
-                    let Some(t) = meter.add(
-                        incident.cycle_started_at(),
-                        step_offset(chain, r, s as usize),
-                    ) else {
-                        break;
-                    };
-                    if t > now {
+                let start = incident.cycle_started_at();
+                // A step is due once its offset of counted time has passed since the start:
+                // walk the offsets (cheap arithmetic), keep the latest MAX_STEPS_PER_TICK.
+                let elapsed = meter.elapsed(start, now);
+                let mut overdue = std::collections::VecDeque::with_capacity(MAX_STEPS_PER_TICK);
+                let mut next = Some((*round, *step));
+                let mut walked = 0u64;
+                while let Some((r, s)) = next {
+                    if step_offset(chain, r, s as usize) > elapsed || walked > 10_000_000 {
                         break;
                     }
+                    if overdue.len() == MAX_STEPS_PER_TICK {
+                        overdue.pop_front();
+                    }
+                    overdue.push_back((r, s));
+                    walked += 1;
+                    next = next_step(chain, Some((r, s)));
+                }
+                for (r, s) in overdue {
+                    let t = meter
+                        .add(start, step_offset(chain, r, s as usize))
+                        .unwrap_or(now)
+                        .min(now);
                     let notify = chain
                         .steps
                         .get(s as usize)
                         .map(|x| x.notify.clone())
                         .unwrap_or_default();
-                    current = Timer::Escalation {
-                        cycle,
-                        round: r,
-                        step: s,
-                        notify,
-                    };
-                    due.push((t, current.clone()));
+                    due.push((
+                        t,
+                        Timer::Escalation {
+                            cycle: *cycle,
+                            round: r,
+                            step: s,
+                            notify,
+                        },
+                    ));
                 }
             }
             Timer::SlaBreached { .. } => due.push((*at, timer.clone())),

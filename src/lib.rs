@@ -65,6 +65,7 @@ mod notify;
 mod policy;
 mod severity;
 mod shard;
+mod simulate;
 mod sla;
 pub mod store;
 mod text;
@@ -81,8 +82,8 @@ pub use incident::{
     VendorWait,
 };
 pub use lifecycle::{
-    Change, Command, CommandKind, Edge, Event, NewIncident, Resolution, Status, Transition, decide,
-    transition,
+    Audience, Change, Command, CommandKind, Edge, Event, NewIncident, Notification, Resolution,
+    SlaTarget, Status, Timer, Transition, decide, transition,
 };
 pub use model::{
     ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, IncidentId, Role, SERVICE_MAX_CHARS, Service,
@@ -93,6 +94,7 @@ pub use policy::{
     Chain, Hours, OutsideHours, Policy, PolicyError, Recipient, Rounds, Step, Targets,
 };
 pub use severity::{SEVERITY_SPELLINGS, Severity};
+pub use simulate::{Simulated, simulate};
 pub use sla::{SlaState, SlaStatus, sla_status};
 pub use store::{Append, MemoryStore, Store, Version};
 #[cfg(feature = "file")]

@@ -202,7 +202,7 @@ fn status_of(
 ///
 /// ```
 /// use chrono::{Duration, TimeZone, Utc};
-/// use incidents::{sla_status, Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, SlaState, SlaTarget, Source};
+/// use incidents::{sla_status, Actor, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, SlaState, SlaTarget, Source};
 ///
 /// let start = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
 /// let clock = ManualClock::new(start);

@@ -113,6 +113,7 @@ pub struct Receipt {
 /// let desk = Desk::builder(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))
 ///     .policy(Policy::small_business())
 ///     .build()?;
+/// assert_eq!(desk.next_deadline(), None);
 /// # Ok::<(), incidents::Error>(())
 /// ```
 #[derive(Debug)]
