@@ -7,3 +7,5 @@ mod lifecycle_table;
 mod props;
 mod scenarios;
 mod support;
+mod time;
+mod timer_props;
