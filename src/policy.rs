@@ -194,9 +194,6 @@ pub struct Targets {
     /// Which clock the targets run on.
     #[serde(default)]
     pub hours: Hours,
-    /// Whether a post-incident review is required before closing.
-    #[serde(default)]
-    pub review_required: bool,
     /// Who to page while nobody acknowledges.
     #[serde(default)]
     pub escalation: Option<Chain>,
@@ -215,7 +212,6 @@ impl Targets {
             customer_updates: None,
             at_risk_percent: default_at_risk(),
             hours: Hours::AroundTheClock,
-            review_required: false,
             escalation: None,
         }
     }
@@ -420,12 +416,12 @@ impl Policy {
     /// The documented default for a small business, around the clock in UTC (give it your
     /// opening hours with [`with_calendar`](Self::with_calendar)):
     ///
-    /// | severity | acknowledge | resolve | customer updates | clock | review | escalation |
-    /// |---|---|---|---|---|---|---|
-    /// | critical | 15 min | 1 h | every 30 min | 24/7 | required | owner now, again at 10 min, every responder at 15 min, then every 15 min until acknowledged |
-    /// | high | 30 min | 4 h | every 1 h | 24/7 | required | owner now, every responder at 30 min, then twice more every 30 min |
-    /// | medium | 4 h | 3 days | — | business hours | — | owner when the shop is open |
-    /// | low | 1 day | 10 days | — | business hours | — | — |
+    /// | severity | acknowledge | resolve | customer updates | clock | escalation |
+    /// |---|---|---|---|---|---|
+    /// | critical | 15 min | 1 h | every 30 min | 24/7 | owner now, again at 10 min, every responder at 15 min, then steps 2–3 again every 15 min until acknowledged |
+    /// | high | 30 min | 4 h | every 1 h | 24/7 | owner now, every responder at 30 min, then twice more every 30 min |
+    /// | medium | 4 h | 3 days | — | business hours | owner, when the shop is open |
+    /// | low | 1 day | 10 days | — | business hours | — |
     ///
     /// Critical and high page at any hour; medium waits for opening hours.
     pub fn small_business() -> Policy {
@@ -443,7 +439,6 @@ impl Policy {
             acknowledge: Some(Duration::minutes(15)),
             resolve: Some(Duration::hours(1)),
             customer_updates: Some(Duration::minutes(30)),
-            review_required: true,
             escalation: Some(Chain {
                 steps: vec![step(0, owner()), step(10, owner()), step(15, responders())],
                 rounds: Rounds::UntilAcknowledged,
@@ -457,7 +452,6 @@ impl Policy {
             acknowledge: Some(Duration::minutes(30)),
             resolve: Some(Duration::hours(4)),
             customer_updates: Some(Duration::hours(1)),
-            review_required: true,
             escalation: Some(Chain {
                 steps: vec![step(0, owner()), step(30, responders())],
                 rounds: Rounds::Times(2),

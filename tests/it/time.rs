@@ -72,7 +72,6 @@ fn cafe_targets(hours: Hours, page_anyway_from: Option<Severity>) -> Targets {
         customer_updates: None,
         at_risk_percent: 75,
         hours,
-        review_required: false,
         escalation: Some(Chain {
             steps: vec![
                 step(0, Recipient::IncidentOwner, Some("app")),
