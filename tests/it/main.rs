@@ -2,6 +2,7 @@
 
 mod conformance;
 mod desk;
+mod file_crash;
 mod file_store;
 mod lifecycle_table;
 mod props;
