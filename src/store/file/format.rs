@@ -4,7 +4,8 @@
 //! ```text
 //! segment   = file header (32 bytes), then frames
 //! header    = magic "INCIDLOG" | format u16 | reserved u16 | segment number u32
-//!             | reserved 12 bytes | crc32 of the previous 28 bytes (u32)
+//!             | length of the previous segment u64 (0: first segment, or unknown)
+//!             | reserved 4 bytes | crc32 of the previous 28 bytes (u32)
 //! frame     = body length u32 | schema u16 | kind u8 | flags u8 | body crc32 u32
 //!             | header crc32 u32 (of the previous 12 bytes) | body
 //! body      = group count u32, then per group:
@@ -34,22 +35,33 @@ pub const MAX_BODY_LEN: usize = 64 << 20;
 
 const KIND_TRANSACTION: u8 = 1;
 
+/// A segment's file header, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileHeader {
+    /// The segment's number (from 1).
+    pub segment: u32,
+    /// How long the previous segment was when this one was started (0: none, or unknown).
+    /// Recovery checks it, so a previous segment cut exactly at a frame boundary is caught.
+    pub previous_len: u64,
+}
+
 /// Encodes a segment's file header.
-pub fn encode_file_header(segment: u32) -> [u8; FILE_HEADER_LEN] {
+pub fn encode_file_header(header: FileHeader) -> [u8; FILE_HEADER_LEN] {
     let mut h = [0u8; FILE_HEADER_LEN];
     h[..8].copy_from_slice(MAGIC);
     h[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h[12..16].copy_from_slice(&segment.to_le_bytes());
+    h[12..16].copy_from_slice(&header.segment.to_le_bytes());
+    h[16..24].copy_from_slice(&header.previous_len.to_le_bytes());
     let crc = crc32fast::hash(&h[..28]);
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
-/// Decodes and checks a segment's file header, returning its segment number.
+/// Decodes and checks a segment's file header.
 ///
 /// # Errors
 /// A description of what is wrong with it.
-pub fn decode_file_header(bytes: &[u8]) -> Result<u32, String> {
+pub fn decode_file_header(bytes: &[u8]) -> Result<FileHeader, String> {
     let Some(h) = bytes.get(..FILE_HEADER_LEN) else {
         return Err(format!(
             "file header is {} bytes, expected {FILE_HEADER_LEN}",
@@ -69,7 +81,12 @@ pub fn decode_file_header(bytes: &[u8]) -> Result<u32, String> {
             "segment format {format} is not supported (this version reads format {FORMAT_VERSION})"
         ));
     }
-    Ok(u32::from_le_bytes([h[12], h[13], h[14], h[15]]))
+    let mut previous = [0u8; 8];
+    previous.copy_from_slice(&h[16..24]);
+    Ok(FileHeader {
+        segment: u32::from_le_bytes([h[12], h[13], h[14], h[15]]),
+        previous_len: u64::from_le_bytes(previous),
+    })
 }
 
 /// One incident's part of a frame, as encoded.
@@ -83,7 +100,7 @@ pub struct GroupHeader {
     pub count: u32,
 }
 
-/// Appends one frame holding `groups` to `out`.
+/// Appends one frame holding `groups` to `out`. Groups without events are left out.
 ///
 /// # Errors
 /// A JSON error if an event cannot be serialised (it always can for events built by this
@@ -95,6 +112,7 @@ pub fn encode_frame(
     let start = out.len();
     out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
     let body_start = out.len();
+    let groups: Vec<_> = groups.iter().filter(|(_, _, e)| !e.is_empty()).collect();
     out.extend_from_slice(&(groups.len() as u32).to_le_bytes());
     for (id, first_version, events) in groups {
         out.extend_from_slice(id.as_bytes());
@@ -184,6 +202,18 @@ pub fn read_frame(bytes: &[u8]) -> FrameRead<'_> {
         body,
         len: FRAME_HEADER_LEN + body_len,
     }
+}
+
+/// The total length (header included) of the frame starting at `bytes`, if its header is
+/// intact, even when the rest is missing or damaged.
+pub fn frame_len(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..FRAME_HEADER_LEN)?;
+    let stored = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+    if crc32fast::hash(&header[..12]) != stored {
+        return None;
+    }
+    let body_len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    (body_len <= MAX_BODY_LEN).then_some(FRAME_HEADER_LEN + body_len)
 }
 
 /// Walks the groups of a checked frame body, calling `group` with each group's header and the
@@ -340,8 +370,12 @@ mod tests {
 
     #[test]
     fn file_header_round_trips_and_rejects_damage() {
-        let h = encode_file_header(7);
-        assert_eq!(decode_file_header(&h), Ok(7));
+        let header = FileHeader {
+            segment: 7,
+            previous_len: 65_536,
+        };
+        let h = encode_file_header(header);
+        assert_eq!(decode_file_header(&h), Ok(header));
         let mut bad = h;
         bad[13] ^= 1;
         assert!(decode_file_header(&bad).is_err());

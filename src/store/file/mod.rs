@@ -196,7 +196,7 @@ pub struct FileStore {
     report: OpenReport,
     state: Mutex<State>,
     turn: Condvar,
-    _lock: File,
+    _lock: DirLock,
 }
 
 impl std::fmt::Debug for FileStore {
@@ -305,7 +305,10 @@ impl FileStore {
             let mut durable_len = seg.valid_len;
             if durable_len == 0 {
                 // The newest segment was caught before its header was complete.
-                let header = format::encode_file_header(seg.number);
+                let header = format::encode_file_header(format::FileHeader {
+                    segment: seg.number,
+                    previous_len: segments.last().map_or(0, |s: &Segment| s.durable_len),
+                });
                 io.write_all_at(&file, &seg.path, &header, 0)?;
                 io.sync_data(&file, &seg.path)?;
                 durable_len = header.len() as u64;
@@ -317,7 +320,7 @@ impl FileStore {
             });
         }
         if segments.is_empty() {
-            segments.push(create_segment(&io, &dir, 1)?);
+            segments.push(create_segment(&io, &dir, 1, 0)?);
         }
 
         Ok(FileStore {
@@ -426,8 +429,19 @@ impl FileStore {
         let io = Io::default();
         let _lock = take_lock(dir)?;
         let mut report = RepairReport::default();
+        let mut rounds = 0usize;
         while let Err(damage) = recovery::scan(dir)? {
             let listed = recovery::list_segments(dir)?;
+            // Each round removes at least the damaged frame or a segment; a round that cannot
+            // would repeat forever, so stop and say so.
+            rounds += 1;
+            if rounds > listed.len() + 2 {
+                return Err(Error::Corrupt {
+                    path: damage.path,
+                    offset: damage.offset,
+                    reason: format!("repair cannot move this damage aside: {}", damage.reason),
+                });
+            }
             // Segments after the damaged one move whole; the damaged one from the damage on.
             for (_, path) in listed.iter().skip(damage.segment + 1).rev() {
                 let len = std::fs::metadata(path)
@@ -440,6 +454,24 @@ impl FileStore {
                     offset: 0,
                     bytes: len,
                     reason: format!("follows damage in {}", damage.path.display()),
+                    saved_to,
+                });
+            }
+            // A missing segment: everything from where it should be on moves whole.
+            if let Some((_, path)) = listed
+                .get(damage.segment)
+                .filter(|(_, p)| *p != damage.path)
+            {
+                let len = std::fs::metadata(path)
+                    .map_err(|e| io_error("stat", path, e))?
+                    .len();
+                let saved_to = quarantine_target(dir, path, 0)?;
+                std::fs::rename(path, &saved_to).map_err(|e| io_error("rename", path, e))?;
+                report.quarantined.push(Quarantined {
+                    path: path.clone(),
+                    offset: 0,
+                    bytes: len,
+                    reason: damage.reason.clone(),
                     saved_to,
                 });
             }
@@ -618,7 +650,7 @@ impl FileStore {
     ) -> Result<(usize, u64, Option<Segment>)> {
         let header = format::FILE_HEADER_LEN as u64;
         if len > header && len + bytes.len() as u64 > self.options.segment_bytes {
-            let segment = create_segment(&self.io, &self.dir, index as u32 + 2)?;
+            let segment = create_segment(&self.io, &self.dir, index as u32 + 2, len)?;
             self.write_and_flush(&segment.file, &segment.path, bytes, header)?;
             return Ok((index + 1, header, Some(segment)));
         }
@@ -654,27 +686,86 @@ impl FileStore {
     }
 }
 
-/// Takes the directory's lock file, or reports who holds it.
-fn take_lock(dir: &Path) -> Result<File> {
+/// Store directories this process has open, by canonical path.
+static OPEN_HERE: Mutex<std::collections::BTreeSet<PathBuf>> =
+    Mutex::new(std::collections::BTreeSet::new());
+
+/// How long [`take_lock`] keeps trying when the OS lock is held (see there).
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A store directory's lock: an entry in this process's registry and an OS file lock on
+/// `LOCK`, released in that order on drop.
+#[derive(Debug)]
+struct DirLock {
+    key: PathBuf,
+    _file: File,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        OPEN_HERE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
+/// Takes the directory's lock, or reports that another instance holds it.
+///
+/// Two checks: a registry of directories open in this process (immediate, and immune to the
+/// next point), then an OS lock (`flock`) on the `LOCK` file against other processes. A child
+/// process started by any thread of this one briefly inherits the lock file between its
+/// `fork` and `exec`; so when the OS lock is busy but no instance in this process holds the
+/// directory, the lock is retried for up to 250 ms before reporting [`Error::Locked`].
+fn take_lock(dir: &Path) -> Result<DirLock> {
+    let key = dir
+        .canonicalize()
+        .map_err(|e| io_error("resolve directory", dir, e))?;
+    let locked = || Error::Locked {
+        dir: dir.to_path_buf(),
+    };
+    if !OPEN_HERE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.clone())
+    {
+        return Err(locked());
+    }
+    // From here the registry entry must be released on every error: `DirLock` does that.
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
+    let file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| io_error("open lock file", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
-            dir: dir.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path, e)),
+    {
+        Ok(file) => file,
+        Err(e) => {
+            OPEN_HERE
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            return Err(io_error("open lock file", &path, e));
+        }
+    };
+    let lock = DirLock { key, _file: file };
+    let started = std::time::Instant::now();
+    loop {
+        match lock._file.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(locked()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path, e)),
+        }
     }
 }
 
-/// Creates segment `n` with its header, flushed, and flushes the directory.
-fn create_segment(io: &Io, dir: &Path, n: u32) -> Result<Segment> {
+/// Creates segment `n` with its header (recording that the previous segment is
+/// `previous_len` bytes long), flushed, and flushes the directory.
+fn create_segment(io: &Io, dir: &Path, n: u32, previous_len: u64) -> Result<Segment> {
     let path = segment_path(dir, n);
     let file = OpenOptions::new()
         .read(true)
@@ -682,7 +773,10 @@ fn create_segment(io: &Io, dir: &Path, n: u32) -> Result<Segment> {
         .create_new(true)
         .open(&path)
         .map_err(|e| io_error("create segment", &path, e))?;
-    let header = format::encode_file_header(n);
+    let header = format::encode_file_header(format::FileHeader {
+        segment: n,
+        previous_len,
+    });
     io.write_all_at(&file, &path, &header, 0)?;
     io.sync_data(&file, &path)?;
     io.sync_dir(dir)?;

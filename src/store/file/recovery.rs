@@ -132,12 +132,28 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
             }
             return Ok(Err(damage(0, "segment shorter than its header".into())));
         }
-        match format::decode_file_header(&bytes) {
-            Ok(n) if n == *number => {}
-            Ok(n) => {
-                return Ok(Err(damage(0, format!("header says segment {n}"))));
+        let header = match format::decode_file_header(&bytes) {
+            Ok(h) if h.segment == *number => h,
+            Ok(h) => {
+                return Ok(Err(damage(0, format!("header says segment {}", h.segment))));
             }
             Err(reason) => return Ok(Err(damage(0, reason))),
+        };
+        // The header remembers how long the previous segment was when this one started: a
+        // previous segment cut exactly at a frame boundary is caught here.
+        if let Some(previous) = scanned.segments.last()
+            && header.previous_len != 0
+            && header.previous_len != previous.valid_len
+        {
+            return Ok(Err(Damage {
+                segment: i - 1,
+                path: previous.path.clone(),
+                offset: previous.valid_len.min(header.previous_len),
+                reason: format!(
+                    "segment is {} bytes long, but segment {number} records that it was {} bytes",
+                    previous.valid_len, header.previous_len
+                ),
+            }));
         }
         let mut pos = format::FILE_HEADER_LEN;
         while pos < bytes.len() {
@@ -182,6 +198,17 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
                     )));
                 }
                 FrameRead::Damaged(_) if last && bytes[pos..].iter().all(|&b| b == 0) => break,
+                // The final frame's header is intact but its body fails the checksum and the
+                // file ends in a zero byte: the file system extended the file but the frame's
+                // last blocks never reached the disk. A complete frame's body ends in `}`,
+                // never in a zero byte, so this was never an acknowledged append.
+                FrameRead::Damaged(_)
+                    if last
+                        && bytes.last() == Some(&0)
+                        && format::frame_len(&bytes[pos..]) == Some(bytes.len() - pos) =>
+                {
+                    break;
+                }
                 FrameRead::Damaged(reason) => return Ok(Err(damage(pos, reason))),
             }
         }
