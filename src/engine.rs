@@ -132,7 +132,29 @@ fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer
     if let Some((due, timer)) = next_escalation(incident, policy, targets) {
         out.push((due, timer));
     }
+    if let Some(candidate) = quiet_period_over(incident, policy) {
+        out.push(candidate);
+    }
     out
+}
+
+/// Auto-resolve: every alert on the incident reported resolved and nothing arrived for the
+/// quiet period — unless a person acted on it since the last signal (and the policy does
+/// not say to auto-resolve anyway).
+fn quiet_period_over(incident: &Incident, policy: &Policy) -> Option<(DateTime<Utc>, Timer)> {
+    let intake = policy.intake();
+    let quiet = intake.quiet_period?;
+    if !incident.signals_all_resolved() {
+        return None;
+    }
+    let (_, last_signal) = incident.signals_seen()?;
+    let person_acted = incident
+        .last_human_action_at()
+        .is_some_and(|at| at > last_signal);
+    if person_acted && !intake.auto_resolve_after_human {
+        return None;
+    }
+    Some((last_signal + quiet, Timer::QuietPeriodOver { last_signal }))
 }
 
 fn next_escalation(
@@ -270,7 +292,9 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                     ));
                 }
             }
-            Timer::SlaBreached { .. } => due.push((*at, timer.clone())),
+            Timer::SlaBreached { .. } | Timer::QuietPeriodOver { .. } => {
+                due.push((*at, timer.clone()));
+            }
         }
     }
     due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| order(&a.1).cmp(&order(&b.1))));
@@ -284,6 +308,8 @@ fn order(timer: &Timer) -> (u8, u32, u32) {
         Timer::SlaAtRisk { target, .. } => (1, *target as u32, 0),
         Timer::SlaBreached { target, .. } => (2, *target as u32, 0),
         Timer::CustomerUpdateDue { reminder, .. } => (3, *reminder, 0),
+        // Last: it resolves the incident, after which no other timer may fire.
+        Timer::QuietPeriodOver { .. } => (4, 0, 0),
     }
 }
 

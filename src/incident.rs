@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::HistoryError;
 use crate::lifecycle::{
-    Change, Edge, Event, Notification, Resolution, SlaTarget, Status, Timer, transition,
+    Change, Edge, Event, Notification, Recurrence, Resolution, Signal, SignalState, SlaTarget,
+    Status, Timer, transition,
 };
-use crate::model::{Actor, IncidentId, Service, Source};
+use crate::model::{Actor, IncidentId, Role, Service, Source};
 use crate::severity::Severity;
 use crate::store::Version;
 use crate::text::{Text, Title};
@@ -190,7 +191,21 @@ pub struct Incident {
     vendor_waits: Vec<VendorWait>,
     fired: FiredTimers,
     outbox: Vec<OutboxEntry>,
+    alert_key: Option<String>,
+    idempotency_key: Option<String>,
+    recurrence: Option<Recurrence>,
+    signals: Vec<SignalRecord>,
+    last_human_action_at: Option<DateTime<Utc>>,
     version: Version,
+}
+
+/// A signal as recorded on an incident, with when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalRecord {
+    /// What arrived.
+    pub signal: Signal,
+    /// When the desk received it.
+    pub received_at: DateTime<Utc>,
 }
 
 impl Incident {
@@ -233,6 +248,9 @@ impl Incident {
             severity,
             service,
             source,
+            alert_key,
+            idempotency_key,
+            recurrence,
         } = &event.change
         else {
             return Err(broken(format!(
@@ -269,6 +287,11 @@ impl Incident {
             vendor_waits: Vec::new(),
             fired: FiredTimers::default(),
             outbox: Vec::new(),
+            alert_key: alert_key.clone(),
+            idempotency_key: idempotency_key.clone(),
+            recurrence: *recurrence,
+            signals: Vec::new(),
+            last_human_action_at: (event.actor.role() != Role::System).then_some(event.at),
             version: Version::new(1),
         })
     }
@@ -380,7 +403,12 @@ impl Incident {
                     reminder,
                     ..
                 } => self.fired.update_reminder = Some((*after_updates, *reminder)),
+                Timer::QuietPeriodOver { .. } => {}
             },
+            Change::SignalReceived { signal } => self.signals.push(SignalRecord {
+                signal: signal.clone(),
+                received_at: event.at,
+            }),
             Change::NotificationRequested { notification } => self.outbox.push(OutboxEntry {
                 notification: notification.clone(),
                 requested_at: event.at,
@@ -424,6 +452,9 @@ impl Incident {
             {
                 self.acknowledged_at = Some(event.at);
             }
+        }
+        if event.actor.role() != Role::System {
+            self.last_human_action_at = Some(event.at);
         }
         self.updated_at = event.at;
         self.version = self.version.next();
@@ -473,7 +504,17 @@ impl Incident {
                     (*after_updates as usize != self.customer_updates.len() || !fresh)
                         .then(|| "customer update reminder out of order or repeated".into())
                 }
+                Timer::QuietPeriodOver { .. } => None,
             },
+            Change::SignalReceived { signal } => self
+                .signals
+                .iter()
+                .any(|r| {
+                    r.signal.key == signal.key
+                        && r.signal.starts_at == signal.starts_at
+                        && r.signal.state == signal.state
+                })
+                .then(|| format!("signal {} {} recorded twice", signal.key, signal.state)),
             Change::NotificationRequested { notification } => self
                 .outbox
                 .iter()
@@ -703,6 +744,66 @@ impl Incident {
     /// Which timers have fired.
     pub fn fired_timers(&self) -> &FiredTimers {
         &self.fired
+    }
+    /// The alert key (`source/fingerprint`) this incident tracks, if an alert or report
+    /// opened it.
+    pub fn alert_key(&self) -> Option<&str> {
+        self.alert_key.as_deref()
+    }
+    /// The idempotency key it was opened with, if any.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+    /// The earlier incident this one is a recurrence of.
+    pub fn recurrence(&self) -> Option<Recurrence> {
+        self.recurrence
+    }
+    /// Every signal recorded on it, in arrival order.
+    pub fn signals(&self) -> &[SignalRecord] {
+        &self.signals
+    }
+    /// How many distinct alert occurrences fired on it.
+    pub fn signal_count(&self) -> usize {
+        let mut seen: Vec<(&str, DateTime<Utc>)> = self
+            .signals
+            .iter()
+            .filter(|r| r.signal.state == SignalState::Firing)
+            .map(|r| (r.signal.key.as_str(), r.signal.starts_at))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen.len()
+    }
+    /// When the first and the last signal arrived.
+    pub fn signals_seen(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        Some((
+            self.signals.first()?.received_at,
+            self.signals.last()?.received_at,
+        ))
+    }
+    /// Whether it has signals and every occurrence that fired has reported resolved.
+    pub fn signals_all_resolved(&self) -> bool {
+        let firing = self
+            .signals
+            .iter()
+            .filter(|r| r.signal.state == SignalState::Firing);
+        let mut any = false;
+        for f in firing {
+            any = true;
+            let resolved = self.signals.iter().any(|r| {
+                r.signal.state == SignalState::Resolved
+                    && r.signal.key == f.signal.key
+                    && r.signal.starts_at == f.signal.starts_at
+            });
+            if !resolved {
+                return false;
+            }
+        }
+        any
+    }
+    /// When a person (any actor but the system) last recorded something on it.
+    pub fn last_human_action_at(&self) -> Option<DateTime<Utc>> {
+        self.last_human_action_at
     }
     /// The notifications requested for this incident and where each stands.
     pub fn outbox(&self) -> &[OutboxEntry] {

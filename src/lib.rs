@@ -59,6 +59,7 @@ mod duration_text;
 mod engine;
 mod error;
 mod incident;
+mod intake;
 pub mod lifecycle;
 mod model;
 mod notify;
@@ -78,12 +79,15 @@ pub use desk::{
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
 pub use incident::{
-    Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, Stage,
-    VendorWait,
+    Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, SignalRecord,
+    Stage, VendorWait,
+};
+pub use intake::{
+    ALERT_KEY_MAX_CHARS, Alert, Ingested, Intake, MAX_LABELS, MaintenanceWindow, RecurrenceRule,
 };
 pub use lifecycle::{
-    Audience, Change, Command, CommandKind, Edge, Event, NewIncident, Notification, Resolution,
-    SlaTarget, Status, Timer, Transition, decide, transition,
+    Audience, Change, Command, CommandKind, Edge, Event, NewIncident, Notification, Recurrence,
+    Resolution, Signal, SignalState, SlaTarget, Status, Timer, Transition, decide, transition,
 };
 pub use model::{
     ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, IncidentId, Role, SERVICE_MAX_CHARS, Service,

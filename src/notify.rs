@@ -108,6 +108,8 @@ pub struct Templates {
     pub update_due: Template,
     /// A customer update was posted (sent to customers).
     pub customer_update: Template,
+    /// The desk auto-resolved an incident after its alerts went quiet.
+    pub auto_resolved: Template,
 }
 
 /// One subject and body.
@@ -149,6 +151,11 @@ impl Default for Templates {
                 "Incident {id} on {service}: customers were due an update at {due}.",
             ),
             customer_update: Template::new("Service update: {service}", "{message}"),
+            auto_resolved: Template::new(
+                "[{severity}] {title}: auto-resolved",
+                "Every alert on incident {id} ({service}) reported resolved and nothing new \
+                 arrived since {due}; the incident is resolved. Reopen it if the problem is back.",
+            ),
         }
     }
 }
@@ -241,6 +248,17 @@ impl Templates {
                     step: None,
                     target: None,
                     due: Some(*due),
+                    message: None,
+                },
+            ),
+            Timer::QuietPeriodOver { last_signal } => (
+                &self.auto_resolved,
+                Audience::Owner,
+                Fields {
+                    incident,
+                    step: None,
+                    target: None,
+                    due: Some(*last_signal),
                     message: None,
                 },
             ),

@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
+use crate::intake::Intake;
 use crate::model::{Role, Service};
 use crate::severity::Severity;
 
@@ -70,6 +71,13 @@ pub enum PolicyError {
         severity: Severity,
         /// The value given.
         percent: u8,
+    },
+    /// An intake rule that makes no sense (a negative window, a maintenance window that
+    /// ends before it starts).
+    #[error("intake: {rule}")]
+    Intake {
+        /// What is wrong.
+        rule: String,
     },
     /// Business-hours targets with a calendar that is never open.
     #[error("{severity}: counts business hours, but the calendar has no opening hours")]
@@ -318,6 +326,7 @@ pub struct Policy {
     calendar: Calendar,
     severities: BTreeMap<Severity, Targets>,
     services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
+    intake: Intake,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -327,12 +336,14 @@ struct PolicySpec {
     severities: BTreeMap<Severity, Targets>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
+    #[serde(default)]
+    intake: Intake,
 }
 
 impl TryFrom<PolicySpec> for Policy {
     type Error = PolicyError;
     fn try_from(spec: PolicySpec) -> Result<Policy, PolicyError> {
-        let mut policy = Policy::new(spec.calendar, spec.severities)?;
+        let mut policy = Policy::new(spec.calendar, spec.severities)?.with_intake(spec.intake)?;
         for (service, targets) in spec.services {
             for (severity, t) in targets {
                 policy = policy.with_service_override(service.clone(), severity, t)?;
@@ -348,6 +359,7 @@ impl From<Policy> for PolicySpec {
             calendar: p.calendar,
             severities: p.severities,
             services: p.services,
+            intake: p.intake,
         }
     }
 }
@@ -375,6 +387,7 @@ impl Policy {
             calendar,
             severities: targets,
             services: BTreeMap::new(),
+            intake: Intake::default(),
         })
     }
 
@@ -489,7 +502,23 @@ impl Policy {
                 (Severity::Low, low),
             ]),
             services: BTreeMap::new(),
+            intake: Intake::default(),
         }
+    }
+
+    /// Replaces the intake rules (how alerts become incidents).
+    ///
+    /// # Errors
+    /// [`PolicyError::Intake`] if a rule makes no sense.
+    pub fn with_intake(mut self, intake: Intake) -> Result<Policy, PolicyError> {
+        intake.validate()?;
+        self.intake = intake;
+        Ok(self)
+    }
+
+    /// How alerts become incidents.
+    pub fn intake(&self) -> &Intake {
+        &self.intake
     }
 
     /// The calendar business hours are counted in.

@@ -1,5 +1,6 @@
 //! The [`Desk`]: the one facade a host uses.
 
+mod intake;
 mod query;
 mod timers;
 
@@ -64,6 +65,10 @@ pub struct Desk<S, C = SystemClock> {
     timers: Sharded<Queue>,
     /// When each incident's next pending notification should be attempted.
     outbox: Sharded<Queue>,
+    /// Alert and idempotency keys to the incidents opened under them.
+    keys: Mutex<intake::Keys>,
+    /// Serialises intake decisions (ingest, open_once) within this desk.
+    intake_lock: Mutex<()>,
     ids: IdGenerator,
 }
 
@@ -187,9 +192,15 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             incidents: ShardedMap::default(),
             timers: Sharded::default(),
             outbox: Sharded::default(),
+            keys: Mutex::default(),
+            intake_lock: Mutex::new(()),
             ids: IdGenerator::new(),
         };
-        for (id, incident) in incidents {
+        let mut incidents: Vec<Incident> = incidents.into_values().collect();
+        incidents.sort_by_key(|i| (i.created_at(), i.id()));
+        for incident in incidents {
+            let id = incident.id();
+            desk.keys_write().add(&incident);
             let mut slot = Slot {
                 incident,
                 timer_due: None,
@@ -265,6 +276,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .into());
         };
         let version = self.store.append(id, Version::ZERO, &events)?;
+        self.keys_write().add(&incident);
         let mut slot = Slot {
             incident,
             timer_due: None,
@@ -443,6 +455,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(None);
         }
         let incident = Incident::replay(id, &events)?;
+        self.keys_write().add(&incident);
         let mut map = self.incidents.write(&id);
         Ok(Some(Arc::clone(map.entry(id).or_insert_with(|| {
             let mut slot = Slot {

@@ -110,6 +110,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 for timer in crate::engine::due_timers(incident, &self.config.policy, now) {
                     let channel = crate::engine::channel_of(&timer, incident, &self.config.policy);
                     let notification = self.config.templates.for_timer(incident, &timer, channel);
+                    let resolves = matches!(timer, Timer::QuietPeriodOver { .. });
                     events.push(Event {
                         at,
                         actor: Actor::system(),
@@ -120,6 +121,18 @@ impl<S: Store, C: Clock> Desk<S, C> {
                         actor: Actor::system(),
                         change: Change::NotificationRequested { notification },
                     });
+                    if resolves {
+                        // Auto-resolve. It is ordered last among the due timers; nothing
+                        // fires on a resolved incident.
+                        events.push(Event {
+                            at,
+                            actor: Actor::system(),
+                            change: Change::Resolved {
+                                resolution: crate::lifecycle::Resolution::AutoResolved,
+                            },
+                        });
+                        break;
+                    }
                 }
                 Ok(events)
             })?;

@@ -34,6 +34,12 @@ pub struct NewIncident {
     severity: Severity,
     service: Service,
     source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) alert_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) recurrence: Option<crate::lifecycle::Recurrence>,
 }
 
 impl NewIncident {
@@ -60,6 +66,9 @@ impl NewIncident {
             severity,
             service: service.try_into().map_err(Into::into)?,
             source,
+            alert_key: None,
+            idempotency_key: None,
+            recurrence: None,
         })
     }
 
@@ -109,6 +118,9 @@ pub enum Resolution {
         /// The incident that tracks it.
         of: IncidentId,
     },
+    /// Resolved by the desk: every alert on it reported resolved and nothing new arrived for
+    /// the policy's quiet period.
+    AutoResolved,
 }
 
 impl fmt::Display for Resolution {
@@ -118,6 +130,7 @@ impl fmt::Display for Resolution {
             Resolution::Workaround => f.write_str("workaround"),
             Resolution::FalseAlarm => f.write_str("false alarm"),
             Resolution::Duplicate { of } => write!(f, "duplicate of {of}"),
+            Resolution::AutoResolved => f.write_str("auto-resolved after a quiet period"),
         }
     }
 }

@@ -83,6 +83,9 @@ pub fn decide(
                 severity: incident.severity(),
                 service: incident.service().clone(),
                 source: incident.source(),
+                alert_key: incident.alert_key.clone(),
+                idempotency_key: incident.idempotency_key.clone(),
+                recurrence: incident.recurrence,
             }),
             // The table rejects every other command on a missing incident.
             _ => Err(reject("the incident does not exist")),

@@ -41,6 +41,15 @@ pub enum Change {
         service: Service,
         /// Where it came from.
         source: Source,
+        /// The alert key (`source/fingerprint`) it tracks, if an alert or report opened it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alert_key: Option<String>,
+        /// The caller's idempotency key, if it was opened with one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idempotency_key: Option<String>,
+        /// The earlier incident this one is a recurrence of.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recurrence: Option<Recurrence>,
     },
     /// Someone took it.
     Acknowledged,
@@ -115,6 +124,13 @@ pub enum Change {
     TimerFired {
         /// Which one.
         timer: Timer,
+    },
+    /// An alert (or a report) about this incident's problem arrived: a new occurrence, or a
+    /// change of its state. Repeated deliveries of the same occurrence and state record
+    /// nothing.
+    SignalReceived {
+        /// What arrived.
+        signal: Signal,
     },
     /// A notification was requested; the outbox delivers it through the host's notifier.
     NotificationRequested {
@@ -210,6 +226,12 @@ pub enum Timer {
         /// When it was due.
         due: DateTime<Utc>,
     },
+    /// Every alert on the incident reported resolved and nothing new arrived for the intake
+    /// policy's quiet period: the desk resolves it (auto-resolved) right after this.
+    QuietPeriodOver {
+        /// When the last signal arrived.
+        last_signal: DateTime<Utc>,
+    },
     /// Customers are due an update.
     CustomerUpdateDue {
         /// How many customer updates had been posted when this fell due.
@@ -235,6 +257,9 @@ impl Timer {
                 reminder,
                 ..
             } => format!("customer_update/{after_updates}/{reminder}"),
+            Timer::QuietPeriodOver { last_signal } => {
+                format!("quiet/{}", last_signal.timestamp_millis())
+            }
         }
     }
 }
@@ -290,6 +315,7 @@ impl Change {
             Change::VendorWaitStarted { .. } => CommandKind::WaitForVendor,
             Change::VendorWaitEnded { .. } => CommandKind::VendorResponded,
             Change::TimerFired { .. } => CommandKind::Fire,
+            Change::SignalReceived { .. } => CommandKind::Signal,
             Change::NotificationRequested { .. } => CommandKind::Notify,
             Change::NotificationDelivered { .. } | Change::NotificationFailed { .. } => {
                 CommandKind::Deliver
@@ -358,10 +384,21 @@ impl Change {
                         due.format("%H:%M")
                     )
                 }
+                Timer::QuietPeriodOver { last_signal } => format!(
+                    "all alerts resolved, quiet since {}",
+                    last_signal.format("%H:%M")
+                ),
             },
             Change::NotificationRequested { notification } => {
                 format!("notification queued: {}", notification.subject)
             }
+            Change::SignalReceived { signal } => format!(
+                "{} {} ({}, since {})",
+                signal.key,
+                signal.state,
+                signal.summary,
+                signal.starts_at.format("%Y-%m-%d %H:%M")
+            ),
             Change::NotificationDelivered { key } => format!("delivered {key}"),
             Change::NotificationFailed {
                 key,
@@ -377,4 +414,46 @@ impl Change {
             },
         }
     }
+}
+
+/// A link from an incident to the earlier one whose problem came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Recurrence {
+    /// The previous incident with the same alert key.
+    pub previous: IncidentId,
+    /// How many incidents with this key came before (1 for the first recurrence).
+    pub count: u32,
+}
+
+/// Whether an alert is going on or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalState {
+    /// The problem is happening.
+    Firing,
+    /// The monitor says it stopped.
+    Resolved,
+}
+
+impl std::fmt::Display for SignalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignalState::Firing => "firing",
+            SignalState::Resolved => "resolved",
+        })
+    }
+}
+
+/// One alert occurrence (or report) as recorded on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Signal {
+    /// `source/fingerprint`: what identifies the problem across deliveries.
+    pub key: String,
+    /// When this occurrence started (by the monitor's clock). Deliveries with the same key
+    /// and start are the same occurrence.
+    pub starts_at: DateTime<Utc>,
+    /// Firing or resolved.
+    pub state: SignalState,
+    /// The monitor's one-line summary.
+    pub summary: String,
 }

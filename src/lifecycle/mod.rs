@@ -19,7 +19,7 @@
 //!   after resolving (it is often found then) without reopening.
 //! - **Waiting on a vendor** pauses the resolve clock; it is possible while the incident is
 //!   active. Resolving ends the wait.
-//! - **Records the desk makes itself**: timer firings (escalation steps, SLA warnings and
+//! - **Records the desk makes itself**: signals (alerts, reports) while not closed; timer firings (escalation steps, SLA warnings and
 //!   breaches, customer updates falling due) only while the incident is active;
 //!   notification requests also once resolved; delivery records of earlier notifications in
 //!   every status, even `Closed` — the only thing a closed incident still accepts.
@@ -47,7 +47,9 @@ use serde::{Deserialize, Serialize};
 
 pub use command::{Command, NewIncident, Resolution};
 pub use decide::decide;
-pub use event::{Audience, Change, Event, Notification, SlaTarget, Timer};
+pub use event::{
+    Audience, Change, Event, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
+};
 
 /// Where an incident is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -148,6 +150,9 @@ pub enum CommandKind {
     WaitForVendor,
     /// The vendor responded: the resolve clock runs again.
     VendorResponded,
+    /// Recorded by [`Desk::ingest`](crate::Desk::ingest): an alert or report arrived. Not a
+    /// command a host sends.
+    Signal,
     /// Recorded by the desk's timer engine: an escalation step, an SLA warning or breach, a
     /// customer update falling due. Not a command a host sends.
     Fire,
@@ -161,7 +166,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 17] = [
+    pub const ALL: [CommandKind; 18] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -176,6 +181,7 @@ impl CommandKind {
         CommandKind::PostCustomerUpdate,
         CommandKind::WaitForVendor,
         CommandKind::VendorResponded,
+        CommandKind::Signal,
         CommandKind::Fire,
         CommandKind::Notify,
         CommandKind::Deliver,
@@ -186,7 +192,7 @@ impl CommandKind {
     pub const fn is_command(self) -> bool {
         !matches!(
             self,
-            CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver
+            CommandKind::Signal | CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver
         )
     }
 
@@ -207,6 +213,7 @@ impl CommandKind {
             CommandKind::PostCustomerUpdate => "post customer update",
             CommandKind::WaitForVendor => "wait for vendor",
             CommandKind::VendorResponded => "record vendor response",
+            CommandKind::Signal => "record a signal on",
             CommandKind::Fire => "fire a timer on",
             CommandKind::Notify => "request a notification on",
             CommandKind::Deliver => "record a delivery on",
@@ -275,6 +282,7 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::PostCustomerUpdate
             | C::WaitForVendor
             | C::VendorResponded
+            | C::Signal
             | C::Fire
             | C::Notify
             | C::Deliver => Reject(MISSING),
@@ -321,7 +329,12 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
         (C::Close, Resolved) => Move(Closed),
 
         (
-            C::AssignOwner | C::ChangeSeverity | C::AddNote | C::PostCustomerUpdate | C::Notify,
+            C::AssignOwner
+            | C::ChangeSeverity
+            | C::AddNote
+            | C::PostCustomerUpdate
+            | C::Notify
+            | C::Signal,
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
         ) => Stay,
 
@@ -354,6 +367,7 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::PostCustomerUpdate
             | C::WaitForVendor
             | C::VendorResponded
+            | C::Signal
             | C::Fire
             | C::Notify,
             Closed,

@@ -11,15 +11,16 @@ use crate::support::{owner, sample, scenario_id, t0};
 /// The documented table, written out by hand. Columns follow `CommandKind::ALL`:
 /// open, acknowledge, assign owner, start investigating, identify, mitigate, resolve, reopen,
 /// close, change severity, add note, post customer update, wait for vendor, vendor responded,
-/// and the desk's own records: fire (timers), notify, deliver.
+/// and the desk's own records: signal (alerts, reports), fire (timers), notify, deliver.
 ///
 /// `X` move to status X · `=` records, status stays · `.` ignored (records nothing) ·
 /// `-` rejected.
-const DOCUMENTED: &[(&str, [&str; 17])] = &[
+const DOCUMENTED: &[(&str, [&str; 18])] = &[
     (
         "none",
         [
             "Open", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "-",
         ],
     ),
     (
@@ -34,6 +35,7 @@ const DOCUMENTED: &[(&str, [&str; 17])] = &[
             "Resolved",
             "-",
             "-",
+            "=",
             "=",
             "=",
             "=",
@@ -64,6 +66,7 @@ const DOCUMENTED: &[(&str, [&str; 17])] = &[
             "=",
             "=",
             "=",
+            "=",
         ],
     ),
     (
@@ -78,6 +81,7 @@ const DOCUMENTED: &[(&str, [&str; 17])] = &[
             "Resolved",
             "-",
             "-",
+            "=",
             "=",
             "=",
             "=",
@@ -108,6 +112,7 @@ const DOCUMENTED: &[(&str, [&str; 17])] = &[
             "=",
             "=",
             "=",
+            "=",
         ],
     ),
     (
@@ -130,19 +135,21 @@ const DOCUMENTED: &[(&str, [&str; 17])] = &[
             "=",
             "=",
             "=",
+            "=",
         ],
     ),
     (
         "Resolved",
         [
-            "-", "-", "=", "-", "=", "-", "-", "Open", "Closed", "=", "=", "=", "-", "-", "-", "=",
-            "=",
+            "-", "-", "=", "-", "=", "-", "-", "Open", "Closed", "=", "=", "=", "-", "-", "=", "-",
+            "=", "=",
         ],
     ),
     (
         "Closed",
         [
-            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "=",
+            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "=",
         ],
     ),
 ];

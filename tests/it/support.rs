@@ -64,7 +64,7 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
         CommandKind::VendorResponded => {
             Command::vendor_responded(Some("fixed on their side")).unwrap()
         }
-        CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver => {
+        CommandKind::Signal | CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver => {
             panic!("{kind:?} is recorded by the desk, not sent as a command")
         }
     }

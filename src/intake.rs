@@ -1,0 +1,444 @@
+//! Signals in: alerts from monitors and reports from people, and the intake policy that says
+//! how they become incidents.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+use crate::lifecycle::SignalState;
+use crate::model::{IncidentId, Service, Source};
+use crate::severity::Severity;
+use crate::text::Title;
+
+/// The longest alert source name or fingerprint accepted, in characters.
+pub const ALERT_KEY_MAX_CHARS: usize = 200;
+/// The most labels an alert may carry.
+pub const MAX_LABELS: usize = 64;
+
+/// An alert from a monitor, or a report from a person, as [`Desk::ingest`](crate::Desk::ingest)
+/// takes it. Validated on construction.
+///
+/// Its **key** is `source/fingerprint`: deliveries with the same key are about the same
+/// problem, and deliveries with the same key, start time and state are the same delivery.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use incidents::{Alert, Severity};
+///
+/// let started = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+/// let alert = Alert::firing("uptime", "checkout-5xx", "online shop", "Checkout returns 500", started)?
+///     .with_severity(Severity::Critical)
+///     .with_label("region", "eu")?;
+/// assert_eq!(alert.key(), "uptime/checkout-5xx");
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    source: String,
+    fingerprint: String,
+    service: Service,
+    summary: Title,
+    severity: Option<Severity>,
+    state: SignalState,
+    labels: BTreeMap<String, String>,
+    starts_at: DateTime<Utc>,
+    origin: Source,
+}
+
+fn check_name(field: &'static str, value: &str) -> Result<String, Invalid> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Invalid::new(field, "must not be empty"));
+    }
+    let chars = value.chars().count();
+    if chars > ALERT_KEY_MAX_CHARS {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {ALERT_KEY_MAX_CHARS} characters, got {chars}"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::new(
+            field,
+            format!("must not contain control characters, found {c:?}"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+impl Alert {
+    /// A firing alert from monitor `source` (e.g. `alertmanager`, `uptime`) with dedup key
+    /// `fingerprint`, about `service`, which started at `starts_at`.
+    ///
+    /// # Errors
+    /// [`Invalid`] naming `alert source`, `fingerprint`, `service` or `title` (the summary).
+    pub fn firing(
+        source: &str,
+        fingerprint: &str,
+        service: &str,
+        summary: &str,
+        starts_at: DateTime<Utc>,
+    ) -> Result<Alert, Invalid> {
+        Ok(Alert {
+            source: check_name("alert source", source)?,
+            fingerprint: check_name("fingerprint", fingerprint)?,
+            service: Service::new(service)?,
+            summary: Title::new(summary)?,
+            severity: None,
+            state: SignalState::Firing,
+            labels: BTreeMap::new(),
+            starts_at,
+            origin: Source::Alert,
+        })
+    }
+
+    /// A report from a person: a customer through the shop's contact form, or staff through
+    /// the support desk. `topic` plays the fingerprint's part: reports with the same topic
+    /// attach to the same incident. `origin` must be `CustomerReport` or `StaffReport`.
+    ///
+    /// # Errors
+    /// [`Invalid`] as for [`Alert::firing`], or with field `origin` for another source.
+    pub fn report(
+        origin: Source,
+        topic: &str,
+        service: &str,
+        summary: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Alert, Invalid> {
+        let source = match origin {
+            Source::CustomerReport => "customer",
+            Source::StaffReport => "staff",
+            Source::Alert | Source::ProactiveCheck => {
+                return Err(Invalid::new(
+                    "origin",
+                    format!("a report comes from a customer or staff, not from {origin}"),
+                ));
+            }
+        };
+        let mut alert = Alert::firing(source, topic, service, summary, at)?;
+        alert.origin = origin;
+        Ok(alert)
+    }
+
+    /// The same alert, saying the problem has stopped.
+    #[must_use]
+    pub fn resolved(mut self) -> Alert {
+        self.state = SignalState::Resolved;
+        self
+    }
+
+    /// Sets the state.
+    #[must_use]
+    pub fn with_state(mut self, state: SignalState) -> Alert {
+        self.state = state;
+        self
+    }
+
+    /// A severity hint (the monitor's own classification).
+    #[must_use]
+    pub fn with_severity(mut self, severity: Severity) -> Alert {
+        self.severity = Some(severity);
+        self
+    }
+
+    /// Marks it as coming from a proactive check rather than a live alert.
+    #[must_use]
+    pub fn from_proactive_check(mut self) -> Alert {
+        self.origin = Source::ProactiveCheck;
+        self
+    }
+
+    /// Adds a label.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `label` if the name or value is empty, too long or has control
+    /// characters, or the alert already has [`MAX_LABELS`].
+    pub fn with_label(mut self, name: &str, value: &str) -> Result<Alert, Invalid> {
+        if self.labels.len() >= MAX_LABELS {
+            return Err(Invalid::new(
+                "label",
+                format!("at most {MAX_LABELS} labels"),
+            ));
+        }
+        let name = check_name("label", name)?;
+        let value = check_name("label", value)?;
+        self.labels.insert(name, value);
+        Ok(self)
+    }
+
+    /// `source/fingerprint`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.source, self.fingerprint)
+    }
+    /// The monitor (or `customer`/`staff` for reports).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// The dedup key within the source.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+    /// The affected service.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+    /// The one-line summary.
+    pub fn summary(&self) -> &Title {
+        &self.summary
+    }
+    /// The severity hint, if any.
+    pub fn severity(&self) -> Option<Severity> {
+        self.severity
+    }
+    /// Firing or resolved.
+    pub fn state(&self) -> SignalState {
+        self.state
+    }
+    /// The labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+    /// When this occurrence started.
+    pub fn starts_at(&self) -> DateTime<Utc> {
+        self.starts_at
+    }
+    /// Where an incident it opens says it came from.
+    pub fn origin(&self) -> Source {
+        self.origin
+    }
+}
+
+/// A planned window in which a service's alerts open no incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    /// The service being worked on.
+    pub service: Service,
+    /// Start (inclusive).
+    pub from: DateTime<Utc>,
+    /// End (exclusive).
+    pub until: DateTime<Utc>,
+    /// What is being done.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl fmt::Display for MaintenanceWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "maintenance of {} {}–{}",
+            self.service,
+            self.from.format("%Y-%m-%d %H:%M"),
+            self.until.format("%Y-%m-%d %H:%M")
+        )?;
+        if !self.reason.is_empty() {
+            write!(f, " ({})", self.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// From the `from`-th recurrence of a problem on, open it at `severity` at least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurrenceRule {
+    /// Which recurrence (1 = the first time it comes back).
+    pub from: u32,
+    /// The lowest severity it is opened at from then on.
+    pub raise_to: Severity,
+}
+
+/// How signals become incidents. Part of the [`Policy`](crate::Policy).
+///
+/// Windows are inclusive: an alert exactly one reopen window after the resolution still
+/// reopens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intake {
+    /// A problem that fires again within this long after its incident was resolved reopens it.
+    #[serde(with = "crate::duration_text", default = "default_reopen")]
+    pub reopen_window: Duration,
+    /// After the reopen window and within this long, it opens a new incident linked as a
+    /// recurrence of the last one.
+    #[serde(with = "crate::duration_text", default = "default_recurrence")]
+    pub recurrence_window: Duration,
+    /// Resolve an incident once every alert on it reported resolved and nothing new arrived
+    /// for this long. `None`: never auto-resolve.
+    #[serde(default = "default_quiet", with = "crate::duration_text::option")]
+    pub quiet_period: Option<Duration>,
+    /// Auto-resolve even if a person acted on the incident since its last signal.
+    #[serde(default)]
+    pub auto_resolve_after_human: bool,
+    /// The severity of incidents opened from alerts without a severity hint.
+    #[serde(default = "default_severity")]
+    pub default_severity: Severity,
+    /// Raise the severity of recurrences from the n-th on.
+    #[serde(default)]
+    pub recurrence_rule: Option<RecurrenceRule>,
+    /// Planned maintenance: alerts in these windows open nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+fn default_reopen() -> Duration {
+    Duration::hours(1)
+}
+fn default_recurrence() -> Duration {
+    Duration::days(30)
+}
+fn default_quiet() -> Option<Duration> {
+    Some(Duration::minutes(15))
+}
+fn default_severity() -> Severity {
+    Severity::Medium
+}
+
+impl Default for Intake {
+    /// Reopen within 1 hour, recurrence within 30 days, auto-resolve after 15 quiet minutes
+    /// unless a person acted, alerts without a hint open at medium, no recurrence rule, no
+    /// maintenance.
+    fn default() -> Self {
+        Intake {
+            reopen_window: default_reopen(),
+            recurrence_window: default_recurrence(),
+            quiet_period: default_quiet(),
+            auto_resolve_after_human: false,
+            default_severity: default_severity(),
+            recurrence_rule: None,
+            maintenance: Vec::new(),
+        }
+    }
+}
+
+impl Intake {
+    /// The maintenance window covering `service` at `at`, if any.
+    pub fn maintenance_at(
+        &self,
+        service: &Service,
+        at: DateTime<Utc>,
+    ) -> Option<&MaintenanceWindow> {
+        self.maintenance
+            .iter()
+            .find(|w| w.service == *service && w.from <= at && at < w.until)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::policy::PolicyError> {
+        use crate::policy::PolicyError;
+        for (field, value) in [
+            ("reopen window", Some(self.reopen_window)),
+            ("recurrence window", Some(self.recurrence_window)),
+            ("quiet period", self.quiet_period),
+        ] {
+            if let Some(v) = value.filter(|v| *v < Duration::zero()) {
+                return Err(PolicyError::Intake {
+                    rule: format!(
+                        "{field} must not be negative, got {}",
+                        crate::duration_text::format(v)
+                    ),
+                });
+            }
+        }
+        if self.recurrence_window < self.reopen_window {
+            return Err(PolicyError::Intake {
+                rule: "the recurrence window must not be shorter than the reopen window".into(),
+            });
+        }
+        if let Some(w) = self.maintenance.iter().find(|w| w.from >= w.until) {
+            return Err(PolicyError::Intake {
+                rule: format!("{w} ends before it starts"),
+            });
+        }
+        if self.recurrence_rule.is_some_and(|r| r.from == 0) {
+            return Err(PolicyError::Intake {
+                rule: "the recurrence rule counts from the first recurrence (1)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What [`Desk::ingest`](crate::Desk::ingest) did with an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ingested {
+    /// A new incident was opened.
+    Opened {
+        /// The new incident.
+        id: IncidentId,
+    },
+    /// A new incident was opened as a recurrence of an earlier one.
+    Recurred {
+        /// The new incident.
+        id: IncidentId,
+        /// The link to the earlier one.
+        recurrence: crate::lifecycle::Recurrence,
+    },
+    /// The alert was recorded on the incident already tracking its key.
+    Recorded {
+        /// That incident.
+        id: IncidentId,
+    },
+    /// The incident tracking its key was resolved within the reopen window and is open again.
+    Reopened {
+        /// That incident.
+        id: IncidentId,
+    },
+    /// The same delivery arrived before; nothing was recorded.
+    Duplicate {
+        /// The incident that has it.
+        id: IncidentId,
+    },
+    /// The service is in maintenance: no incident was opened or reopened (the alert is
+    /// recorded on an existing incident for its key, if there is one).
+    Suppressed {
+        /// The window.
+        window: MaintenanceWindow,
+        /// The incident it was recorded on, if any.
+        recorded_on: Option<IncidentId>,
+    },
+    /// A "resolved" alert for a problem with no incident to record it on.
+    Ignored,
+}
+
+impl Ingested {
+    /// The incident involved, if any.
+    pub fn incident(&self) -> Option<IncidentId> {
+        match self {
+            Ingested::Opened { id }
+            | Ingested::Recurred { id, .. }
+            | Ingested::Recorded { id }
+            | Ingested::Reopened { id }
+            | Ingested::Duplicate { id } => Some(*id),
+            Ingested::Suppressed { recorded_on, .. } => *recorded_on,
+            Ingested::Ignored => None,
+        }
+    }
+}
+
+/// A deterministic incident id for the `n`-th incident (from 0) of alert key `key`: a UUID v7
+/// whose time is when the alert started and whose other bits hash the key and `n`. Two
+/// threads or desks opening an incident for the same alert compute the same id, so the
+/// store's version check lets exactly one of them create it.
+pub(crate) fn incident_id_for(key: &str, n: u32, starts_at: DateTime<Utc>) -> IncidentId {
+    fn fnv1a(seed: u64, parts: &[&[u8]]) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+        for part in parts {
+            for b in *part {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    }
+    let n = n.to_le_bytes();
+    let a = fnv1a(1, &[key.as_bytes(), &n]);
+    let b = fnv1a(2, &[key.as_bytes(), &n]);
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&a.to_le_bytes());
+    random[8..].copy_from_slice(&b.to_le_bytes()[..2]);
+    let millis = u64::try_from(starts_at.timestamp_millis()).unwrap_or(0);
+    IncidentId::from_uuid(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+}
