@@ -80,6 +80,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// A webhook payload is malformed, oversized or inconsistent; nothing of it was taken.
+    #[cfg(feature = "webhooks")]
+    #[error(transparent)]
+    Payload(#[from] crate::webhooks::PayloadError),
+
     /// A policy breaks a rule (an empty escalation chain, a zero target, steps out of order).
     #[error("invalid policy: {0}")]
     Policy(#[from] crate::policy::PolicyError),

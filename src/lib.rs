@@ -70,6 +70,8 @@ mod simulate;
 mod sla;
 pub mod store;
 mod text;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};

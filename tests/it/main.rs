@@ -11,3 +11,4 @@ mod scenarios;
 mod support;
 mod time;
 mod timer_props;
+mod webhook_http;

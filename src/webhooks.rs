@@ -1,0 +1,550 @@
+//! Webhook payloads into [`Alert`]s (feature `webhooks`, on by default): the Prometheus
+//! Alertmanager webhook (version 4) and a small generic JSON format for uptime checkers, cron
+//! jobs and the shop's own code.
+//!
+//! Both take the raw request body and never panic: a payload that is malformed, oversized or
+//! inconsistent gets a [`PayloadError`] naming the field (`alerts[2].startsAt`) and the
+//! problem, and no alert of it is taken.
+//!
+//! # The generic format
+//!
+//! One object, or `{"alerts": [...]}` with up to [`MAX_ALERTS`] of them:
+//!
+//! ```json
+//! {
+//!   "source": "uptime-kuma",          // required: who sends it
+//!   "key": "shop-https",              // required: the dedup key within the source
+//!   "service": "online shop",         // required
+//!   "summary": "HTTPS check failed",  // required, one line
+//!   "status": "firing",               // "firing" (default) or "resolved"
+//!   "severity": "critical",           // optional hint: critical, high, medium, low, sev1…, p1…
+//!   "started_at": "2026-11-27T12:00:00Z", // optional, RFC 3339; default: when received
+//!   "labels": {"region": "eu"},       // optional, string values
+//!   "proactive": false                // optional: true for a scheduled check, not a live alert
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::intake::Alert;
+use crate::lifecycle::SignalState;
+use crate::severity::Severity;
+
+/// The largest request body accepted (1 MiB).
+pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
+/// The most alerts one payload may carry.
+pub const MAX_ALERTS: usize = 1000;
+
+/// A webhook payload that cannot be taken, with the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad webhook payload: {field}: {problem}")]
+pub struct PayloadError {
+    /// Where in the payload, as a path (`alerts[0].labels.service`), or `body`.
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn bad(field: impl Into<String>, problem: impl Into<String>) -> PayloadError {
+    PayloadError {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, PayloadError> {
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(bad(
+            "body",
+            format!(
+                "{} bytes is more than the {MAX_PAYLOAD_BYTES} allowed",
+                body.len()
+            ),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| bad("body", format!("not valid JSON ({e})")))
+}
+
+fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, PayloadError> {
+    value
+        .as_object()
+        .ok_or_else(|| bad(field, "must be an object"))
+}
+
+fn string<'a>(
+    obj: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<&'a str, PayloadError> {
+    match obj.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(bad(format!("{path}{name}"), "must be a string")),
+        None => Err(bad(format!("{path}{name}"), "is missing")),
+    }
+}
+
+fn optional_string<'a>(
+    obj: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<Option<&'a str>, PayloadError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(bad(format!("{path}{name}"), "must be a string")),
+    }
+}
+
+fn time(text: &str, field: &str) -> Result<DateTime<Utc>, PayloadError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| bad(field, format!("{text:?} is not an RFC 3339 time ({e})")))
+}
+
+fn labels(
+    obj: &Map<String, Value>,
+    path: &str,
+    name: &str,
+) -> Result<BTreeMap<String, String>, PayloadError> {
+    let mut out = BTreeMap::new();
+    match obj.get(name) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let Value::String(v) = v else {
+                    return Err(bad(format!("{path}{name}.{k}"), "must be a string"));
+                };
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        Some(_) => return Err(bad(format!("{path}{name}"), "must be an object of strings")),
+    }
+    Ok(out)
+}
+
+fn with_labels(
+    mut alert: Alert,
+    labels: &BTreeMap<String, String>,
+    field: &str,
+) -> Result<Alert, PayloadError> {
+    for (k, v) in labels {
+        alert = alert
+            .with_label(k, v)
+            .map_err(|e| bad(format!("{field}.{k}"), e.rule))?;
+    }
+    Ok(alert)
+}
+
+/// A monitor's severity word as a hint: Alertmanager's conventional `critical`, `error`,
+/// `warning`, `info`, or any spelling [`Severity`] parses. Unknown words give no hint.
+fn severity_hint(word: &str) -> Option<Severity> {
+    match word.trim().to_ascii_lowercase().as_str() {
+        "error" | "major" => Some(Severity::High),
+        "warning" | "warn" | "minor" => Some(Severity::Medium),
+        "info" | "informational" | "none" => Some(Severity::Low),
+        other => other.parse().ok(),
+    }
+}
+
+/// How Alertmanager alerts map onto incidents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerMapping {
+    /// Labels tried, in order, for the service name.
+    pub service_labels: Vec<String>,
+    /// The service when none of those labels is set; `None` makes such alerts an error.
+    pub default_service: Option<String>,
+}
+
+impl Default for AlertmanagerMapping {
+    /// Service from the `service` label, else `job`; no default.
+    fn default() -> Self {
+        AlertmanagerMapping {
+            service_labels: vec!["service".into(), "job".into()],
+            default_service: None,
+        }
+    }
+}
+
+/// Parses an Alertmanager webhook body (payload version 4) into alerts with source
+/// `alertmanager`, keyed by each alert's fingerprint.
+///
+/// Summary: the `summary` annotation, else the first line of `description`, else the
+/// `alertname` label. Severity hint: the `severity` label.
+///
+/// # Errors
+/// [`PayloadError`] naming the first field that is missing, malformed or inconsistent
+/// (`version` other than `"4"`, an alert `resolved` in a group that is, a missing
+/// `fingerprint`, a `startsAt` that is not RFC 3339, …).
+pub fn alertmanager(
+    body: &[u8],
+    mapping: &AlertmanagerMapping,
+) -> Result<Vec<Alert>, PayloadError> {
+    let root = parse_body(body)?;
+    let root = object(&root, "body")?;
+    let version = string(root, "", "version")?;
+    if version != "4" {
+        return Err(bad(
+            "version",
+            format!("{version:?} is not supported; expected \"4\""),
+        ));
+    }
+    let group_status = parse_status(string(root, "", "status")?, "status")?;
+    let Some(Value::Array(alerts)) = root.get("alerts") else {
+        return Err(bad("alerts", "must be an array"));
+    };
+    if alerts.is_empty() {
+        return Err(bad("alerts", "is empty"));
+    }
+    if alerts.len() > MAX_ALERTS {
+        return Err(bad(
+            "alerts",
+            format!("{} alerts; at most {MAX_ALERTS}", alerts.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(alerts.len());
+    let mut any_firing = false;
+    for (i, value) in alerts.iter().enumerate() {
+        let path = format!("alerts[{i}].");
+        let a = object(value, &format!("alerts[{i}]"))?;
+        let status = parse_status(string(a, &path, "status")?, &format!("{path}status"))?;
+        any_firing |= status == SignalState::Firing;
+        let fingerprint = string(a, &path, "fingerprint")?;
+        let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
+        if let Some(ends) = optional_string(a, &path, "endsAt")? {
+            let ends_at = time(ends, &format!("{path}endsAt"))?;
+            if status == SignalState::Resolved && ends_at < starts_at {
+                return Err(bad(
+                    format!("{path}endsAt"),
+                    "a resolved alert cannot end before it starts",
+                ));
+            }
+        } else if status == SignalState::Resolved {
+            return Err(bad(
+                format!("{path}endsAt"),
+                "a resolved alert must say when it ended",
+            ));
+        }
+        let labels = labels(a, &path, "labels")?;
+        let annotations = labels_or_empty(a, &path)?;
+        let service = mapping
+            .service_labels
+            .iter()
+            .find_map(|l| labels.get(l))
+            .cloned()
+            .or_else(|| mapping.default_service.clone())
+            .ok_or_else(|| {
+                bad(
+                    format!("{path}labels"),
+                    format!(
+                        "no service label (tried {})",
+                        mapping.service_labels.join(", ")
+                    ),
+                )
+            })?;
+        let summary = annotations
+            .get("summary")
+            .cloned()
+            .or_else(|| {
+                annotations
+                    .get("description")
+                    .and_then(|d| d.lines().next().map(str::to_string))
+            })
+            .or_else(|| labels.get("alertname").cloned())
+            .ok_or_else(|| {
+                bad(
+                    format!("{path}annotations.summary"),
+                    "no summary, description or alertname",
+                )
+            })?;
+        let mut alert = Alert::firing("alertmanager", fingerprint, &service, &summary, starts_at)
+            .map_err(|e| {
+                let field = match e.field {
+                    "fingerprint" => format!("{path}fingerprint"),
+                    "service" => format!("{path}labels (service)"),
+                    "title" => format!("{path}annotations.summary"),
+                    other => format!("{path}{other}"),
+                };
+                bad(field, e.rule)
+            })?
+            .with_state(status);
+        if let Some(hint) = labels.get("severity").and_then(|s| severity_hint(s)) {
+            alert = alert.with_severity(hint);
+        }
+        out.push(with_labels(alert, &labels, &format!("{path}labels"))?);
+    }
+    if group_status == SignalState::Resolved && any_firing {
+        return Err(bad(
+            "status",
+            "the group is \"resolved\" but some of its alerts are firing",
+        ));
+    }
+    Ok(out)
+}
+
+fn labels_or_empty(
+    a: &Map<String, Value>,
+    path: &str,
+) -> Result<BTreeMap<String, String>, PayloadError> {
+    labels(a, path, "annotations")
+}
+
+fn parse_status(text: &str, field: &str) -> Result<SignalState, PayloadError> {
+    match text {
+        "firing" => Ok(SignalState::Firing),
+        "resolved" => Ok(SignalState::Resolved),
+        other => Err(bad(
+            field,
+            format!("{other:?}: expected \"firing\" or \"resolved\""),
+        )),
+    }
+}
+
+/// Parses the crate's generic webhook format (see the [module docs](self)). `received_at`
+/// stands in for a missing `started_at`.
+///
+/// # Errors
+/// [`PayloadError`] naming the first field that is missing or malformed.
+pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Alert>, PayloadError> {
+    let root = parse_body(body)?;
+    let items: Vec<(String, &Value)> = match &root {
+        Value::Object(map) if map.contains_key("alerts") => match map.get("alerts") {
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("alerts[{i}]"), v))
+                .collect(),
+            _ => return Err(bad("alerts", "must be an array")),
+        },
+        Value::Object(_) => vec![(String::new(), &root)],
+        _ => return Err(bad("body", "must be an object")),
+    };
+    if items.is_empty() {
+        return Err(bad("alerts", "is empty"));
+    }
+    if items.len() > MAX_ALERTS {
+        return Err(bad(
+            "alerts",
+            format!("{} alerts; at most {MAX_ALERTS}", items.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (prefix, value) in items {
+        let path = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}.")
+        };
+        let obj = object(value, if prefix.is_empty() { "body" } else { &prefix })?;
+        let source = string(obj, &path, "source")?;
+        let key = string(obj, &path, "key")?;
+        let service = string(obj, &path, "service")?;
+        let summary = string(obj, &path, "summary")?;
+        let status = match optional_string(obj, &path, "status")? {
+            Some(s) => parse_status(s, &format!("{path}status"))?,
+            None => SignalState::Firing,
+        };
+        let started = match optional_string(obj, &path, "started_at")? {
+            Some(t) => time(t, &format!("{path}started_at"))?,
+            None => received_at,
+        };
+        let mut alert = Alert::firing(source, key, service, summary, started)
+            .map_err(|e| {
+                let field = match e.field {
+                    "alert source" => "source",
+                    "fingerprint" => "key",
+                    "title" => "summary",
+                    other => other,
+                };
+                bad(format!("{path}{field}"), e.rule)
+            })?
+            .with_state(status);
+        if let Some(word) = optional_string(obj, &path, "severity")? {
+            let severity: Severity = word
+                .parse()
+                .map_err(|e: crate::error::Invalid| bad(format!("{path}severity"), e.rule))?;
+            alert = alert.with_severity(severity);
+        }
+        match obj.get("proactive") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
+            Some(_) => return Err(bad(format!("{path}proactive"), "must be true or false")),
+        }
+        let labels = labels(obj, &path, "labels")?;
+        out.push(with_labels(alert, &labels, &format!("{path}labels"))?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const AM: &str = r#"{
+      "version": "4", "groupKey": "{}:{alertname=\"CheckoutDown\"}", "truncatedAlerts": 0,
+      "status": "firing", "receiver": "incidents",
+      "groupLabels": {"alertname": "CheckoutDown"}, "commonLabels": {}, "commonAnnotations": {},
+      "externalURL": "http://alertmanager:9093",
+      "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "CheckoutDown", "service": "online shop", "severity": "critical"},
+        "annotations": {"summary": "Checkout returns 500"},
+        "startsAt": "2026-11-27T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph", "fingerprint": "c3a9f1d2e4b5a6c7"
+      }]
+    }"#;
+
+    #[test]
+    fn alertmanager_v4() {
+        let alerts = alertmanager(AM.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.key(), "alertmanager/c3a9f1d2e4b5a6c7");
+        assert_eq!(a.service().as_str(), "online shop");
+        assert_eq!(a.summary().as_str(), "Checkout returns 500");
+        assert_eq!(a.severity(), Some(Severity::Critical));
+        assert_eq!(a.state(), SignalState::Firing);
+        assert_eq!(a.labels()["alertname"], "CheckoutDown");
+    }
+
+    #[test]
+    fn alertmanager_errors_name_the_field() {
+        let cases = [
+            (
+                AM.replace("\"version\": \"4\"", "\"version\": \"3\""),
+                "version",
+            ),
+            (
+                AM.replace(
+                    "\"startsAt\": \"2026-11-27T12:00:00Z\"",
+                    "\"startsAt\": \"yesterday\"",
+                ),
+                "alerts[0].startsAt",
+            ),
+            (
+                AM.replace("\"fingerprint\": \"c3a9f1d2e4b5a6c7\"", "\"fp\": 1"),
+                "alerts[0].fingerprint",
+            ),
+            (
+                AM.replace("\"service\": \"online shop\", ", ""),
+                "alerts[0].labels",
+            ),
+            (
+                AM.replace(
+                    "\"status\": \"firing\", \"receiver\"",
+                    "\"status\": \"resolved\", \"receiver\"",
+                ),
+                "status",
+            ),
+            (
+                AM.replace(
+                    "\"status\": \"firing\",\n        \"labels\"",
+                    "\"status\": \"resolved\",\n        \"labels\"",
+                ),
+                "alerts[0].endsAt",
+            ),
+            ("[1,2]".to_string(), "body"),
+            ("{".to_string(), "body"),
+        ];
+        for (body, field) in cases {
+            let err = alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+        }
+        let huge = vec![b' '; MAX_PAYLOAD_BYTES + 1];
+        assert_eq!(
+            alertmanager(&huge, &AlertmanagerMapping::default())
+                .unwrap_err()
+                .field,
+            "body"
+        );
+    }
+
+    #[test]
+    fn generic_single_and_list() {
+        let now = DateTime::UNIX_EPOCH;
+        let one = br#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","severity":"sev2","proactive":true}"#;
+        let alerts = generic(one, now).unwrap();
+        assert_eq!(alerts[0].key(), "cron/backup");
+        assert_eq!(alerts[0].starts_at(), now);
+        assert_eq!(alerts[0].severity(), Some(Severity::High));
+        assert_eq!(alerts[0].origin(), crate::model::Source::ProactiveCheck);
+        let list = br#"{"alerts":[{"source":"a","key":"k","service":"s","summary":"x","status":"resolved","started_at":"2026-11-27T12:00:00+01:00"}]}"#;
+        let alerts = generic(list, now).unwrap();
+        assert_eq!(alerts[0].state(), SignalState::Resolved);
+        assert_eq!(
+            alerts[0].starts_at().to_rfc3339(),
+            "2026-11-27T11:00:00+00:00"
+        );
+        let err = generic(br#"{"alerts":[{"source":"a","key":"k","service":"s","summary":"x","severity":"urgent"}]}"#, now).unwrap_err();
+        assert_eq!(err.field, "alerts[0].severity");
+        assert!(err.problem.contains("sev1-sev4"), "{err}");
+        let err = generic(
+            br#"{"source":"a","key":"","service":"s","summary":"x"}"#,
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "key");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let _ = alertmanager(&bytes, &AlertmanagerMapping::default());
+            let _ = generic(&bytes, DateTime::UNIX_EPOCH);
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(value in arb_json()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            let _ = alertmanager(&body, &AlertmanagerMapping::default());
+            let _ = generic(&body, DateTime::UNIX_EPOCH);
+        }
+    }
+
+    /// JSON values shaped like payloads: objects with the real field names, arbitrary values.
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let names = prop::sample::select(vec![
+            "version",
+            "status",
+            "alerts",
+            "labels",
+            "annotations",
+            "startsAt",
+            "endsAt",
+            "fingerprint",
+            "service",
+            "summary",
+            "source",
+            "key",
+            "severity",
+            "started_at",
+            "proactive",
+            "job",
+            "alertname",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| Value::from(n)),
+            prop_oneof![
+                Just("4".to_string()),
+                Just("firing".to_string()),
+                Just("resolved".to_string()),
+                Just("2026-11-27T12:00:00Z".to_string()),
+                ".{0,12}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(names.clone(), inner, 0..8).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                ),
+            ]
+        })
+    }
+}
