@@ -95,9 +95,30 @@ pub const SERVICE_MAX_CHARS: usize = 64;
 /// assert!(Service::new("shop\n").is_err());
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Service(Arc<str>);
+
+impl Serialize for Service {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Service {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Service;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a service name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Service, E> {
+                Service::new(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
 
 impl Service {
     /// Validates a service name.
@@ -321,8 +342,7 @@ pub const ACTOR_NAME_MAX_CHARS: usize = 100;
 /// assert!(Actor::new("has space", "X", Role::Viewer).is_err());
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "ActorRepr", into = "ActorRepr")]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Actor {
     id: Arc<str>,
     name: Arc<str>,
@@ -420,27 +440,37 @@ impl fmt::Debug for Actor {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct ActorRepr {
-    id: String,
-    name: String,
+#[derive(Serialize)]
+struct ActorOut<'a> {
+    id: &'a str,
+    name: &'a str,
     role: Role,
 }
 
-impl TryFrom<ActorRepr> for Actor {
-    type Error = Invalid;
-    fn try_from(r: ActorRepr) -> Result<Self, Invalid> {
-        Actor::new(r.id, r.name, r.role)
+#[derive(Deserialize)]
+struct ActorIn<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
+    role: Role,
+}
+
+impl Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ActorOut {
+            id: &self.id,
+            name: &self.name,
+            role: self.role,
+        }
+        .serialize(s)
     }
 }
 
-impl From<Actor> for ActorRepr {
-    fn from(a: Actor) -> Self {
-        ActorRepr {
-            id: String::from(&*a.id),
-            name: String::from(&*a.name),
-            role: a.role,
-        }
+impl<'de> Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = ActorIn::deserialize(d)?;
+        Actor::new(raw.id, raw.name, raw.role).map_err(serde::de::Error::custom)
     }
 }
 

@@ -29,8 +29,7 @@ pub const TEXT_MAX_CHARS: usize = 10_000;
 /// assert!(Title::new("line\nbreak").is_err());
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Title(Arc<str>);
 
 impl Title {
@@ -82,8 +81,7 @@ impl Title {
 /// assert_eq!(err.to_string(), "invalid note: must not be empty or only white space");
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Text(Arc<str>);
 
 impl Text {
@@ -168,9 +166,33 @@ macro_rules! string_like {
             }
         }
 
-        impl PartialEq<&str> for $ty {
+                impl PartialEq<&str> for $ty {
             fn eq(&self, other: &&str) -> bool {
                 &*self.0 == *other
+            }
+        }
+
+        // By hand rather than through `String`: no copy on the way out, one allocation (the
+        // shared string itself) on the way in, and validation either way.
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visit;
+                impl serde::de::Visitor<'_> for Visit {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        ($($ctor)*)(v).map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Visit)
             }
         }
     };

@@ -196,10 +196,17 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             intake_lock: Mutex::new(()),
             ids: IdGenerator::new(),
         };
-        let mut incidents: Vec<Incident> = incidents.into_values().collect();
-        incidents.sort_by_key(|i| (i.created_at(), i.id()));
-        for incident in incidents {
-            let id = incident.id();
+        // Oldest first, so each key's incidents are indexed in order; sort the small keys,
+        // not the incidents.
+        let mut order: Vec<(DateTime<Utc>, IncidentId)> = incidents
+            .values()
+            .map(|i| (i.created_at(), i.id()))
+            .collect();
+        order.sort_unstable();
+        for (_, id) in order {
+            let Some(incident) = incidents.remove(&id) else {
+                continue;
+            };
             desk.keys_write().add(&incident);
             let mut slot = Slot {
                 incident,
