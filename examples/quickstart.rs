@@ -18,7 +18,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use incidents::{
     Actor, Command, Desk, Event, FileStore, Incident, ManualClock, MemoryStore, NewIncident,
-    Resolution, Role, Severity, Source, Store,
+    Resolution, Review, Role, Severity, Source, Store,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -110,6 +110,20 @@ fn run<S: Store>(
              It is working normally again; orders placed since 12:19 go through as usual.",
         )?,
     )?;
+
+    // 15:30 — the post-incident review (the policy asks for one on critical incidents).
+    clock.set(Utc.with_ymd_and_hms(2026, 11, 27, 15, 30, 0).unwrap());
+    let review = Review::new(
+        "A DDoS attack overloaded the shop's server; checkout failed for 15 minutes.",
+        "No traffic filtering in front of the shop.",
+    )?
+    .lesson("Alert on request rate, not only on response time.")?
+    .follow_up(
+        "Keep CDN traffic filtering on permanently",
+        "avi@aroma.example",
+        Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap(),
+    )?;
+    desk.act(id, &shimon, Command::review(review))?;
 
     // 16:00 — closed with a summary and lessons learned.
     clock.set(Utc.with_ymd_and_hms(2026, 11, 27, 16, 0, 0).unwrap());

@@ -75,7 +75,22 @@ fn next_step(chain: &Chain, last: Option<(u32, u32)>) -> Option<(u32, u32)> {
 /// The next unfired timers of `incident`, each with the instant it falls due: at most one per
 /// kind (the next escalation step, the next reminder, …). Unsorted.
 fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer)> {
-    let mut out = Vec::new();
+    // Follow-ups of reviews are reminded in every status, even after closing.
+    let mut out: Vec<(DateTime<Utc>, Timer)> = incident
+        .follow_ups()
+        .iter()
+        .filter(|f| f.done.is_none() && !f.reminded)
+        .map(|f| {
+            (
+                f.plan.due,
+                Timer::FollowUpOverdue {
+                    follow_up: f.number,
+                    due: f.plan.due,
+                    owner: f.plan.owner.clone(),
+                },
+            )
+        })
+        .collect();
     if !incident.is_active() {
         return out;
     }
@@ -292,7 +307,9 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                     ));
                 }
             }
-            Timer::SlaBreached { .. } | Timer::QuietPeriodOver { .. } => {
+            Timer::SlaBreached { .. }
+            | Timer::QuietPeriodOver { .. }
+            | Timer::FollowUpOverdue { .. } => {
                 due.push((*at, timer.clone()));
             }
         }
@@ -308,8 +325,9 @@ fn order(timer: &Timer) -> (u8, u32, u32) {
         Timer::SlaAtRisk { target, .. } => (1, *target as u32, 0),
         Timer::SlaBreached { target, .. } => (2, *target as u32, 0),
         Timer::CustomerUpdateDue { reminder, .. } => (3, *reminder, 0),
+        Timer::FollowUpOverdue { follow_up, .. } => (4, *follow_up, 0),
         // Last: it resolves the incident, after which no other timer may fire.
-        Timer::QuietPeriodOver { .. } => (4, 0, 0),
+        Timer::QuietPeriodOver { .. } => (5, 0, 0),
     }
 }
 

@@ -85,6 +85,17 @@ pub enum Error {
     #[error(transparent)]
     Payload(#[from] crate::webhooks::PayloadError),
 
+    /// The actor's role may not do this (see [`Permissions`](crate::Permissions)).
+    ///
+    /// Nothing was changed. Ask someone whose role may.
+    #[error("forbidden: {actor} may not {action} incidents")]
+    Forbidden {
+        /// Who tried (display form: name and role).
+        actor: String,
+        /// What they tried.
+        action: CommandKind,
+    },
+
     /// A policy breaks a rule (an empty escalation chain, a zero target, steps out of order).
     #[error("invalid policy: {0}")]
     Policy(#[from] crate::policy::PolicyError),

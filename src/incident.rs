@@ -9,6 +9,7 @@ use crate::lifecycle::{
     Status, Timer, transition,
 };
 use crate::model::{Actor, IncidentId, Role, Service, Source};
+use crate::people::{Feedback, FollowUp, Handover, Review, Task};
 use crate::severity::Severity;
 use crate::store::Version;
 use crate::text::{Text, Title};
@@ -196,7 +197,26 @@ pub struct Incident {
     recurrence: Option<Recurrence>,
     signals: Vec<SignalRecord>,
     last_human_action_at: Option<DateTime<Utc>>,
+    responders: Vec<Actor>,
+    handovers: Vec<Handover>,
+    tasks: Vec<Task>,
+    reviews: Vec<ReviewRecord>,
+    follow_ups: Vec<FollowUp>,
+    feedback: Vec<Feedback>,
+    /// Time spent unresolved in openings that ended (the current one is added on demand).
+    unresolved_before: chrono::Duration,
     version: Version,
+}
+
+/// A post-incident review as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRecord {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Who recorded it.
+    pub by: Actor,
+    /// The review.
+    pub review: Review,
 }
 
 /// A signal as recorded on an incident, with when it arrived.
@@ -292,6 +312,13 @@ impl Incident {
             recurrence: *recurrence,
             signals: Vec::new(),
             last_human_action_at: (event.actor.role() != Role::System).then_some(event.at),
+            responders: Vec::new(),
+            handovers: Vec::new(),
+            tasks: Vec::new(),
+            reviews: Vec::new(),
+            follow_ups: Vec::new(),
+            feedback: Vec::new(),
+            unresolved_before: chrono::Duration::zero(),
             version: Version::new(1),
         })
     }
@@ -305,6 +332,21 @@ impl Incident {
     /// # Errors
     /// [`HistoryError`] saying which event was impossible and why.
     pub fn apply(&mut self, event: &Event) -> Result<(), HistoryError> {
+        let (to, stage) = self.validate(event)?;
+        self.commit(event, to, stage);
+        Ok(())
+    }
+
+    /// Checks `event` as [`apply`](Self::apply) would, without changing anything.
+    ///
+    /// # Errors
+    /// The [`HistoryError`] `apply` would return.
+    pub fn check_event(&self, event: &Event) -> Result<(), HistoryError> {
+        self.validate(event).map(|_| ())
+    }
+
+    /// Every check of `apply`; returns the status after the event and the stage to enter.
+    fn validate(&self, event: &Event) -> Result<(Status, Option<Stage>), HistoryError> {
         let from = self.status();
         let kind = event.change.command_kind();
         let to = match transition(Some(from), kind) {
@@ -341,8 +383,11 @@ impl Incident {
         } else {
             Some(self.enter(to, event)?)
         };
+        Ok((to, stage))
+    }
 
-        // Everything is checked; from here on nothing fails.
+    /// Applies a validated event. Nothing here fails.
+    fn commit(&mut self, event: &Event, to: Status, stage: Option<Stage>) {
         match &event.change {
             Change::Opened { .. }
             | Change::Acknowledged
@@ -350,10 +395,71 @@ impl Incident {
             | Change::Closed { .. } => {}
             Change::Resolved { .. } => {
                 self.first_resolved_at.get_or_insert(event.at);
+                self.unresolved_before += event.at - self.cycle_started_at;
                 self.end_vendor_wait(event.at);
                 self.stop_resolve_clock(event.at);
             }
-            Change::OwnerAssigned { owner } => self.owner = Some(owner.clone()),
+            Change::OwnerAssigned { owner } => {
+                self.handovers.push(Handover {
+                    at: event.at,
+                    from: self.owner.clone(),
+                    to: owner.clone(),
+                    by: event.actor.clone(),
+                });
+                self.owner = Some(owner.clone());
+            }
+            Change::ResponderAdded { responder } => self.responders.push(responder.clone()),
+            Change::ResponderRemoved { responder } => {
+                self.responders.retain(|r| r.id() != responder);
+            }
+            Change::TaskAdded {
+                task,
+                title,
+                assignee,
+                playbook,
+            } => self.tasks.push(Task {
+                number: *task,
+                title: title.clone(),
+                assignee: assignee.clone(),
+                playbook: playbook.clone(),
+                done: None,
+            }),
+            Change::TaskAssigned { task, assignee } => {
+                if let Some(t) = self.tasks.iter_mut().find(|t| t.number == *task) {
+                    t.assignee = Some(assignee.clone());
+                }
+            }
+            Change::TaskCompleted { task } => {
+                if let Some(t) = self.tasks.iter_mut().find(|t| t.number == *task) {
+                    t.done = Some((event.at, event.actor.clone()));
+                }
+            }
+            Change::ReviewRecorded { review } => {
+                for plan in &review.follow_ups {
+                    self.follow_ups.push(FollowUp {
+                        number: self.follow_ups.len() as u32 + 1,
+                        plan: plan.clone(),
+                        done: None,
+                        reminded: false,
+                    });
+                }
+                self.reviews.push(ReviewRecord {
+                    at: event.at,
+                    by: event.actor.clone(),
+                    review: review.clone(),
+                });
+            }
+            Change::FollowUpCompleted { follow_up } => {
+                if let Some(f) = self.follow_ups.iter_mut().find(|f| f.number == *follow_up) {
+                    f.done = Some((event.at, event.actor.clone()));
+                }
+            }
+            Change::FeedbackRecorded { score, comment } => self.feedback.push(Feedback {
+                at: event.at,
+                by: event.actor.clone(),
+                score: *score,
+                comment: comment.clone(),
+            }),
             Change::RootCauseIdentified { root_cause } => {
                 self.root_cause = Some(root_cause.clone());
             }
@@ -404,6 +510,11 @@ impl Incident {
                     ..
                 } => self.fired.update_reminder = Some((*after_updates, *reminder)),
                 Timer::QuietPeriodOver { .. } => {}
+                Timer::FollowUpOverdue { follow_up, .. } => {
+                    if let Some(f) = self.follow_ups.iter_mut().find(|f| f.number == *follow_up) {
+                        f.reminded = true;
+                    }
+                }
             },
             Change::SignalReceived { signal } => self.signals.push(SignalRecord {
                 signal: signal.clone(),
@@ -458,7 +569,6 @@ impl Incident {
         }
         self.updated_at = event.at;
         self.version = self.version.next();
-        Ok(())
     }
 
     /// Data-level checks of an event the table allows: it must not repeat a timer, name an
@@ -505,7 +615,23 @@ impl Incident {
                         .then(|| "customer update reminder out of order or repeated".into())
                 }
                 Timer::QuietPeriodOver { .. } => None,
+                Timer::FollowUpOverdue { follow_up, .. } => match self.follow_up(*follow_up) {
+                    None => Some(format!("reminder for unknown follow-up {follow_up}")),
+                    Some(f) if f.reminded => Some(format!("follow-up {follow_up} reminded twice")),
+                    Some(_) => None,
+                },
             },
+            Change::TaskAdded { task, .. } if *task as usize != self.tasks.len() + 1 => {
+                Some(format!("task {task} added out of order"))
+            }
+            Change::TaskAssigned { task, .. } | Change::TaskCompleted { task }
+                if self.task(*task).is_none() =>
+            {
+                Some(format!("no task {task}"))
+            }
+            Change::FollowUpCompleted { follow_up } if self.follow_up(*follow_up).is_none() => {
+                Some(format!("no follow-up {follow_up}"))
+            }
             Change::SignalReceived { signal } => self
                 .signals
                 .iter()
@@ -804,6 +930,53 @@ impl Incident {
     /// When a person (any actor but the system) last recorded something on it.
     pub fn last_human_action_at(&self) -> Option<DateTime<Utc>> {
         self.last_human_action_at
+    }
+    /// The people working the incident besides the owner.
+    pub fn responders(&self) -> &[Actor] {
+        &self.responders
+    }
+    /// Every change of owner, oldest first (the first assignment included).
+    pub fn handovers(&self) -> &[Handover] {
+        &self.handovers
+    }
+    /// The incident's tasks, in the order added.
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
+    }
+    /// Task number `number`.
+    pub fn task(&self, number: u32) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.number == number)
+    }
+    /// The post-incident reviews recorded, oldest first.
+    pub fn reviews(&self) -> &[ReviewRecord] {
+        &self.reviews
+    }
+    /// The latest review, if any.
+    pub fn review(&self) -> Option<&ReviewRecord> {
+        self.reviews.last()
+    }
+    /// Every follow-up action of its reviews, numbered from 1.
+    pub fn follow_ups(&self) -> &[FollowUp] {
+        &self.follow_ups
+    }
+    /// Follow-up number `number`.
+    pub fn follow_up(&self, number: u32) -> Option<&FollowUp> {
+        self.follow_ups.iter().find(|f| f.number == number)
+    }
+    /// Customers' feedback, oldest first.
+    pub fn feedback(&self) -> &[Feedback] {
+        &self.feedback
+    }
+    /// How long customers were affected: the time the incident spent unresolved, over all
+    /// its openings, up to `now` if it is still active. Vendor waits count: customers wait
+    /// too.
+    pub fn customer_impact(&self, now: DateTime<Utc>) -> chrono::Duration {
+        let current = if self.is_active() {
+            (now - self.cycle_started_at).max(chrono::Duration::zero())
+        } else {
+            chrono::Duration::zero()
+        };
+        self.unresolved_before + current
     }
     /// The notifications requested for this incident and where each stands.
     pub fn outbox(&self) -> &[OutboxEntry] {

@@ -248,6 +248,9 @@ pub struct RecurrenceRule {
     pub from: u32,
     /// The lowest severity it is opened at from then on.
     pub raise_to: Severity,
+    /// Whether such recurrences need a post-incident review before closing.
+    #[serde(default)]
+    pub require_review: bool,
 }
 
 /// How signals become incidents. Part of the [`Policy`](crate::Policy).

@@ -63,6 +63,7 @@ mod intake;
 pub mod lifecycle;
 mod model;
 mod notify;
+mod people;
 mod policy;
 mod severity;
 mod shard;
@@ -96,6 +97,10 @@ pub use model::{
     Source,
 };
 pub use notify::{Backoff, DeliveryError, Notifier, Template, Templates};
+pub use people::{
+    Feedback, FollowUp, FollowUpPlan, Grant, Handover, Money, Permissions, Playbook, PlaybookMatch,
+    Review, Score, Task,
+};
 pub use policy::{
     Chain, Hours, OutsideHours, Policy, PolicyError, Recipient, Rounds, Step, Targets,
 };

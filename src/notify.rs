@@ -110,6 +110,8 @@ pub struct Templates {
     pub customer_update: Template,
     /// The desk auto-resolved an incident after its alerts went quiet.
     pub auto_resolved: Template,
+    /// A review's follow-up action is overdue (sent to its owner).
+    pub follow_up_overdue: Template,
 }
 
 /// One subject and body.
@@ -151,6 +153,11 @@ impl Default for Templates {
                 "Incident {id} on {service}: customers were due an update at {due}.",
             ),
             customer_update: Template::new("Service update: {service}", "{message}"),
+            follow_up_overdue: Template::new(
+                "Overdue: {message}",
+                "The follow-up \"{message}\" from the review of incident {id} ({title}) was due \
+                 at {due}. Please do it, or agree a new date with {owner}.",
+            ),
             auto_resolved: Template::new(
                 "[{severity}] {title}: auto-resolved",
                 "Every alert on incident {id} ({service}) reported resolved and nothing new \
@@ -249,6 +256,23 @@ impl Templates {
                     target: None,
                     due: Some(*due),
                     message: None,
+                },
+            ),
+            Timer::FollowUpOverdue {
+                follow_up,
+                due,
+                owner,
+            } => (
+                &self.follow_up_overdue,
+                Audience::Recipients(vec![crate::policy::Recipient::Person(owner.clone())]),
+                Fields {
+                    incident,
+                    step: None,
+                    target: None,
+                    due: Some(*due),
+                    message: incident
+                        .follow_up(*follow_up)
+                        .map(|f| f.plan.title.as_str()),
                 },
             ),
             Timer::QuietPeriodOver { last_signal } => (

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::Calendar;
 use crate::intake::Intake;
 use crate::model::{Role, Service};
+use crate::people::Playbook;
 use crate::severity::Severity;
 
 /// A policy that breaks a rule. Every variant names where the problem is.
@@ -202,6 +203,9 @@ pub struct Targets {
     /// Which clock the targets run on.
     #[serde(default)]
     pub hours: Hours,
+    /// Whether a post-incident review must be recorded before closing.
+    #[serde(default)]
+    pub review_required: bool,
     /// Who to page while nobody acknowledges.
     #[serde(default)]
     pub escalation: Option<Chain>,
@@ -220,6 +224,7 @@ impl Targets {
             customer_updates: None,
             at_risk_percent: default_at_risk(),
             hours: Hours::AroundTheClock,
+            review_required: false,
             escalation: None,
         }
     }
@@ -327,6 +332,7 @@ pub struct Policy {
     severities: BTreeMap<Severity, Targets>,
     services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
     intake: Intake,
+    playbooks: Vec<Playbook>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -338,12 +344,15 @@ struct PolicySpec {
     services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
     #[serde(default)]
     intake: Intake,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    playbooks: Vec<Playbook>,
 }
 
 impl TryFrom<PolicySpec> for Policy {
     type Error = PolicyError;
     fn try_from(spec: PolicySpec) -> Result<Policy, PolicyError> {
         let mut policy = Policy::new(spec.calendar, spec.severities)?.with_intake(spec.intake)?;
+        policy.playbooks = spec.playbooks;
         for (service, targets) in spec.services {
             for (severity, t) in targets {
                 policy = policy.with_service_override(service.clone(), severity, t)?;
@@ -360,6 +369,7 @@ impl From<Policy> for PolicySpec {
             severities: p.severities,
             services: p.services,
             intake: p.intake,
+            playbooks: p.playbooks,
         }
     }
 }
@@ -388,6 +398,7 @@ impl Policy {
             severities: targets,
             services: BTreeMap::new(),
             intake: Intake::default(),
+            playbooks: Vec::new(),
         })
     }
 
@@ -429,12 +440,12 @@ impl Policy {
     /// The documented default for a small business, around the clock in UTC (give it your
     /// opening hours with [`with_calendar`](Self::with_calendar)):
     ///
-    /// | severity | acknowledge | resolve | customer updates | clock | escalation |
-    /// |---|---|---|---|---|---|
-    /// | critical | 15 min | 1 h | every 30 min | 24/7 | owner now, again at 10 min, every responder at 15 min, then steps 2–3 again every 15 min until acknowledged |
-    /// | high | 30 min | 4 h | every 1 h | 24/7 | owner now, every responder at 30 min, then twice more every 30 min |
-    /// | medium | 4 h | 3 days | — | business hours | owner, when the shop is open |
-    /// | low | 1 day | 10 days | — | business hours | — |
+    /// | severity | acknowledge | resolve | customer updates | clock | review | escalation |
+    /// |---|---|---|---|---|---|---|
+    /// | critical | 15 min | 1 h | every 30 min | 24/7 | required | owner now, again at 10 min, every responder at 15 min, then steps 2–3 again every 15 min until acknowledged |
+    /// | high | 30 min | 4 h | every 1 h | 24/7 | required | owner now, every responder at 30 min, then twice more every 30 min |
+    /// | medium | 4 h | 3 days | — | business hours | — | owner, when the shop is open |
+    /// | low | 1 day | 10 days | — | business hours | — | — |
     ///
     /// Critical and high page at any hour; medium waits for opening hours.
     pub fn small_business() -> Policy {
@@ -452,6 +463,7 @@ impl Policy {
             acknowledge: Some(Duration::minutes(15)),
             resolve: Some(Duration::hours(1)),
             customer_updates: Some(Duration::minutes(30)),
+            review_required: true,
             escalation: Some(Chain {
                 steps: vec![step(0, owner()), step(10, owner()), step(15, responders())],
                 rounds: Rounds::UntilAcknowledged,
@@ -465,6 +477,7 @@ impl Policy {
             acknowledge: Some(Duration::minutes(30)),
             resolve: Some(Duration::hours(4)),
             customer_updates: Some(Duration::hours(1)),
+            review_required: true,
             escalation: Some(Chain {
                 steps: vec![step(0, owner()), step(30, responders())],
                 rounds: Rounds::Times(2),
@@ -503,7 +516,32 @@ impl Policy {
             ]),
             services: BTreeMap::new(),
             intake: Intake::default(),
+            playbooks: Vec::new(),
         }
+    }
+
+    /// Adds a playbook: its tasks are added to every matching incident when it opens.
+    #[must_use]
+    pub fn with_playbook(mut self, playbook: Playbook) -> Policy {
+        self.playbooks.push(playbook);
+        self
+    }
+
+    /// The playbooks.
+    pub fn playbooks(&self) -> &[Playbook] {
+        &self.playbooks
+    }
+
+    /// Whether `incident` needs a post-incident review before it may close: its targets say
+    /// so, or it is a recurrence at or past the intake's recurrence rule with
+    /// `require_review`.
+    pub fn review_required(&self, incident: &crate::incident::Incident) -> bool {
+        let targets = self.targets(incident.severity(), Some(incident.service()));
+        let recurring = match (self.intake.recurrence_rule, incident.recurrence()) {
+            (Some(rule), Some(r)) => rule.require_review && r.count >= rule.from,
+            _ => false,
+        };
+        targets.review_required || recurring
     }
 
     /// Replaces the intake rules (how alerts become incidents).

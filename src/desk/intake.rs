@@ -239,7 +239,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let id = incident_id_for(&signal.key, n, alert.starts_at());
         let now = self.clock.now();
         let system = Actor::system();
-        let mut events = decide(None, &Command::Open { id, incident: new }, &system, now)?;
+        let command = Command::Open { id, incident: new };
+        self.authorize(&system, &command)?;
+        let mut events = decide(None, &command, &system, now)?;
+        self.add_playbook_tasks(&mut events);
         let mut incident = Incident::replay(id, &events)?;
         let received = Event {
             at: now,

@@ -16,6 +16,7 @@ use crate::incident::{Delivery, Incident};
 use crate::lifecycle::{Change, Command, Event, NewIncident, Resolution, decide};
 use crate::model::{Actor, IncidentId};
 use crate::notify::{Backoff, Templates};
+use crate::people::Permissions;
 use crate::policy::Policy;
 use crate::shard::{Sharded, ShardedMap};
 use crate::store::{Store, Version};
@@ -78,6 +79,7 @@ struct Config {
     policy: Policy,
     templates: Templates,
     backoff: Backoff,
+    permissions: Permissions,
 }
 
 /// One incident in the projection, with the deadlines it is queued under.
@@ -140,6 +142,13 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
     #[must_use]
     pub fn templates(mut self, templates: Templates) -> Self {
         self.config.templates = templates;
+        self
+    }
+
+    /// Sets who may do what (default: [`Permissions::small_business`]).
+    #[must_use]
+    pub fn permissions(mut self, permissions: Permissions) -> Self {
+        self.config.permissions = permissions;
         self
     }
 
@@ -266,7 +275,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let now = self.clock.now();
         let id = self.ids.next(now);
         let command = Command::Open { id, incident };
-        let events = decide(None, &command, actor, now)?;
+        self.authorize(actor, &command)?;
+        let mut events = decide(None, &command, actor, now)?;
+        self.add_playbook_tasks(&mut events);
         let mut opened: Option<Incident> = None;
         for event in &events {
             match opened.as_mut() {
@@ -316,6 +327,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// In every error case nothing was recorded.
     pub fn act(&self, id: IncidentId, actor: &Actor, command: Command) -> Result<Receipt> {
+        self.authorize(actor, &command)?;
         if let Command::Resolve {
             resolution: Resolution::Duplicate { of },
         } = &command
@@ -328,9 +340,78 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let mut slot = lock(&cell);
         self.record(id, &mut slot, |incident| {
             let mut events = decide(Some(incident), &command, actor, self.clock.now())?;
+            // The lifecycle allows the close; the policy may still want a review first.
+            if matches!(command, Command::Close { .. })
+                && incident.reviews().is_empty()
+                && self.config.policy.review_required(incident)
+            {
+                return Err(crate::error::Rejected {
+                    incident: Some(id),
+                    status: Some(incident.status()),
+                    command: command.kind(),
+                    reason: "the policy requires a post-incident review before closing",
+                }
+                .into());
+            }
             self.add_notifications(incident, &mut events);
             Ok(events)
         })
+    }
+
+    /// Checks that `actor`'s role may send `command`.
+    pub(crate) fn authorize(&self, actor: &Actor, command: &Command) -> Result<()> {
+        if self.config.permissions.allows(actor.role(), command) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden {
+                actor: actor.to_string(),
+                action: command.kind(),
+            })
+        }
+    }
+
+    /// Appends, after an `Opened` event, the tasks of every playbook that applies.
+    pub(crate) fn add_playbook_tasks(&self, events: &mut Vec<Event>) {
+        let Some(Event {
+            at,
+            change:
+                Change::Opened {
+                    service,
+                    severity,
+                    alert_key,
+                    ..
+                },
+            ..
+        }) = events.first()
+        else {
+            return;
+        };
+        let at = *at;
+        let mut tasks = Vec::new();
+        for playbook in self.config.policy.playbooks() {
+            if playbook.applies(service, *severity, alert_key.as_deref()) {
+                for title in &playbook.tasks {
+                    tasks.push((title.clone(), playbook.name.clone()));
+                }
+            }
+        }
+        for (n, (title, playbook)) in tasks.into_iter().enumerate() {
+            events.push(Event {
+                at,
+                actor: Actor::system(),
+                change: Change::TaskAdded {
+                    task: n as u32 + 1,
+                    title,
+                    assignee: None,
+                    playbook: Some(playbook),
+                },
+            });
+        }
+    }
+
+    /// Who may do what on this desk.
+    pub fn permissions(&self) -> &Permissions {
+        &self.config.permissions
     }
 
     /// Decides events with `decide` against the slot's incident, appends them with optimistic
@@ -352,12 +433,28 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     events,
                 });
             }
+            // Check every event before anything reaches the store: a store must never hold a
+            // history the lifecycle refuses. One event is checked in place; a batch is
+            // applied to a copy, since each event is judged after the ones before it.
+            let applied = match events.as_slice() {
+                [one] => {
+                    slot.incident.check_event(one)?;
+                    None
+                }
+                many => {
+                    let mut copy = slot.incident.clone();
+                    for event in many {
+                        copy.apply(event)?;
+                    }
+                    Some(copy)
+                }
+            };
             match self.store.append(id, slot.incident.version(), &events) {
                 Ok(version) => {
-                    for event in &events {
-                        // `apply` changes nothing when it fails, and the desk only records
-                        // events the table allows, so this failing would be a bug here.
-                        slot.incident.apply(event)?;
+                    match applied {
+                        Some(copy) => slot.incident = copy,
+                        // Checked above, so this cannot fail.
+                        None => slot.incident.apply(&events[0])?,
                     }
                     self.rearm(slot);
                     return Ok(Receipt {

@@ -227,6 +227,53 @@ pub enum Command {
         /// What they said, if worth keeping.
         note: Option<Text>,
     },
+    /// Add someone to the people working the incident (no-op if already there).
+    AddResponder {
+        /// Who.
+        responder: Actor,
+    },
+    /// Take someone off the incident, by actor id (no-op if not there).
+    RemoveResponder {
+        /// Their actor id.
+        responder: String,
+    },
+    /// Add a task.
+    AddTask {
+        /// What to do.
+        title: Title,
+        /// Who does it (an actor id), if decided.
+        assignee: Option<String>,
+    },
+    /// Give task number `task` to `assignee` (an actor id).
+    AssignTask {
+        /// The task's number.
+        task: u32,
+        /// Who does it.
+        assignee: String,
+    },
+    /// Mark task number `task` done (no-op if it is).
+    CompleteTask {
+        /// The task's number.
+        task: u32,
+    },
+    /// Record the post-incident review. Recording another later adds its follow-ups to the
+    /// earlier ones.
+    RecordReview {
+        /// The review.
+        review: crate::people::Review,
+    },
+    /// Mark follow-up number `follow_up` done (no-op if it is).
+    CompleteFollowUp {
+        /// The follow-up's number.
+        follow_up: u32,
+    },
+    /// Record a customer's satisfaction score.
+    RecordFeedback {
+        /// 1–5.
+        score: crate::people::Score,
+        /// What they said.
+        comment: Option<Text>,
+    },
 }
 
 impl Command {
@@ -247,6 +294,14 @@ impl Command {
             Command::PostCustomerUpdate { .. } => CommandKind::PostCustomerUpdate,
             Command::WaitForVendor { .. } => CommandKind::WaitForVendor,
             Command::VendorResponded { .. } => CommandKind::VendorResponded,
+            Command::AddResponder { .. } => CommandKind::AddResponder,
+            Command::RemoveResponder { .. } => CommandKind::RemoveResponder,
+            Command::AddTask { .. } => CommandKind::AddTask,
+            Command::AssignTask { .. } => CommandKind::AssignTask,
+            Command::CompleteTask { .. } => CommandKind::CompleteTask,
+            Command::RecordReview { .. } => CommandKind::RecordReview,
+            Command::CompleteFollowUp { .. } => CommandKind::CompleteFollowUp,
+            Command::RecordFeedback { .. } => CommandKind::RecordFeedback,
         }
     }
 
@@ -351,6 +406,33 @@ impl Command {
         Ok(Command::VendorResponded {
             note: note.map(|n| Text::new("note", n)).transpose()?,
         })
+    }
+
+    /// [`Command::AddTask`] with a validated title.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `title`.
+    pub fn add_task(title: &str, assignee: Option<&str>) -> Result<Command, Invalid> {
+        Ok(Command::AddTask {
+            title: Title::new(title)?,
+            assignee: assignee.map(str::to_string),
+        })
+    }
+
+    /// [`Command::RecordFeedback`] with a validated score and comment.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `score` or `comment`.
+    pub fn feedback(score: u8, comment: Option<&str>) -> Result<Command, Invalid> {
+        Ok(Command::RecordFeedback {
+            score: crate::people::Score::new(score)?,
+            comment: comment.map(|c| Text::new("comment", c)).transpose()?,
+        })
+    }
+
+    /// [`Command::RecordReview`].
+    pub fn review(review: crate::people::Review) -> Command {
+        Command::RecordReview { review }
     }
 
     /// [`Command::AssignOwner`].

@@ -166,5 +166,62 @@ pub fn decide(
                 event(Change::VendorWaitEnded { note: note.clone() })
             }
         }
+        Command::AddResponder { responder } => {
+            if incident
+                .responders()
+                .iter()
+                .any(|r| r.id() == responder.id())
+            {
+                Ok(Vec::new())
+            } else {
+                event(Change::ResponderAdded {
+                    responder: responder.clone(),
+                })
+            }
+        }
+        Command::RemoveResponder { responder } => {
+            if incident.responders().iter().any(|r| r.id() == responder) {
+                event(Change::ResponderRemoved {
+                    responder: responder.clone(),
+                })
+            } else {
+                Ok(Vec::new())
+            }
+        }
+        Command::AddTask { title, assignee } => event(Change::TaskAdded {
+            task: incident.tasks().len() as u32 + 1,
+            title: title.clone(),
+            assignee: assignee.clone(),
+            playbook: None,
+        }),
+        Command::AssignTask { task, assignee } => match incident.task(*task) {
+            None => Err(reject("the incident has no task with that number")),
+            Some(t) if t.assignee.as_ref() == Some(assignee) => Ok(Vec::new()),
+            Some(_) => event(Change::TaskAssigned {
+                task: *task,
+                assignee: assignee.clone(),
+            }),
+        },
+        Command::CompleteTask { task } => match incident.task(*task) {
+            None => Err(reject("the incident has no task with that number")),
+            Some(t) if t.done.is_some() => Ok(Vec::new()),
+            Some(_) => event(Change::TaskCompleted { task: *task }),
+        },
+        Command::RecordReview { review } => event(Change::ReviewRecorded {
+            review: review.clone(),
+        }),
+        Command::CompleteFollowUp { follow_up } => match incident.follow_up(*follow_up) {
+            None => Err(reject(
+                "the incident's reviews have no follow-up with that number",
+            )),
+            Some(f) if f.done.is_some() => Ok(Vec::new()),
+            Some(_) => event(Change::FollowUpCompleted {
+                follow_up: *follow_up,
+            }),
+        },
+        Command::RecordFeedback { score, comment } => event(Change::FeedbackRecorded {
+            score: *score,
+            comment: comment.clone(),
+        }),
     }
 }

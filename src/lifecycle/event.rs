@@ -125,6 +125,59 @@ pub enum Change {
         /// Which one.
         timer: Timer,
     },
+    /// Someone joined the people working the incident.
+    ResponderAdded {
+        /// Who.
+        responder: Actor,
+    },
+    /// Someone left the incident.
+    ResponderRemoved {
+        /// Their actor id.
+        responder: String,
+    },
+    /// A task was added (by a person, or from a playbook when the incident opened).
+    TaskAdded {
+        /// Its number, from 1.
+        task: u32,
+        /// What to do.
+        title: Title,
+        /// Who does it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<String>,
+        /// The playbook it came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        playbook: Option<String>,
+    },
+    /// A task was given to someone.
+    TaskAssigned {
+        /// Its number.
+        task: u32,
+        /// Who does it.
+        assignee: String,
+    },
+    /// A task was done.
+    TaskCompleted {
+        /// Its number.
+        task: u32,
+    },
+    /// The post-incident review was recorded.
+    ReviewRecorded {
+        /// The review.
+        review: crate::people::Review,
+    },
+    /// A review's follow-up action was done.
+    FollowUpCompleted {
+        /// Its number.
+        follow_up: u32,
+    },
+    /// A customer's feedback was recorded.
+    FeedbackRecorded {
+        /// 1–5.
+        score: crate::people::Score,
+        /// What they said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<Text>,
+    },
     /// An alert (or a report) about this incident's problem arrived: a new occurrence, or a
     /// change of its state. Repeated deliveries of the same occurrence and state record
     /// nothing.
@@ -232,6 +285,15 @@ pub enum Timer {
         /// When the last signal arrived.
         last_signal: DateTime<Utc>,
     },
+    /// A review's follow-up action is past its due date and not done.
+    FollowUpOverdue {
+        /// Its number.
+        follow_up: u32,
+        /// When it was due.
+        due: DateTime<Utc>,
+        /// Who owns it (an actor id).
+        owner: String,
+    },
     /// Customers are due an update.
     CustomerUpdateDue {
         /// How many customer updates had been posted when this fell due.
@@ -260,6 +322,7 @@ impl Timer {
             Timer::QuietPeriodOver { last_signal } => {
                 format!("quiet/{}", last_signal.timestamp_millis())
             }
+            Timer::FollowUpOverdue { follow_up, .. } => format!("follow_up/{follow_up}/overdue"),
         }
     }
 }
@@ -314,8 +377,19 @@ impl Change {
             Change::CustomerUpdatePosted { .. } => CommandKind::PostCustomerUpdate,
             Change::VendorWaitStarted { .. } => CommandKind::WaitForVendor,
             Change::VendorWaitEnded { .. } => CommandKind::VendorResponded,
+            Change::TimerFired {
+                timer: Timer::FollowUpOverdue { .. },
+            } => CommandKind::Remind,
             Change::TimerFired { .. } => CommandKind::Fire,
             Change::SignalReceived { .. } => CommandKind::Signal,
+            Change::ResponderAdded { .. } => CommandKind::AddResponder,
+            Change::ResponderRemoved { .. } => CommandKind::RemoveResponder,
+            Change::TaskAdded { .. } => CommandKind::AddTask,
+            Change::TaskAssigned { .. } => CommandKind::AssignTask,
+            Change::TaskCompleted { .. } => CommandKind::CompleteTask,
+            Change::ReviewRecorded { .. } => CommandKind::RecordReview,
+            Change::FollowUpCompleted { .. } => CommandKind::CompleteFollowUp,
+            Change::FeedbackRecorded { .. } => CommandKind::RecordFeedback,
             Change::NotificationRequested { .. } => CommandKind::Notify,
             Change::NotificationDelivered { .. } | Change::NotificationFailed { .. } => {
                 CommandKind::Deliver
@@ -384,6 +458,9 @@ impl Change {
                         due.format("%H:%M")
                     )
                 }
+                Timer::FollowUpOverdue {
+                    follow_up, owner, ..
+                } => format!("follow-up {follow_up} is overdue ({owner})"),
                 Timer::QuietPeriodOver { last_signal } => format!(
                     "all alerts resolved, quiet since {}",
                     last_signal.format("%H:%M")
@@ -392,6 +469,35 @@ impl Change {
             Change::NotificationRequested { notification } => {
                 format!("notification queued: {}", notification.subject)
             }
+            Change::ResponderAdded { responder } => format!("{responder} joined"),
+            Change::ResponderRemoved { responder } => format!("{responder} left"),
+            Change::TaskAdded {
+                task,
+                title,
+                assignee,
+                playbook,
+            } => {
+                let mut s = format!("task {task}: {title}");
+                if let Some(a) = assignee {
+                    s.push_str(&format!(" (for {a})"));
+                }
+                if let Some(p) = playbook {
+                    s.push_str(&format!(" [playbook: {p}]"));
+                }
+                s
+            }
+            Change::TaskAssigned { task, assignee } => format!("task {task} is for {assignee}"),
+            Change::TaskCompleted { task } => format!("task {task} done"),
+            Change::ReviewRecorded { review } => format!(
+                "review recorded: {} ({} follow-ups)",
+                review.what_happened,
+                review.follow_ups.len()
+            ),
+            Change::FollowUpCompleted { follow_up } => format!("follow-up {follow_up} done"),
+            Change::FeedbackRecorded { score, comment } => match comment {
+                Some(c) => format!("customer feedback {}/5: {c}", score.get()),
+                None => format!("customer feedback {}/5", score.get()),
+            },
             Change::SignalReceived { signal } => format!(
                 "{} {} ({}, since {})",
                 signal.key,

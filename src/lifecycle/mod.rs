@@ -22,7 +22,11 @@
 //! - **Records the desk makes itself**: signals (alerts, reports) while not closed; timer firings (escalation steps, SLA warnings and
 //!   breaches, customer updates falling due) only while the incident is active;
 //!   notification requests also once resolved; delivery records of earlier notifications in
-//!   every status, even `Closed` — the only thing a closed incident still accepts.
+//!   every status, even `Closed`.
+//! - **People and learning.** Responders and tasks while not closed; the post-incident review
+//!   once resolved (before closing); completing a review's follow-ups and recording customer
+//!   feedback in every status, even `Closed` — with delivery records, follow-up reminders
+//!   and the notifications those ask for, the only things a closed incident still accepts.
 //!
 //! # Repeated commands
 //!
@@ -150,6 +154,25 @@ pub enum CommandKind {
     WaitForVendor,
     /// The vendor responded: the resolve clock runs again.
     VendorResponded,
+    /// Add someone to the people working the incident.
+    AddResponder,
+    /// Take someone off the incident.
+    RemoveResponder,
+    /// Add a task.
+    AddTask,
+    /// Give a task to someone.
+    AssignTask,
+    /// Mark a task done.
+    CompleteTask,
+    /// Record the post-incident review (with its follow-up actions).
+    RecordReview,
+    /// Mark a review's follow-up action done, even after closing.
+    CompleteFollowUp,
+    /// Record a customer's satisfaction score, even after closing.
+    RecordFeedback,
+    /// Recorded by the desk's timer engine: a reminder that a follow-up is overdue. Not a
+    /// command a host sends.
+    Remind,
     /// Recorded by [`Desk::ingest`](crate::Desk::ingest): an alert or report arrived. Not a
     /// command a host sends.
     Signal,
@@ -166,7 +189,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 18] = [
+    pub const ALL: [CommandKind; 27] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -181,6 +204,15 @@ impl CommandKind {
         CommandKind::PostCustomerUpdate,
         CommandKind::WaitForVendor,
         CommandKind::VendorResponded,
+        CommandKind::AddResponder,
+        CommandKind::RemoveResponder,
+        CommandKind::AddTask,
+        CommandKind::AssignTask,
+        CommandKind::CompleteTask,
+        CommandKind::RecordReview,
+        CommandKind::CompleteFollowUp,
+        CommandKind::RecordFeedback,
+        CommandKind::Remind,
         CommandKind::Signal,
         CommandKind::Fire,
         CommandKind::Notify,
@@ -192,7 +224,11 @@ impl CommandKind {
     pub const fn is_command(self) -> bool {
         !matches!(
             self,
-            CommandKind::Signal | CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver
+            CommandKind::Signal
+                | CommandKind::Fire
+                | CommandKind::Notify
+                | CommandKind::Deliver
+                | CommandKind::Remind
         )
     }
 
@@ -213,6 +249,15 @@ impl CommandKind {
             CommandKind::PostCustomerUpdate => "post customer update",
             CommandKind::WaitForVendor => "wait for vendor",
             CommandKind::VendorResponded => "record vendor response",
+            CommandKind::AddResponder => "add a responder to",
+            CommandKind::RemoveResponder => "remove a responder from",
+            CommandKind::AddTask => "add a task to",
+            CommandKind::AssignTask => "assign a task of",
+            CommandKind::CompleteTask => "complete a task of",
+            CommandKind::RecordReview => "record a review of",
+            CommandKind::CompleteFollowUp => "complete a follow-up of",
+            CommandKind::RecordFeedback => "record feedback on",
+            CommandKind::Remind => "record a reminder on",
             CommandKind::Signal => "record a signal on",
             CommandKind::Fire => "fire a timer on",
             CommandKind::Notify => "request a notification on",
@@ -282,6 +327,15 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::PostCustomerUpdate
             | C::WaitForVendor
             | C::VendorResponded
+            | C::AddResponder
+            | C::RemoveResponder
+            | C::AddTask
+            | C::AssignTask
+            | C::CompleteTask
+            | C::RecordReview
+            | C::CompleteFollowUp
+            | C::RecordFeedback
+            | C::Remind
             | C::Signal
             | C::Fire
             | C::Notify
@@ -334,9 +388,19 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::AddNote
             | C::PostCustomerUpdate
             | C::Notify
-            | C::Signal,
+            | C::Signal
+            | C::AddResponder
+            | C::RemoveResponder
+            | C::AddTask
+            | C::AssignTask
+            | C::CompleteTask,
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
         ) => Stay,
+
+        (C::RecordReview, Open | Acknowledged | Investigating | Identified | Monitoring) => {
+            Reject("the review comes after resolving")
+        }
+        (C::RecordReview, Resolved) => Stay,
 
         (
             C::WaitForVendor | C::VendorResponded | C::Fire,
@@ -347,10 +411,14 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
 
         // Delivery records of notifications requested earlier are kept even after closing:
         // the customers' "it is fixed" message may go out after the owner closed the incident.
+        // So are records about what came after: completed follow-ups, their reminders, and
+        // customers' feedback.
         (
-            C::Deliver,
+            C::Deliver | C::CompleteFollowUp | C::RecordFeedback | C::Remind,
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved | Closed,
         ) => Stay,
+        // A reminder after closing asks for its notification.
+        (C::Notify, Closed) => Stay,
 
         (
             C::Open
@@ -369,7 +437,12 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::VendorResponded
             | C::Signal
             | C::Fire
-            | C::Notify,
+            | C::AddResponder
+            | C::RemoveResponder
+            | C::AddTask
+            | C::AssignTask
+            | C::CompleteTask
+            | C::RecordReview,
             Closed,
         ) => Reject(CLOSED),
     }

@@ -34,6 +34,9 @@ fn the_desk_works_unchanged_over_a_file_store_and_survives_a_restart() {
     assert_eq!(incident.status(), Status::Resolved);
     assert_eq!(incident.root_cause().unwrap(), "bad deploy");
     assert_eq!(incident.version(), Version::new(4));
+    // A high-severity incident needs its review before it closes (the default policy).
+    let review = incidents::Review::new("a bad deploy broke checkout", "bad deploy").unwrap();
+    desk.act(id, &owner(), Command::review(review)).unwrap();
     desk.act(id, &owner(), Command::close("s", "l").unwrap())
         .unwrap();
 }

@@ -155,6 +155,7 @@ fn the_recurrence_rule_raises_severity_from_the_nth_recurrence() {
     let rule = RecurrenceRule {
         from: 2,
         raise_to: Severity::High,
+        require_review: false,
     };
     let desk = desk(
         policy_with(Intake {

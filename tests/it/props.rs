@@ -28,7 +28,7 @@ use chrono::Duration;
 use incidents::Clock;
 use incidents::{
     Change, Command, Desk, Edge, Error, Event, Incident, IncidentId, ManualClock, MemoryStore,
-    Resolution, Status, Store, transition,
+    Permissions, Resolution, Status, Store, transition,
 };
 use proptest::prelude::*;
 
@@ -184,7 +184,11 @@ proptest! {
             let edge = transition(Some(before.status()), command.kind());
 
             match desk.act(id, &actor, command.clone()) {
-                Ok(receipt) => {
+                                Ok(receipt) => {
+                    prop_assert!(
+                        Permissions::small_business().allows(actor.role(), &command),
+                        "{} may not {}", actor, command.kind()
+                    );
                     let after = desk.get(id).unwrap();
                     let stored = store.load(id).unwrap();
                     prop_assert_eq!(receipt.version, after.version());
@@ -229,8 +233,17 @@ proptest! {
                     prop_assert!(before.status() != Status::Closed, "closed incident accepted a command");
                 }
                 Err(err) => {
+                                        let permitted = Permissions::small_business().allows(actor.role(), &command);
                     match (&err, edge) {
+                        (Error::Forbidden { action, .. }, _) => {
+                            prop_assert!(!permitted, "{} was allowed to {}", actor, action);
+                            prop_assert_eq!(*action, command.kind());
+                        }
                         (Error::Rejected(r), Edge::Reject(reason)) => prop_assert_eq!(r.reason, reason),
+                        (Error::Rejected(r), Edge::Move(Status::Closed)) => prop_assert!(
+                            r.reason.contains("review") && before.reviews().is_empty(),
+                            "unexpected rejection {}", r
+                        ),
                         (Error::Rejected(r), _) => prop_assert!(
                             matches!(command, Command::Resolve { resolution: Resolution::Duplicate { of } } if of == id),
                             "unexpected rejection {}", r

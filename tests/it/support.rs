@@ -64,7 +64,31 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
         CommandKind::VendorResponded => {
             Command::vendor_responded(Some("fixed on their side")).unwrap()
         }
-        CommandKind::Signal | CommandKind::Fire | CommandKind::Notify | CommandKind::Deliver => {
+        CommandKind::AddResponder => Command::AddResponder {
+            responder: support(),
+        },
+        CommandKind::RemoveResponder => Command::RemoveResponder {
+            responder: "noa".into(),
+        },
+        CommandKind::AddTask => Command::add_task("check the logs", Some("avi")).unwrap(),
+        CommandKind::AssignTask => Command::AssignTask {
+            task: 1,
+            assignee: "noa".into(),
+        },
+        CommandKind::CompleteTask => Command::CompleteTask { task: 1 },
+        CommandKind::RecordReview => Command::review(
+            incidents::Review::new("the disk filled up", "log rotation was off")
+                .unwrap()
+                .follow_up("turn on log rotation", "avi", t0() + Duration::days(7))
+                .unwrap(),
+        ),
+        CommandKind::CompleteFollowUp => Command::CompleteFollowUp { follow_up: 1 },
+        CommandKind::RecordFeedback => Command::feedback(4, Some("quick fix, thanks")).unwrap(),
+        CommandKind::Signal
+        | CommandKind::Fire
+        | CommandKind::Notify
+        | CommandKind::Deliver
+        | CommandKind::Remind => {
             panic!("{kind:?} is recorded by the desk, not sent as a command")
         }
     }

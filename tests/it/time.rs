@@ -72,6 +72,7 @@ fn cafe_targets(hours: Hours, page_anyway_from: Option<Severity>) -> Targets {
         customer_updates: None,
         at_risk_percent: 75,
         hours,
+        review_required: false,
         escalation: Some(Chain {
             steps: vec![
                 step(0, Recipient::IncidentOwner, Some("app")),
@@ -761,7 +762,10 @@ fn customer_updates_go_to_customers_through_replaceable_templates() {
 #[test]
 fn closed_incidents_still_record_deliveries_of_earlier_notifications() {
     let clock = ManualClock::new(t0());
-    let desk = Desk::new(MemoryStore::new(), &clock).unwrap();
+    let desk = Desk::builder(MemoryStore::new(), &clock)
+        .policy(Policy::new(Calendar::always_open(), BTreeMap::new()).unwrap())
+        .build()
+        .unwrap();
     let id = desk
         .open(&owner(), crate::support::new_incident())
         .unwrap()
