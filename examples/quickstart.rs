@@ -17,8 +17,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use incidents::{
-    Actor, Command, Desk, Event, FileStore, Incident, ManualClock, MemoryStore, NewIncident,
-    Resolution, Review, Role, Severity, Source, Store,
+    Actor, Command, DeliveryError, Desk, Event, FileStore, Incident, ManualClock, MemoryStore,
+    NewIncident, Notification, Notifier, Resolution, Review, Role, Severity, Source, Store,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -136,8 +136,21 @@ fn run<S: Store>(
         )?,
     )?;
 
+    // The customer update went into the outbox; the host's notifier sends it (here: printed).
+    desk.dispatch(&EmailCustomers)?;
+
     print_report(&desk.get(id)?, &desk.history(id)?);
     Ok(())
+}
+
+/// Stands in for the shop's e-mail sender.
+struct EmailCustomers;
+
+impl Notifier for EmailCustomers {
+    fn deliver(&self, n: &Notification) -> Result<(), DeliveryError> {
+        println!("E-mail to customers — {}\n  {}\n", n.subject, n.body);
+        Ok(())
+    }
 }
 
 fn print_report(incident: &Incident, history: &[Event]) {
