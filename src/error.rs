@@ -96,6 +96,33 @@ pub enum Error {
         action: CommandKind,
     },
 
+    /// A database backend (SQLite, PostgreSQL) refused or failed an operation.
+    ///
+    /// For an append, nothing was recorded (each append is one transaction).
+    #[error("{backend} error during {op}: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What the store was doing.
+        op: &'static str,
+        /// What the database said.
+        message: String,
+    },
+
+    /// The database cannot be reached (connection refused or lost, server restarting).
+    ///
+    /// Retry later: the store reconnects on its next call. An append that failed this way
+    /// recorded nothing — unless the connection dropped after the database committed and
+    /// before it answered; then the append is recorded, and retrying it gets a
+    /// [`Error::Conflict`] that shows it.
+    #[error("{backend} is unavailable: {message}")]
+    Unavailable {
+        /// Which backend.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A policy breaks a rule (an empty escalation chain, a zero target, steps out of order).
     #[error("invalid policy: {0}")]
     Policy(#[from] crate::policy::PolicyError),

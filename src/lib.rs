@@ -77,7 +77,8 @@ pub mod webhooks;
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{
-    CONFLICT_RETRIES, Counts, Desk, DeskBuilder, DispatchReport, Filter, Receipt, TickReport,
+    CONFLICT_RETRIES, CatchUp, Counts, Desk, DeskBuilder, DispatchReport, Filter, Receipt,
+    TickReport,
 };
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};

@@ -2,6 +2,7 @@
 
 mod intake;
 mod query;
+mod sync;
 mod timers;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::shard::{Sharded, ShardedMap};
 use crate::store::{Store, Version};
 
 pub use query::{Counts, Filter};
+pub use sync::CatchUp;
 pub use timers::{DispatchReport, TickReport};
 
 use timers::Queue;
@@ -70,6 +72,10 @@ pub struct Desk<S, C = SystemClock> {
     keys: Mutex<intake::Keys>,
     /// Serialises intake decisions (ingest, open_once) within this desk.
     intake_lock: Mutex<()>,
+    /// How far into the store's feed this desk has caught up.
+    feed_position: std::sync::atomic::AtomicU64,
+    /// Serialises catch-ups.
+    catch_up_lock: Mutex<()>,
     ids: IdGenerator,
 }
 
@@ -203,6 +209,8 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             outbox: Sharded::default(),
             keys: Mutex::default(),
             intake_lock: Mutex::new(()),
+            feed_position: std::sync::atomic::AtomicU64::new(0),
+            catch_up_lock: Mutex::new(()),
             ids: IdGenerator::new(),
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,

@@ -9,6 +9,12 @@
 pub mod file;
 mod jsonl;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +29,10 @@ use crate::model::IncidentId;
 pub use file::{Durability, FileStore, FileStoreOptions, OpenReport};
 pub use jsonl::{ExportReport, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// One incident's part of an [`append_batch`](Store::append_batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +138,33 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// Backend errors, or the first error returned by `visit`.
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()>;
+
+    /// Up to `limit` events appended after position `after` (0: from the start), in the
+    /// order they were committed, each with its position — for desks sharing a database to
+    /// catch up with what the others appended ([`Desk::catch_up`](crate::Desk::catch_up)).
+    ///
+    /// `Ok(None)` means the backend keeps no global order (the default; the memory and file
+    /// stores have a single writer, so there is nothing to catch up with).
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
+        let _ = (after, limit);
+        Ok(None)
+    }
+}
+
+/// One event in a store's global order, from [`Store::feed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    /// Its position; positions only grow, in commit order.
+    pub position: u64,
+    /// The incident.
+    pub incident: IncidentId,
+    /// The version this event made.
+    pub version: Version,
+    /// The event.
+    pub event: Event,
 }
 
 macro_rules! forward_store {
@@ -145,11 +182,14 @@ macro_rules! forward_store {
             fn version(&self, id: IncidentId) -> Result<Version> {
                 (**self).version(id)
             }
-            fn scan(
+                        fn scan(
                 &self,
                 visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
             ) -> Result<()> {
                 (**self).scan(visit)
+            }
+            fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
+                (**self).feed(after, limit)
             }
         }
     )*};

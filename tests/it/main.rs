@@ -9,6 +9,7 @@ mod lifecycle_table;
 mod people;
 mod props;
 mod scenarios;
+mod sql;
 mod support;
 mod time;
 mod timer_props;

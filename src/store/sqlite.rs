@@ -1,0 +1,302 @@
+//! A [`Store`] in an SQLite database (feature `sqlite`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::error::{Error, Result};
+use crate::lifecycle::Event;
+use crate::model::IncidentId;
+use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
+use crate::store::{Append, FeedItem, Store, Version};
+
+const BACKEND: &str = "sqlite";
+
+/// A [`Store`] in an SQLite database file, for hosts that already keep their data in SQLite
+/// or want several processes (tills, a back office) on one file.
+///
+/// One row per event in `incident_events`, with a unique `(incident, version)` key, so a
+/// stale append is a [`Conflict`](crate::Conflict) even between processes. Every append and
+/// batch is one `BEGIN IMMEDIATE` transaction; the database runs in WAL mode with
+/// `synchronous=FULL`, so an append that returned `Ok` survives a power loss. The schema is
+/// created, and migrated, on open (idempotently; the version is kept in
+/// `incidents_schema`). Positions (`position`, an `AUTOINCREMENT` key) give every desk on
+/// the file the order to catch up in ([`Store::feed`]).
+///
+/// ```
+/// use incidents::store::SqliteStore;
+/// use incidents::{MemoryStore, Store, Version, IncidentId};
+/// # let dir = tempfile_dir();
+/// # fn tempfile_dir() -> std::path::PathBuf {
+/// #     let d = std::env::temp_dir().join(format!("incidents-sqlite-doc-{}", std::process::id()));
+/// #     let _ = std::fs::remove_dir_all(&d);
+/// #     std::fs::create_dir_all(&d).unwrap();
+/// #     d
+/// # }
+/// let store = SqliteStore::open(dir.join("incidents.db"))?;
+/// assert_eq!(store.version(IncidentId::from_bytes([1; 16]))?, Version::ZERO);
+/// # drop(store);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), incidents::Error>(())
+/// ```
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+    move |e| match &e {
+        rusqlite::Error::SqliteFailure(code, _)
+            if matches!(
+                code.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+            ) =>
+        {
+            Error::Unavailable {
+                backend: BACKEND,
+                message: format!("{op}: {e}"),
+            }
+        }
+        _ => Error::Backend {
+            backend: BACKEND,
+            op,
+            message: e.to_string(),
+        },
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`, and creates or migrates the schema.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the file cannot be opened or stays locked for 5 s;
+    /// [`Error::Backend`] if the schema is newer than this version understands.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(fail("open"))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(fail("configure"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail("configure"))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail("configure"))?;
+        migrate(&conn)?;
+        Ok(SqliteStore {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a transaction rolls it back when the transaction is dropped, so a
+        // poisoned lock still guards a usable connection.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Creates the schema, or checks and migrates an existing one. Idempotent, and safe when
+/// several processes open the same file at once (it runs in an immediate transaction).
+fn migrate(conn: &Connection) -> Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(fail("migrate"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL);
+         CREATE TABLE IF NOT EXISTS incident_events (
+             position INTEGER PRIMARY KEY AUTOINCREMENT,
+             incident BLOB NOT NULL,
+             version  INTEGER NOT NULL,
+             schema   INTEGER NOT NULL,
+             event    TEXT NOT NULL,
+             UNIQUE (incident, version)
+         );",
+    )
+    .map_err(fail("migrate"))?;
+    let found: Option<i64> = tx
+        .query_row("SELECT MAX(version) FROM incidents_schema", [], |r| {
+            r.get(0)
+        })
+        .map_err(fail("migrate"))?;
+    match found {
+        None => {
+            tx.execute(
+                "INSERT INTO incidents_schema (version) VALUES (?1)",
+                params![SCHEMA_VERSION],
+            )
+            .map_err(fail("migrate"))?;
+        }
+        Some(v) if v == SCHEMA_VERSION => {}
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(Error::Backend {
+                backend: BACKEND,
+                op: "migrate",
+                message: format!(
+                    "the database has schema {v}, newer than this version understands ({SCHEMA_VERSION})"
+                ),
+            });
+        }
+        // Older schemas would be migrated here, one step at a time.
+        Some(_) => {}
+    }
+    tx.commit().map_err(fail("migrate"))
+}
+
+fn current_version(tx: &rusqlite::Transaction<'_>, id: IncidentId) -> Result<u64> {
+    let max: Option<i64> = tx
+        .query_row(
+            "SELECT MAX(version) FROM incident_events WHERE incident = ?1",
+            params![&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .map_err(fail("read version"))?;
+    sql::version_from(max.unwrap_or(0), BACKEND)
+}
+
+impl Store for SqliteStore {
+    fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
+        let versions = self.append_batch(&[Append {
+            id,
+            expected,
+            events,
+        }])?;
+        Ok(versions[0])
+    }
+
+    fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("begin"))?;
+        let (versions, rows) = sql::plan(batch, |id| current_version(&tx, id))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO incident_events (incident, version, schema, event)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(fail("append"))?;
+            for row in &rows {
+                insert
+                    .execute(params![
+                        &row.incident.as_bytes()[..],
+                        row.version,
+                        EVENT_SCHEMA,
+                        row.event
+                    ])
+                    .map_err(fail("append"))?;
+            }
+        }
+        tx.commit().map_err(fail("commit"))?;
+        Ok(versions)
+    }
+
+    fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached(
+                "SELECT position, schema, event FROM incident_events
+                 WHERE incident = ?1 ORDER BY version",
+            )
+            .map_err(fail("load"))?;
+        let rows = select
+            .query_map(params![&id.as_bytes()[..]], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(fail("load"))?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (position, schema, text) = row.map_err(fail("load"))?;
+            events.push(sql::decode(&text, schema, BACKEND, position)?);
+        }
+        Ok(events)
+    }
+
+    fn version(&self, id: IncidentId) -> Result<Version> {
+        let conn = self.conn();
+        let max: Option<i64> = conn
+            .query_row(
+                "SELECT MAX(version) FROM incident_events WHERE incident = ?1",
+                params![&id.as_bytes()[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(fail("read version"))?
+            .flatten();
+        Ok(Version::new(sql::version_from(max.unwrap_or(0), BACKEND)?))
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
+        let mut after = 0u64;
+        loop {
+            let Some(page) = self.feed(after, 10_000)? else {
+                return Ok(());
+            };
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.position;
+            for item in &page {
+                visit(item.incident, item.version, &item.event)?;
+            }
+        }
+    }
+
+    fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached(
+                "SELECT position, incident, version, schema, event FROM incident_events
+                 WHERE position > ?1 ORDER BY position LIMIT ?2",
+            )
+            .map_err(fail("feed"))?;
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = select
+            .query_map(params![after, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(fail("feed"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (position, incident, version, schema, text) = row.map_err(fail("feed"))?;
+            let incident: [u8; 16] = incident.try_into().map_err(|_| Error::Corrupt {
+                path: format!("{BACKEND}:incident_events").into(),
+                offset: u64::try_from(position).unwrap_or(0),
+                reason: "incident id is not 16 bytes".into(),
+            })?;
+            out.push(FeedItem {
+                position: u64::try_from(position).unwrap_or(0),
+                incident: IncidentId::from_bytes(incident),
+                version: Version::new(sql::version_from(version, BACKEND)?),
+                event: sql::decode(&text, schema, BACKEND, position)?,
+            });
+        }
+        Ok(Some(out))
+    }
+}
