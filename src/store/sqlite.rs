@@ -27,7 +27,7 @@ const BACKEND: &str = "sqlite";
 ///
 /// ```
 /// use incidents::store::SqliteStore;
-/// use incidents::{MemoryStore, Store, Version, IncidentId};
+/// use incidents::{Store, Version, IncidentId};
 /// # let dir = tempfile_dir();
 /// # fn tempfile_dir() -> std::path::PathBuf {
 /// #     let d = std::env::temp_dir().join(format!("incidents-sqlite-doc-{}", std::process::id()));
