@@ -107,6 +107,55 @@ impl PostgresStore {
     }
 }
 
+/// A dedicated connection that `LISTEN`s for appends, so a host can wake its catch-up loop
+/// when another desk appends instead of polling. From [`PostgresStore::listen`].
+pub struct ChangeListener {
+    client: Client,
+}
+
+impl std::fmt::Debug for ChangeListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeListener").finish_non_exhaustive()
+    }
+}
+
+impl ChangeListener {
+    /// Waits up to `timeout` for at least one append by any desk; returns whether one came.
+    /// Several appends may be folded into one wake-up: call
+    /// [`Desk::catch_up`](crate::Desk::catch_up) after it, which reads everything new.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the connection broke (make a new listener).
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut notifications = self.client.notifications();
+        let first = notifications.timeout_iter(timeout).next();
+        match first {
+            Ok(Some(_)) => {
+                // Drain what else is already there.
+                while let Ok(Some(_)) = notifications.iter().next() {}
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(fail("listen")(e)),
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Opens a second connection that listens for appends (`LISTEN incident_events`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] if the server cannot be reached.
+    pub fn listen(&self) -> Result<ChangeListener> {
+        let mut client = Client::connect(&self.params, NoTls).map_err(fail("connect"))?;
+        client
+            .batch_execute("LISTEN incident_events")
+            .map_err(fail("listen"))?;
+        Ok(ChangeListener { client })
+    }
+}
+
 fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction().map_err(fail("migrate"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])

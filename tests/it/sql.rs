@@ -189,6 +189,32 @@ fn two_desks_on_one_postgres_database_catch_up_and_fire_each_timer_once() {
 
 #[cfg(feature = "postgres")]
 #[test]
+fn a_listener_wakes_when_another_desk_appends() {
+    let Some(base) = pg_url() else { return };
+    let _up = server_up();
+    let url = fresh_database(&base);
+    let clock = ManualClock::new(t0());
+    let store = incidents::store::PostgresStore::connect(&url).unwrap();
+    let mut listener = store.listen().unwrap();
+    assert!(
+        !listener.wait(std::time::Duration::from_millis(50)).unwrap(),
+        "nothing yet"
+    );
+    let other = Desk::new(
+        incidents::store::PostgresStore::connect(&url).unwrap(),
+        &clock,
+    )
+    .unwrap();
+    other
+        .open(&owner(), crate::support::new_incident())
+        .unwrap();
+    assert!(listener.wait(std::time::Duration::from_secs(10)).unwrap());
+    let desk = Desk::new(store, &clock).unwrap();
+    assert_eq!(desk.counts().total, 1);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
 fn a_wrong_address_is_a_typed_unavailable_error() {
     let err =
         incidents::store::PostgresStore::connect("host=127.0.0.1 port=1 user=x connect_timeout=2")
