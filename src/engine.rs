@@ -74,25 +74,29 @@ fn next_step(chain: &Chain, last: Option<(u32, u32)>) -> Option<(u32, u32)> {
 
 /// The next unfired timers of `incident`, each with the instant it falls due: at most one per
 /// kind (the next escalation step, the next reminder, …). Unsorted.
-fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer)> {
+/// Calls `emit` with each next unfired timer of `incident` and the instant it falls due: at
+/// most one per kind (the next escalation step, the next reminder, …), unordered. The timer
+/// itself is built only if `emit` asks for it, so finding the next deadline allocates
+/// nothing.
+fn each_candidate(
+    incident: &Incident,
+    policy: &Policy,
+    emit: &mut dyn FnMut(DateTime<Utc>, &dyn Fn() -> Timer),
+) {
     // Follow-ups of reviews are reminded in every status, even after closing.
-    let mut out: Vec<(DateTime<Utc>, Timer)> = incident
+    for f in incident
         .follow_ups()
         .iter()
         .filter(|f| f.done.is_none() && !f.reminded)
-        .map(|f| {
-            (
-                f.plan.due,
-                Timer::FollowUpOverdue {
-                    follow_up: f.number,
-                    due: f.plan.due,
-                    owner: f.plan.owner.clone(),
-                },
-            )
-        })
-        .collect();
+    {
+        emit(f.plan.due, &|| Timer::FollowUpOverdue {
+            follow_up: f.number,
+            due: f.plan.due,
+            owner: f.plan.owner.clone(),
+        });
+    }
     if !incident.is_active() {
-        return out;
+        return;
     }
     let targets = policy.targets(incident.severity(), Some(incident.service()));
     let meter = Meter::for_targets(targets, policy);
@@ -106,11 +110,11 @@ fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer
         let Some(due) = clock.reaches(&meter, limit) else {
             return;
         };
-        out.push((due, Timer::SlaBreached { target, due }));
+        emit(due, &|| Timer::SlaBreached { target, due });
         if !fired.at_risk.contains(&target)
             && let Some(risk) = clock.reaches(&meter, at_risk_after(limit, targets.at_risk_percent))
         {
-            out.push((risk, Timer::SlaAtRisk { target, due }));
+            emit(risk, &|| Timer::SlaAtRisk { target, due });
         }
     };
     sla(
@@ -133,50 +137,44 @@ fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer
         let reminder = done + 1;
         let start = update_clock_start(incident);
         if let Some(due) = meter.add(start, cadence * i32::try_from(reminder).unwrap_or(i32::MAX)) {
-            out.push((
+            emit(due, &|| Timer::CustomerUpdateDue {
+                after_updates,
+                reminder,
                 due,
-                Timer::CustomerUpdateDue {
-                    after_updates,
-                    reminder,
-                    due,
-                },
-            ));
+            });
         }
     }
 
-    if let Some((due, timer)) = next_escalation(incident, policy, targets) {
-        out.push((due, timer));
+    if let Some((due, cycle, round, step, chain)) = next_escalation(incident, policy, targets) {
+        emit(due, &|| Timer::Escalation {
+            cycle,
+            round,
+            step,
+            notify: chain
+                .steps
+                .get(step as usize)
+                .map(|s| s.notify.clone())
+                .unwrap_or_default(),
+        });
     }
-    if let Some(candidate) = quiet_period_over(incident, policy) {
-        out.push(candidate);
+    if let Some((due, last_signal)) = quiet_period_over(incident, policy) {
+        emit(due, &|| Timer::QuietPeriodOver { last_signal });
     }
+}
+
+/// Every next unfired timer of `incident` with its due instant.
+fn candidates(incident: &Incident, policy: &Policy) -> Vec<(DateTime<Utc>, Timer)> {
+    let mut out = Vec::new();
+    each_candidate(incident, policy, &mut |at, timer| out.push((at, timer())));
     out
 }
 
-/// Auto-resolve: every alert on the incident reported resolved and nothing arrived for the
-/// quiet period — unless a person acted on it since the last signal (and the policy does
-/// not say to auto-resolve anyway).
-fn quiet_period_over(incident: &Incident, policy: &Policy) -> Option<(DateTime<Utc>, Timer)> {
-    let intake = policy.intake();
-    let quiet = intake.quiet_period?;
-    if !incident.signals_all_resolved() {
-        return None;
-    }
-    let (_, last_signal) = incident.signals_seen()?;
-    let person_acted = incident
-        .last_human_action_at()
-        .is_some_and(|at| at > last_signal);
-    if person_acted && !intake.auto_resolve_after_human {
-        return None;
-    }
-    Some((last_signal + quiet, Timer::QuietPeriodOver { last_signal }))
-}
-
-fn next_escalation(
+/// The next escalation step of the current opening: when, and which (cycle, round, step).
+fn next_escalation<'a>(
     incident: &Incident,
     policy: &Policy,
-    targets: &Targets,
-) -> Option<(DateTime<Utc>, Timer)> {
+    targets: &'a Targets,
+) -> Option<(DateTime<Utc>, u32, u32, u32, &'a Chain)> {
     if incident.status() != Status::Open {
         return None;
     }
@@ -191,24 +189,38 @@ fn next_escalation(
     let offset = step_offset(chain, round, step as usize);
     let due =
         chain_meter(chain, incident.severity(), policy).add(incident.cycle_started_at(), offset)?;
-    let notify = chain.steps.get(step as usize)?.notify.clone();
-    Some((
-        due,
-        Timer::Escalation {
-            cycle,
-            round,
-            step,
-            notify,
-        },
-    ))
+    Some((due, cycle, round, step, chain))
+}
+
+/// Auto-resolve: every alert on the incident reported resolved and nothing arrived for the
+/// quiet period — unless a person acted on it since the last signal (and the policy does
+/// not say to auto-resolve anyway). Returns when, and the last signal's arrival.
+fn quiet_period_over(
+    incident: &Incident,
+    policy: &Policy,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let intake = policy.intake();
+    let quiet = intake.quiet_period?;
+    if !incident.signals_all_resolved() {
+        return None;
+    }
+    let (_, last_signal) = incident.signals_seen()?;
+    let person_acted = incident
+        .last_human_action_at()
+        .is_some_and(|at| at > last_signal);
+    if person_acted && !intake.auto_resolve_after_human {
+        return None;
+    }
+    Some((last_signal + quiet, last_signal))
 }
 
 /// When the next timer of `incident` falls due, if any.
 pub(crate) fn next_deadline(incident: &Incident, policy: &Policy) -> Option<DateTime<Utc>> {
-    candidates(incident, policy)
-        .into_iter()
-        .map(|(at, _)| at)
-        .min()
+    let mut earliest: Option<DateTime<Utc>> = None;
+    each_candidate(incident, policy, &mut |at, _| {
+        earliest = Some(earliest.map_or(at, |e| e.min(at)));
+    });
+    earliest
 }
 
 /// The timers of `incident` due at `now`, in the order to record them.

@@ -14,6 +14,13 @@ use crate::severity::Severity;
 use crate::store::Version;
 use crate::text::{Text, Title};
 
+/// The outcome of [`Incident::validate`]: an event known to apply, and how.
+#[derive(Debug)]
+pub(crate) struct Validated {
+    to: Status,
+    stage: Option<Stage>,
+}
+
 /// A dated, attributed piece of text: a note, a mitigation, a customer update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -332,7 +339,7 @@ impl Incident {
     /// # Errors
     /// [`HistoryError`] saying which event was impossible and why.
     pub fn apply(&mut self, event: &Event) -> Result<(), HistoryError> {
-        let (to, stage) = self.validate(event)?;
+        let (to, stage) = self.validate_inner(event)?;
         self.commit(event, to, stage);
         Ok(())
     }
@@ -342,11 +349,22 @@ impl Incident {
     /// # Errors
     /// The [`HistoryError`] `apply` would return.
     pub fn check_event(&self, event: &Event) -> Result<(), HistoryError> {
-        self.validate(event).map(|_| ())
+        self.validate_inner(event).map(|_| ())
     }
 
-    /// Every check of `apply`; returns the status after the event and the stage to enter.
-    fn validate(&self, event: &Event) -> Result<(Status, Option<Stage>), HistoryError> {
+    /// Every check of `apply`; returns what [`commit`](Self::commit) needs to apply it.
+    pub(crate) fn validate(&self, event: &Event) -> Result<Validated, HistoryError> {
+        self.validate_inner(event)
+            .map(|(to, stage)| Validated { to, stage })
+    }
+
+    /// Applies an event checked by [`validate`](Self::validate) on this same, unchanged
+    /// incident. Nothing here fails.
+    pub(crate) fn commit_validated(&mut self, event: &Event, checked: Validated) {
+        self.commit(event, checked.to, checked.stage);
+    }
+
+    fn validate_inner(&self, event: &Event) -> Result<(Status, Option<Stage>), HistoryError> {
         let from = self.status();
         let kind = event.change.command_kind();
         let to = match transition(Some(from), kind) {

@@ -2,6 +2,7 @@
 
 mod intake;
 mod query;
+mod report;
 mod sync;
 mod timers;
 
@@ -445,24 +446,22 @@ impl<S: Store, C: Clock> Desk<S, C> {
             // history the lifecycle refuses. One event is checked in place; a batch is
             // applied to a copy, since each event is judged after the ones before it.
             let applied = match events.as_slice() {
-                [one] => {
-                    slot.incident.check_event(one)?;
-                    None
-                }
+                [one] => Checked::One(slot.incident.validate(one)?),
                 many => {
                     let mut copy = slot.incident.clone();
                     for event in many {
                         copy.apply(event)?;
                     }
-                    Some(copy)
+                    Checked::Many(Box::new(copy))
                 }
             };
             match self.store.append(id, slot.incident.version(), &events) {
                 Ok(version) => {
                     match applied {
-                        Some(copy) => slot.incident = copy,
-                        // Checked above, so this cannot fail.
-                        None => slot.incident.apply(&events[0])?,
+                        Checked::Many(copy) => slot.incident = *copy,
+                        Checked::One(checked) => {
+                            slot.incident.commit_validated(&events[0], checked);
+                        }
                     }
                     self.rearm(slot);
                     return Ok(Receipt {
@@ -615,6 +614,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
             slot.outbox_due = outbox_due;
         }
     }
+}
+
+/// Events checked before they are appended: one, checked in place, or several, applied to a
+/// copy.
+enum Checked {
+    One(crate::incident::Validated),
+    Many(Box<Incident>),
 }
 
 fn lock(cell: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
