@@ -74,15 +74,14 @@ fn next_step(chain: &Chain, last: Option<(u32, u32)>) -> Option<(u32, u32)> {
 
 /// The next unfired timers of `incident`, each with the instant it falls due: at most one per
 /// kind (the next escalation step, the next reminder, …). Unsorted.
+/// Receives a candidate's due instant and a way to build its timer.
+type Emit<'a> = dyn FnMut(DateTime<Utc>, &dyn Fn() -> Timer) + 'a;
+
 /// Calls `emit` with each next unfired timer of `incident` and the instant it falls due: at
 /// most one per kind (the next escalation step, the next reminder, …), unordered. The timer
 /// itself is built only if `emit` asks for it, so finding the next deadline allocates
 /// nothing.
-fn each_candidate(
-    incident: &Incident,
-    policy: &Policy,
-    emit: &mut dyn FnMut(DateTime<Utc>, &dyn Fn() -> Timer),
-) {
+fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     // Follow-ups of reviews are reminded in every status, even after closing.
     for f in incident
         .follow_ups()
