@@ -1,0 +1,767 @@
+//! Intake throughput: alerts per second through `Desk::ingest`, on the dedup path and the
+//! new-incident path, on `MemoryStore` and `FileStore`, each beside the bare `Store::append`
+//! of the same events on a fresh store of the same kind, measured in the same run.
+//!
+//! The issue: "alerts per second on the dedup path (existing incident) and the new-incident
+//! path, on MemoryStore and FileStore, beside the bare store append of the same events as the
+//! baseline."
+//!
+//! Every desk runs the default policy ([`Policy::small_business`](incidents::Policy)) on a
+//! `ManualClock` that stands still, so every run records the same events. Alerts (`uptime`
+//! monitor, service "online shop", no severity hint: incidents open at medium) are built before
+//! the clock starts. The events of each baseline are taken from `desk.history(id)` after a
+//! warm-up run of the same alerts, and checked there: what each alert recorded, at which
+//! version.
+//!
+//! - **Dedup path**: K incidents, each opened (untimed) by the first occurrence of its alert;
+//!   then, timed, new occurrences (a later `starts_at`) of those alerts, keys in turn. Each
+//!   records one `SignalReceived` on the active incident (one append of one event). Baseline:
+//!   a fresh store holding the same opening events; `append(id, version, &[event])` of each
+//!   same `SignalReceived` at the same version.
+//! - **New-incident path**: alerts with fresh fingerprints on a fresh desk. Each opens an
+//!   incident: one append of two events (`Opened`, `SignalReceived`). Baseline: a fresh store,
+//!   `append(id, Version::ZERO, &[opened, signal])` of the same events.
+//! - **Pure duplicate** (extra): the same deliveries of the dedup path again, on the desk that
+//!   already recorded them; each is recognised and records nothing. Baseline: a
+//!   `HashSet<(String, DateTime<Utc>)>` of the deliveries, `contains(&(alert.key(),
+//!   alert.starts_at()))` — the least work that recognises a repeat. This path reads no
+//!   store: the two stores' figures differ only in their shape (keys, signals per incident).
+//! - **Dedup path on a long-running incident** (extra, `MemoryStore`): one incident that
+//!   already has many occurrences, (a) all still firing, (b) flapping (each occurrence fired
+//!   and then resolved). Same baseline as the dedup path, on a store holding the same history.
+//!
+//! `FileStore` runs with the default options (`Durability::Flush`: each append returns after
+//! fdatasync), in fresh directories under one temporary directory in `/tmp` (its file system
+//! is printed); it makes fewer alerts per round. Both the desk and the baseline flush once per
+//! alert (counted with a `FaultHook` that never injects a fault), so the `FileStore` ratios
+//! are dominated by fdatasync.
+//!
+//! Workloads run in interleaved rounds; figures are the median run, in alerts per second
+//! (higher is better). Run with `cargo bench --bench ingest`; `QUICK=1` makes it short.
+//! Results: `target/bench-results/ingest.json`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{Figure, Plan, Workload};
+use incidents::store::file::FaultHook;
+use incidents::{
+    Alert, Change, Desk, Event, FileStore, FileStoreOptions, IncidentId, Ingested, ManualClock,
+    MemoryStore, Store, Version,
+};
+
+/// The sizes of a run.
+struct Sizes {
+    /// Incidents (alert keys) on the `MemoryStore` dedup path.
+    mem_keys: usize,
+    /// New occurrences per key per round on the `MemoryStore` dedup path.
+    mem_repeats: usize,
+    /// New incidents per round on the `MemoryStore` new-incident path.
+    mem_new: usize,
+    /// Incidents (alert keys) on the `FileStore` dedup path.
+    file_keys: usize,
+    /// New occurrences per key per round on the `FileStore` dedup path.
+    file_repeats: usize,
+    /// New incidents per round on the `FileStore` new-incident path.
+    file_new: usize,
+    /// Earlier occurrences of the long-running incidents.
+    long_earlier: usize,
+    /// New occurrences per round on the long-running incidents.
+    long_repeats: usize,
+    mem_plan: Plan,
+    file_plan: Plan,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+/// The desk's clock: after every alert's start.
+fn now() -> DateTime<Utc> {
+    start() + Duration::days(30)
+}
+
+/// Occurrence `occurrence` of the alert with `fingerprint`: it started `occurrence` minutes
+/// after [`start`].
+fn alert(fingerprint: &str, occurrence: usize) -> Alert {
+    Alert::firing(
+        "uptime",
+        fingerprint,
+        "online shop",
+        "Checkout returns 500",
+        start() + Duration::minutes(occurrence as i64),
+    )
+    .unwrap()
+}
+
+fn desk<S: Store>(store: S) -> Desk<S, ManualClock> {
+    Desk::new(store, ManualClock::new(now())).unwrap()
+}
+
+/// One append of the baseline: incident, version before, events.
+type Appends = Vec<(IncidentId, Version, Vec<Event>)>;
+
+/// The dedup path: `keys` incidents opened by occurrence 0 of their alert, then occurrences
+/// 1..=`repeats` of each, keys in turn; and what each alert recorded.
+struct Dedup {
+    openers: Vec<Alert>,
+    repeats: Vec<Alert>,
+    /// The opening append of each incident.
+    opened: Appends,
+    /// The append of each repeat, in order.
+    recorded: Appends,
+}
+
+impl Dedup {
+    fn new<S: Store>(store: S, keys: usize, repeats: usize) -> (Dedup, Desk<S, ManualClock>) {
+        let openers: Vec<Alert> = (0..keys)
+            .map(|k| alert(&format!("checkout-5xx-{k}"), 0))
+            .collect();
+        let repeats: Vec<Alert> = (1..=repeats)
+            .flat_map(|occurrence| {
+                (0..keys).map(move |k| alert(&format!("checkout-5xx-{k}"), occurrence))
+            })
+            .collect();
+        // The warm-up run, whose histories give the baseline's events.
+        let desk = desk(store);
+        let ids = open_all(&desk, &openers);
+        for alert in &repeats {
+            assert!(matches!(
+                desk.ingest(alert).unwrap(),
+                Ingested::Recorded { .. }
+            ));
+        }
+        let histories: Vec<Vec<Event>> = ids.iter().map(|id| desk.history(*id).unwrap()).collect();
+        let opened = ids
+            .iter()
+            .zip(&histories)
+            .zip(&openers)
+            .map(|((id, history), alert)| (*id, Version::ZERO, opening(history, alert)))
+            .collect();
+        let recorded = repeats
+            .iter()
+            .enumerate()
+            .map(|(j, alert)| {
+                let (k, occurrence) = (j % keys, j / keys + 1);
+                let version = 1 + occurrence;
+                let event = histories[k][version].clone();
+                assert_signal(&event, alert);
+                (ids[k], Version::new(version as u64), vec![event])
+            })
+            .collect();
+        for history in &histories {
+            assert_eq!(history.len(), 2 + repeats.len() / keys);
+        }
+        (
+            Dedup {
+                openers,
+                repeats,
+                opened,
+                recorded,
+            },
+            desk,
+        )
+    }
+}
+
+/// Ingests alerts that each open an incident; returns the incidents.
+fn open_all<S: Store>(desk: &Desk<S, ManualClock>, alerts: &[Alert]) -> Vec<IncidentId> {
+    alerts
+        .iter()
+        .map(|alert| match desk.ingest(alert).unwrap() {
+            Ingested::Opened { id } => id,
+            other => panic!("expected a new incident, got {other:?}"),
+        })
+        .collect()
+}
+
+/// The events an alert recorded when it opened an incident: `Opened` then `SignalReceived`.
+fn opening(history: &[Event], alert: &Alert) -> Vec<Event> {
+    assert!(matches!(history[0].change, Change::Opened { .. }));
+    assert!(matches!(
+        &history[1].change,
+        Change::SignalReceived { signal } if signal.key == alert.key()
+    ));
+    history[..2].to_vec()
+}
+
+fn assert_signal(event: &Event, alert: &Alert) {
+    assert!(
+        matches!(
+            &event.change,
+            Change::SignalReceived { signal }
+                if signal.key == alert.key()
+                    && signal.starts_at == alert.starts_at()
+                    && signal.state == alert.state()
+        ),
+        "{event:?}"
+    );
+}
+
+/// The new-incident path: `count` alerts with fresh fingerprints, and the opening append
+/// of each.
+struct Fresh {
+    alerts: Vec<Alert>,
+    opened: Appends,
+}
+
+impl Fresh {
+    fn new<S: Store>(store: S, count: usize) -> Fresh {
+        let alerts: Vec<Alert> = (0..count)
+            .map(|n| alert(&format!("payments-timeout-{n}"), 0))
+            .collect();
+        let desk = desk(store);
+        let ids = open_all(&desk, &alerts);
+        let opened = ids
+            .iter()
+            .zip(&alerts)
+            .map(|(id, alert)| {
+                let history = desk.history(*id).unwrap();
+                assert_eq!(history.len(), 2, "nothing else recorded on opening");
+                (*id, Version::ZERO, opening(&history, alert))
+            })
+            .collect();
+        Fresh { alerts, opened }
+    }
+}
+
+/// One incident with `earlier` occurrences of its alert (each followed by its resolution if
+/// `flapping`), then `repeats` new firing occurrences; the history before the repeats and
+/// the append of each repeat.
+struct LongRunning {
+    history: Vec<Event>,
+    id: IncidentId,
+    repeats: Vec<Alert>,
+    recorded: Appends,
+}
+
+impl LongRunning {
+    fn new(earlier: usize, flapping: bool, repeats: usize) -> LongRunning {
+        let fingerprint = if flapping {
+            "bookings-flapping"
+        } else {
+            "bookings-steady"
+        };
+        let desk = desk(MemoryStore::new());
+        let id = open_all(&desk, &[alert(fingerprint, 0)])[0];
+        for occurrence in 0..earlier {
+            if occurrence > 0 {
+                let outcome = desk.ingest(&alert(fingerprint, occurrence)).unwrap();
+                assert_eq!(outcome, Ingested::Recorded { id });
+            }
+            if flapping {
+                let outcome = desk
+                    .ingest(&alert(fingerprint, occurrence).resolved())
+                    .unwrap();
+                assert_eq!(outcome, Ingested::Recorded { id });
+            }
+        }
+        let history = desk.history(id).unwrap();
+        let repeats: Vec<Alert> = (earlier..earlier + repeats)
+            .map(|occurrence| alert(fingerprint, occurrence))
+            .collect();
+        for alert in &repeats {
+            assert_eq!(desk.ingest(alert).unwrap(), Ingested::Recorded { id });
+        }
+        let after = desk.history(id).unwrap();
+        let recorded = repeats
+            .iter()
+            .enumerate()
+            .map(|(j, alert)| {
+                let version = history.len() + j;
+                assert_signal(&after[version], alert);
+                (
+                    id,
+                    Version::new(version as u64),
+                    vec![after[version].clone()],
+                )
+            })
+            .collect();
+        let signals = desk.get(id).unwrap().signals().len();
+        assert_eq!(
+            signals,
+            earlier * (1 + usize::from(flapping)) + repeats.len()
+        );
+        assert!(desk.get(id).unwrap().is_active());
+        LongRunning {
+            history,
+            id,
+            repeats,
+            recorded,
+        }
+    }
+
+    /// A fresh store holding the history, and a desk over it.
+    fn desk(&self) -> Desk<MemoryStore, ManualClock> {
+        desk(self.store())
+    }
+
+    fn store(&self) -> MemoryStore {
+        let store = MemoryStore::new();
+        store.append(self.id, Version::ZERO, &self.history).unwrap();
+        store
+    }
+}
+
+/// Appends each of `appends` to `store`.
+fn append_all<S: Store>(store: &S, appends: &Appends) -> u64 {
+    for (id, version, events) in appends {
+        black_box(store.append(*id, *version, events).unwrap());
+    }
+    appends.len() as u64
+}
+
+/// Ingests each alert, checking that it was recorded on the existing incident.
+fn ingest_recorded<S: Store>(desk: &Desk<S, ManualClock>, alerts: &[Alert]) -> u64 {
+    for alert in alerts {
+        assert!(matches!(
+            desk.ingest(alert).unwrap(),
+            Ingested::Recorded { .. }
+        ));
+    }
+    alerts.len() as u64
+}
+
+/// Ingests each alert, checking that it opened an incident.
+fn ingest_opened<S: Store>(desk: &Desk<S, ManualClock>, alerts: &[Alert]) -> u64 {
+    for alert in alerts {
+        assert!(matches!(
+            desk.ingest(alert).unwrap(),
+            Ingested::Opened { .. }
+        ));
+    }
+    alerts.len() as u64
+}
+
+/// Ingests each alert `passes` times, checking that each is a duplicate.
+fn ingest_duplicates<S: Store>(
+    desk: &Desk<S, ManualClock>,
+    alerts: &[Alert],
+    passes: usize,
+) -> u64 {
+    for _ in 0..passes {
+        for alert in alerts {
+            assert!(matches!(
+                desk.ingest(alert).unwrap(),
+                Ingested::Duplicate { .. }
+            ));
+        }
+    }
+    (alerts.len() * passes) as u64
+}
+
+/// The baseline of the duplicate: looks each delivery up in a set of the deliveries.
+fn lookup_duplicates(
+    seen: &HashSet<(String, DateTime<Utc>)>,
+    alerts: &[Alert],
+    passes: usize,
+) -> u64 {
+    for _ in 0..passes {
+        for alert in alerts {
+            assert!(black_box(seen).contains(&(alert.key(), alert.starts_at())));
+        }
+    }
+    (alerts.len() * passes) as u64
+}
+
+fn deliveries(alerts: &[Alert]) -> HashSet<(String, DateTime<Utc>)> {
+    alerts.iter().map(|a| (a.key(), a.starts_at())).collect()
+}
+
+/// Counts flushes of segment files (fdatasync), never failing one.
+#[derive(Debug, Default)]
+struct SyncCounter(AtomicU64);
+
+impl FaultHook for SyncCounter {
+    fn on_sync(&self, path: &Path) -> Option<io::Error> {
+        if path.extension().is_some_and(|e| e == "log") {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        None
+    }
+}
+
+/// Where the `FileStore`s live, and how many segment flushes their appends made.
+struct Disk {
+    root: PathBuf,
+    next: AtomicU64,
+    syncs: Arc<SyncCounter>,
+}
+
+impl Disk {
+    /// A `FileStore` with the default options in a new directory. Directories are removed
+    /// only at the end, with the root, so no round pays for deleting another's files.
+    fn store(&self) -> FileStore {
+        let dir = self.root.join(format!(
+            "round-{}",
+            self.next.fetch_add(1, Ordering::Relaxed)
+        ));
+        let options = FileStoreOptions::new().fault_hook(self.syncs.clone());
+        FileStore::open_with(dir, options).unwrap()
+    }
+
+    fn syncs(&self) -> u64 {
+        self.syncs.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Where `path` is mounted: the file system type and its source, from `/proc/self/mountinfo`.
+fn file_system(path: &Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let mount = Path::new(*fields.get(4)?);
+            let dash = fields.iter().position(|f| *f == "-")?;
+            let kind = fields.get(dash + 1)?;
+            let source = fields.get(dash + 2)?;
+            path.starts_with(mount)
+                .then(|| (mount.as_os_str().len(), format!("{kind} on {source}")))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, what)| what)
+}
+
+/// The in-memory figures.
+fn memory(sizes: &Sizes) -> Vec<Figure> {
+    let (dedup, warm) = Dedup::new(MemoryStore::new(), sizes.mem_keys, sizes.mem_repeats);
+    let fresh = Fresh::new(MemoryStore::new(), sizes.mem_new);
+    let seen = deliveries(&dedup.repeats);
+    let steady = LongRunning::new(sizes.long_earlier, false, sizes.long_repeats);
+    let flapping = LongRunning::new(sizes.long_earlier / 2, true, sizes.long_repeats);
+    let passes = 1;
+    eprintln!(
+        "MemoryStore: dedup path {} keys x {} new occurrences per round (each incident ends \
+         with {} signals); new-incident path {} alerts per round; duplicates: the dedup \
+         path's {} deliveries again; long-running: {} earlier firing occurrences, or {} \
+         earlier flapping ones ({} signals), then {} new occurrences per round",
+        sizes.mem_keys,
+        sizes.mem_repeats,
+        1 + sizes.mem_repeats,
+        sizes.mem_new,
+        dedup.repeats.len(),
+        sizes.long_earlier,
+        sizes.long_earlier / 2,
+        sizes.long_earlier,
+        sizes.long_repeats,
+    );
+    let rates = common::measure(
+        sizes.mem_plan,
+        &mut [
+            Workload::new(
+                "MemoryStore desk, dedup path",
+                || {
+                    let desk = desk(MemoryStore::new());
+                    open_all(&desk, &dedup.openers);
+                    desk
+                },
+                |desk| ingest_recorded(desk, &dedup.repeats),
+            ),
+            Workload::new(
+                "MemoryStore append, 1 event per alert",
+                || {
+                    let store = MemoryStore::new();
+                    append_all(&store, &dedup.opened);
+                    store
+                },
+                |store| append_all(store, &dedup.recorded),
+            ),
+            Workload::new(
+                "MemoryStore desk, new-incident path",
+                || desk(MemoryStore::new()),
+                |desk| ingest_opened(desk, &fresh.alerts),
+            ),
+            Workload::new(
+                "MemoryStore append, 2 events per alert",
+                MemoryStore::new,
+                |store| append_all(store, &fresh.opened),
+            ),
+            Workload::new(
+                "MemoryStore desk, pure duplicates",
+                || (),
+                |()| ingest_duplicates(&warm, &dedup.repeats, passes),
+            ),
+            Workload::new(
+                "HashSet<(key, starts_at)>::contains",
+                || (),
+                |()| lookup_duplicates(&seen, &dedup.repeats, passes),
+            ),
+            Workload::new(
+                "MemoryStore desk, dedup path, long-running incident (firing)",
+                || steady.desk(),
+                |desk| ingest_recorded(desk, &steady.repeats),
+            ),
+            Workload::new(
+                "MemoryStore append, long-running incident (firing)",
+                || steady.store(),
+                |store| append_all(store, &steady.recorded),
+            ),
+            Workload::new(
+                "MemoryStore desk, dedup path, long-running incident (flapping)",
+                || flapping.desk(),
+                |desk| ingest_recorded(desk, &flapping.repeats),
+            ),
+            Workload::new(
+                "MemoryStore append, long-running incident (flapping)",
+                || flapping.store(),
+                |store| append_all(store, &flapping.recorded),
+            ),
+        ],
+    );
+    let median = |i: usize| rates[i].median();
+    let unit = "alerts/s";
+    vec![
+        Figure::new(
+            format!(
+                "MemoryStore ingest, dedup path: new occurrence on an active incident, {} \
+                 keys x {} (median)",
+                sizes.mem_keys, sizes.mem_repeats
+            ),
+            median(0),
+            unit,
+            "MemoryStore append of the same SignalReceived at the same version (median)",
+            median(1),
+        ),
+        Figure::new(
+            "MemoryStore ingest, new-incident path: fresh fingerprint (median)",
+            median(2),
+            unit,
+            "MemoryStore append of the same Opened + SignalReceived, fresh store (median)",
+            median(3),
+        ),
+        Figure::new(
+            format!(
+                "MemoryStore ingest, pure duplicate: same delivery again, records nothing, {} \
+                 signals per incident (median)",
+                1 + sizes.mem_repeats
+            ),
+            median(4),
+            unit,
+            "HashSet<(alert key, starts_at)>::contains (median)",
+            median(5),
+        ),
+        Figure::new(
+            format!(
+                "MemoryStore ingest, dedup path, incident with {} earlier firing occurrences \
+                 (median)",
+                sizes.long_earlier
+            ),
+            median(6),
+            unit,
+            "MemoryStore append of the same SignalReceived at the same version (median)",
+            median(7),
+        ),
+        Figure::new(
+            format!(
+                "MemoryStore ingest, dedup path, incident with {} earlier flapping \
+                 occurrences ({} signals) (median)",
+                sizes.long_earlier / 2,
+                sizes.long_earlier
+            ),
+            median(8),
+            unit,
+            "MemoryStore append of the same SignalReceived at the same version (median)",
+            median(9),
+        ),
+    ]
+}
+
+/// The durable figures.
+fn durable(sizes: &Sizes) -> Vec<Figure> {
+    let root = tempfile::Builder::new()
+        .prefix("incidents-bench-ingest-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let disk = Disk {
+        root: root.path().to_path_buf(),
+        next: AtomicU64::new(0),
+        syncs: Arc::new(SyncCounter::default()),
+    };
+    let (dedup, warm) = Dedup::new(disk.store(), sizes.file_keys, sizes.file_repeats);
+    let fresh = Fresh::new(disk.store(), sizes.file_new);
+    let seen = deliveries(&dedup.repeats);
+    // Many passes over the few deliveries, so a round lasts long enough to time.
+    let passes = 50;
+    eprintln!(
+        "FileStore (Durability::Flush) in {} ({}): dedup path {} keys x {} new occurrences \
+         per round; new-incident path {} alerts per round; duplicates: the dedup path's {} \
+         deliveries again, {passes} times per round",
+        root.path().display(),
+        file_system(root.path()).unwrap_or_else(|| "file system unknown".into()),
+        sizes.file_keys,
+        sizes.file_repeats,
+        sizes.file_new,
+        dedup.repeats.len(),
+    );
+    // Flushes per alert, for each workload that appends: (flushes, alerts) over all rounds.
+    let flushes: [std::cell::Cell<(u64, u64)>; 4] = Default::default();
+    let counted = |i: usize, work: &dyn Fn() -> u64| {
+        let before = disk.syncs();
+        let alerts = work();
+        let (f, a) = flushes[i].get();
+        flushes[i].set((f + disk.syncs() - before, a + alerts));
+        alerts
+    };
+    let rates = common::measure(
+        sizes.file_plan,
+        &mut [
+            Workload::new(
+                "FileStore desk, dedup path",
+                || {
+                    let desk = desk(disk.store());
+                    open_all(&desk, &dedup.openers);
+                    desk
+                },
+                |desk| counted(0, &|| ingest_recorded(desk, &dedup.repeats)),
+            ),
+            Workload::new(
+                "FileStore append, 1 event per alert",
+                || {
+                    let store = disk.store();
+                    append_all(&store, &dedup.opened);
+                    store
+                },
+                |store| counted(1, &|| append_all(store, &dedup.recorded)),
+            ),
+            Workload::new(
+                "FileStore desk, new-incident path",
+                || desk(disk.store()),
+                |desk| counted(2, &|| ingest_opened(desk, &fresh.alerts)),
+            ),
+            Workload::new(
+                "FileStore append, 2 events per alert",
+                || disk.store(),
+                |store| counted(3, &|| append_all(store, &fresh.opened)),
+            ),
+            Workload::new(
+                "FileStore desk, pure duplicates",
+                || (),
+                |()| ingest_duplicates(&warm, &dedup.repeats, passes),
+            ),
+            Workload::new(
+                "HashSet<(key, starts_at)>::contains",
+                || (),
+                |()| lookup_duplicates(&seen, &dedup.repeats, passes),
+            ),
+        ],
+    );
+    let per_alert = flushes.map(|c| {
+        let (f, a) = c.get();
+        f as f64 / a as f64
+    });
+    eprintln!(
+        "  segment flushes per alert (all rounds): desk dedup {:.2}, append {:.2}; desk new \
+         incident {:.2}, append {:.2}",
+        per_alert[0], per_alert[1], per_alert[2], per_alert[3]
+    );
+    let median = |i: usize| rates[i].median();
+    for (what, desk, store) in [("dedup", 0, 1), ("new-incident", 2, 3)] {
+        eprintln!(
+            "  {what} path: {:.1} µs per alert through the desk, {:.1} µs per bare append \
+             (difference {:+.1} µs; both flush once per alert, so the flush dominates the ratio)",
+            1e6 / median(desk),
+            1e6 / median(store),
+            1e6 / median(desk) - 1e6 / median(store),
+        );
+    }
+    drop(warm);
+    let unit = "alerts/s";
+    vec![
+        Figure::new(
+            format!(
+                "FileStore ingest, dedup path: new occurrence on an active incident, {} keys \
+                 x {}, fdatasync per alert (median)",
+                sizes.file_keys, sizes.file_repeats
+            ),
+            median(0),
+            unit,
+            "FileStore append of the same SignalReceived at the same version, fdatasync per \
+             append (median)",
+            median(1),
+        ),
+        Figure::new(
+            "FileStore ingest, new-incident path: fresh fingerprint, fdatasync per alert (median)",
+            median(2),
+            unit,
+            "FileStore append of the same Opened + SignalReceived, fresh store, fdatasync per \
+             append (median)",
+            median(3),
+        ),
+        Figure::new(
+            format!(
+                "FileStore ingest, pure duplicate: same delivery again, records nothing, {} \
+                 signals per incident (median)",
+                1 + sizes.file_repeats
+            ),
+            median(4),
+            unit,
+            "HashSet<(alert key, starts_at)>::contains (median)",
+            median(5),
+        ),
+    ]
+}
+
+fn main() {
+    let quick = common::quick();
+    let sizes = if quick {
+        Sizes {
+            mem_keys: 1_000,
+            mem_repeats: 5,
+            mem_new: 5_000,
+            file_keys: 20,
+            file_repeats: 5,
+            file_new: 100,
+            long_earlier: 1_000,
+            long_repeats: 20,
+            mem_plan: Plan {
+                warmup: 1,
+                runs: 11,
+            },
+            file_plan: Plan { warmup: 1, runs: 7 },
+        }
+    } else {
+        Sizes {
+            mem_keys: 1_000,
+            mem_repeats: 20,
+            mem_new: 20_000,
+            file_keys: 20,
+            file_repeats: 10,
+            file_new: 200,
+            long_earlier: 1_000,
+            long_repeats: 50,
+            mem_plan: Plan {
+                warmup: 2,
+                runs: 31,
+            },
+            file_plan: Plan {
+                warmup: 2,
+                runs: 21,
+            },
+        }
+    };
+    eprintln!(
+        "ingest: {}default policy, clock standing still; {} interleaved rounds after {} warm-up \
+         (MemoryStore), {} after {} (FileStore); figures are medians",
+        if quick {
+            "QUICK run (fewer alerts and rounds), "
+        } else {
+            ""
+        },
+        sizes.mem_plan.runs,
+        sizes.mem_plan.warmup,
+        sizes.file_plan.runs,
+        sizes.file_plan.warmup,
+    );
+    let mut figures = memory(&sizes);
+    figures.extend(durable(&sizes));
+    common::report("ingest", &figures);
+}
