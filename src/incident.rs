@@ -203,6 +203,9 @@ pub struct Incident {
     idempotency_key: Option<String>,
     recurrence: Option<Recurrence>,
     signals: Vec<SignalRecord>,
+    /// Firing occurrences recorded, and how many of them have not reported resolved.
+    fired_signals: u32,
+    unresolved_signals: u32,
     last_human_action_at: Option<DateTime<Utc>>,
     responders: Vec<Actor>,
     handovers: Vec<Handover>,
@@ -318,6 +321,8 @@ impl Incident {
             idempotency_key: idempotency_key.clone(),
             recurrence: *recurrence,
             signals: Vec::new(),
+            fired_signals: 0,
+            unresolved_signals: 0,
             last_human_action_at: (event.actor.role() != Role::System).then_some(event.at),
             responders: Vec::new(),
             handovers: Vec::new(),
@@ -534,10 +539,33 @@ impl Incident {
                     }
                 }
             },
-            Change::SignalReceived { signal } => self.signals.push(SignalRecord {
-                signal: signal.clone(),
-                received_at: event.at,
-            }),
+            Change::SignalReceived { signal } => {
+                // Keep count of occurrences that fired and have not resolved, so the quiet
+                // period check is O(1) however long an alert flaps.
+                let other = match signal.state {
+                    SignalState::Firing => SignalState::Resolved,
+                    SignalState::Resolved => SignalState::Firing,
+                };
+                let seen_other = self.signals.iter().any(|r| {
+                    r.signal.state == other
+                        && r.signal.starts_at == signal.starts_at
+                        && r.signal.key == signal.key
+                });
+                match (signal.state, seen_other) {
+                    (SignalState::Firing, false) => self.unresolved_signals += 1,
+                    (SignalState::Resolved, true) => {
+                        self.unresolved_signals = self.unresolved_signals.saturating_sub(1);
+                    }
+                    (SignalState::Firing, true) | (SignalState::Resolved, false) => {}
+                }
+                if signal.state == SignalState::Firing {
+                    self.fired_signals += 1;
+                }
+                self.signals.push(SignalRecord {
+                    signal: signal.clone(),
+                    received_at: event.at,
+                });
+            }
             Change::NotificationRequested { notification } => self.outbox.push(OutboxEntry {
                 notification: notification.clone(),
                 requested_at: event.at,
@@ -927,23 +955,7 @@ impl Incident {
     }
     /// Whether it has signals and every occurrence that fired has reported resolved.
     pub fn signals_all_resolved(&self) -> bool {
-        let firing = self
-            .signals
-            .iter()
-            .filter(|r| r.signal.state == SignalState::Firing);
-        let mut any = false;
-        for f in firing {
-            any = true;
-            let resolved = self.signals.iter().any(|r| {
-                r.signal.state == SignalState::Resolved
-                    && r.signal.key == f.signal.key
-                    && r.signal.starts_at == f.signal.starts_at
-            });
-            if !resolved {
-                return false;
-            }
-        }
-        any
+        self.fired_signals > 0 && self.unresolved_signals == 0
     }
     /// When a person (any actor but the system) last recorded something on it.
     pub fn last_human_action_at(&self) -> Option<DateTime<Utc>> {

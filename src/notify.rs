@@ -177,30 +177,48 @@ pub(crate) struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    /// Replaces the placeholders of `text` in one pass. Unknown placeholders, and those
+    /// without a value here, are left as they are.
     fn render(&self, text: &str) -> String {
+        use std::fmt::Write;
         let i = self.incident;
-        let owner = i
-            .owner()
-            .map_or("nobody yet".to_string(), |o| o.name().to_string());
-        let mut out = text
-            .replace("{id}", &i.id().to_string())
-            .replace("{title}", i.title().as_str())
-            .replace("{severity}", i.severity().as_str())
-            .replace("{service}", i.service().as_str())
-            .replace("{status}", &i.status().to_string())
-            .replace("{owner}", &owner);
-        if let Some(step) = self.step {
-            out = out.replace("{step}", &(step + 1).to_string());
+        let mut out = String::with_capacity(text.len() + 64);
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                out.push_str(&rest[open..]);
+                return out;
+            };
+            let name = &after[..close];
+            // `write!` into a String cannot fail.
+            let known = match name {
+                "id" => write!(out, "{}", i.id()).is_ok(),
+                "title" => write!(out, "{}", i.title()).is_ok(),
+                "severity" => write!(out, "{}", i.severity()).is_ok(),
+                "service" => write!(out, "{}", i.service()).is_ok(),
+                "status" => write!(out, "{}", i.status()).is_ok(),
+                "owner" => match i.owner() {
+                    Some(o) => write!(out, "{}", o.name()).is_ok(),
+                    None => write!(out, "nobody yet").is_ok(),
+                },
+                "step" => self.step.is_some_and(|s| write!(out, "{}", s + 1).is_ok()),
+                "target" => self.target.is_some_and(|t| write!(out, "{t}").is_ok()),
+                "due" => self
+                    .due
+                    .is_some_and(|d| write!(out, "{}", d.format("%Y-%m-%d %H:%M UTC")).is_ok()),
+                "message" => self.message.is_some_and(|m| write!(out, "{m}").is_ok()),
+                _ => false,
+            };
+            if !known {
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
+            }
+            rest = &after[close + 1..];
         }
-        if let Some(target) = self.target {
-            out = out.replace("{target}", &target.to_string());
-        }
-        if let Some(due) = self.due {
-            out = out.replace("{due}", &due.format("%Y-%m-%d %H:%M UTC").to_string());
-        }
-        if let Some(message) = self.message {
-            out = out.replace("{message}", message);
-        }
+        out.push_str(rest);
         out
     }
 }
@@ -340,6 +358,35 @@ impl fmt::Display for Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_fill_known_placeholders_and_keep_the_rest() {
+        use crate::lifecycle::{Command, NewIncident, decide};
+        use crate::model::{Actor, IncidentId, Source};
+        let at = DateTime::UNIX_EPOCH;
+        let id = IncidentId::from_bytes([1; 16]);
+        let new =
+            NewIncident::new("Till {down}", crate::Severity::High, "POS", Source::Alert).unwrap();
+        let events = decide(
+            None,
+            &Command::Open { id, incident: new },
+            &Actor::system(),
+            at,
+        )
+        .unwrap();
+        let incident = Incident::replay(id, &events).unwrap();
+        let fields = Fields {
+            incident: &incident,
+            step: Some(1),
+            target: None,
+            due: None,
+            message: Some("hi"),
+        };
+        assert_eq!(
+            fields.render("{severity}: {title} on {service} ({status}) step {step}, {target}, {message}, {owner} {"),
+            "high: Till {down} on POS (open) step 2, {target}, hi, nobody yet {"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap_then_gives_up() {

@@ -187,22 +187,27 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let system = Actor::system();
         self.record(id, slot, |incident| {
             let mut events = Vec::new();
-            let mut current = incident.clone();
-            if reopen && current.status() == crate::lifecycle::Status::Resolved {
+            // The desk re-checked for a duplicate under the incident's lock; after a conflict
+            // the incident is reloaded, so check again here.
+            let already = incident.signals().iter().rev().any(|r| {
+                r.signal.starts_at == signal.starts_at
+                    && r.signal.state == signal.state
+                    && r.signal.key == signal.key
+            });
+            if already {
+                return Ok(events);
+            }
+            let mut at = now.max(incident.updated_at());
+            if reopen && incident.status() == crate::lifecycle::Status::Resolved {
                 let reason = Text::new("reason", format!("{} fired again", signal.key))?;
-                for event in decide(Some(&current), &Command::Reopen { reason }, &system, now)? {
-                    current.apply(&event)?;
+                for event in decide(Some(incident), &Command::Reopen { reason }, &system, now)? {
+                    at = at.max(event.at);
                     events.push(event);
                 }
             }
-            let already = current.signals().iter().any(|r| {
-                r.signal.key == signal.key
-                    && r.signal.starts_at == signal.starts_at
-                    && r.signal.state == signal.state
-            });
-            if !already {
+            {
                 events.push(Event {
-                    at: now.max(current.updated_at()),
+                    at,
                     actor: system.clone(),
                     change: Change::SignalReceived {
                         signal: signal.clone(),
