@@ -65,6 +65,7 @@ mod model;
 mod notify;
 mod people;
 mod policy;
+mod report;
 mod severity;
 mod shard;
 mod simulate;
@@ -104,6 +105,11 @@ pub use people::{
 };
 pub use policy::{
     Chain, Hours, OutsideHours, Policy, PolicyError, Recipient, Rounds, Step, Targets,
+};
+pub use report::{
+    Breach, Breaches, Compared, Comparison, DurationStats, Exclusion, FigureUnit, OverdueFollowUp,
+    OverdueFollowUps, Recurrences, Report, Satisfaction, SlaCompliance, TimeToAcknowledge,
+    TimeToResolve, Volume, Window, report,
 };
 pub use severity::{SEVERITY_SPELLINGS, Severity};
 pub use simulate::{Simulated, simulate};

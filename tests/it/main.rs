@@ -8,6 +8,7 @@ mod intake;
 mod lifecycle_table;
 mod people;
 mod props;
+mod report;
 mod scenarios;
 mod sql;
 mod support;

@@ -1,0 +1,481 @@
+//! One pass over the incidents, gathering every figure.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{
+    Breach, Breaches, DurationStats, Exclusion, OverdueFollowUp, OverdueFollowUps, Recurrences,
+    Report, Satisfaction, SlaCompliance, TimeToAcknowledge, TimeToResolve, Volume, Window,
+};
+use crate::incident::Incident;
+use crate::lifecycle::{Resolution, SlaTarget};
+use crate::model::{Service, Source};
+use crate::policy::Policy;
+use crate::severity::Severity;
+use crate::sla::{SlaState, sla_status};
+
+/// Per-target SLA tallies.
+#[derive(Debug, Default)]
+struct SlaTally {
+    met: usize,
+    breached: usize,
+    on_track: usize,
+    at_risk: usize,
+    paused: usize,
+    without_target: usize,
+}
+
+/// What one pass over the incidents gathers.
+pub(super) struct Accumulator<'p> {
+    policy: &'p Policy,
+    window: Window,
+    /// The instant the figures are as of: the window's end, or "now" for a window in progress.
+    as_of: DateTime<Utc>,
+    /// Records dated before this count as having happened by `as_of`.
+    cutoff: DateTime<Utc>,
+    opened: usize,
+    by_severity: BTreeMap<Severity, usize>,
+    by_service: BTreeMap<Service, usize>,
+    by_source: BTreeMap<Source, usize>,
+    still_open: usize,
+    changed_after_end: usize,
+    ack_wall: Vec<i64>,
+    ack_business: Vec<i64>,
+    not_acknowledged_open: usize,
+    resolved_unacknowledged: usize,
+    resolve_wall: Vec<i64>,
+    resolve_business: Vec<i64>,
+    resolve_genuine: Vec<i64>,
+    false_alarms: usize,
+    duplicates: usize,
+    reopened: usize,
+    sla: [SlaTally; 2],
+    breaches: Vec<Breach>,
+    recurrences: usize,
+    follow_ups_due: usize,
+    overdue: Vec<OverdueFollowUp>,
+    responses: usize,
+    score_sum: u64,
+    satisfied: usize,
+}
+
+/// The targets assessed, in report order.
+const ASSESSED: [SlaTarget; 2] = [SlaTarget::Acknowledge, SlaTarget::Resolve];
+
+impl<'p> Accumulator<'p> {
+    /// Gathers the figures of `window`, as of its end or, if `now` is given and before the
+    /// end, as of `now` (everything recorded up to and including `now` counts).
+    pub(super) fn new(
+        policy: &'p Policy,
+        window: Window,
+        now: Option<DateTime<Utc>>,
+    ) -> Accumulator<'p> {
+        let (as_of, cutoff) = match now.filter(|now| *now < window.until()) {
+            Some(now) => (now, now + Duration::nanoseconds(1)),
+            None => (window.until(), window.until()),
+        };
+        Accumulator {
+            policy,
+            window,
+            as_of,
+            cutoff,
+            opened: 0,
+            by_severity: Severity::ALL.into_iter().map(|s| (s, 0)).collect(),
+            by_service: BTreeMap::new(),
+            by_source: Source::ALL.into_iter().map(|s| (s, 0)).collect(),
+            still_open: 0,
+            changed_after_end: 0,
+            ack_wall: Vec::new(),
+            ack_business: Vec::new(),
+            not_acknowledged_open: 0,
+            resolved_unacknowledged: 0,
+            resolve_wall: Vec::new(),
+            resolve_business: Vec::new(),
+            resolve_genuine: Vec::new(),
+            false_alarms: 0,
+            duplicates: 0,
+            reopened: 0,
+            sla: Default::default(),
+            breaches: Vec::new(),
+            recurrences: 0,
+            follow_ups_due: 0,
+            overdue: Vec::new(),
+            responses: 0,
+            score_sum: 0,
+            satisfied: 0,
+        }
+    }
+
+    pub(super) fn add(&mut self, incident: &Incident) {
+        if self.window.contains(incident.created_at()) {
+            self.add_opened(incident);
+        }
+        self.add_follow_ups(incident);
+        for feedback in incident.feedback() {
+            if self.window.contains(feedback.at) {
+                self.responses += 1;
+                let score = feedback.score.get();
+                self.score_sum += u64::from(score);
+                if score >= 4 {
+                    self.satisfied += 1;
+                }
+            }
+        }
+    }
+
+    /// The figures about incidents opened in the window.
+    fn add_opened(&mut self, incident: &Incident) {
+        let until = self.cutoff;
+        let calendar = self.policy.calendar();
+        let created = incident.created_at();
+        self.opened += 1;
+        *self.by_severity.entry(incident.severity()).or_default() += 1;
+        *self.by_source.entry(incident.source()).or_default() += 1;
+        match self.by_service.get_mut(incident.service()) {
+            Some(n) => *n += 1,
+            None => {
+                self.by_service.insert(incident.service().clone(), 1);
+            }
+        }
+        if incident.updated_at() >= until {
+            self.changed_after_end += 1;
+        }
+        if incident.recurrence().is_some() {
+            self.recurrences += 1;
+        }
+
+        match incident.acknowledged_at() {
+            Some(at) => {
+                self.ack_wall.push((at - created).num_milliseconds());
+                self.ack_business
+                    .push(calendar.business_time(created, at).num_milliseconds());
+            }
+            None if incident.is_active() => self.not_acknowledged_open += 1,
+            None => self.resolved_unacknowledged += 1,
+        }
+
+        match incident.resolution_record() {
+            Some(record) => {
+                let wall = (record.at - created).num_milliseconds();
+                self.resolve_wall.push(wall);
+                self.resolve_business.push(
+                    calendar
+                        .business_time(created, record.at)
+                        .num_milliseconds(),
+                );
+                match record.resolution {
+                    Resolution::FalseAlarm => self.false_alarms += 1,
+                    Resolution::Duplicate { .. } => self.duplicates += 1,
+                    Resolution::Fixed | Resolution::Workaround | Resolution::AutoResolved => {
+                        self.resolve_genuine.push(wall);
+                    }
+                }
+                if incident.reopen_count() > 0 {
+                    self.reopened += 1;
+                }
+            }
+            None => self.still_open += 1,
+        }
+
+        let statuses = sla_status(incident, self.policy, until);
+        for (tally, target) in self.sla.iter_mut().zip(ASSESSED) {
+            let Some(status) = statuses.iter().find(|s| s.target == target) else {
+                tally.without_target += 1;
+                continue;
+            };
+            match status.state {
+                SlaState::Met => tally.met += 1,
+                SlaState::OnTrack => tally.on_track += 1,
+                SlaState::AtRisk => tally.at_risk += 1,
+                SlaState::Paused => tally.paused += 1,
+                SlaState::Breached => {
+                    tally.breached += 1;
+                    self.breaches.push(Breach {
+                        incident: incident.id(),
+                        title: incident.title().clone(),
+                        opened_at: created,
+                        severity: incident.severity(),
+                        service: incident.service().clone(),
+                        target,
+                        limit: status.limit,
+                        elapsed: Duration::seconds(status.elapsed.num_seconds()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Follow-ups of reviews recorded before the window's end, due before it.
+    fn add_follow_ups(&mut self, incident: &Incident) {
+        let until = self.cutoff;
+        let mut offset = 0;
+        for record in incident.reviews() {
+            let planned = record.review.follow_ups.len();
+            if record.at < until {
+                for follow_up in incident.follow_ups().iter().skip(offset).take(planned) {
+                    if follow_up.plan.due >= until {
+                        continue;
+                    }
+                    self.follow_ups_due += 1;
+                    let done_by_end = follow_up.done.as_ref().is_some_and(|(at, _)| *at < until);
+                    if !done_by_end {
+                        self.overdue.push(OverdueFollowUp {
+                            incident: incident.id(),
+                            incident_title: incident.title().clone(),
+                            number: follow_up.number,
+                            title: follow_up.plan.title.clone(),
+                            owner: follow_up.plan.owner.clone(),
+                            due: follow_up.plan.due,
+                        });
+                    }
+                }
+            }
+            offset += planned;
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Report {
+        let business = business_hours_note(self.policy);
+        let opened = self.opened;
+        let n = |count: usize, one: &str, many: &str| plural(count, one, many);
+
+        let volume = Volume {
+            total: opened,
+            by_severity: self.by_severity,
+            by_service: self.by_service,
+            by_source: self.by_source,
+            still_open: self.still_open,
+            basis: format!(
+                "Incidents opened from {} (inclusive) to {} (exclusive): {}. Severity as it \
+                 stood at the window's end; still open means neither resolved nor closed at \
+                 the window's end ({}).",
+                self.window.from().format("%Y-%m-%d %H:%M UTC"),
+                self.window.until().format("%Y-%m-%d %H:%M UTC"),
+                n(opened, "incident", "incidents"),
+                self.still_open,
+            ),
+        };
+
+        let ack_excluded = vec![
+            Exclusion {
+                count: self.not_acknowledged_open,
+                reason: "not acknowledged by the window's end (still open)".into(),
+            },
+            Exclusion {
+                count: self.resolved_unacknowledged,
+                reason: "resolved without ever being acknowledged".into(),
+            },
+        ];
+        let time_to_acknowledge = TimeToAcknowledge {
+            wall_clock: DurationStats::from_millis(&mut self.ack_wall),
+            business_hours: DurationStats::from_millis(&mut self.ack_business),
+            basis: format!(
+                "From opening to the first acknowledgement (explicit, or by starting work on \
+                 it), over the {} of the {opened} opened in the window that were acknowledged \
+                 by its end. Excluded: {}. {STATS_NOTE} {business}",
+                n(self.ack_wall.len(), "incident", "incidents"),
+                exclusions_text(&ack_excluded),
+            ),
+            excluded: ack_excluded,
+        };
+
+        let resolve_excluded = vec![Exclusion {
+            count: self.still_open,
+            reason: "still open at the window's end".into(),
+        }];
+        let time_to_resolve = TimeToResolve {
+            wall_clock: DurationStats::from_millis(&mut self.resolve_wall),
+            business_hours: DurationStats::from_millis(&mut self.resolve_business),
+            without_false_alarms_and_duplicates: DurationStats::from_millis(
+                &mut self.resolve_genuine,
+            ),
+            false_alarms: self.false_alarms,
+            duplicates: self.duplicates,
+            reopened: self.reopened,
+            basis: format!(
+                "From opening to the resolution in effect at the window's end, over the {} of \
+                 the {opened} opened in the window that were resolved or closed by its end. \
+                 Time waiting on a vendor counts (customers waited too). {} reopened and \
+                 resolved again: the last resolution counts. Excluded: {}. Included: {} and {} \
+                 (left out of the figures 'without false alarms and duplicates', which cover \
+                 {}). {STATS_NOTE} {business}",
+                n(self.resolve_wall.len(), "incident", "incidents"),
+                n(self.reopened, "incident was", "incidents were"),
+                exclusions_text(&resolve_excluded),
+                n(self.false_alarms, "false alarm", "false alarms"),
+                n(self.duplicates, "duplicate", "duplicates"),
+                n(self.resolve_genuine.len(), "incident", "incidents"),
+            ),
+            excluded: resolve_excluded,
+        };
+
+        let sla = ASSESSED
+            .into_iter()
+            .zip(self.sla.iter())
+            .map(|(target, t)| sla_compliance(target, t, opened))
+            .collect();
+
+        self.breaches.sort_by(|a, b| {
+            (a.opened_at, a.incident, a.target).cmp(&(b.opened_at, b.incident, b.target))
+        });
+        let breaches = Breaches {
+            basis: format!(
+                "Every acknowledge or resolve target reached by the window's end among the \
+                 {opened} incidents opened in it ({}), judged as for SLA compliance; elapsed \
+                 time is on the target's clock.",
+                n(self.breaches.len(), "breach", "breaches"),
+            ),
+            items: self.breaches,
+        };
+
+        let recurrence = Recurrences {
+            opened,
+            recurrences: self.recurrences,
+            percent: percent(self.recurrences, opened),
+            basis: format!(
+                "Incidents opened in the window that intake linked to an earlier incident of \
+                 the same problem (the same alert or report key came back after its incident \
+                 was resolved, within the recurrence window): {} of {opened}.",
+                self.recurrences,
+            ),
+        };
+
+        self.overdue.sort_by_key(|f| (f.due, f.incident, f.number));
+        let overdue_follow_ups = OverdueFollowUps {
+            due: self.follow_ups_due,
+            basis: format!(
+                "Over every incident given, not only those opened in the window: follow-ups \
+                 of reviews recorded before the window's end that were due before its end ({}) \
+                 and not completed by then ({}).",
+                self.follow_ups_due,
+                self.overdue.len(),
+            ),
+            items: self.overdue,
+        };
+
+        let satisfaction = Satisfaction {
+            responses: self.responses,
+            average: (self.responses > 0).then(|| self.score_sum as f64 / self.responses as f64),
+            satisfied: self.satisfied,
+            percent_satisfied: percent(self.satisfied, self.responses),
+            basis: format!(
+                "Customer feedback recorded in the window, on any incident given (not only \
+                 those opened in it): {}. Scores run from 1 to 5; satisfied means 4 or 5 ({}).",
+                n(self.responses, "response", "responses"),
+                self.satisfied,
+            ),
+        };
+
+        let mut caveats = Vec::new();
+        if self.as_of < self.window.until() {
+            caveats.push(format!(
+                "The window had not ended when this report was made: every figure is as of {} \
+                 instead of its end. Incidents still open may yet be resolved or breach their \
+                 targets, and follow-ups due later are not counted.",
+                self.as_of.format("%Y-%m-%d %H:%M UTC"),
+            ));
+        }
+        if self.changed_after_end > 0 {
+            caveats.push(format!(
+                "{} opened in the window changed at or after its end and {} counted as {} \
+                 now, not as at the window's end (Desk::report rebuilds them from their \
+                 history).",
+                n(self.changed_after_end, "incident", "incidents"),
+                if self.changed_after_end == 1 {
+                    "is"
+                } else {
+                    "are"
+                },
+                if self.changed_after_end == 1 {
+                    "it stands"
+                } else {
+                    "they stand"
+                },
+            ));
+        }
+
+        Report {
+            window: self.window,
+            as_of: self.as_of,
+            opened: volume,
+            time_to_acknowledge,
+            time_to_resolve,
+            sla,
+            breaches,
+            recurrence,
+            overdue_follow_ups,
+            satisfaction,
+            caveats,
+        }
+    }
+}
+
+const STATS_NOTE: &str = "Median and p90 are nearest-rank (the ⌈n/2⌉-th and ⌈0.9·n⌉-th \
+                          smallest value); all are rounded to the second.";
+
+fn sla_compliance(target: SlaTarget, t: &SlaTally, opened: usize) -> SlaCompliance {
+    let incidents = opened - t.without_target;
+    let decided = t.met + t.breached;
+    let running = t.on_track + t.at_risk + t.paused;
+    let clock = match target {
+        SlaTarget::Resolve => {
+            " The resolve clock pauses while waiting on a vendor and continues after a \
+             reopening."
+        }
+        SlaTarget::Acknowledge | SlaTarget::CustomerUpdate => "",
+    };
+    SlaCompliance {
+        target,
+        incidents,
+        met: t.met,
+        breached: t.breached,
+        on_track: t.on_track,
+        at_risk: t.at_risk,
+        paused: t.paused,
+        without_target: t.without_target,
+        percent_met: percent(t.met, decided),
+        basis: format!(
+            "The {target} target the policy sets for each incident's severity and service, \
+             judged at the window's end on the target's clock (around the clock or business \
+             hours, as the policy says), over the {incidents} of the {opened} incidents opened \
+             in the window that have one ({} have none). Met {}: stopped before the limit; \
+             breached {}: the limit was reached. Still running at the end ({running}: {} on \
+             track, {} at risk, {} paused) is undecided and left out: met share = met / (met + \
+             breached) = {} / {decided}.{clock}",
+            t.without_target, t.met, t.breached, t.on_track, t.at_risk, t.paused, t.met,
+        ),
+    }
+}
+
+fn business_hours_note(policy: &Policy) -> String {
+    let calendar = policy.calendar();
+    if calendar.is_always_open() {
+        "Business hours: the policy's calendar is open around the clock, so they equal the \
+         wall clock."
+            .into()
+    } else {
+        format!(
+            "Business hours count only the opening hours of the policy's calendar ({}), \
+             holidays and closures left out.",
+            calendar.time_zone()
+        )
+    }
+}
+
+fn exclusions_text(excluded: &[Exclusion]) -> String {
+    excluded
+        .iter()
+        .map(|e| format!("{} {}", e.count, e.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// `part / whole` in percent; `None` if `whole` is zero.
+fn percent(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}

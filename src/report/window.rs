@@ -1,0 +1,142 @@
+//! [`Window`]: the span of time a report covers.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+
+/// A half-open span of time `[from, until)`: an instant at `from` is inside, one at `until`
+/// is not.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use incidents::Window;
+///
+/// let november = Window::month(2026, 11, chrono_tz::Europe::London)?;
+/// assert_eq!(november.from(), Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
+/// assert_eq!(november.until(), Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+/// assert!(!november.contains(november.until()));
+/// assert_eq!(november.preceding().from(), Utc.with_ymd_and_hms(2026, 10, 2, 0, 0, 0).unwrap());
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "WindowSpec", into = "WindowSpec")]
+pub struct Window {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WindowSpec {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl TryFrom<WindowSpec> for Window {
+    type Error = Invalid;
+    fn try_from(spec: WindowSpec) -> Result<Window, Invalid> {
+        Window::new(spec.from, spec.until)
+    }
+}
+
+impl From<Window> for WindowSpec {
+    fn from(w: Window) -> WindowSpec {
+        WindowSpec {
+            from: w.from,
+            until: w.until,
+        }
+    }
+}
+
+impl Window {
+    /// The window `[from, until)`.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `window` unless `from` is before `until`.
+    pub fn new(from: DateTime<Utc>, until: DateTime<Utc>) -> Result<Window, Invalid> {
+        if from >= until {
+            return Err(Invalid::new(
+                "window",
+                format!("must start before it ends, got {from} to {until}"),
+            ));
+        }
+        Ok(Window { from, until })
+    }
+
+    /// The calendar month `month` (1–12) of `year`, from local midnight on its first day to
+    /// local midnight on the next month's first day, in time zone `tz` (use
+    /// `chrono_tz::UTC` for UTC, or [`Calendar::time_zone`](crate::Calendar::time_zone) for
+    /// the shop's). A midnight skipped by a daylight-saving change is taken as the first
+    /// local time after it.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `month` if there is no such month.
+    pub fn month(year: i32, month: u32, tz: Tz) -> Result<Window, Invalid> {
+        let no_month = || Invalid::new("month", format!("{year}-{month:02} is not a month"));
+        let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(no_month)?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        }
+        .ok_or_else(no_month)?;
+        Window::new(local_midnight(first, tz), local_midnight(next, tz))
+    }
+
+    /// The window of the same length that ends where this one starts.
+    #[must_use]
+    pub fn preceding(&self) -> Window {
+        Window {
+            from: self.from - (self.until - self.from),
+            until: self.from,
+        }
+    }
+
+    /// The start (inside the window).
+    pub fn from(&self) -> DateTime<Utc> {
+        self.from
+    }
+
+    /// The end (just outside the window).
+    pub fn until(&self) -> DateTime<Utc> {
+        self.until
+    }
+
+    /// How long it is.
+    pub fn length(&self) -> Duration {
+        self.until - self.from
+    }
+
+    /// Whether `at` is inside: `from <= at < until`.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from <= at && at < self.until
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} to {} UTC",
+            self.from.format("%Y-%m-%d %H:%M"),
+            self.until.format("%Y-%m-%d %H:%M")
+        )
+    }
+}
+
+/// The UTC instant of local midnight on `day` in `tz` (or the first local time after it, if
+/// a daylight-saving change skips midnight).
+fn local_midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let mut local = day.and_time(NaiveTime::MIN);
+    for _ in 0..(24 * 60) {
+        if let Some(t) = tz.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        local += Duration::minutes(1);
+    }
+    // Unreachable for real zones: read the local time as UTC.
+    local.and_utc()
+}
