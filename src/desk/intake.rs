@@ -1,7 +1,6 @@
 //! Signals into the desk: [`Desk::ingest`] and [`Desk::open_once`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -272,16 +271,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
             Err(other) => return Err(other),
         }
-        self.keys_write().add(&incident);
-        let mut slot = Slot {
-            incident,
-            timer_due: None,
-            outbox_due: None,
-        };
-        self.rearm(&mut slot);
-        self.incidents
-            .write(&id)
-            .insert(id, Arc::new(Mutex::new(slot)));
+        self.insert(incident);
         Ok(match recurrence {
             Some(recurrence) => Ingested::Recurred { id, recurrence },
             None => Ingested::Opened { id },

@@ -225,16 +225,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             let Some(incident) = incidents.remove(&id) else {
                 continue;
             };
-            desk.keys_write().add(&incident);
-            let mut slot = Slot {
-                incident,
-                timer_due: None,
-                outbox_due: None,
-            };
-            desk.rearm(&mut slot);
-            desk.incidents
-                .write(&id)
-                .insert(id, Arc::new(Mutex::new(slot)));
+            desk.insert(incident);
         }
         Ok(desk)
     }
@@ -303,16 +294,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .into());
         };
         let version = self.store.append(id, Version::ZERO, &events)?;
-        self.keys_write().add(&incident);
-        let mut slot = Slot {
-            incident,
-            timer_due: None,
-            outbox_due: None,
-        };
-        self.rearm(&mut slot);
-        self.incidents
-            .write(&id)
-            .insert(id, Arc::new(Mutex::new(slot)));
+        self.insert(incident);
         Ok(Receipt {
             id,
             version,
@@ -568,15 +550,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let incident = Incident::replay(id, &events)?;
         self.keys_write().add(&incident);
         let mut map = self.incidents.write(&id);
-        Ok(Some(Arc::clone(map.entry(id).or_insert_with(|| {
-            let mut slot = Slot {
-                incident,
-                timer_due: None,
-                outbox_due: None,
-            };
-            self.rearm(&mut slot);
-            Arc::new(Mutex::new(slot))
-        }))))
+        Ok(Some(Arc::clone(
+            map.entry(id).or_insert_with(|| self.new_cell(incident)),
+        )))
     }
 
     fn reload(&self, id: IncidentId) -> Result<Incident> {
@@ -590,6 +566,25 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .each()
             .flat_map(|shard| shard.values().cloned().collect::<Vec<_>>())
             .collect()
+    }
+
+    /// Adds an incident to the projection: indexes its keys, queues its deadlines.
+    fn insert(&self, incident: Incident) {
+        self.keys_write().add(&incident);
+        let id = incident.id();
+        let cell = self.new_cell(incident);
+        self.incidents.write(&id).insert(id, cell);
+    }
+
+    /// A projection cell for `incident`, its deadlines queued.
+    fn new_cell(&self, incident: Incident) -> Arc<Mutex<Slot>> {
+        let mut slot = Slot {
+            incident,
+            timer_due: None,
+            outbox_due: None,
+        };
+        self.rearm(&mut slot);
+        Arc::new(Mutex::new(slot))
     }
 
     /// Re-queues the slot's incident under its next timer and next outbox attempt.

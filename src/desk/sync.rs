@@ -1,9 +1,8 @@
 //! Keeping several desks on one database in step: [`Desk::catch_up`].
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
-use super::{Desk, Slot, lock};
+use super::{Desk, lock};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::incident::Incident;
@@ -96,15 +95,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         }
         let incident = Incident::replay(id, &events)?;
         self.keys_write().add(&incident);
-                let mut map = self.incidents.write(&id);
+        let mut map = self.incidents.write(&id);
         if let std::collections::hash_map::Entry::Vacant(entry) = map.entry(id) {
-            let mut slot = Slot {
-                incident,
-                timer_due: None,
-                outbox_due: None,
-            };
-            self.rearm(&mut slot);
-            entry.insert(Arc::new(Mutex::new(slot)));
+            entry.insert(self.new_cell(incident));
         }
         Ok(())
     }

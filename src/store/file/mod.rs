@@ -455,36 +455,19 @@ impl FileStore {
             }
             // Segments after the damaged one move whole; the damaged one from the damage on.
             for (_, path) in listed.iter().skip(damage.segment + 1).rev() {
-                let len = std::fs::metadata(path)
-                    .map_err(|e| io_error("stat", path, e))?
-                    .len();
-                let saved_to = quarantine_target(dir, path, 0)?;
-                std::fs::rename(path, &saved_to).map_err(|e| io_error("rename", path, e))?;
-                report.quarantined.push(Quarantined {
-                    path: path.clone(),
-                    offset: 0,
-                    bytes: len,
-                    reason: format!("follows damage in {}", damage.path.display()),
-                    saved_to,
-                });
+                let reason = format!("follows damage in {}", damage.path.display());
+                report
+                    .quarantined
+                    .push(quarantine_whole(dir, path, reason)?);
             }
             // A missing segment: everything from where it should be on moves whole.
             if let Some((_, path)) = listed
                 .get(damage.segment)
                 .filter(|(_, p)| *p != damage.path)
             {
-                let len = std::fs::metadata(path)
-                    .map_err(|e| io_error("stat", path, e))?
-                    .len();
-                let saved_to = quarantine_target(dir, path, 0)?;
-                std::fs::rename(path, &saved_to).map_err(|e| io_error("rename", path, e))?;
-                report.quarantined.push(Quarantined {
-                    path: path.clone(),
-                    offset: 0,
-                    bytes: len,
-                    reason: damage.reason.clone(),
-                    saved_to,
-                });
+                report
+                    .quarantined
+                    .push(quarantine_whole(dir, path, damage.reason.clone())?);
             }
             if let Some((_, path)) = listed
                 .get(damage.segment)
@@ -827,6 +810,22 @@ fn create_segment(io: &Io, dir: &Path, n: u32, previous_len: u64) -> Result<Segm
         path,
         file: Arc::new(file),
         durable_len: header.len() as u64,
+    })
+}
+
+/// Moves a whole segment into the quarantine directory (a rename: no byte is rewritten).
+fn quarantine_whole(dir: &Path, path: &Path, reason: String) -> Result<Quarantined> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| io_error("stat", path, e))?
+        .len();
+    let saved_to = quarantine_target(dir, path, 0)?;
+    std::fs::rename(path, &saved_to).map_err(|e| io_error("rename", path, e))?;
+    Ok(Quarantined {
+        path: path.to_path_buf(),
+        offset: 0,
+        bytes: len,
+        reason,
+        saved_to,
     })
 }
 
