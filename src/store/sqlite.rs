@@ -175,7 +175,12 @@ impl Store for SqliteStore {
             expected,
             events,
         }])?;
-        Ok(versions[0])
+        // One append in, one version out.
+        versions.first().copied().ok_or_else(|| Error::Backend {
+            backend: "store",
+            op: "append",
+            message: "no version returned".into(),
+        })
     }
 
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {

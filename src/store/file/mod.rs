@@ -877,7 +877,12 @@ fn quarantine_copy(
 impl Store for FileStore {
     fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
         let versions = self.commit_frame(&[(id, expected, events)])?;
-        Ok(versions[0])
+        // One append in, one version out.
+        versions.first().copied().ok_or_else(|| Error::Backend {
+            backend: "store",
+            op: "append",
+            message: "no version returned".into(),
+        })
     }
 
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
