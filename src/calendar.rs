@@ -231,7 +231,7 @@ impl Calendar {
             return Some(from);
         }
         if self.is_always_open() {
-            return Some(from + amount);
+            return from.checked_add_signed(amount);
         }
         let mut left = amount;
         let mut window_start = from;

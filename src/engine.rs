@@ -40,6 +40,11 @@ fn chain_meter<'a>(chain: &Chain, severity: Severity, policy: &'a Policy) -> Met
     }
 }
 
+/// `d` times `n`, or `None` if that overflows (a timer that far out never falls due).
+fn times(d: Duration, n: u32) -> Option<Duration> {
+    d.checked_mul(i32::try_from(n).ok()?)
+}
+
 /// The delay from the chain's start to step `step` of round `round`.
 ///
 /// Round 0 runs every step at its own delay. Each later round starts `repeat_pause` after the
@@ -49,11 +54,18 @@ pub(crate) fn step_offset(chain: &Chain, round: u32, step: usize) -> Duration {
     if round == 0 {
         return at(step);
     }
-    let last = at(chain.steps.len() - 1);
+    let last = at(chain.steps.len().saturating_sub(1));
     let first_repeated = at(chain.repeat_from);
     let round_length = last - first_repeated;
-    let r = i32::try_from(round).unwrap_or(i32::MAX);
-    last + chain.repeat_pause * r + round_length * (r - 1) + (at(step) - first_repeated)
+    // Saturates instead of overflowing: a step that far out never falls due.
+    let offset = times(chain.repeat_pause, round)
+        .zip(times(round_length, round - 1))
+        .and_then(|(pauses, rounds)| {
+            last.checked_add(&pauses)?
+                .checked_add(&rounds)?
+                .checked_add(&(at(step) - first_repeated))
+        });
+    offset.unwrap_or(Duration::MAX)
 }
 
 /// The step after `last` (round, step), if the chain has one.
@@ -128,15 +140,18 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     );
 
     if let Some(cadence) = targets.customer_updates {
+        // Reminders count from 1 in each opening and after each customer update.
+        let cycle = incident.reopen_count();
         let after_updates = incident.customer_updates().len() as u32;
         let done = fired
             .update_reminder
-            .filter(|(after, _)| *after == after_updates)
-            .map_or(0, |(_, reminder)| reminder);
-        let reminder = done + 1;
+            .filter(|(c, after, _)| *c == cycle && *after == after_updates)
+            .map_or(0, |(_, _, reminder)| reminder);
+        let reminder = done.saturating_add(1);
         let start = update_clock_start(incident);
-        if let Some(due) = meter.add(start, cadence * i32::try_from(reminder).unwrap_or(i32::MAX)) {
+        if let Some(due) = times(cadence, reminder).and_then(|d| meter.add(start, d)) {
             emit(due, &|| Timer::CustomerUpdateDue {
+                cycle,
                 after_updates,
                 reminder,
                 due,
@@ -204,6 +219,11 @@ fn quiet_period_over(
         return None;
     }
     let (_, last_signal) = incident.signals_seen()?;
+    // Only signals of the current opening count: an incident reopened by hand after an
+    // auto-resolve is not auto-resolved again until a new alert comes and goes.
+    if last_signal < incident.cycle_started_at() {
+        return None;
+    }
     let person_acted = incident
         .last_human_action_at()
         .is_some_and(|at| at > last_signal);
@@ -241,6 +261,7 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                 }
             }
             Timer::CustomerUpdateDue {
+                cycle,
                 after_updates,
                 reminder,
                 ..
@@ -256,8 +277,7 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                     let k = elapsed.num_milliseconds() / cadence.num_milliseconds();
                     let k = u32::try_from(k).unwrap_or(u32::MAX).max(*reminder);
                     if k > *reminder
-                        && let Some(t) =
-                            meter.add(start, cadence * i32::try_from(k).unwrap_or(i32::MAX))
+                        && let Some(t) = times(cadence, k).and_then(|d| meter.add(start, d))
                     {
                         latest = (t.min(now), k);
                     }
@@ -265,6 +285,7 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                 due.push((
                     latest.0,
                     Timer::CustomerUpdateDue {
+                        cycle: *cycle,
                         after_updates: *after_updates,
                         reminder: latest.1,
                         due: latest.0,

@@ -113,7 +113,7 @@ pub struct FiredTimers {
     /// SLA targets whose breach fired.
     pub breached: Vec<SlaTarget>,
     /// The last customer-update reminder fired: (updates posted then, reminder number).
-    pub update_reminder: Option<(u32, u32)>,
+    pub update_reminder: Option<(u32, u32, u32)>,
 }
 
 /// The lifecycle position together with the data that only exists there: a resolution exists
@@ -528,10 +528,11 @@ impl Incident {
                 Timer::SlaAtRisk { target, .. } => self.fired.at_risk.push(*target),
                 Timer::SlaBreached { target, .. } => self.fired.breached.push(*target),
                 Timer::CustomerUpdateDue {
+                    cycle,
                     after_updates,
                     reminder,
                     ..
-                } => self.fired.update_reminder = Some((*after_updates, *reminder)),
+                } => self.fired.update_reminder = Some((*cycle, *after_updates, *reminder)),
                 Timer::QuietPeriodOver { .. } => {}
                 Timer::FollowUpOverdue { follow_up, .. } => {
                     if let Some(f) = self.follow_ups.iter_mut().find(|f| f.number == *follow_up) {
@@ -649,6 +650,7 @@ impl Incident {
                     .contains(target)
                     .then(|| format!("{target} breach fired twice")),
                 Timer::CustomerUpdateDue {
+                    cycle,
                     after_updates,
                     reminder,
                     ..
@@ -656,11 +658,15 @@ impl Incident {
                     let fresh = self
                         .fired
                         .update_reminder
-                        .is_none_or(|last| (*after_updates, *reminder) > last);
-                    (*after_updates as usize != self.customer_updates.len() || !fresh)
+                        .is_none_or(|last| (*cycle, *after_updates, *reminder) > last);
+                    (*cycle != self.reopen_count
+                        || *after_updates as usize != self.customer_updates.len()
+                        || !fresh)
                         .then(|| "customer update reminder out of order or repeated".into())
                 }
-                Timer::QuietPeriodOver { .. } => None,
+                // One auto-resolve per opening: the quiet period counts signals of this opening.
+                Timer::QuietPeriodOver { last_signal } => (*last_signal < self.cycle_started_at)
+                    .then(|| "quiet period over signals of an earlier opening".into()),
                 Timer::FollowUpOverdue { follow_up, .. } => match self.follow_up(*follow_up) {
                     None => Some(format!("reminder for unknown follow-up {follow_up}")),
                     Some(f) if f.reminded => Some(format!("follow-up {follow_up} reminded twice")),

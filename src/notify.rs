@@ -82,7 +82,7 @@ impl Backoff {
                 .saturating_mul(factor)
                 .min(self.max.num_milliseconds()),
         );
-        Some(now + wait)
+        now.checked_add_signed(wait)
     }
 }
 

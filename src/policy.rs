@@ -27,6 +27,16 @@ pub enum PolicyError {
         /// The value given, formatted.
         value: String,
     },
+    /// A duration longer than the hundred years a policy may name.
+    #[error("{severity} {field}: must be at most 100 years, got {value}")]
+    TooLong {
+        /// Which severity's targets.
+        severity: Severity,
+        /// Which duration.
+        field: &'static str,
+        /// The value given, formatted.
+        value: String,
+    },
     /// An escalation chain without steps.
     #[error("{severity} escalation: the chain has no steps")]
     EmptyChain {
@@ -181,6 +191,11 @@ pub struct Chain {
     pub outside_hours: OutsideHours,
 }
 
+/// The longest duration a policy may name: a hundred years ("never", in practice).
+fn max_duration() -> Duration {
+    Duration::days(36_525)
+}
+
 fn default_repeat_pause() -> Duration {
     Duration::minutes(15)
 }
@@ -242,6 +257,13 @@ impl Targets {
                     value: crate::duration_text::format(value),
                 });
             }
+            if let Some(value) = value.filter(|v| *v > max_duration()) {
+                return Err(PolicyError::TooLong {
+                    severity,
+                    field,
+                    value: crate::duration_text::format(value),
+                });
+            }
         }
         if !(1..=99).contains(&self.at_risk_percent) {
             return Err(PolicyError::AtRiskOutOfRange {
@@ -284,6 +306,13 @@ impl Chain {
                     value: crate::duration_text::format(step.after),
                 });
             }
+            if step.after > max_duration() {
+                return Err(PolicyError::TooLong {
+                    severity,
+                    field: "escalation step delay",
+                    value: crate::duration_text::format(step.after),
+                });
+            }
             if let Some(previous) = previous.filter(|p| step.after <= *p) {
                 return Err(PolicyError::StepsOutOfOrder {
                     severity,
@@ -299,6 +328,13 @@ impl Chain {
                 severity,
                 from_step: self.repeat_from + 1,
                 steps: self.steps.len(),
+            });
+        }
+        if self.repeat_pause > max_duration() {
+            return Err(PolicyError::TooLong {
+                severity,
+                field: "escalation repeat pause",
+                value: crate::duration_text::format(self.repeat_pause),
             });
         }
         if self.rounds != Rounds::Once && self.repeat_pause <= Duration::zero() {

@@ -82,9 +82,10 @@ impl<'a> Meter<'a> {
 
     /// The instant `amount` of counted time after `from`; `None` if the calendar never gets
     /// there (it stops opening).
+    /// `None` also when the instant is beyond what a date can hold (never due).
     pub(crate) fn add(&self, from: DateTime<Utc>, amount: Duration) -> Option<DateTime<Utc>> {
         match self {
-            Meter::Wall => Some(from + amount.max(Duration::zero())),
+            Meter::Wall => from.checked_add_signed(amount.max(Duration::zero())),
             Meter::Business(c) => c.add_business_time(from, amount),
         }
     }
@@ -92,7 +93,8 @@ impl<'a> Meter<'a> {
 
 /// The share of `limit` at which a target turns at risk.
 pub(crate) fn at_risk_after(limit: Duration, percent: u8) -> Duration {
-    Duration::milliseconds(limit.num_milliseconds() * i64::from(percent) / 100)
+    let ms = i128::from(limit.num_milliseconds()) * i128::from(percent) / 100;
+    Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// A running or stopped clock: what has been counted, and (if running) since when.

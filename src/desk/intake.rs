@@ -85,7 +85,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// Two threads ingesting the same new alert at once open one incident. Incidents opened
     /// from alerts get deterministic ids (from the key, the occurrence and how many incidents
-    /// the key had), so two desks sharing a store open one as well.
+    /// the key had), so two desks sharing a store that ingest the same delivery open one as
+    /// well — provided both are caught up ([`Desk::catch_up`]) on the key's earlier incidents;
+    /// a desk that is behind may decide differently (open where the other reopens).
     ///
     /// # Errors
     /// Store errors; nothing is recorded.

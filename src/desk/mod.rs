@@ -316,7 +316,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// - [`Error::Conflict`] if the retries ran out;
     /// - store errors.
     ///
-    /// In every error case nothing was recorded.
+    /// In every error case but one nothing was recorded. The exception: when the store
+    /// fails after the append may have reached it — a file store whose flush failed, a
+    /// database connection lost before the commit was confirmed — the outcome is unknown
+    /// until the store is read again (a reopened file store, a retried command that gets a
+    /// conflict).
     pub fn act(&self, id: IncidentId, actor: &Actor, command: Command) -> Result<Receipt> {
         self.authorize(actor, &command)?;
         if let Command::Resolve {
@@ -569,11 +573,16 @@ impl<S: Store, C: Clock> Desk<S, C> {
     }
 
     /// Adds an incident to the projection: indexes its keys, queues its deadlines.
+    ///
+    /// If the projection already has it (a concurrent [`catch_up`](Self::catch_up) adopted it
+    /// from the store in the meantime), that one is kept: it is at least as recent.
     fn insert(&self, incident: Incident) {
         self.keys_write().add(&incident);
         let id = incident.id();
-        let cell = self.new_cell(incident);
-        self.incidents.write(&id).insert(id, cell);
+        let mut map = self.incidents.write(&id);
+        if let std::collections::hash_map::Entry::Vacant(entry) = map.entry(id) {
+            entry.insert(self.new_cell(incident));
+        }
     }
 
     /// A projection cell for `incident`, its deadlines queued.

@@ -35,9 +35,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// Stores without a global order ([`Store::feed`] returns `None`) have nothing to catch
     /// up with; the call then does nothing.
     ///
+    /// A new desk starts from the beginning of the store's feed, so its first catch-up reads
+    /// every stored event once (and skips those it already has). Progress is saved page by
+    /// page (1000 events).
+    ///
     /// # Errors
     /// Store errors; what was applied before the error stays applied, and the next call
-    /// continues from there.
+    /// continues from the last complete page.
     pub fn catch_up(&self) -> Result<CatchUp> {
         let mut report = CatchUp {
             position: self.feed_position.load(Ordering::Acquire),

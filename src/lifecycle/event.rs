@@ -296,6 +296,9 @@ pub enum Timer {
     },
     /// Customers are due an update.
     CustomerUpdateDue {
+        /// Which opening of the incident (0 for the first, one more per reopen).
+        #[serde(default)]
+        cycle: u32,
         /// How many customer updates had been posted when this fell due.
         after_updates: u32,
         /// Which reminder since that update (1 for the first).
@@ -315,10 +318,11 @@ impl Timer {
             Timer::SlaAtRisk { target, .. } => format!("sla/{}/at_risk", target.as_str()),
             Timer::SlaBreached { target, .. } => format!("sla/{}/breached", target.as_str()),
             Timer::CustomerUpdateDue {
+                cycle,
                 after_updates,
                 reminder,
                 ..
-            } => format!("customer_update/{after_updates}/{reminder}"),
+            } => format!("customer_update/{cycle}/{after_updates}/{reminder}"),
             Timer::QuietPeriodOver { last_signal } => {
                 format!("quiet/{}", last_signal.timestamp_millis())
             }

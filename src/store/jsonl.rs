@@ -78,8 +78,11 @@ fn write_error(source: std::io::Error) -> Error {
     }
 }
 
-/// How many events [`import_jsonl`] appends per batch.
+/// How many events [`import_jsonl`] appends per batch, at most.
 const IMPORT_BATCH: usize = 4096;
+/// How many bytes of JSON [`import_jsonl`] puts in one batch, at most (well under the file
+/// store's 64 MiB per append).
+const IMPORT_BATCH_BYTES: usize = 16 << 20;
 
 /// Reads events written by [`export_jsonl`] and appends them to `store`, in batches (each
 /// batch atomic, one flush each on the file backend).
@@ -98,6 +101,7 @@ pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<Export
     let mut batch: Vec<LineIn> = Vec::with_capacity(IMPORT_BATCH);
     let mut text = String::new();
     let mut line_no = 0u64;
+    let mut batch_bytes = 0usize;
     loop {
         text.clear();
         let n = input.read_line(&mut text).map_err(|source| Error::Io {
@@ -130,8 +134,10 @@ pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<Export
         }
         next.insert(line.incident, expected + 1);
         batch.push(line);
-        if batch.len() == IMPORT_BATCH {
+        batch_bytes += text.len();
+        if batch.len() == IMPORT_BATCH || batch_bytes >= IMPORT_BATCH_BYTES {
             flush(store, &mut batch)?;
+            batch_bytes = 0;
         }
         report.events += 1;
     }

@@ -225,3 +225,27 @@ fn the_committed_format_fixture_still_opens() {
     desk.act(incidents[2].id(), &owner(), Command::Acknowledge)
         .unwrap();
 }
+
+#[test]
+fn an_export_larger_than_one_append_imports_into_a_file_store() {
+    // 4,000 events of 20 KB: one import batch of 4,096 lines would exceed the file store's
+    // 64 MiB per append, so the import must split by size.
+    let source = MemoryStore::new();
+    let big = "é".repeat(incidents::TEXT_MAX_CHARS);
+    for n in 0..40 {
+        let events: Vec<_> = (0..100u64)
+            .map(|k| crate::support::note_event(k, &big))
+            .collect();
+        source.append(nth_id(n), Version::ZERO, &events).unwrap();
+    }
+    let mut jsonl = Vec::new();
+    let exported = export_jsonl(&source, &mut jsonl).unwrap();
+    assert!(jsonl.len() > 64 << 20, "{} bytes", jsonl.len());
+    let dir = tempfile::tempdir().unwrap();
+    let target = FileStore::open(dir.path()).unwrap();
+    assert_eq!(
+        import_jsonl(&target, &mut jsonl.as_slice()).unwrap(),
+        exported
+    );
+    assert_eq!(target.version(nth_id(39)).unwrap(), Version::new(100));
+}

@@ -508,3 +508,51 @@ proptest! {
         prop_assert_eq!(summary(&other).len(), keys.len());
     }
 }
+
+#[test]
+fn reopening_by_hand_after_an_auto_resolve_neither_auto_resolves_again_nor_stalls_ticks() {
+    let clock = ManualClock::new(t0());
+    let intake = Intake {
+        auto_resolve_after_human: true,
+        ..Intake::default()
+    };
+    let desk = desk(policy_with(intake), &clock);
+    let Ingested::Opened { id } = desk.ingest(&alert("checkout", t0())).unwrap() else {
+        panic!()
+    };
+    desk.ingest(&alert("checkout", t0()).resolved()).unwrap();
+    let other = desk
+        .open(&owner(), crate::support::new_incident())
+        .unwrap()
+        .id;
+    clock.advance(Duration::minutes(15));
+    desk.tick(clock.now()).unwrap();
+    assert_eq!(
+        desk.get(id).unwrap().resolution(),
+        Some(Resolution::AutoResolved)
+    );
+    desk.act(
+        id,
+        &owner(),
+        Command::reopen("customers still complain").unwrap(),
+    )
+    .unwrap();
+    // Time passes; ticks keep working for every incident, and the reopened one stays open.
+    for _ in 0..5 {
+        clock.advance(Duration::minutes(10));
+        let report = desk.tick(clock.now()).unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+    }
+    assert_eq!(desk.get(id).unwrap().status(), Status::Open);
+    assert!(
+        !desk.get(other).unwrap().fired_timers().at_risk.is_empty(),
+        "the other incident's timers fired"
+    );
+    // A new alert that comes and goes auto-resolves it again.
+    desk.ingest(&alert("checkout", clock.now())).unwrap();
+    desk.ingest(&alert("checkout", clock.now()).resolved())
+        .unwrap();
+    clock.advance(Duration::minutes(15));
+    desk.tick(clock.now()).unwrap();
+    assert_eq!(desk.get(id).unwrap().status(), Status::Resolved);
+}

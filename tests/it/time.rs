@@ -514,7 +514,7 @@ fn acknowledge_stops_the_chain_and_reopen_starts_it_from_the_first_step() {
         !keys.iter().any(|k| k.starts_with("escalation/0/0/2")),
         "{keys:?}"
     );
-    assert_eq!(keys.last().unwrap(), "customer_update/0/1");
+    assert_eq!(keys.last().unwrap(), "customer_update/0/0/1");
     desk.act(id, &owner(), Command::resolve(Resolution::Fixed))
         .unwrap();
     let before = fired_keys(&desk, id).len();
@@ -783,4 +783,73 @@ fn closed_incidents_still_record_deliveries_of_earlier_notifications() {
     let notifier = Outbox::default();
     assert_eq!(desk.dispatch(&notifier).unwrap().delivered.len(), 1);
     assert_eq!(desk.get(id).unwrap().status(), Status::Closed);
+}
+
+#[test]
+fn customer_update_reminders_start_again_one_cadence_after_a_reopening() {
+    let clock = ManualClock::new(t0());
+    let desk = desk_with(Policy::small_business(), &clock); // critical: updates every 30 min
+    let new = NewIncident::new(
+        "Shop down",
+        Severity::Critical,
+        "online shop",
+        Source::Alert,
+    )
+    .unwrap();
+    let id = desk.open(&owner(), new).unwrap().id;
+    desk.act(id, &owner(), Command::Acknowledge).unwrap();
+    clock.set(t0() + Duration::minutes(95));
+    desk.tick(clock.now()).unwrap(); // reminders 1..3 are due; the latest fires
+    desk.act(id, &owner(), Command::resolve(Resolution::Fixed))
+        .unwrap();
+    clock.set(t0() + Duration::minutes(100));
+    desk.act(id, &owner(), Command::reopen("down again").unwrap())
+        .unwrap();
+    desk.act(id, &owner(), Command::Acknowledge).unwrap();
+    clock.set(t0() + Duration::minutes(130));
+    let fired = desk.tick(clock.now()).unwrap().fired;
+    assert!(
+        fired.iter().any(|(_, t)| matches!(
+            t,
+            Timer::CustomerUpdateDue {
+                cycle: 1,
+                reminder: 1,
+                ..
+            }
+        )),
+        "{fired:?}"
+    );
+}
+
+#[test]
+fn absurdly_long_policies_are_refused_and_far_away_timers_never_panic() {
+    let mut targets = cafe_targets(Hours::AroundTheClock, None);
+    targets.resolve = Some(Duration::days(365 * 1_000_000));
+    let err =
+        Policy::new(cafe_calendar(), BTreeMap::from([(Severity::High, targets)])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PolicyError::TooLong {
+                field: "resolve target",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A chain repeating every 99 years, ticked thousands of years on, fires and never panics.
+    let mut targets = cafe_targets(Hours::AroundTheClock, Some(Severity::Low));
+    let chain = targets.escalation.as_mut().unwrap();
+    chain.rounds = Rounds::UntilAcknowledged;
+    chain.repeat_pause = Duration::days(365 * 99);
+    let policy = Policy::new(cafe_calendar(), BTreeMap::from([(Severity::High, targets)])).unwrap();
+    let clock = ManualClock::new(t0());
+    let desk = desk_with(policy, &clock);
+    let new = NewIncident::new("Till", Severity::High, "POS", Source::StaffReport).unwrap();
+    desk.open(&owner(), new).unwrap();
+    for years in [1, 100, 5_000, 200_000] {
+        clock.set(t0() + Duration::days(365 * years));
+        desk.tick(clock.now()).unwrap();
+        let _ = desk.next_deadline();
+    }
 }

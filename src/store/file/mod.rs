@@ -165,10 +165,13 @@ pub const QUARANTINE_DIR: &str = "quarantine";
 /// - **Checked on the way in and out.** Every frame carries CRC-32 checksums of its header and
 ///   body. On open, every frame is checked; reads check again.
 /// - **Torn tails are cut, damage is reported.** An incomplete final frame (the write a crash
-///   interrupted) is cut away, saved into `quarantine/`, reported in the [`OpenReport`] and
-///   logged. Damage anywhere else is [`Error::Corrupt`] with the file and byte offset;
-///   nothing is skipped silently. [`FileStore::repair`] moves the damaged part aside and
-///   never deletes a byte.
+///   interrupted: cut short, or ending in zero bytes the file system never filled) is cut
+///   away, saved into `quarantine/`, reported in the [`OpenReport`] and logged. Damage
+///   anywhere else is [`Error::Corrupt`] with the file and byte offset; nothing is skipped
+///   silently. A final frame that is complete but fails its checksum is reported as
+///   `Corrupt` too, rather than guessed to be torn: it may be an acknowledged append hit by
+///   a bad sector. [`FileStore::repair`] moves the damaged part aside and never deletes a
+///   byte.
 /// - **One writer.** The directory is locked with an OS file lock; a second open, from this
 ///   process or another, gets [`Error::Locked`].
 /// - **After a failed write or flush** (a full disk, an I/O error) the append returns the
@@ -676,6 +679,11 @@ impl FileStore {
     ) -> Result<(usize, u64, Option<Segment>)> {
         let header = format::FILE_HEADER_LEN as u64;
         if len > header && len + bytes.len() as u64 > self.options.segment_bytes {
+            // The new segment's header records the old one's length: make that length true
+            // on disk first (with `Flush` every commit already is).
+            if self.options.durability != Durability::Flush {
+                self.io.sync_data(&file, &path)?;
+            }
             let segment = create_segment(&self.io, &self.dir, index as u32 + 2, len)?;
             self.write_and_flush(&segment.file, &segment.path, bytes, header)?;
             return Ok((index + 1, header, Some(segment)));
