@@ -238,57 +238,65 @@ impl Store for PostgresStore {
         })
     }
 
+    /// One transaction, six round trips however large the batch: begin, lock, read every
+    /// incident's version with one query, insert every row with one statement, notify,
+    /// commit.
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
         self.with_client(|client| {
             let mut tx = client.transaction().map_err(fail("begin"))?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
                 .map_err(fail("lock"))?;
-            let select = tx
-                .prepare(
-                    "SELECT COALESCE(MAX(version), 0) FROM incident_events WHERE incident = $1",
+            let mut ids: Vec<&[u8]> = batch.iter().map(|a| &a.id.as_bytes()[..]).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let found = tx
+                .query(
+                    "SELECT incident, MAX(version) FROM incident_events
+                     WHERE incident = ANY($1) GROUP BY incident",
+                    &[&ids],
                 )
                 .map_err(fail("read version"))?;
+            let mut current = std::collections::HashMap::with_capacity(found.len());
+            for row in &found {
+                let incident: Vec<u8> = column(row, 0)?;
+                let max: i64 = column(row, 1)?;
+                current.insert(incident, sql::version_from(max, BACKEND)?);
+            }
             let (versions, rows) = sql::plan(batch, |id| {
-                let row = tx
-                    .query_one(&select, &[&&id.as_bytes()[..]])
-                    .map_err(fail("read version"))?;
-                let max: i64 = column(&row, 0)?;
-                sql::version_from(max, BACKEND)
+                Ok(current.get(&id.as_bytes()[..]).copied().unwrap_or(0))
             })?;
             if rows.is_empty() {
                 tx.rollback().map_err(fail("rollback"))?;
                 return Ok(versions);
             }
-            let insert = tx
-                .prepare(
-                    "INSERT INTO incident_events (incident, version, schema, event)
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .map_err(fail("append"))?;
-            for row in &rows {
-                tx.execute(
-                    &insert,
-                    &[
-                        &&row.incident.as_bytes()[..],
-                        &row.version,
-                        &(EVENT_SCHEMA as i16),
-                        &row.event,
-                    ],
-                )
-                .map_err(|e| {
-                    // Another writer slipped in despite the lock (it cannot, but the
-                    // unique key is the last word): report it as the conflict it is.
-                    if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            let incidents: Vec<&[u8]> = rows.iter().map(|r| &r.incident.as_bytes()[..]).collect();
+            let numbers: Vec<i64> = rows.iter().map(|r| r.version).collect();
+            let schemas: Vec<i16> = vec![EVENT_SCHEMA as i16; rows.len()];
+            let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+            // Rows go in, and get their positions, in the order given.
+            tx.execute(
+                "INSERT INTO incident_events (incident, version, schema, event)
+                 SELECT i, v, s, e FROM unnest($1::bytea[], $2::bigint[], $3::smallint[], $4::text[])
+                     WITH ORDINALITY AS r(i, v, s, e, n)
+                 ORDER BY n",
+                &[&incidents, &numbers, &schemas, &events],
+            )
+            .map_err(|e| {
+                // Another writer slipped in despite the lock (it cannot, but the unique key
+                // is the last word): report it as the conflict it is.
+                                match batch.first() {
+                    Some(first)
+                        if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                    {
                         Error::Conflict(crate::error::Conflict {
-                            incident: row.incident,
-                            expected: Version::new(u64::try_from(row.version - 1).unwrap_or(0)),
-                            actual: Version::new(u64::try_from(row.version).unwrap_or(0)),
+                            incident: first.id,
+                            expected: first.expected,
+                            actual: first.expected.next(),
                         })
-                    } else {
-                        fail("append")(e)
                     }
-                })?;
-            }
+                    _ => fail("append")(e),
+                }
+            })?;
             tx.batch_execute("NOTIFY incident_events")
                 .map_err(fail("notify"))?;
             tx.commit().map_err(fail("commit"))?;
