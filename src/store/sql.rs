@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{Append, Version};
+use crate::store::{Append, Store, Version};
 
 /// The schema this version creates and reads. Stored in the `incidents_schema` table; a
 /// database with a newer schema is refused, an older one is migrated on open.
@@ -100,4 +100,44 @@ pub(crate) fn version_from(value: i64, backend: &'static str) -> Result<u64> {
         op: "read version",
         message: format!("negative version {value}"),
     })
+}
+
+/// A single append as a batch of one (the SQL stores have one transaction path).
+pub(crate) fn append_one(
+    store: &dyn Store,
+    id: IncidentId,
+    expected: Version,
+    events: &[Event],
+) -> Result<Version> {
+    let versions = store.append_batch(&[Append {
+        id,
+        expected,
+        events,
+    }])?;
+    // One append in, one version out.
+    versions.first().copied().ok_or_else(|| Error::Backend {
+        backend: "store",
+        op: "append",
+        message: "no version returned".into(),
+    })
+}
+
+/// `Store::scan` by reading the feed page by page, in commit order.
+pub(crate) fn scan_by_feed(
+    store: &dyn Store,
+    visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+) -> Result<()> {
+    let mut after = 0u64;
+    loop {
+        let Some(page) = store.feed(after, 10_000)? else {
+            return Ok(());
+        };
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.position;
+        for item in &page {
+            visit(item.incident, item.version, &item.event)?;
+        }
+    }
 }

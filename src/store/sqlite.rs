@@ -170,17 +170,7 @@ fn current_version(tx: &rusqlite::Transaction<'_>, id: IncidentId) -> Result<u64
 
 impl Store for SqliteStore {
     fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
-        let versions = self.append_batch(&[Append {
-            id,
-            expected,
-            events,
-        }])?;
-        // One append in, one version out.
-        versions.first().copied().ok_or_else(|| Error::Backend {
-            backend: "store",
-            op: "append",
-            message: "no version returned".into(),
-        })
+        sql::append_one(self, id, expected, events)
     }
 
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
@@ -251,19 +241,7 @@ impl Store for SqliteStore {
     }
 
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
-        let mut after = 0u64;
-        loop {
-            let Some(page) = self.feed(after, 10_000)? else {
-                return Ok(());
-            };
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = last.position;
-            for item in &page {
-                visit(item.incident, item.version, &item.event)?;
-            }
-        }
+        sql::scan_by_feed(self, visit)
     }
 
     fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
