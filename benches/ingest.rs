@@ -412,25 +412,6 @@ impl Disk {
     }
 }
 
-/// Where `path` is mounted: the file system type and its source, from `/proc/self/mountinfo`.
-fn file_system(path: &Path) -> Option<String> {
-    let path = path.canonicalize().ok()?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let mount = Path::new(*fields.get(4)?);
-            let dash = fields.iter().position(|f| *f == "-")?;
-            let kind = fields.get(dash + 1)?;
-            let source = fields.get(dash + 2)?;
-            path.starts_with(mount)
-                .then(|| (mount.as_os_str().len(), format!("{kind} on {source}")))
-        })
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, what)| what)
-}
-
 /// The in-memory figures.
 fn memory(sizes: &Sizes) -> Vec<Figure> {
     let (dedup, warm) = Dedup::new(MemoryStore::new(), sizes.mem_keys, sizes.mem_repeats);
@@ -596,7 +577,7 @@ fn durable(sizes: &Sizes) -> Vec<Figure> {
          per round; new-incident path {} alerts per round; duplicates: the dedup path's {} \
          deliveries again, {passes} times per round",
         root.path().display(),
-        file_system(root.path()).unwrap_or_else(|| "file system unknown".into()),
+        common::file_system(root.path()).unwrap_or_else(|| "file system unknown".into()),
         sizes.file_keys,
         sizes.file_repeats,
         sizes.file_new,

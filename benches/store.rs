@@ -1613,25 +1613,6 @@ fn rss_child(dir: &Path) {
     println!("{before} {opened} {replayed} {peak}");
 }
 
-/// Where `path` is mounted: the file system type and its source, from `/proc/self/mountinfo`.
-fn file_system(path: &Path) -> Option<String> {
-    let path = path.canonicalize().ok()?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let mount = Path::new(*fields.get(4)?);
-            let dash = fields.iter().position(|f| *f == "-")?;
-            let kind = fields.get(dash + 1)?;
-            let source = fields.get(dash + 2)?;
-            path.starts_with(mount)
-                .then(|| (mount.as_os_str().len(), format!("{kind} on {source}")))
-        })
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, what)| what)
-}
-
 #[cfg(unix)]
 fn same_device(a: &Path, b: &Path) -> Option<bool> {
     use std::os::unix::fs::MetadataExt;
@@ -1686,7 +1667,7 @@ fn main() {
             ""
         },
         root.path().display(),
-        file_system(root.path()).unwrap_or_else(|| "file system unknown".into()),
+        common::file_system(root.path()).unwrap_or_else(|| "file system unknown".into()),
         match same_device(root.path(), crate_dir) {
             Some(true) => "yes",
             Some(false) => "no",

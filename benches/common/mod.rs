@@ -244,3 +244,22 @@ fn number(x: f64) -> String {
         format!("{x:.decimals$}")
     }
 }
+
+/// Where `path` is mounted: the file system type and its source, from `/proc/self/mountinfo`.
+pub fn file_system(path: &std::path::Path) -> Option<String> {
+    let path = path.canonicalize().ok()?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let mount = std::path::Path::new(*fields.get(4)?);
+            let dash = fields.iter().position(|f| *f == "-")?;
+            let kind = fields.get(dash + 1)?;
+            let source = fields.get(dash + 2)?;
+            path.starts_with(mount)
+                .then(|| (mount.as_os_str().len(), format!("{kind} on {source}")))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, what)| what)
+}
