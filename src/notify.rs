@@ -30,15 +30,48 @@ impl<N: Notifier + ?Sized> Notifier for &N {
     }
 }
 
-/// Why a delivery failed, in the notifier's words.
+/// Why a delivery failed, in the notifier's words, and whether trying again could help.
+///
+/// A **transient** error (a timeout, a server busy, a connection refused) is retried by the
+/// outbox on its [`Backoff`] schedule. A **permanent** one (the receiver refused the message
+/// as malformed, an address that does not exist, credentials rejected) is not: the outbox
+/// gives up on the notification at once, so a message that can never be delivered does not
+/// keep trying for hours.
+///
+/// The message is recorded in the incident's history (`NotificationFailed`): it must not
+/// contain secrets such as passwords, tokens or webhook URLs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DeliveryError(pub String);
+#[error("{message}")]
+pub struct DeliveryError {
+    message: String,
+    permanent: bool,
+}
 
 impl DeliveryError {
-    /// A delivery error with this message.
+    /// A transient delivery error with this message: the outbox retries.
     pub fn new(message: impl Into<String>) -> DeliveryError {
-        DeliveryError(message.into())
+        DeliveryError {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A permanent delivery error with this message: the outbox gives up at once.
+    pub fn permanent(message: impl Into<String>) -> DeliveryError {
+        DeliveryError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    /// Whether retrying cannot help.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

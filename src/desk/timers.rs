@@ -181,7 +181,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// Delivers every notification whose attempt is due (by the desk's clock) through
     /// `notifier`, and records each delivery or failure. A failure is retried after the
-    /// desk's [`Backoff`](crate::Backoff); after its last attempt the outbox gives up on it.
+    /// desk's [`Backoff`](crate::Backoff); after its last attempt, or at once for a
+    /// [permanent](crate::DeliveryError::permanent) failure, the outbox gives up on it.
     ///
     /// Delivery is at least once: a crash between delivering and recording delivers the same
     /// notification again, with the same key.
@@ -228,11 +229,16 @@ impl<S: Store, C: Clock> Desk<S, C> {
                         },
                         Err(error) => {
                             let attempt = entry.attempts + 1;
+                            let retry_at = if error.is_permanent() {
+                                None
+                            } else {
+                                self.config.backoff.retry_at(attempt, now)
+                            };
                             Change::NotificationFailed {
                                 key: notification.key.clone(),
                                 attempt,
                                 error: error.to_string(),
-                                retry_at: self.config.backoff.retry_at(attempt, now),
+                                retry_at,
                             }
                         }
                     };

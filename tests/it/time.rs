@@ -696,6 +696,41 @@ fn failed_deliveries_back_off_exponentially_then_give_up() {
 }
 
 #[test]
+fn a_permanent_delivery_failure_gives_up_at_once() {
+    struct Refusing;
+    impl incidents::Notifier for Refusing {
+        fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> {
+            Err(incidents::DeliveryError::permanent(
+                "HTTP 404 from the chat webhook",
+            ))
+        }
+    }
+    let clock = ManualClock::new(t0());
+    let desk = desk_with(Policy::small_business(), &clock);
+    let id = desk
+        .open(&owner(), crate::support::new_incident())
+        .unwrap()
+        .id;
+    desk.act(
+        id,
+        &owner(),
+        Command::customer_update("we are on it").unwrap(),
+    )
+    .unwrap();
+    let report = desk.dispatch(&Refusing).unwrap();
+    assert_eq!((report.failed, report.gave_up), (0, 1));
+    let entry = desk.get(id).unwrap().outbox()[0].clone();
+    assert_eq!(entry.attempts, 1);
+    assert!(matches!(entry.delivery, incidents::Delivery::GaveUp { .. }));
+    clock.advance(Duration::hours(1));
+    assert_eq!(
+        desk.dispatch(&Refusing).unwrap().gave_up,
+        0,
+        "nothing left to try"
+    );
+}
+
+#[test]
 fn delivery_is_at_least_once_a_crash_between_delivering_and_recording_redelivers_the_same_key() {
     struct Crashing;
     impl Notifier for Crashing {
