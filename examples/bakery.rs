@@ -30,7 +30,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use incidents::{
     Actor, Alert, Calendar, Command, Desk, IncidentId, Ingested, ManualClock, MemoryStore, Policy,
-    Resolution, Review, Role, Severity, Source, Window,
+    Reporter, Resolution, Review, Role, Severity, Source, Window,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -288,6 +288,7 @@ impl Bakery<'_> {
         let alert = match problem.seen {
             Seen::ByCustomer => Alert::report(
                 Source::CustomerReport,
+                Reporter::new("a customer")?,
                 problem.topic,
                 problem.service,
                 problem.summary,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
 use incidents::{
     Actor, Alert, Audience, Calendar, Chain, Clock, Command, DeliveryError, Desk, FileStore, Hours,
     ManualClock, Notification, Notifier, OutsideHours, Playbook, PlaybookMatch, Policy, Recipient,
-    Resolution, Review, Role, Rounds, Severity, Source, Step, Targets, sla_status,
+    Reporter, Resolution, Review, Role, Rounds, Severity, Source, Step, Targets, sla_status,
 };
 
 /// Prints each notification the way the person receiving it would see it.
@@ -139,6 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 08:10 — Tom reports it from the till.
     let report = Alert::report(
         Source::StaffReport,
+        Reporter::new("Tom")?,
         "till-cards",
         "POS",
         "Till won't take cards",

@@ -203,6 +203,11 @@ pub struct Incident {
     idempotency_key: Option<String>,
     recurrence: Option<Recurrence>,
     signals: Vec<SignalRecord>,
+    /// The sources it heard from: how it was opened, then each signal's origin (distinct, in
+    /// the order first seen).
+    sources: Vec<Source>,
+    /// Incidents merged into this one, oldest first.
+    merged: Vec<IncidentId>,
     /// Firing occurrences recorded, and how many of them have not reported resolved.
     fired_signals: u32,
     unresolved_signals: u32,
@@ -321,6 +326,8 @@ impl Incident {
             idempotency_key: idempotency_key.clone(),
             recurrence: *recurrence,
             signals: Vec::new(),
+            sources: vec![*source],
+            merged: Vec::new(),
             fired_signals: 0,
             unresolved_signals: 0,
             last_human_action_at: (event.actor.role() != Role::System).then_some(event.at),
@@ -416,7 +423,7 @@ impl Incident {
             | Change::Acknowledged
             | Change::InvestigationStarted
             | Change::Closed { .. } => {}
-            Change::Resolved { .. } => {
+            Change::Resolved { .. } | Change::MergedInto { .. } => {
                 self.first_resolved_at.get_or_insert(event.at);
                 self.unresolved_before += event.at - self.cycle_started_at;
                 self.end_vendor_wait(event.at);
@@ -540,7 +547,11 @@ impl Incident {
                     }
                 }
             },
+            Change::DuplicateMerged { duplicate, .. } => self.merged.push(*duplicate),
             Change::SignalReceived { signal } => {
+                if !self.sources.contains(&signal.origin) {
+                    self.sources.push(signal.origin);
+                }
                 // Keep count of occurrences that fired and have not resolved, so the quiet
                 // period check is O(1) however long an alert flaps.
                 let other = match signal.state {
@@ -685,14 +696,14 @@ impl Incident {
                 Some(format!("no follow-up {follow_up}"))
             }
             Change::SignalReceived { signal } => self
-                .signals
-                .iter()
-                .any(|r| {
-                    r.signal.key == signal.key
-                        && r.signal.starts_at == signal.starts_at
-                        && r.signal.state == signal.state
-                })
+                .has_signal(signal)
                 .then(|| format!("signal {} {} recorded twice", signal.key, signal.state)),
+            Change::MergedInto { into } if *into == self.id => {
+                Some("an incident cannot be merged into itself".into())
+            }
+            Change::DuplicateMerged { duplicate, .. } if *duplicate == self.id => {
+                Some("an incident cannot absorb itself".into())
+            }
             Change::NotificationRequested { notification } => self
                 .outbox
                 .iter()
@@ -741,6 +752,13 @@ impl Incident {
                         at: event.at,
                         by: event.actor.clone(),
                         resolution: *resolution,
+                    },
+                },
+                Change::MergedInto { into } => Stage::Resolved {
+                    resolved: ResolutionRecord {
+                        at: event.at,
+                        by: event.actor.clone(),
+                        resolution: Resolution::Duplicate { of: *into },
                     },
                 },
                 other => {
@@ -940,6 +958,48 @@ impl Incident {
     pub fn signals(&self) -> &[SignalRecord] {
         &self.signals
     }
+    /// Whether this delivery (the same key, occurrence start and state) is recorded on it.
+    pub fn has_signal(&self, signal: &Signal) -> bool {
+        self.signals
+            .iter()
+            .rev()
+            .any(|r| r.signal.same_delivery(signal))
+    }
+    /// The sources it heard from: how it was opened, then the origin of each signal recorded
+    /// on it (distinct, in the order first seen).
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+    /// Everyone who reported it (from reports recorded on it), in the order they reported,
+    /// each once.
+    pub fn reporters(&self) -> Vec<&crate::model::Reporter> {
+        let mut out: Vec<&crate::model::Reporter> = Vec::new();
+        for reporter in self
+            .signals
+            .iter()
+            .filter_map(|r| r.signal.reporter.as_ref())
+        {
+            if !out.contains(&reporter) {
+                out.push(reporter);
+            }
+        }
+        out
+    }
+    /// The incident this one was merged into (or resolved as a duplicate of), while that is
+    /// its resolution.
+    pub fn duplicate_of(&self) -> Option<IncidentId> {
+        match self.resolution()? {
+            Resolution::Duplicate { of } => Some(of),
+            Resolution::Fixed
+            | Resolution::Workaround
+            | Resolution::FalseAlarm
+            | Resolution::AutoResolved => None,
+        }
+    }
+    /// The incidents merged into this one, oldest first.
+    pub fn merged(&self) -> &[IncidentId] {
+        &self.merged
+    }
     /// How many distinct alert occurrences fired on it.
     pub fn signal_count(&self) -> usize {
         let mut seen: Vec<(&str, DateTime<Utc>)> = self
@@ -958,6 +1018,13 @@ impl Incident {
             self.signals.first()?.received_at,
             self.signals.last()?.received_at,
         ))
+    }
+    /// When it was last heard from: its latest signal's arrival, or its opening if later
+    /// (or if it has no signals).
+    pub fn last_heard_at(&self) -> DateTime<Utc> {
+        self.signals
+            .last()
+            .map_or(self.created_at, |r| r.received_at.max(self.created_at))
     }
     /// Whether it has signals and every occurrence that fired has reported resolved.
     pub fn signals_all_resolved(&self) -> bool {

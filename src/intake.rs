@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
-use crate::lifecycle::SignalState;
-use crate::model::{IncidentId, Service, Source};
+use crate::lifecycle::{Signal, SignalState};
+use crate::model::{IncidentId, Reporter, Service, Source};
 use crate::severity::Severity;
-use crate::text::Title;
+use crate::text::{Text, Title};
 
 /// The longest alert source name or fingerprint accepted, in characters.
 pub const ALERT_KEY_MAX_CHARS: usize = 200;
@@ -23,6 +23,8 @@ pub const MAX_LABELS: usize = 64;
 ///
 /// Its **key** is `source/fingerprint`: deliveries with the same key are about the same
 /// problem, and deliveries with the same key, start time and state are the same delivery.
+/// Everything else it carries — description, labels, end time, who reported it — is kept
+/// with the signal it records on an incident.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -45,6 +47,12 @@ pub struct Alert {
     state: SignalState,
     labels: BTreeMap<String, String>,
     starts_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ends_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reporter: Option<Reporter>,
     origin: Source,
 }
 
@@ -91,18 +99,39 @@ impl Alert {
             state: SignalState::Firing,
             labels: BTreeMap::new(),
             starts_at,
+            ends_at: None,
+            description: None,
+            reporter: None,
             origin: Source::Alert,
         })
     }
 
     /// A report from a person: a customer through the shop's contact form, or staff through
-    /// the support desk. `topic` plays the fingerprint's part: reports with the same topic
-    /// attach to the same incident. `origin` must be `CustomerReport` or `StaffReport`.
+    /// the support desk, made by `reporter` at `at`. `topic` plays the fingerprint's part:
+    /// reports with the same topic attach to the same incident. `origin` must be
+    /// `CustomerReport` or `StaffReport`.
+    ///
+    /// The reporter's name appears on the incident's timeline; their contact details are kept
+    /// with the report but never shown in logs or timelines (see [`Contact`](crate::Contact)).
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use incidents::{Alert, Reporter, Source};
+    ///
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 27, 18, 55, 0).unwrap();
+    /// let dana = Reporter::new("Dana Levi")?.with_contact("dana@example.com")?;
+    /// let report = Alert::report(Source::CustomerReport, dana, "checkout", "online shop", "Checkout crashes when I pay", at)?
+    ///     .with_description("The page went blank after I pressed Pay.")?;
+    /// assert_eq!(report.key(), "customer/checkout");
+    /// assert_eq!(report.reporter().map(|r| r.name()), Some("Dana Levi"));
+    /// # Ok::<(), incidents::Invalid>(())
+    /// ```
     ///
     /// # Errors
     /// [`Invalid`] as for [`Alert::firing`], or with field `origin` for another source.
     pub fn report(
         origin: Source,
+        reporter: Reporter,
         topic: &str,
         service: &str,
         summary: &str,
@@ -120,6 +149,7 @@ impl Alert {
         };
         let mut alert = Alert::firing(source, topic, service, summary, at)?;
         alert.origin = origin;
+        alert.reporter = Some(reporter);
         Ok(alert)
     }
 
@@ -141,6 +171,32 @@ impl Alert {
     #[must_use]
     pub fn with_severity(mut self, severity: Severity) -> Alert {
         self.severity = Some(severity);
+        self
+    }
+
+    /// A longer description (an alert's annotation, what a customer wrote). Kept with the
+    /// signal; may span several lines.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `description` if it breaks the [`Text`] rules.
+    pub fn with_description(mut self, description: impl AsRef<str>) -> Result<Alert, Invalid> {
+        self.description = Some(Text::new("description", description)?);
+        Ok(self)
+    }
+
+    /// When the monitor says this occurrence ended (a resolved alert's end time), or until
+    /// when it considers a firing alert valid.
+    #[must_use]
+    pub fn with_ends_at(mut self, ends_at: DateTime<Utc>) -> Alert {
+        self.ends_at = Some(ends_at);
+        self
+    }
+
+    /// Who reported it. [`Alert::report`] sets it; a monitor's alert may name a person too
+    /// (whoever pressed the panic button).
+    #[must_use]
+    pub fn with_reporter(mut self, reporter: Reporter) -> Alert {
+        self.reporter = Some(reporter);
         self
     }
 
@@ -208,6 +264,33 @@ impl Alert {
     /// Where an incident it opens says it came from.
     pub fn origin(&self) -> Source {
         self.origin
+    }
+    /// When the occurrence ended, if the monitor said.
+    pub fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.ends_at
+    }
+    /// The longer description, if any.
+    pub fn description(&self) -> Option<&Text> {
+        self.description.as_ref()
+    }
+    /// Who reported it, if a person did.
+    pub fn reporter(&self) -> Option<&Reporter> {
+        self.reporter.as_ref()
+    }
+
+    /// The signal it records on an incident.
+    pub fn signal(&self) -> Signal {
+        Signal {
+            key: self.key(),
+            starts_at: self.starts_at,
+            state: self.state,
+            summary: self.summary.to_string(),
+            origin: self.origin,
+            reporter: self.reporter.clone(),
+            description: self.description.clone(),
+            labels: self.labels.clone(),
+            ends_at: self.ends_at,
+        }
     }
 }
 
@@ -282,6 +365,98 @@ pub struct Intake {
     /// Planned maintenance: alerts in these windows open nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance: Vec<MaintenanceWindow>,
+    /// When a signal about a service joins the incident already running on it instead of
+    /// opening another.
+    #[serde(default)]
+    pub correlation: Correlation,
+}
+
+/// Which signals join an active incident about their service (see [`Correlation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Correlate {
+    /// Never: each alert key and report topic opens its own incident.
+    Off,
+    /// A report from people (a customer or staff) joins an incident that a monitor or
+    /// proactive check opened or reported on, and a monitor's alert or a check joins an
+    /// incident that people opened or reported on. Two monitors' alerts, or two reports on
+    /// different topics, do not join each other by themselves. The default.
+    PeopleAndMonitors,
+    /// Any signal joins an active incident about its service, whoever sent either.
+    AnySource,
+}
+
+/// One problem, one incident: how a signal about a service that already has an incident
+/// running joins it instead of opening a second one. Part of [`Intake`].
+///
+/// **The exact rule.** Correlation is consulted only when a firing signal would otherwise
+/// open a new incident (its key leads to no incident it could record on or reopen, and its
+/// service is not in maintenance). It then joins an incident that
+///
+/// 1. is active (neither resolved nor closed),
+/// 2. is about the same [`Service`] (names compare exactly),
+/// 3. was opened, or last heard from (its latest signal arrived), no more than `window`
+///    before the desk's clock — inclusive: exactly `window` still joins — and
+/// 4. matches [`Correlate`]: under the default `PeopleAndMonitors`, the signal comes from
+///    people and the incident has heard from a monitor or check ([`Incident::sources`]), or
+///    the other way round.
+///
+/// If several incidents qualify, it joins the one heard from most recently (then the one
+/// opened first, then the smallest id). The signal is recorded on that incident with its
+/// reporter, and later deliveries with the signal's key go there too (as after
+/// [`Desk::attach`](crate::Desk::attach)). A joining signal does not change the incident's
+/// severity.
+///
+/// [`Incident::sources`]: crate::Incident::sources
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// Which signals join.
+    #[serde(default = "default_correlate")]
+    pub between: Correlate,
+    /// How recently the incident must have been opened or heard from.
+    #[serde(with = "crate::duration_text", default = "default_correlation_window")]
+    pub window: Duration,
+}
+
+fn default_correlate() -> Correlate {
+    Correlate::PeopleAndMonitors
+}
+fn default_correlation_window() -> Duration {
+    Duration::hours(1)
+}
+
+impl Default for Correlation {
+    /// People's reports and monitors' alerts join each other's incidents heard from within
+    /// the last hour.
+    fn default() -> Self {
+        Correlation {
+            between: default_correlate(),
+            window: default_correlation_window(),
+        }
+    }
+}
+
+impl Correlation {
+    /// Never join: every key opens its own incident.
+    pub fn off() -> Correlation {
+        Correlation {
+            between: Correlate::Off,
+            ..Correlation::default()
+        }
+    }
+
+    /// Whether a signal from `origin` may join an incident that heard from `sources`
+    /// (ignoring the window).
+    pub(crate) fn joins(&self, origin: Source, sources: &[Source]) -> bool {
+        match self.between {
+            Correlate::Off => false,
+            Correlate::AnySource => true,
+            Correlate::PeopleAndMonitors => sources
+                .iter()
+                .any(|s| s.is_from_people() != origin.is_from_people()),
+        }
+    }
 }
 
 fn default_reopen() -> Duration {
@@ -300,7 +475,8 @@ fn default_severity() -> Severity {
 impl Default for Intake {
     /// Reopen within 1 hour, recurrence within 30 days, auto-resolve after 15 quiet minutes
     /// unless a person acted, alerts without a hint open at medium, no recurrence rule, no
-    /// maintenance.
+    /// maintenance, people's reports and monitors' alerts about a service joining each
+    /// other's incidents heard from within the last hour ([`Correlation::default`]).
     fn default() -> Self {
         Intake {
             reopen_window: default_reopen(),
@@ -310,6 +486,7 @@ impl Default for Intake {
             default_severity: default_severity(),
             recurrence_rule: None,
             maintenance: Vec::new(),
+            correlation: Correlation::default(),
         }
     }
 }
@@ -332,6 +509,7 @@ impl Intake {
             ("reopen window", Some(self.reopen_window)),
             ("recurrence window", Some(self.recurrence_window)),
             ("quiet period", self.quiet_period),
+            ("correlation window", Some(self.correlation.window)),
         ] {
             if let Some(v) = value.filter(|v| *v < Duration::zero()) {
                 return Err(PolicyError::Intake {
@@ -382,6 +560,13 @@ pub enum Ingested {
         /// That incident.
         id: IncidentId,
     },
+    /// It opened nothing: it joined the active incident about the same service that another
+    /// source opened or reported on (see [`Correlation`]). Later deliveries with its key go
+    /// there too.
+    Joined {
+        /// That incident.
+        id: IncidentId,
+    },
     /// The incident tracking its key was resolved within the reopen window and is open again.
     Reopened {
         /// That incident.
@@ -411,6 +596,7 @@ impl Ingested {
             Ingested::Opened { id }
             | Ingested::Recurred { id, .. }
             | Ingested::Recorded { id }
+            | Ingested::Joined { id }
             | Ingested::Reopened { id }
             | Ingested::Duplicate { id } => Some(*id),
             Ingested::Suppressed { recorded_on, .. } => *recorded_on,

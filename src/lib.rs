@@ -66,6 +66,7 @@ mod notify;
 mod people;
 mod policy;
 mod report;
+mod runner;
 mod severity;
 mod shard;
 mod simulate;
@@ -78,8 +79,8 @@ pub mod webhooks;
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{
-    CONFLICT_RETRIES, CatchUp, Counts, Desk, DeskBuilder, DispatchReport, Filter, Receipt,
-    TickReport,
+    CONFLICT_RETRIES, CatchUp, Counts, Desk, DeskBuilder, DispatchReport, Filter, Merged, Receipt,
+    RunReport, Subscription, TickReport,
 };
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
@@ -88,15 +89,16 @@ pub use incident::{
     Stage, VendorWait,
 };
 pub use intake::{
-    ALERT_KEY_MAX_CHARS, Alert, Ingested, Intake, MAX_LABELS, MaintenanceWindow, RecurrenceRule,
+    ALERT_KEY_MAX_CHARS, Alert, Correlate, Correlation, Ingested, Intake, MAX_LABELS,
+    MaintenanceWindow, RecurrenceRule,
 };
 pub use lifecycle::{
     Audience, Change, Command, CommandKind, Edge, Event, NewIncident, Notification, Recurrence,
     Resolution, Signal, SignalState, SlaTarget, Status, Timer, Transition, decide, transition,
 };
 pub use model::{
-    ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, IncidentId, Role, SERVICE_MAX_CHARS, Service,
-    Source,
+    ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, Contact, IncidentId, REPORTER_MAX_CHARS,
+    Reporter, Role, SERVICE_MAX_CHARS, Service, Source,
 };
 pub use notify::{Backoff, DeliveryError, Notifier, Template, Templates};
 pub use people::{
@@ -111,6 +113,7 @@ pub use report::{
     OverdueFollowUps, Recurrences, Report, Satisfaction, SlaCompliance, TimeToAcknowledge,
     TimeToResolve, Volume, Window, report,
 };
+pub use runner::{Runner, RunnerHandle, RunnerStats};
 pub use severity::{SEVERITY_SPELLINGS, Severity};
 pub use simulate::{Simulated, simulate};
 pub use sla::{SlaState, SlaStatus, sla_status};

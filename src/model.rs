@@ -233,6 +233,13 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Whether people reported it (a customer or staff), as opposed to a monitor or a check.
+    pub const fn is_from_people(self) -> bool {
+        matches!(self, Source::CustomerReport | Source::StaffReport)
+    }
+}
+
 impl fmt::Display for Source {
     /// Words for people: `alert`, `customer report`, `staff report`, `proactive check`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -474,10 +481,185 @@ impl<'de> Deserialize<'de> for Actor {
     }
 }
 
+/// The longest reporter name or contact accepted, in characters.
+pub const REPORTER_MAX_CHARS: usize = 200;
+
+fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Invalid::new(field, "must not be empty"));
+    }
+    let chars = value.chars().count();
+    if chars > REPORTER_MAX_CHARS {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {REPORTER_MAX_CHARS} characters, got {chars}"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::new(
+            field,
+            format!("must be one line without control characters, found {c:?}"),
+        ));
+    }
+    Ok(Arc::from(value))
+}
+
+/// How to reach a person who reported a problem: an e-mail address, a phone number, an order
+/// number the shop can look up — whatever the host collects. One line, at most
+/// [`REPORTER_MAX_CHARS`] characters.
+///
+/// Contact details are personal data. They are kept with the report (so the shop can answer
+/// the customer), but **never shown in logs**: `Debug` prints `Contact(<redacted>)`, there is
+/// no `Display`, and timelines ([`Change::describe`](crate::Change::describe)) leave them out.
+/// Read them with [`Contact::reveal`].
+///
+/// ```
+/// use incidents::Contact;
+///
+/// let contact = Contact::new("dana@example.com")?;
+/// assert_eq!(format!("{contact:?}"), "Contact(<redacted>)");
+/// assert_eq!(contact.reveal(), "dana@example.com");
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Contact(Arc<str>);
+
+impl Contact {
+    /// Validates a contact.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `contact` if it is blank, too long or not one line.
+    pub fn new(contact: impl AsRef<str>) -> Result<Contact, Invalid> {
+        one_line("contact", contact.as_ref()).map(Contact)
+    }
+
+    /// The contact details themselves. Named so that every place that shows them is easy to
+    /// find.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Contact(<redacted>)")
+    }
+}
+
+impl Serialize for Contact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Contact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Contact::new(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who reported a problem: a customer who wrote in, a member of staff who noticed it. Their
+/// name is shown on the incident's timeline; their [`Contact`] is kept but never shown.
+///
+/// ```
+/// use incidents::Reporter;
+///
+/// let dana = Reporter::new("Dana Levi")?.with_contact("dana@example.com")?;
+/// assert_eq!(dana.to_string(), "Dana Levi");
+/// assert!(!format!("{dana:?}").contains("example.com"));
+/// # Ok::<(), incidents::Invalid>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reporter {
+    name: ReporterName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contact: Option<Contact>,
+}
+
+/// A reporter's validated name (its own type so deserialisation validates it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+struct ReporterName(Arc<str>);
+
+impl<'de> Deserialize<'de> for ReporterName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        one_line("reporter name", &raw)
+            .map(ReporterName)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Reporter {
+    /// A reporter known by `name` (as they gave it, or as the host knows them).
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `reporter name` if it is blank, longer than
+    /// [`REPORTER_MAX_CHARS`] or not one line.
+    pub fn new(name: impl AsRef<str>) -> Result<Reporter, Invalid> {
+        Ok(Reporter {
+            name: ReporterName(one_line("reporter name", name.as_ref())?),
+            contact: None,
+        })
+    }
+
+    /// The same reporter, with a way to reach them.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `contact`, as for [`Contact::new`].
+    pub fn with_contact(mut self, contact: impl AsRef<str>) -> Result<Reporter, Invalid> {
+        self.contact = Some(Contact::new(contact)?);
+        Ok(self)
+    }
+
+    /// Their name.
+    pub fn name(&self) -> &str {
+        &self.name.0
+    }
+
+    /// How to reach them, if they said.
+    pub fn contact(&self) -> Option<&Contact> {
+        self.contact.as_ref()
+    }
+}
+
+impl fmt::Display for Reporter {
+    /// The name only: contact details are never shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn reporters_validate_and_never_show_their_contact() {
+        let dana = Reporter::new(" Dana ")
+            .unwrap()
+            .with_contact("+972 50 123 4567")
+            .unwrap();
+        assert_eq!(dana.name(), "Dana");
+        assert!(!format!("{dana:?}{dana}").contains("123"));
+        let json = serde_json::to_string(&dana).unwrap();
+        assert_eq!(json, r#"{"name":"Dana","contact":"+972 50 123 4567"}"#);
+        assert_eq!(serde_json::from_str::<Reporter>(&json).unwrap(), dana);
+        assert!(serde_json::from_str::<Reporter>(r#"{"name":" "}"#).is_err());
+        assert!(serde_json::from_str::<Reporter>(r#"{"name":"a","contact":"x\ny"}"#).is_err());
+        assert_eq!(Reporter::new("").unwrap_err().field, "reporter name");
+        assert_eq!(
+            Reporter::new("a")
+                .unwrap()
+                .with_contact("a\tb")
+                .unwrap_err()
+                .field,
+            "contact"
+        );
+    }
 
     #[test]
     fn service_rules() {

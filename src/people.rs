@@ -324,8 +324,8 @@ pub struct Grant {
 /// | role | may |
 /// |---|---|
 /// | viewer | read only |
-/// | support | open incidents from customer reports; add notes; post customer updates; record customer feedback |
-/// | responder | open incidents from staff reports and proactive checks; work the lifecycle (acknowledge, investigate, identify, mitigate, resolve); notes and customer updates; vendor waits; responders and tasks; complete follow-ups; record feedback |
+/// | support | open incidents from customer reports; add notes; post customer updates; record customer feedback; attach a report to an incident |
+/// | responder | open incidents from staff reports and proactive checks; work the lifecycle (acknowledge, investigate, identify, mitigate, resolve); notes and customer updates; vendor waits; responders and tasks; complete follow-ups; record feedback; attach signals; merge duplicates |
 /// | owner | everything: also assign the owner, change severity, reopen, review and close |
 /// | system | open incidents from any source (alerts, and the reports a host's forms pass on), add notes, reopen and resolve (intake, auto-resolve) |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,6 +369,7 @@ impl Permissions {
                 C::AddNote,
                 C::PostCustomerUpdate,
                 C::RecordFeedback,
+                C::Attach,
             ]),
             open_from: [Source::CustomerReport].into(),
         };
@@ -390,6 +391,8 @@ impl Permissions {
             C::CompleteTask,
             C::CompleteFollowUp,
             C::RecordFeedback,
+            C::Attach,
+            C::Merge,
         ];
         let responder = Grant {
             commands: set(&responder_kinds),

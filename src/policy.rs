@@ -570,8 +570,14 @@ impl Policy {
 
     /// Whether `incident` needs a post-incident review before it may close: its targets say
     /// so, or it is a recurrence at or past the intake's recurrence rule with
-    /// `require_review`.
+    /// `require_review`. Never for an incident resolved as a false alarm or as a duplicate
+    /// (merged): there is nothing of its own to learn from, and the incident it duplicates
+    /// carries the review.
     pub fn review_required(&self, incident: &crate::incident::Incident) -> bool {
+        use crate::lifecycle::Resolution;
+        if let Some(Resolution::FalseAlarm | Resolution::Duplicate { .. }) = incident.resolution() {
+            return false;
+        }
         let targets = self.targets(incident.severity(), Some(incident.service()));
         let recurring = match (self.intake.recurrence_rule, incident.recurrence()) {
             (Some(rule), Some(r)) => rule.require_review && r.count >= rule.from,

@@ -1,6 +1,9 @@
-//! Signals into the desk: [`Desk::ingest`] and [`Desk::open_once`].
+//! Signals into the desk: [`Desk::ingest`], [`Desk::attach`] and [`Desk::open_once`], and
+//! the indexes behind them: which incident each alert key leads to, and which incidents are
+//! running on each service.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -8,35 +11,161 @@ use super::{Desk, Receipt, Slot, lock};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::incident::Incident;
-use crate::intake::{Alert, Ingested, incident_id_for};
+use crate::intake::{Alert, Correlate, Ingested, incident_id_for};
 use crate::lifecycle::{
-    Change, Command, Event, NewIncident, Recurrence, Signal, SignalState, decide,
+    Change, Command, Event, NewIncident, Recurrence, Signal, SignalState, Status, decide,
 };
-use crate::model::{Actor, IncidentId};
+use crate::model::{Actor, IncidentId, Service, Source};
 use crate::store::{Store, Version};
 use crate::text::Text;
 
-/// What the desk knows about keys: alert keys and idempotency keys, each to the incidents
-/// opened under it, oldest first.
+/// How many merges a key's route follows (an incident merged into one that was merged into
+/// another, …) before it stops.
+const MAX_MERGE_HOPS: usize = 16;
+
+/// What the desk knows about keys: each alert key to the incidents it was recorded on, and
+/// idempotency keys to the incident opened with each.
 #[derive(Debug, Default)]
 pub(super) struct Keys {
+    /// Per alert key, its incidents in the order the key last reached each: the last one is
+    /// where the next delivery goes (before following merges).
     by_alert: HashMap<String, Vec<IncidentId>>,
     by_idempotency: HashMap<String, IncidentId>,
 }
 
 impl Keys {
-    pub(super) fn add(&mut self, incident: &Incident) {
-        if let Some(key) = incident.alert_key() {
-            let ids = self.by_alert.entry(key.to_string()).or_default();
-            if !ids.contains(&incident.id()) {
-                ids.push(incident.id());
+    /// Makes `id` the incident `key` leads to.
+    pub(super) fn touch(&mut self, key: &str, id: IncidentId) {
+        match self.by_alert.get_mut(key) {
+            Some(ids) => {
+                if ids.last() != Some(&id) {
+                    ids.retain(|i| *i != id);
+                    ids.push(id);
+                }
             }
+            None => {
+                self.by_alert.insert(key.to_string(), vec![id]);
+            }
+        }
+    }
+
+    /// Indexes an incident new to this desk: its keys lead to it.
+    pub(super) fn add(&mut self, incident: &Incident) {
+        for (_, _, key) in associations(incident) {
+            self.touch(key, incident.id());
         }
         if let Some(key) = incident.idempotency_key() {
             self.by_idempotency
                 .entry(key.to_string())
                 .or_insert(incident.id());
         }
+    }
+
+    /// Indexes every stored incident at start: each key leads to the incident it reached last
+    /// (by the time it was opened under the key, or received a signal with it).
+    pub(super) fn rebuild<'a>(&mut self, incidents: impl Iterator<Item = &'a Incident>) {
+        let mut all: Vec<(DateTime<Utc>, u8, DateTime<Utc>, IncidentId, &'a str)> = Vec::new();
+        for incident in incidents {
+            for (at, rank, key) in associations(incident) {
+                all.push((at, rank, incident.created_at(), incident.id(), key));
+            }
+            if let Some(key) = incident.idempotency_key() {
+                self.by_idempotency
+                    .entry(key.to_string())
+                    .or_insert(incident.id());
+            }
+        }
+        all.sort_unstable();
+        for (_, _, _, id, key) in all {
+            self.touch(key, id);
+        }
+    }
+}
+
+/// When each of an incident's keys last reached it, with a rank that orders a signal after an
+/// opening at the same instant: `(at, rank, key)`, one per key.
+fn associations(incident: &Incident) -> Vec<(DateTime<Utc>, u8, &str)> {
+    let mut out: Vec<(DateTime<Utc>, u8, &str)> = Vec::new();
+    if let Some(key) = incident.alert_key() {
+        out.push((incident.created_at(), 0, key));
+    }
+    for record in incident.signals() {
+        let entry = (record.received_at, 1, record.signal.key.as_str());
+        match out.iter_mut().find(|(_, _, k)| *k == entry.2) {
+            Some(existing) => *existing = (*existing).max(entry),
+            None => out.push(entry),
+        }
+    }
+    out
+}
+
+/// Sides an incident can have heard from, as bits.
+const MONITORS: u8 = 1;
+const PEOPLE: u8 = 2;
+
+fn side(source: Source) -> u8 {
+    if source.is_from_people() {
+        PEOPLE
+    } else {
+        MONITORS
+    }
+}
+
+/// The sides an incident is listed under in [`Active`]: those it heard from while active,
+/// none once resolved.
+pub(super) fn sides(incident: &Incident) -> u8 {
+    if !incident.is_active() {
+        return 0;
+    }
+    incident.sources().iter().fold(0, |m, s| m | side(*s))
+}
+
+/// Active incidents by service and by side, so correlation looks only at incidents that
+/// could take a signal, never at all of them.
+#[derive(Debug, Default)]
+pub(super) struct Active {
+    by_service: HashMap<Service, [HashSet<IncidentId>; 2]>,
+}
+
+impl Active {
+    /// Moves `id` from the sides `old` to the sides `new`.
+    pub(super) fn update(&mut self, service: &Service, id: IncidentId, old: u8, new: u8) {
+        if new != 0 && !self.by_service.contains_key(service) {
+            self.by_service.insert(service.clone(), Default::default());
+        }
+        let Some(sets) = self.by_service.get_mut(service) else {
+            return;
+        };
+        for (bit, set) in [MONITORS, PEOPLE].into_iter().zip(sets.iter_mut()) {
+            match (old & bit != 0, new & bit != 0) {
+                (false, true) => {
+                    set.insert(id);
+                }
+                (true, false) => {
+                    set.remove(&id);
+                }
+                (true, true) | (false, false) => {}
+            }
+        }
+        if sets.iter().all(HashSet::is_empty) {
+            self.by_service.remove(service);
+        }
+    }
+
+    /// Active incidents on `service` that heard from any of `wanted`.
+    fn candidates(&self, service: &Service, wanted: u8) -> Vec<IncidentId> {
+        let Some(sets) = self.by_service.get(service) else {
+            return Vec::new();
+        };
+        let mut out: Vec<IncidentId> = Vec::new();
+        for (bit, set) in [MONITORS, PEOPLE].into_iter().zip(sets.iter()) {
+            if wanted & bit != 0 {
+                out.extend(set.iter().copied());
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 
@@ -75,9 +204,19 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// - the same delivery again (same key, start and state) → nothing ([`Ingested::Duplicate`]);
     /// - an active incident tracks its key → the signal is recorded on it;
     /// - the incident tracking its key was resolved within the reopen window → reopened;
+    /// - otherwise, if an active incident about the same service qualifies under the policy's
+    ///   [`Correlation`](crate::Correlation) (by default: a report from people joins an
+    ///   incident a monitor raised, and the other way round, within an hour) → the signal
+    ///   joins it ([`Ingested::Joined`]);
     /// - resolved (or closed) within the recurrence window → a new incident, linked as a
     ///   recurrence of the last one (and raised in severity by the policy's recurrence rule);
     /// - otherwise → a new incident, at the alert's severity or the policy's default.
+    ///
+    /// A key "tracks" the incident it last reached: the one opened under it, or the one it
+    /// joined or was [attached](Desk::attach) to since. If that incident was merged into
+    /// another ([`Desk::merge`]) or resolved as its duplicate, the key leads to the other
+    /// one: a re-fire records on (or reopens) the incident that carries on, never the
+    /// duplicate.
     ///
     /// During a maintenance window of its service, an alert opens and reopens nothing. A
     /// "resolved" alert only ever records on an existing incident. Windows are measured from
@@ -87,19 +226,14 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// from alerts get deterministic ids (from the key, the occurrence and how many incidents
     /// the key had), so two desks sharing a store that ingest the same delivery open one as
     /// well — provided both are caught up ([`Desk::catch_up`]) on the key's earlier incidents;
-    /// a desk that is behind may decide differently (open where the other reopens).
+    /// a desk that is behind may decide differently (open where the other reopens or joins).
     ///
     /// # Errors
     /// Store errors; nothing is recorded.
     pub fn ingest(&self, alert: &Alert) -> Result<Ingested> {
         let now = self.clock.now();
-        let key = alert.key();
-        let signal = Signal {
-            key: key.clone(),
-            starts_at: alert.starts_at(),
-            state: alert.state(),
-            summary: alert.summary().to_string(),
-        };
+        let signal = alert.signal();
+        let key = signal.key.clone();
         let intake = self.config.policy.intake();
         let maintenance = intake.maintenance_at(alert.service(), now).cloned();
         let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,57 +244,39 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .cloned()
             .unwrap_or_default();
 
-        if let Some(last) = known.last().copied()
-            && let Some(cell) = self.cell(last)?
-        {
-            let mut slot = lock(&cell);
-            let incident = &slot.incident;
-            let duplicate = incident.signals().iter().any(|r| {
-                r.signal.key == signal.key
-                    && r.signal.starts_at == signal.starts_at
-                    && r.signal.state == signal.state
-            });
-            if duplicate {
-                return Ok(Ingested::Duplicate { id: last });
+        let mut resolved_at = None;
+        let mut tracked = None;
+        if let Some(last) = known.last().copied() {
+            let chain = self.merge_chain(last)?;
+            for (id, cell) in &chain {
+                if lock(cell).incident.has_signal(&signal) {
+                    return Ok(Ingested::Duplicate { id: *id });
+                }
             }
-            let resolved_at = incident.resolution_record().map(|r| r.at);
-            let reopen = signal.state == SignalState::Firing
-                && maintenance.is_none()
-                && incident.status() == crate::lifecycle::Status::Resolved
-                && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
-            let record_only = incident.is_active()
-                || (incident.status() == crate::lifecycle::Status::Resolved
-                    && (signal.state == SignalState::Resolved || maintenance.is_some()));
-            if reopen || record_only {
-                self.record_signal(last, &mut slot, &signal, reopen, now)?;
-                return Ok(match (&maintenance, reopen) {
-                    (Some(window), _) => Ingested::Suppressed {
-                        window: window.clone(),
-                        recorded_on: Some(last),
-                    },
-                    (None, true) => Ingested::Reopened { id: last },
-                    (None, false) => Ingested::Recorded { id: last },
-                });
+            if let Some((target, cell)) = chain.into_iter().last() {
+                let mut slot = lock(&cell);
+                let incident = &slot.incident;
+                resolved_at = incident.resolution_record().map(|r| r.at);
+                let reopen = signal.state == SignalState::Firing
+                    && maintenance.is_none()
+                    && incident.status() == Status::Resolved
+                    && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
+                let record_only = incident.is_active()
+                    || (incident.status() == Status::Resolved
+                        && (signal.state == SignalState::Resolved || maintenance.is_some()));
+                if reopen || record_only {
+                    self.record_signal(target, &mut slot, &signal, reopen, now)?;
+                    return Ok(match (&maintenance, reopen) {
+                        (Some(window), _) => Ingested::Suppressed {
+                            window: window.clone(),
+                            recorded_on: Some(target),
+                        },
+                        (None, true) => Ingested::Reopened { id: target },
+                        (None, false) => Ingested::Recorded { id: target },
+                    });
+                }
+                tracked = Some(target);
             }
-            if signal.state == SignalState::Resolved {
-                return Ok(Ingested::Ignored);
-            }
-            if let Some(window) = maintenance {
-                log::info!("incidents: {key} fired during {window}; no incident opened");
-                return Ok(Ingested::Suppressed {
-                    window,
-                    recorded_on: None,
-                });
-            }
-            // Resolved or closed, past the reopen window: a recurrence, or a fresh start.
-            let recurrence = resolved_at
-                .filter(|at| now - *at <= intake.recurrence_window)
-                .map(|_| Recurrence {
-                    previous: last,
-                    count: known.len() as u32,
-                });
-            drop(slot);
-            return self.open_from_alert(alert, signal, known.len() as u32, recurrence);
         }
 
         if signal.state == SignalState::Resolved {
@@ -173,7 +289,117 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 recorded_on: None,
             });
         }
-        self.open_from_alert(alert, signal, known.len() as u32, None)
+        if let Some((id, cell)) = self.correlate(alert, now)? {
+            let mut slot = lock(&cell);
+            self.record_signal(id, &mut slot, &signal, false, now)?;
+            return Ok(Ingested::Joined { id });
+        }
+        // Resolved or closed, past the reopen window: a recurrence, or a fresh start.
+        let recurrence = tracked.and_then(|previous| {
+            resolved_at
+                .filter(|at| now - *at <= intake.recurrence_window)
+                .map(|_| Recurrence {
+                    previous,
+                    count: known.len() as u32,
+                })
+        });
+        self.open_from_alert(alert, signal, known.len() as u32, recurrence)
+    }
+
+    /// Records `alert` on incident `id` by hand, on behalf of `actor` — a customer's report
+    /// that belongs to the incident a monitor opened, an alert a monitor raised under
+    /// another name — and makes its key lead there: later deliveries with the same key are
+    /// recorded on `id` (and reopen it within the reopen window) instead of opening an
+    /// incident of their own.
+    ///
+    /// Recording a delivery that is already on the incident records nothing (the key still
+    /// leads here from now on).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] if `actor` may not attach signals; [`Error::NotFound`];
+    /// [`Error::Rejected`] for a closed incident; store errors. Nothing is recorded.
+    pub fn attach(&self, id: IncidentId, actor: &Actor, alert: &Alert) -> Result<Receipt> {
+        let command = Command::Attach {
+            signal: alert.signal(),
+        };
+        self.authorize(actor, &command)?;
+        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
+        let mut slot = lock(&cell);
+        let receipt = self.record(id, &mut slot, |incident| {
+            Ok(decide(Some(incident), &command, actor, self.clock.now())?)
+        })?;
+        self.keys_write().touch(&alert.key(), id);
+        Ok(receipt)
+    }
+
+    /// The incident the key's last incident leads to, following merges: `(id, cell)` for
+    /// `last`, then for each incident it was merged into (at most [`MAX_MERGE_HOPS`], never
+    /// the same twice). Empty if `last` is unknown.
+    fn merge_chain(&self, last: IncidentId) -> Result<Vec<(IncidentId, Arc<Mutex<Slot>>)>> {
+        let mut chain: Vec<(IncidentId, Arc<Mutex<Slot>>)> = Vec::new();
+        let mut next = Some(last);
+        while let Some(id) = next.take() {
+            let Some(cell) = self.cell(id)? else {
+                break;
+            };
+            let into = lock(&cell).incident.duplicate_of();
+            chain.push((id, cell));
+            if chain.len() < MAX_MERGE_HOPS {
+                next = into.filter(|into| chain.iter().all(|(seen, _)| seen != into));
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The active incident `alert` joins under the policy's correlation rule, if any (see
+    /// [`Correlation`](crate::Correlation) for the rule).
+    fn correlate(
+        &self,
+        alert: &Alert,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(IncidentId, Arc<Mutex<Slot>>)>> {
+        let rule = self.config.policy.intake().correlation;
+        let wanted = match rule.between {
+            Correlate::Off => return Ok(None),
+            Correlate::AnySource => MONITORS | PEOPLE,
+            Correlate::PeopleAndMonitors => (MONITORS | PEOPLE) & !side(alert.origin()),
+        };
+        let candidates = self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .candidates(alert.service(), wanted);
+        type Best = (
+            (
+                DateTime<Utc>,
+                std::cmp::Reverse<(DateTime<Utc>, IncidentId)>,
+            ),
+            IncidentId,
+        );
+        let mut best: Option<(Best, Arc<Mutex<Slot>>)> = None;
+        for id in candidates {
+            let Some(cell) = self.cell(id)? else {
+                continue;
+            };
+            let rank = {
+                let slot = lock(&cell);
+                let incident = &slot.incident;
+                let heard = incident.last_heard_at();
+                let qualifies = incident.is_active()
+                    && incident.service() == alert.service()
+                    && rule.joins(alert.origin(), incident.sources())
+                    && now - heard <= rule.window;
+                if !qualifies {
+                    continue;
+                }
+                ((heard, std::cmp::Reverse((incident.created_at(), id))), id)
+            };
+            if best.as_ref().is_none_or(|(b, _)| rank.0 > b.0) {
+                best = Some((rank, cell));
+            }
+        }
+        Ok(best.map(|((_, id), cell)| (id, cell)))
     }
 
     /// Records `signal` on the incident in `slot`, reopening it first if `reopen`.
@@ -190,31 +416,24 @@ impl<S: Store, C: Clock> Desk<S, C> {
             let mut events = Vec::new();
             // The desk re-checked for a duplicate under the incident's lock; after a conflict
             // the incident is reloaded, so check again here.
-            let already = incident.signals().iter().rev().any(|r| {
-                r.signal.starts_at == signal.starts_at
-                    && r.signal.state == signal.state
-                    && r.signal.key == signal.key
-            });
-            if already {
+            if incident.has_signal(signal) {
                 return Ok(events);
             }
             let mut at = now.max(incident.updated_at());
-            if reopen && incident.status() == crate::lifecycle::Status::Resolved {
+            if reopen && incident.status() == Status::Resolved {
                 let reason = Text::new("reason", format!("{} fired again", signal.key))?;
                 for event in decide(Some(incident), &Command::Reopen { reason }, &system, now)? {
                     at = at.max(event.at);
                     events.push(event);
                 }
             }
-            {
-                events.push(Event {
-                    at,
-                    actor: system.clone(),
-                    change: Change::SignalReceived {
-                        signal: signal.clone(),
-                    },
-                });
-            }
+            events.push(Event {
+                at,
+                actor: system.clone(),
+                change: Change::SignalReceived {
+                    signal: signal.clone(),
+                },
+            });
             Ok(events)
         })
     }
@@ -240,6 +459,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
             alert.service().clone(),
             alert.origin(),
         )?;
+        if let Some(description) = alert.description() {
+            new = new.with_description(description.as_str())?;
+        }
         new.alert_key = Some(signal.key.clone());
         new.recurrence = recurrence;
         let id = incident_id_for(&signal.key, n, alert.starts_at());
@@ -253,7 +475,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let received = Event {
             at: now,
             actor: system,
-            change: Change::SignalReceived { signal },
+            change: Change::SignalReceived {
+                signal: signal.clone(),
+            },
         };
         incident.apply(&received)?;
         events.push(received);
@@ -264,20 +488,26 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
                 let mut slot = lock(&cell);
                 self.keys_write().add(&slot.incident);
-                let Change::SignalReceived { signal } = &events[events.len() - 1].change else {
-                    return Ok(Ingested::Recorded { id });
-                };
-                let signal = signal.clone();
                 self.record_signal(id, &mut slot, &signal, false, now)?;
                 return Ok(Ingested::Recorded { id });
             }
             Err(other) => return Err(other),
         }
         self.insert(incident);
+        self.listeners.notify();
         Ok(match recurrence {
             Some(recurrence) => Ingested::Recurred { id, recurrence },
             None => Ingested::Opened { id },
         })
+    }
+
+    /// Makes the keys of signals in `events`, just recorded on `id`, lead to `id`.
+    pub(super) fn route_signals(&self, id: IncidentId, events: &[Event]) {
+        for event in events {
+            if let Change::SignalReceived { signal } = &event.change {
+                self.keys_write().touch(&signal.key, id);
+            }
+        }
     }
 
     fn keys_read(&self) -> std::sync::MutexGuard<'_, Keys> {

@@ -1,10 +1,12 @@
 //! The [`Desk`]: the one facade a host uses.
 
 mod intake;
+mod merge;
 mod query;
 mod report;
 mod sync;
 mod timers;
+mod wake;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,9 +25,11 @@ use crate::policy::Policy;
 use crate::shard::{Sharded, ShardedMap};
 use crate::store::{Store, Version};
 
+pub use merge::Merged;
 pub use query::{Counts, Filter};
 pub use sync::CatchUp;
-pub use timers::{DispatchReport, TickReport};
+pub use timers::{DispatchReport, RunReport, TickReport};
+pub use wake::Subscription;
 
 use timers::Queue;
 
@@ -71,6 +75,11 @@ pub struct Desk<S, C = SystemClock> {
     outbox: Sharded<Queue>,
     /// Alert and idempotency keys to the incidents opened under them.
     keys: Mutex<intake::Keys>,
+    /// Active incidents by service and by the side (monitors, people) they heard from, for
+    /// correlation.
+    active: Mutex<intake::Active>,
+    /// Called after every append.
+    listeners: Arc<wake::Listeners>,
     /// Serialises intake decisions (ingest, open_once) within this desk.
     intake_lock: Mutex<()>,
     /// How far into the store's feed this desk has caught up.
@@ -95,6 +104,8 @@ struct Slot {
     incident: Incident,
     timer_due: Option<DateTime<Utc>>,
     outbox_due: Option<DateTime<Utc>>,
+    /// The sides it is listed under in the active index.
+    listed: u8,
 }
 
 impl<S, C> std::fmt::Debug for Desk<S, C> {
@@ -209,6 +220,8 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             timers: Sharded::default(),
             outbox: Sharded::default(),
             keys: Mutex::default(),
+            active: Mutex::default(),
+            listeners: Arc::default(),
             intake_lock: Mutex::new(()),
             feed_position: std::sync::atomic::AtomicU64::new(0),
             catch_up_lock: Mutex::new(()),
@@ -221,11 +234,14 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             .map(|i| (i.created_at(), i.id()))
             .collect();
         order.sort_unstable();
+        desk.keys_write()
+            .rebuild(order.iter().filter_map(|(_, id)| incidents.get(id)));
         for (_, id) in order {
             let Some(incident) = incidents.remove(&id) else {
                 continue;
             };
-            desk.insert(incident);
+            let mut map = desk.incidents.write(&id);
+            map.entry(id).or_insert_with(|| desk.new_cell(incident));
         }
         Ok(desk)
     }
@@ -295,6 +311,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         };
         let version = self.store.append(id, Version::ZERO, &events)?;
         self.insert(incident);
+        self.listeners.notify();
         Ok(Receipt {
             id,
             version,
@@ -308,6 +325,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// applied to the projection. If another desk on the same store changed the incident in
     /// between, the desk reloads it and decides again (up to [`CONFLICT_RETRIES`] times).
     /// A customer update also queues a notification to customers, in the same append.
+    /// [`Command::Merge`] is carried out as [`Desk::merge`] (it records on both incidents) and
+    /// returns the duplicate's receipt; [`Command::Attach`] records the signal and makes its
+    /// key lead here, as [`Desk::attach`] does.
     ///
     /// # Errors
     /// - [`Error::NotFound`] if no such incident exists (or, for a duplicate resolution, if the
@@ -323,6 +343,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// conflict).
     pub fn act(&self, id: IncidentId, actor: &Actor, command: Command) -> Result<Receipt> {
         self.authorize(actor, &command)?;
+        if let Command::Merge { into } = command {
+            // A merge records on two incidents at once.
+            return self.merge(id, into, actor).map(|merged| merged.duplicate);
+        }
         if let Command::Resolve {
             resolution: Resolution::Duplicate { of },
         } = &command
@@ -450,6 +474,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
                         }
                     }
                     self.rearm(slot);
+                    self.route_signals(id, &events);
+                    self.listeners.notify();
                     return Ok(Receipt {
                         id,
                         version,
@@ -591,6 +617,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             incident,
             timer_due: None,
             outbox_due: None,
+            listed: 0,
         };
         self.rearm(&mut slot);
         Arc::new(Mutex::new(slot))
@@ -616,6 +643,14 @@ impl<S: Store, C: Clock> Desk<S, C> {
         if outbox_due != slot.outbox_due {
             self.outbox.write(&id).set(id, slot.outbox_due, outbox_due);
             slot.outbox_due = outbox_due;
+        }
+        let listed = intake::sides(&slot.incident);
+        if listed != slot.listed {
+            self.active
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(slot.incident.service(), id, slot.listed, listed);
+            slot.listed = listed;
         }
     }
 }

@@ -77,9 +77,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
                             && slot.incident.check_event(&item.event).is_ok();
                         if applied {
                             slot.incident.apply(&item.event)?;
+                            self.route_signals(item.incident, std::slice::from_ref(&item.event));
                             report.applied += 1;
                         } else {
                             slot.incident = self.reload(item.incident)?;
+                            self.keys_write().add(&slot.incident);
                             report.reloaded += 1;
                         }
                         self.rearm(&mut slot);
@@ -88,6 +90,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
             self.feed_position.store(last, Ordering::Release);
             report.position = last;
+            if report.applied + report.new_incidents + report.reloaded > 0 {
+                self.listeners.notify();
+            }
         }
     }
 

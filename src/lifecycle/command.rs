@@ -274,6 +274,20 @@ pub enum Command {
         /// What they said.
         comment: Option<Text>,
     },
+    /// Record an alert or report on this incident (records nothing if this delivery is
+    /// already on it). [`Desk::attach`](crate::Desk::attach) builds it from an
+    /// [`Alert`](crate::Alert) and routes later deliveries of its key here.
+    Attach {
+        /// What arrived.
+        signal: crate::lifecycle::Signal,
+    },
+    /// Fold this incident into `into`, which tracks the same problem: it is resolved as a
+    /// duplicate of `into`. Sent through [`Desk::merge`](crate::Desk::merge), which also
+    /// records the merge on `into`, in the same atomic append.
+    Merge {
+        /// The incident that carries on.
+        into: IncidentId,
+    },
 }
 
 impl Command {
@@ -302,6 +316,8 @@ impl Command {
             Command::RecordReview { .. } => CommandKind::RecordReview,
             Command::CompleteFollowUp { .. } => CommandKind::CompleteFollowUp,
             Command::RecordFeedback { .. } => CommandKind::RecordFeedback,
+            Command::Attach { .. } => CommandKind::Attach,
+            Command::Merge { .. } => CommandKind::Merge,
         }
     }
 

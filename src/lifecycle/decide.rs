@@ -223,5 +223,20 @@ pub fn decide(
             score: *score,
             comment: comment.clone(),
         }),
+        Command::Attach { signal } => {
+            if incident.has_signal(signal) {
+                Ok(Vec::new())
+            } else {
+                event(Change::SignalReceived {
+                    signal: signal.clone(),
+                })
+            }
+        }
+        Command::Merge { into } => {
+            if *into == incident.id() {
+                return Err(reject("an incident cannot be merged into itself"));
+            }
+            event(Change::MergedInto { into: *into })
+        }
     }
 }

@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::lifecycle::{CommandKind, Resolution};
-use crate::model::{Actor, IncidentId, Service, Source};
+use crate::model::{Actor, IncidentId, Reporter, Service, Source};
 use crate::severity::Severity;
 use crate::text::{Text, Title};
 
@@ -184,6 +186,20 @@ pub enum Change {
     SignalReceived {
         /// What arrived.
         signal: Signal,
+    },
+    /// This incident was merged into another one tracking the same problem: it is resolved as
+    /// a duplicate of `into`, its timers stop, and deliveries of its alert keys go to `into`
+    /// from now on.
+    MergedInto {
+        /// The incident that carries on.
+        into: IncidentId,
+    },
+    /// Another incident about the same problem was merged into this one.
+    DuplicateMerged {
+        /// The merged incident (now resolved as a duplicate of this one).
+        duplicate: IncidentId,
+        /// Its title, so the timeline reads without looking it up.
+        title: Title,
     },
     /// A notification was requested; the outbox delivers it through the host's notifier.
     NotificationRequested {
@@ -386,6 +402,8 @@ impl Change {
             } => CommandKind::Remind,
             Change::TimerFired { .. } => CommandKind::Fire,
             Change::SignalReceived { .. } => CommandKind::Signal,
+            Change::MergedInto { .. } => CommandKind::Merge,
+            Change::DuplicateMerged { .. } => CommandKind::Absorb,
             Change::ResponderAdded { .. } => CommandKind::AddResponder,
             Change::ResponderRemoved { .. } => CommandKind::RemoveResponder,
             Change::TaskAdded { .. } => CommandKind::AddTask,
@@ -502,13 +520,24 @@ impl Change {
                 Some(c) => format!("customer feedback {}/5: {c}", score.get()),
                 None => format!("customer feedback {}/5", score.get()),
             },
-            Change::SignalReceived { signal } => format!(
-                "{} {} ({}, since {})",
-                signal.key,
-                signal.state,
-                signal.summary,
-                signal.starts_at.format("%Y-%m-%d %H:%M")
-            ),
+            Change::SignalReceived { signal } => {
+                let mut s = format!(
+                    "{} {} ({}, since {})",
+                    signal.key,
+                    signal.state,
+                    signal.summary,
+                    signal.starts_at.format("%Y-%m-%d %H:%M")
+                );
+                if let Some(reporter) = &signal.reporter {
+                    // The name only: contact details never reach a timeline or a log.
+                    s.push_str(&format!(", reported by {reporter}"));
+                }
+                s
+            }
+            Change::MergedInto { into } => format!("merged into {into} (a duplicate)"),
+            Change::DuplicateMerged { duplicate, title } => {
+                format!("{duplicate} (\"{title}\") merged into this incident")
+            }
             Change::NotificationDelivered { key } => format!("delivered {key}"),
             Change::NotificationFailed {
                 key,
@@ -566,4 +595,31 @@ pub struct Signal {
     pub state: SignalState,
     /// The monitor's one-line summary.
     pub summary: String,
+    /// Where it came from: a monitor's alert, a proactive check, or a report by a customer or
+    /// staff.
+    #[serde(default = "alert_origin")]
+    pub origin: Source,
+    /// Who reported it, for reports from people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Reporter>,
+    /// The longer description the monitor or the reporter gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+    /// The monitor's labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// When the monitor says the occurrence ended (or will be considered over), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+fn alert_origin() -> Source {
+    Source::Alert
+}
+
+impl Signal {
+    /// Whether `other` is the same delivery: the same key, occurrence start and state.
+    pub fn same_delivery(&self, other: &Signal) -> bool {
+        self.starts_at == other.starts_at && self.state == other.state && self.key == other.key
+    }
 }

@@ -14,6 +14,11 @@
 //!   `Monitoring` (the fix did not hold), and identify a (new) root cause from `Monitoring`.
 //! - **Resolve from any active status.** `Resolved → reopen → Open`, which needs a new
 //!   acknowledgement. `Closed` is terminal and accepts nothing.
+//! - **Merge from any active status.** Merging an incident into another one about the same
+//!   problem resolves it as a duplicate of that one; the other records that it absorbed it
+//!   (while not closed). A resolved incident is reopened before it can be merged.
+//! - **Attach** records an alert or report on an incident by hand, like the desk's own
+//!   signals: while not closed.
 //! - **Records that do not move the status** — assign owner, change severity, add note, post
 //!   customer update — are accepted in every status but `Closed`. A root cause may be recorded
 //!   after resolving (it is often found then) without reopening.
@@ -170,6 +175,16 @@ pub enum CommandKind {
     CompleteFollowUp,
     /// Record a customer's satisfaction score, even after closing.
     RecordFeedback,
+    /// Record an alert or a report on this incident by hand
+    /// ([`Desk::attach`](crate::Desk::attach)); later deliveries with its key come here too.
+    Attach,
+    /// Merge this incident into another one that tracks the same problem
+    /// ([`Desk::merge`](crate::Desk::merge)): it is resolved as a duplicate, its timers stop,
+    /// and its alert keys lead to the other incident from then on.
+    Merge,
+    /// Recorded by [`Desk::merge`](crate::Desk::merge) on the incident another one was merged
+    /// into. Not a command a host sends.
+    Absorb,
     /// Recorded by the desk's timer engine: a reminder that a follow-up is overdue. Not a
     /// command a host sends.
     Remind,
@@ -189,7 +204,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 27] = [
+    pub const ALL: [CommandKind; 30] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -212,6 +227,9 @@ impl CommandKind {
         CommandKind::RecordReview,
         CommandKind::CompleteFollowUp,
         CommandKind::RecordFeedback,
+        CommandKind::Attach,
+        CommandKind::Merge,
+        CommandKind::Absorb,
         CommandKind::Remind,
         CommandKind::Signal,
         CommandKind::Fire,
@@ -225,6 +243,7 @@ impl CommandKind {
         !matches!(
             self,
             CommandKind::Signal
+                | CommandKind::Absorb
                 | CommandKind::Fire
                 | CommandKind::Notify
                 | CommandKind::Deliver
@@ -257,6 +276,9 @@ impl CommandKind {
             CommandKind::RecordReview => "record a review of",
             CommandKind::CompleteFollowUp => "complete a follow-up of",
             CommandKind::RecordFeedback => "record feedback on",
+            CommandKind::Attach => "attach a signal to",
+            CommandKind::Merge => "merge",
+            CommandKind::Absorb => "merge a duplicate into",
             CommandKind::Remind => "record a reminder on",
             CommandKind::Signal => "record a signal on",
             CommandKind::Fire => "fire a timer on",
@@ -335,6 +357,9 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::RecordReview
             | C::CompleteFollowUp
             | C::RecordFeedback
+            | C::Attach
+            | C::Merge
+            | C::Absorb
             | C::Remind
             | C::Signal
             | C::Fire
@@ -372,6 +397,11 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             Reject("the incident is already resolved; reopen it to resolve it differently")
         }
 
+        (C::Merge, Open | Acknowledged | Investigating | Identified | Monitoring) => Move(Resolved),
+        (C::Merge, Resolved) => {
+            Reject("the incident is already resolved; reopen it to merge it into another")
+        }
+
         (C::Reopen, Open | Acknowledged | Investigating | Identified | Monitoring) => {
             Reject("only a resolved incident can be reopened")
         }
@@ -389,6 +419,8 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::PostCustomerUpdate
             | C::Notify
             | C::Signal
+            | C::Attach
+            | C::Absorb
             | C::AddResponder
             | C::RemoveResponder
             | C::AddTask
@@ -436,6 +468,9 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::WaitForVendor
             | C::VendorResponded
             | C::Signal
+            | C::Attach
+            | C::Merge
+            | C::Absorb
             | C::Fire
             | C::AddResponder
             | C::RemoveResponder

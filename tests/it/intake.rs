@@ -421,6 +421,7 @@ fn reports_from_people_open_or_attach_like_alerts_with_their_source() {
     let report = |at| {
         Alert::report(
             Source::CustomerReport,
+            incidents::Reporter::new("Dana").unwrap(),
             "checkout-blank-page",
             "online shop",
             "Order page goes blank after Pay",
@@ -437,12 +438,30 @@ fn reports_from_people_open_or_attach_like_alerts_with_their_source() {
         desk.ingest(&report(clock.now())).unwrap(),
         Ingested::Recorded { id }
     );
-    let staff = Alert::report(Source::StaffReport, "till", "POS", "Till frozen", t0()).unwrap();
+    let staff = Alert::report(
+        Source::StaffReport,
+        incidents::Reporter::new("Tom").unwrap(),
+        "till",
+        "POS",
+        "Till frozen",
+        t0(),
+    )
+    .unwrap();
     let Ingested::Opened { id: till } = desk.ingest(&staff).unwrap() else {
         panic!()
     };
     assert_eq!(desk.get(till).unwrap().source(), Source::StaffReport);
-    assert!(Alert::report(Source::Alert, "x", "POS", "x", t0()).is_err());
+    assert!(
+        Alert::report(
+            Source::Alert,
+            incidents::Reporter::new("x").unwrap(),
+            "x",
+            "POS",
+            "x",
+            t0()
+        )
+        .is_err()
+    );
 }
 
 #[test]

@@ -12,17 +12,18 @@ use crate::support::{owner, sample, scenario_id, t0};
 /// open, acknowledge, assign owner, start investigating, identify, mitigate, resolve, reopen,
 /// close, change severity, add note, post customer update, wait for vendor, vendor responded,
 /// add responder, remove responder, add task, assign task, complete task, record review,
-/// complete follow-up, record feedback, and the desk's own records: remind (follow-ups),
-/// signal (alerts, reports), fire (timers), notify, deliver.
+/// complete follow-up, record feedback, attach, merge, and the desk's own records: absorb (the
+/// other side of a merge), remind (follow-ups), signal (alerts, reports), fire (timers),
+/// notify, deliver.
 ///
 /// `X` move to status X · `=` records, status stays · `.` ignored (records nothing) ·
 /// `-` rejected.
-const DOCUMENTED: &[(&str, [&str; 27])] = &[
+const DOCUMENTED: &[(&str, [&str; 30])] = &[
     (
         "none",
         [
             "Open", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
         ],
     ),
     (
@@ -49,6 +50,9 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
             "=",
             "-",
             "=",
+            "=",
+            "=",
+            "Resolved",
             "=",
             "=",
             "=",
@@ -83,6 +87,9 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
             "=",
             "=",
             "=",
+            "Resolved",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -113,6 +120,9 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
             "=",
             "-",
             "=",
+            "=",
+            "=",
+            "Resolved",
             "=",
             "=",
             "=",
@@ -147,6 +157,9 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
             "=",
             "=",
             "=",
+            "Resolved",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -179,6 +192,9 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
             "=",
             "=",
             "=",
+            "Resolved",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -189,14 +205,14 @@ const DOCUMENTED: &[(&str, [&str; 27])] = &[
         "Resolved",
         [
             "-", "-", "=", "-", "=", "-", "-", "Open", "Closed", "=", "=", "=", "-", "-", "=", "=",
-            "=", "=", "=", "=", "=", "=", "=", "=", "-", "=", "=",
+            "=", "=", "=", "=", "=", "=", "=", "-", "=", "=", "=", "-", "=", "=",
         ],
     ),
     (
         "Closed",
         [
             "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "=", "=", "=", "-", "-", "=", "=",
+            "-", "-", "-", "=", "=", "-", "-", "-", "=", "-", "-", "=", "=",
         ],
     ),
 ];

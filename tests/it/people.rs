@@ -25,7 +25,7 @@ fn documented(role: Role, kind: CommandKind) -> bool {
         Role::Viewer => false,
         Role::Support => matches!(
             kind,
-            C::Open | C::AddNote | C::PostCustomerUpdate | C::RecordFeedback
+            C::Open | C::AddNote | C::PostCustomerUpdate | C::RecordFeedback | C::Attach
         ),
         Role::Responder => matches!(
             kind,
@@ -46,6 +46,8 @@ fn documented(role: Role, kind: CommandKind) -> bool {
                 | C::CompleteTask
                 | C::CompleteFollowUp
                 | C::RecordFeedback
+                | C::Attach
+                | C::Merge
         ),
         Role::System => matches!(kind, C::Open | C::AddNote | C::Resolve | C::Reopen),
     }

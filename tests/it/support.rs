@@ -84,7 +84,24 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
         ),
         CommandKind::CompleteFollowUp => Command::CompleteFollowUp { follow_up: 1 },
         CommandKind::RecordFeedback => Command::feedback(4, Some("quick fix, thanks")).unwrap(),
+        CommandKind::Attach => Command::Attach {
+            signal: incidents::Alert::firing(
+                "uptime",
+                "checkout-5xx",
+                "online shop",
+                "Checkout returns 500",
+                t0(),
+            )
+            .unwrap()
+            .signal(),
+        },
+        CommandKind::Merge => Command::Merge {
+            into: IncidentId::from_bytes([
+                0x01, 0x9d, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 2,
+            ]),
+        },
         CommandKind::Signal
+        | CommandKind::Absorb
         | CommandKind::Fire
         | CommandKind::Notify
         | CommandKind::Deliver
