@@ -64,7 +64,9 @@ impl Keys {
     /// Indexes every stored incident at start: each key leads to the incident it reached last
     /// (by the time it was opened under the key, or received a signal with it).
     pub(super) fn rebuild<'a>(&mut self, incidents: impl Iterator<Item = &'a Incident>) {
-        let mut all: Vec<(DateTime<Utc>, u8, DateTime<Utc>, IncidentId, &'a str)> = Vec::new();
+        // (when the key reached it, rank, when it opened, which incident, the key)
+        type Reached<'k> = (DateTime<Utc>, u8, DateTime<Utc>, IncidentId, &'k str);
+        let mut all: Vec<Reached<'a>> = Vec::new();
         for incident in incidents {
             for (at, rank, key) in associations(incident) {
                 all.push((at, rank, incident.created_at(), incident.id(), key));

@@ -43,10 +43,9 @@ pub(super) struct Accumulator<'p> {
     ack_wall: Vec<i64>,
     ack_business: Vec<i64>,
     not_acknowledged_open: usize,
-    resolved_unacknowledged: usize,
     resolve_wall: Vec<i64>,
     resolve_business: Vec<i64>,
-    resolve_genuine: Vec<i64>,
+    resolve_all: Vec<i64>,
     false_alarms: usize,
     duplicates: usize,
     reopened: usize,
@@ -89,10 +88,9 @@ impl<'p> Accumulator<'p> {
             ack_wall: Vec::new(),
             ack_business: Vec::new(),
             not_acknowledged_open: 0,
-            resolved_unacknowledged: 0,
             resolve_wall: Vec::new(),
             resolve_business: Vec::new(),
-            resolve_genuine: Vec::new(),
+            resolve_all: Vec::new(),
             false_alarms: 0,
             duplicates: 0,
             reopened: 0,
@@ -145,39 +143,56 @@ impl<'p> Accumulator<'p> {
             self.recurrences += 1;
         }
 
-        match incident.acknowledged_at() {
+        // False alarms and duplicates are not problems the shop lived through: the headline
+        // times and the SLA figures leave them out (and say so).
+        let nuisance = match incident.resolution() {
+            Some(Resolution::FalseAlarm) => {
+                self.false_alarms += 1;
+                true
+            }
+            Some(Resolution::Duplicate { .. }) => {
+                self.duplicates += 1;
+                true
+            }
+            Some(Resolution::Fixed | Resolution::Workaround | Resolution::AutoResolved) | None => {
+                false
+            }
+        };
+
+        // Acknowledged when someone took it, or at the latest when it was first resolved —
+        // where the acknowledge target's clock stops too.
+        match incident.acknowledged_at().or(incident.first_resolved_at()) {
+            Some(_) if nuisance => {}
             Some(at) => {
                 self.ack_wall.push((at - created).num_milliseconds());
                 self.ack_business
                     .push(calendar.business_time(created, at).num_milliseconds());
             }
-            None if incident.is_active() => self.not_acknowledged_open += 1,
-            None => self.resolved_unacknowledged += 1,
+            None => self.not_acknowledged_open += 1,
         }
 
         match incident.resolution_record() {
             Some(record) => {
                 let wall = (record.at - created).num_milliseconds();
-                self.resolve_wall.push(wall);
-                self.resolve_business.push(
-                    calendar
-                        .business_time(created, record.at)
-                        .num_milliseconds(),
-                );
-                match record.resolution {
-                    Resolution::FalseAlarm => self.false_alarms += 1,
-                    Resolution::Duplicate { .. } => self.duplicates += 1,
-                    Resolution::Fixed | Resolution::Workaround | Resolution::AutoResolved => {
-                        self.resolve_genuine.push(wall);
+                self.resolve_all.push(wall);
+                if !nuisance {
+                    self.resolve_wall.push(wall);
+                    self.resolve_business.push(
+                        calendar
+                            .business_time(created, record.at)
+                            .num_milliseconds(),
+                    );
+                    if incident.reopen_count() > 0 {
+                        self.reopened += 1;
                     }
-                }
-                if incident.reopen_count() > 0 {
-                    self.reopened += 1;
                 }
             }
             None => self.still_open += 1,
         }
 
+        if nuisance {
+            return;
+        }
         let statuses = sla_status(incident, self.policy, until);
         for (tally, target) in self.sla.iter_mut().zip(ASSESSED) {
             let Some(status) = statuses.iter().find(|s| s.target == target) else {
@@ -257,55 +272,63 @@ impl<'p> Accumulator<'p> {
             ),
         };
 
-        let ack_excluded = vec![
-            Exclusion {
-                count: self.not_acknowledged_open,
-                reason: "not acknowledged by the window's end (still open)".into(),
-            },
-            Exclusion {
-                count: self.resolved_unacknowledged,
-                reason: "resolved without ever being acknowledged".into(),
-            },
-        ];
+        let nuisance = |false_alarms: usize, duplicates: usize| {
+            [
+                Exclusion {
+                    count: false_alarms,
+                    reason: "resolved as false alarms".into(),
+                },
+                Exclusion {
+                    count: duplicates,
+                    reason: "resolved as duplicates of another incident (merged)".into(),
+                },
+            ]
+        };
+        let mut ack_excluded = vec![Exclusion {
+            count: self.not_acknowledged_open,
+            reason: "not acknowledged by the window's end (still open)".into(),
+        }];
+        ack_excluded.extend(nuisance(self.false_alarms, self.duplicates));
         let time_to_acknowledge = TimeToAcknowledge {
             wall_clock: DurationStats::from_millis(&mut self.ack_wall),
             business_hours: DurationStats::from_millis(&mut self.ack_business),
             basis: format!(
                 "From opening to the first acknowledgement (explicit, or by starting work on \
-                 it), over the {} of the {opened} opened in the window that were acknowledged \
-                 by its end. Excluded: {}. {STATS_NOTE} {business}",
+                 it; an incident resolved without one counts as acknowledged when it was first \
+                 resolved, where its acknowledge target stops too), over the {} of the \
+                 {opened} opened in the window that were acknowledged by its end. Excluded: {}. \
+                 {STATS_NOTE} {business}",
                 n(self.ack_wall.len(), "incident", "incidents"),
                 exclusions_text(&ack_excluded),
             ),
             excluded: ack_excluded,
         };
 
-        let resolve_excluded = vec![Exclusion {
+        let mut resolve_excluded = vec![Exclusion {
             count: self.still_open,
             reason: "still open at the window's end".into(),
         }];
+        resolve_excluded.extend(nuisance(self.false_alarms, self.duplicates));
         let time_to_resolve = TimeToResolve {
             wall_clock: DurationStats::from_millis(&mut self.resolve_wall),
             business_hours: DurationStats::from_millis(&mut self.resolve_business),
-            without_false_alarms_and_duplicates: DurationStats::from_millis(
-                &mut self.resolve_genuine,
+            including_false_alarms_and_duplicates: DurationStats::from_millis(
+                &mut self.resolve_all,
             ),
             false_alarms: self.false_alarms,
             duplicates: self.duplicates,
             reopened: self.reopened,
             basis: format!(
                 "From opening to the resolution in effect at the window's end, over the {} of \
-                 the {opened} opened in the window that were resolved or closed by its end. \
-                 Time waiting on a vendor counts (customers waited too). {} reopened and \
-                 resolved again: the last resolution counts. Excluded: {}. Included: {} and {} \
-                 (left out of the figures 'without false alarms and duplicates', which cover \
-                 {}). {STATS_NOTE} {business}",
+                 the {opened} opened in the window that were resolved or closed by its end, \
+                 false alarms and duplicates left out (the figure 'including false alarms and \
+                 duplicates' covers {}). Time waiting on a vendor counts (customers waited \
+                 too). {} reopened and resolved again: the last resolution counts. Excluded: \
+                 {}. {STATS_NOTE} {business}",
                 n(self.resolve_wall.len(), "incident", "incidents"),
+                n(self.resolve_all.len(), "incident", "incidents"),
                 n(self.reopened, "incident was", "incidents were"),
                 exclusions_text(&resolve_excluded),
-                n(self.false_alarms, "false alarm", "false alarms"),
-                n(self.duplicates, "duplicate", "duplicates"),
-                n(self.resolve_genuine.len(), "incident", "incidents"),
             ),
             excluded: resolve_excluded,
         };
@@ -313,7 +336,10 @@ impl<'p> Accumulator<'p> {
         let sla = ASSESSED
             .into_iter()
             .zip(self.sla.iter())
-            .map(|(target, t)| sla_compliance(target, t, opened))
+            .map(|(target, t)| {
+                let excluded = nuisance(self.false_alarms, self.duplicates).to_vec();
+                sla_compliance(target, t, opened, excluded)
+            })
             .collect();
 
         self.breaches.sort_by(|a, b| {
@@ -414,8 +440,14 @@ impl<'p> Accumulator<'p> {
 const STATS_NOTE: &str = "Median and p90 are nearest-rank (the ⌈n/2⌉-th and ⌈0.9·n⌉-th \
                           smallest value); all are rounded to the second.";
 
-fn sla_compliance(target: SlaTarget, t: &SlaTally, opened: usize) -> SlaCompliance {
-    let incidents = opened - t.without_target;
+fn sla_compliance(
+    target: SlaTarget,
+    t: &SlaTally,
+    opened: usize,
+    excluded: Vec<Exclusion>,
+) -> SlaCompliance {
+    let left_out: usize = excluded.iter().map(|e| e.count).sum();
+    let incidents = opened - t.without_target - left_out;
     let decided = t.met + t.breached;
     let running = t.on_track + t.at_risk + t.paused;
     let clock = match target {
@@ -439,12 +471,20 @@ fn sla_compliance(target: SlaTarget, t: &SlaTally, opened: usize) -> SlaComplian
             "The {target} target the policy sets for each incident's severity and service, \
              judged at the window's end on the target's clock (around the clock or business \
              hours, as the policy says), over the {incidents} of the {opened} incidents opened \
-             in the window that have one ({} have none). Met {}: stopped before the limit; \
-             breached {}: the limit was reached. Still running at the end ({running}: {} on \
-             track, {} at risk, {} paused) is undecided and left out: met share = met / (met + \
-             breached) = {} / {decided}.{clock}",
-            t.without_target, t.met, t.breached, t.on_track, t.at_risk, t.paused, t.met,
+             in the window that have one ({} have none), left out as from the time figure: {}. \
+             Met {}: stopped before the limit; breached {}: the limit was reached. Still \
+             running at the end ({running}: {} on track, {} at risk, {} paused) is undecided \
+             and left out: met share = met / (met + breached) = {} / {decided}.{clock}",
+            t.without_target,
+            exclusions_text(&excluded),
+            t.met,
+            t.breached,
+            t.on_track,
+            t.at_risk,
+            t.paused,
+            t.met,
         ),
+        excluded,
     }
 }
 

@@ -50,18 +50,21 @@ pub struct TimeToAcknowledge {
     pub basis: String,
 }
 
-/// Time from opening to resolution: time to handle (MTTR).
+/// Time from opening to resolution: time to handle (MTTR). The headline figures leave out
+/// incidents resolved as false alarms or duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeToResolve {
-    /// Measured on the wall clock (vendor waits included).
+    /// Measured on the wall clock (vendor waits included), false alarms and duplicates left
+    /// out.
     pub wall_clock: DurationStats,
-    /// Counting only the opening hours of the policy's calendar.
+    /// Counting only the opening hours of the policy's calendar, false alarms and
+    /// duplicates left out.
     pub business_hours: DurationStats,
-    /// On the wall clock, leaving out incidents resolved as false alarms or duplicates.
-    pub without_false_alarms_and_duplicates: DurationStats,
-    /// How many of the measured incidents were resolved as false alarms.
+    /// On the wall clock, every resolved incident, false alarms and duplicates included.
+    pub including_false_alarms_and_duplicates: DurationStats,
+    /// How many incidents opened in the window were resolved as false alarms.
     pub false_alarms: usize,
-    /// How many were resolved as duplicates of another incident.
+    /// How many were resolved as duplicates of another incident (merged).
     pub duplicates: usize,
     /// How many were reopened and resolved again (their last resolution counts).
     pub reopened: usize,
@@ -76,7 +79,7 @@ pub struct TimeToResolve {
 pub struct SlaCompliance {
     /// Which target.
     pub target: SlaTarget,
-    /// Incidents opened in the window whose policy sets this target.
+    /// Incidents opened in the window whose policy sets this target, less those excluded.
     pub incidents: usize,
     /// The clock stopped before the limit.
     pub met: usize,
@@ -90,6 +93,9 @@ pub struct SlaCompliance {
     pub paused: usize,
     /// Incidents opened in the window whose policy sets no such target.
     pub without_target: usize,
+    /// Incidents opened in the window left out, as from the time figure the target belongs
+    /// to (false alarms, duplicates), and why.
+    pub excluded: Vec<Exclusion>,
     /// `met / (met + breached)` in percent; `None` if no incident's target was decided.
     pub percent_met: Option<f64>,
     /// How it was computed.

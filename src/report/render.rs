@@ -191,25 +191,15 @@ fn lines(r: &Report) -> Lines<'_> {
     l.stats("time to resolve", "", &t.wall_clock, "");
     l.stats("time to resolve", "", &t.business_hours, "business hours");
     l.push(
-        "time to resolve without false alarms and duplicates: incidents measured",
-        "  without false alarms and duplicates, measured",
-        Value::Count(t.without_false_alarms_and_duplicates.count, incidents),
+        "time to resolve including false alarms and duplicates: incidents measured",
+        "  including false alarms and duplicates, measured",
+        Value::Count(t.including_false_alarms_and_duplicates.count, incidents),
     );
     l.stats(
-        "time to resolve without false alarms and duplicates",
+        "time to resolve including false alarms and duplicates",
         "  ",
-        &t.without_false_alarms_and_duplicates,
+        &t.including_false_alarms_and_duplicates,
         "",
-    );
-    l.push(
-        "time to resolve: false alarms included",
-        "  false alarms included",
-        Value::Count(t.false_alarms, incidents),
-    );
-    l.push(
-        "time to resolve: duplicates included",
-        "  duplicates included",
-        Value::Count(t.duplicates, incidents),
     );
     l.push(
         "time to resolve: reopened and resolved again",

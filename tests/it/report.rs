@@ -285,24 +285,31 @@ fn figures_match_the_hand_computed_values() {
     );
     assert_eq!(a.business_hours, a.wall_clock); // the default calendar never closes
     let excluded: Vec<usize> = a.excluded.iter().map(|e| e.count).collect();
-    assert_eq!(excluded, [1, 1]); // G not acknowledged by 16:00; F resolved unacknowledged
+    assert_eq!(excluded, [1, 1, 0]); // G not acknowledged by 16:00; F a false alarm; no duplicate
     assert!(
         a.basis.contains("over the 8 incidents of the 10 opened"),
         "{}",
         a.basis
     );
     assert!(a.basis.contains("1 not acknowledged by the window's end"));
-    assert!(
-        a.basis
-            .contains("1 resolved without ever being acknowledged")
-    );
+    assert!(a.basis.contains("1 resolved as false alarms"));
     assert!(a.basis.contains("nearest-rank"));
 
     // MTTR over A 40, B 120, D 50 (its resolution at 16:00; reopened later), E 170 (vendor
-    // wait included), F 10, L 75 minutes.
+    // wait included), L 75 minutes; F (a false alarm, 10 minutes) only in the figure that
+    // includes false alarms and duplicates.
     let t = &r.time_to_resolve;
     assert_eq!(
         t.wall_clock,
+        DurationStats {
+            count: 5,
+            mean: Some(min(91)),   // 455 / 5
+            median: Some(min(75)), // the 3rd of [40 50 75 120 170]
+            p90: Some(min(170)),   // the 5th (⌈4.5⌉)
+        }
+    );
+    assert_eq!(
+        t.including_false_alarms_and_duplicates,
         DurationStats {
             count: 6,
             mean: Some(min(77) + Duration::seconds(30)), // 465 / 6
@@ -310,24 +317,15 @@ fn figures_match_the_hand_computed_values() {
             p90: Some(min(170)),                         // the 6th (⌈5.4⌉)
         }
     );
-    assert_eq!(
-        t.without_false_alarms_and_duplicates,
-        DurationStats {
-            count: 5,
-            mean: Some(min(91)), // 455 / 5
-            median: Some(min(75)),
-            p90: Some(min(170)),
-        }
-    );
     assert_eq!((t.false_alarms, t.duplicates, t.reopened), (1, 0, 0));
-    assert_eq!(t.excluded[0].count, 4);
+    let excluded: Vec<usize> = t.excluded.iter().map(|e| e.count).collect();
+    assert_eq!(excluded, [4, 1, 0]);
     assert!(
         t.basis
-            .contains("Excluded: 4 still open at the window's end"),
+            .contains("Excluded: 4 still open at the window's end; 1 resolved as false alarms"),
         "{}",
         t.basis
     );
-    assert!(t.basis.contains("Included: 1 false alarm and 0 duplicates"));
 
     // Acknowledge: B took exactly its 30 minutes (breached); G still running; the rest met.
     let ack = &r.sla[0];
@@ -341,11 +339,15 @@ fn figures_match_the_hand_computed_values() {
             ack.at_risk,
             ack.paused
         ),
-        (10, 8, 1, 1, 0, 0)
+        (9, 7, 1, 1, 0, 0)
     );
-    assert_eq!(ack.percent_met, Some(800.0 / 9.0));
+    assert_eq!(ack.percent_met, Some(700.0 / 8.0));
+    assert_eq!(
+        ack.excluded[0].count, 1,
+        "F, a false alarm, as from time to acknowledge"
+    );
     // Resolve: E met (30 minutes counted, its vendor wait paused the clock), J paused, K at
-    // risk, C and G on track, L breached, D met as of 16:00.
+    // risk, C and G on track, L breached, D met as of 16:00; F left out (a false alarm).
     let res = &r.sla[1];
     assert_eq!(res.target, SlaTarget::Resolve);
     assert_eq!(
@@ -357,9 +359,9 @@ fn figures_match_the_hand_computed_values() {
             res.at_risk,
             res.paused
         ),
-        (10, 5, 1, 2, 1, 1)
+        (9, 4, 1, 2, 1, 1)
     );
-    assert_eq!(res.percent_met, Some(500.0 / 6.0));
+    assert_eq!(res.percent_met, Some(400.0 / 5.0));
     assert!(res.basis.contains("pauses while waiting on a vendor"));
 
     let breaches: Vec<(&str, SlaTarget, Duration, Duration)> = r
@@ -411,7 +413,10 @@ fn the_pure_report_on_current_state_differs_and_says_so() {
     // Taken as they stand now, C and D count as resolved (C in 4 h, D in 3 h) and G as
     // acknowledged; the caveat names the 5 incidents changed after the end (A, C, D, E, G).
     assert_eq!(r.opened.still_open, 3);
-    assert_eq!(r.time_to_resolve.wall_clock.count, 7);
+    assert_eq!(
+        r.time_to_resolve.wall_clock.count, 6,
+        "F, a false alarm, left out"
+    );
     assert_eq!(r.time_to_resolve.reopened, 1);
     assert_eq!(r.caveats.len(), 1);
     assert!(r.caveats[0].starts_with("5 incidents opened in the window changed"));
@@ -718,8 +723,8 @@ fn csv_has_one_row_per_figure_each_with_unit_and_basis() {
     assert_eq!(value("incidents opened"), "11");
     assert_eq!(value("incidents opened: critical"), "7");
     assert_eq!(value("time to acknowledge mean (wall clock)"), "660");
-    assert_eq!(value("time to resolve median (wall clock)"), "3000");
-    assert_eq!(value("SLA time to resolve: met share"), "83.33");
+    assert_eq!(value("time to resolve median (wall clock)"), "4500");
+    assert_eq!(value("SLA time to resolve: met share"), "80.00");
     assert_eq!(value("average satisfaction"), "4.00");
     // The new incident had used 1 of its 15 minutes at 16:00: no breach. The two breaches
     // carry their elapsed time in seconds.
@@ -795,9 +800,9 @@ fn the_table_shows_every_figure_with_a_note_on_how_it_was_computed() {
         "Incident report: 2026-11-27 12:00 to 2026-11-27 16:00 UTC",
         "Time to acknowledge (MTTA), measured",
         "Time to resolve (MTTR), measured",
-        "1 h 17 min",
+        "1 h 31 min",
         "SLA time to resolve: met",
-        "83.3%",
+        "80%",
         "Basket empties: time to resolve took (limit 1 h 0 min)",
         "Add an index check (avi, due 2026-11-27 13:00), overdue by",
         "4.0 / 5",
@@ -882,7 +887,7 @@ fn comparisons_give_the_change_absolute_and_in_percent() {
     // A figure without a value on one side has no change: nothing was acknowledged late in
     // either period, but feedback responses exist in both.
     let unmeasured = c
-        .figure("time to resolve without false alarms and duplicates mean (wall clock)")
+        .figure("time to resolve including false alarms and duplicates mean (wall clock)")
         .unwrap();
     assert!(unmeasured.change.is_some());
     let empty = report(
