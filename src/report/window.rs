@@ -86,6 +86,38 @@ impl Window {
         Window::new(local_midnight(first, tz), local_midnight(next, tz))
     }
 
+    /// The calendar day `date`, from local midnight to the next day's local midnight in time
+    /// zone `tz`. A day on which daylight saving starts or ends is 23 or 25 hours long; a
+    /// midnight skipped by the change is taken as the first local time after it, as in
+    /// [`Window::month`]. Consecutive days meet exactly, and a month's days cover the month.
+    ///
+    /// [`preceding`](Window::preceding) is the span of the same length before; after a
+    /// daylight-saving day that is not the previous calendar day, which is
+    /// `Window::day(date.pred_opt()?, tz)`.
+    ///
+    /// ```
+    /// use chrono::{NaiveDate, TimeZone, Utc};
+    /// use incidents::Window;
+    ///
+    /// // In London the clocks go forward at 01:00 on 29 March 2026: that day has 23 hours.
+    /// let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+    /// let spring_forward = Window::day(day, chrono_tz::Europe::London)?;
+    /// assert_eq!(spring_forward.from(), Utc.with_ymd_and_hms(2026, 3, 29, 0, 0, 0).unwrap());
+    /// assert_eq!(spring_forward.until(), Utc.with_ymd_and_hms(2026, 3, 29, 23, 0, 0).unwrap());
+    /// assert_eq!(spring_forward.length(), chrono::Duration::hours(23));
+    /// # Ok::<(), incidents::Invalid>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `day` if `date` is the last date chrono can represent (its day
+    /// has no end).
+    pub fn day(date: NaiveDate, tz: Tz) -> Result<Window, Invalid> {
+        let next = date
+            .succ_opt()
+            .ok_or_else(|| Invalid::new("day", format!("{date} has no next day to end at")))?;
+        Window::new(local_midnight(date, tz), local_midnight(next, tz))
+    }
+
     /// The window of the same length that ends where this one starts.
     #[must_use]
     pub fn preceding(&self) -> Window {

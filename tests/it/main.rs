@@ -10,6 +10,7 @@ mod people;
 mod props;
 mod report;
 mod scenarios;
+mod seed_story;
 mod sql;
 mod support;
 mod time;
