@@ -265,6 +265,13 @@ impl RunnerHandle {
         self.shared.stats().clone()
     }
 
+    /// Asks the runner to stop, without waiting: it finishes and records a delivery under
+    /// way, then ends. [`stop`](Self::stop) (or dropping the handle) waits for that.
+    pub fn request_stop(&self) {
+        self.shared.state().stop = true;
+        self.shared.wake.notify_all();
+    }
+
     /// Stops the runner and waits for its thread: a delivery under way is finished and
     /// recorded, the rest stays pending. Returns what it did.
     pub fn stop(mut self) -> RunnerStats {
@@ -273,8 +280,7 @@ impl RunnerHandle {
     }
 
     fn halt(&mut self) {
-        self.shared.state().stop = true;
-        self.shared.wake.notify_all();
+        self.request_stop();
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {

@@ -9,6 +9,7 @@ mod lifecycle_table;
 mod people;
 mod props;
 mod report;
+mod runner;
 mod scenarios;
 mod seed_story;
 mod sql;
