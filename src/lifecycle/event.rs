@@ -526,7 +526,7 @@ impl Change {
                     signal.key,
                     signal.state,
                     signal.summary,
-                    signal.starts_at.format("%Y-%m-%d %H:%M")
+                    signal.starts_at.format("%Y-%m-%d %H:%M UTC")
                 );
                 if let Some(reporter) = &signal.reporter {
                     // The name only: contact details never reach a timeline or a log.

@@ -171,7 +171,7 @@ fn the_story_timeline_names_who_reported_and_who_acted() {
         lines,
         [
             "opened \"Checkout crashes when I pay\" (medium, online shop, from customer report)",
-            "customer/checkout firing (Checkout crashes when I pay, since 2026-11-27 18:55), reported by Dana Levi",
+            "customer/checkout firing (Checkout crashes when I pay, since 2026-11-27 18:55 UTC), reported by Dana Levi",
         ]
     );
     let _ = clock.advance(Duration::minutes(1));
