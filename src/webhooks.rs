@@ -19,6 +19,8 @@
 //!   "status": "firing",               // "firing" (default) or "resolved"
 //!   "severity": "critical",           // optional hint: critical, high, medium, low, sev1…, p1…
 //!   "started_at": "2026-11-27T12:00:00Z", // optional, RFC 3339; default: when received
+//!   "ended_at": "2026-11-27T12:09:00Z",   // optional, RFC 3339: when it stopped
+//!   "description": "Three checks in a row timed out.", // optional, may span lines
 //!   "labels": {"region": "eu"},       // optional, string values
 //!   "proactive": false                // optional: true for a scheduled check, not a live alert
 //! }
@@ -213,6 +215,7 @@ pub fn alertmanager(
         any_firing |= status == SignalState::Firing;
         let fingerprint = string(a, &path, "fingerprint")?;
         let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
+        let mut ended = None;
         if let Some(ends) = optional_string(a, &path, "endsAt")? {
             let ends_at = time(ends, &format!("{path}endsAt"))?;
             if status == SignalState::Resolved && ends_at < starts_at {
@@ -221,6 +224,8 @@ pub fn alertmanager(
                     "a resolved alert cannot end before it starts",
                 ));
             }
+            // Alertmanager sends the zero time (year 1) for "no end".
+            ended = (ends_at >= starts_at).then_some(ends_at);
         } else if status == SignalState::Resolved {
             return Err(bad(
                 format!("{path}endsAt"),
@@ -272,6 +277,14 @@ pub fn alertmanager(
             .with_state(status);
         if let Some(hint) = labels.get("severity").and_then(|s| severity_hint(s)) {
             alert = alert.with_severity(hint);
+        }
+        if let Some(ends_at) = ended {
+            alert = alert.with_ends_at(ends_at);
+        }
+        if let Some(description) = annotations.get("description") {
+            alert = alert
+                .with_description(description)
+                .map_err(|e| bad(format!("{path}annotations.description"), e.rule))?;
         }
         out.push(with_labels(alert, &labels, &format!("{path}labels"))?);
     }
@@ -367,6 +380,21 @@ pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Alert>, Pa
                 .map_err(|e: crate::error::Invalid| bad(format!("{path}severity"), e.rule))?;
             alert = alert.with_severity(severity);
         }
+        if let Some(text) = optional_string(obj, &path, "description")? {
+            alert = alert
+                .with_description(text)
+                .map_err(|e| bad(format!("{path}description"), e.rule))?;
+        }
+        if let Some(t) = optional_string(obj, &path, "ended_at")? {
+            let ended = time(t, &format!("{path}ended_at"))?;
+            if ended < started {
+                return Err(bad(
+                    format!("{path}ended_at"),
+                    "an alert cannot end before it starts",
+                ));
+            }
+            alert = alert.with_ends_at(ended);
+        }
         match obj.get("proactive") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => {}
             Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
@@ -408,6 +436,37 @@ mod tests {
         assert_eq!(a.severity(), Some(Severity::Critical));
         assert_eq!(a.state(), SignalState::Firing);
         assert_eq!(a.labels()["alertname"], "CheckoutDown");
+        assert_eq!(a.ends_at(), None, "the zero time means no end");
+        assert_eq!(a.description(), None);
+    }
+
+    #[test]
+    fn alertmanager_descriptions_and_end_times_reach_the_signal() {
+        let body = AM
+            .replace(
+                r#""annotations": {"summary": "Checkout returns 500"}"#,
+                r#""annotations": {"summary": "Checkout returns 500", "description": "5xx above 20%\nfor 5 minutes"}"#,
+            )
+            .replace(
+                r#""status": "firing",
+        "labels""#,
+                r#""status": "resolved",
+        "labels""#,
+            )
+            .replace(r#""status": "firing", "receiver""#, r#""status": "resolved", "receiver""#)
+            .replace("0001-01-01T00:00:00Z", "2026-11-27T12:09:30Z");
+        let alerts = alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let signal = alerts[0].signal();
+        assert_eq!(signal.state, SignalState::Resolved);
+        assert_eq!(
+            signal.description.as_ref().map(|d| d.as_str()),
+            Some("5xx above 20%\nfor 5 minutes")
+        );
+        assert_eq!(
+            signal.ends_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-27T12:09:30+00:00")
+        );
+        assert_eq!(signal.labels["severity"], "critical");
     }
 
     #[test]
@@ -459,6 +518,25 @@ mod tests {
                 .unwrap_err()
                 .field,
             "body"
+        );
+    }
+
+    #[test]
+    fn generic_descriptions_and_end_times_reach_the_signal() {
+        let body = br#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","status":"resolved","started_at":"2026-11-27T02:00:00Z","ended_at":"2026-11-27T02:30:00Z","description":"disk full\nretried twice"}"#;
+        let alert = &generic(body, DateTime::UNIX_EPOCH).unwrap()[0];
+        assert_eq!(
+            alert.description().map(|d| d.as_str()),
+            Some("disk full\nretried twice")
+        );
+        assert_eq!(
+            alert.ends_at().map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-27T02:30:00+00:00")
+        );
+        let backwards = br#"{"source":"a","key":"k","service":"s","summary":"x","started_at":"2026-11-27T02:00:00Z","ended_at":"2026-11-27T01:00:00Z"}"#;
+        assert_eq!(
+            generic(backwards, DateTime::UNIX_EPOCH).unwrap_err().field,
+            "ended_at"
         );
     }
 
