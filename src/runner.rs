@@ -235,21 +235,16 @@ where
         }
     }
 
-    /// One tick and one dispatch at the desk's current time.
+    /// One tick and one dispatch at the desk's current time ([`Desk::run_due`]).
     fn round(&self, shared: &Shared) -> Result<()> {
-        let now = self.desk.clock().now();
-        let ticked = self.desk.tick(now)?;
-        {
-            let mut stats = shared.stats();
-            stats.fired += ticked.fired.len() as u64;
-        }
-        let dispatched = self
+        let round = self
             .desk
-            .dispatch_until(&self.notifier, &|| shared.stopping())?;
+            .run_due_until(&self.notifier, &|| shared.stopping())?;
         let mut stats = shared.stats();
         stats.rounds += 1;
-        stats.delivered += dispatched.delivered.len() as u64;
-        stats.failed_deliveries += (dispatched.failed + dispatched.gave_up) as u64;
+        stats.fired += round.fired.len() as u64;
+        stats.delivered += round.delivered.len() as u64;
+        stats.failed_deliveries += (round.failed + round.gave_up) as u64;
         Ok(())
     }
 }

@@ -278,8 +278,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     }
 }
 
-/// What [`Desk::run_until`] did: every timer fired and every delivery attempted, with the
-/// instant it happened on the clock.
+/// What [`Desk::run_due`] or [`Desk::run_until`] did: every timer fired and every delivery
+/// made, with the instant it happened on the clock, and when the desk next has something to
+/// do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunReport {
@@ -291,6 +292,69 @@ pub struct RunReport {
     pub failed: usize,
     /// Notifications given up on.
     pub gave_up: usize,
+    /// The desk's [next deadline](Desk::next_deadline) afterwards: when to run again.
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+impl<S: Store, C: Clock> Desk<S, C> {
+    /// One round of a timer loop: [ticks](Self::tick) at the clock's now, then
+    /// [dispatches](Self::dispatch) what is due through `notifier`; the report says when to
+    /// run again ([`RunReport::next_deadline`]).
+    ///
+    /// The [`Runner`](crate::Runner) calls this on its thread; a host with its own loop — an
+    /// async task, a cron job — calls it the same way, sleeping until the next deadline or
+    /// until [`on_append`](Self::on_append) says something new arrived:
+    ///
+    /// ```
+    /// # use incidents::{Desk, ManualClock, MemoryStore};
+    /// # struct Mail;
+    /// # impl incidents::Notifier for Mail {
+    /// #     fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> { Ok(()) }
+    /// # }
+    /// # let desk = Desk::new(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))?;
+    /// let round = desk.run_due(&Mail)?;
+    /// match round.next_deadline {
+    ///     Some(at) => println!("sleep until {at}, or until woken by `desk.on_append`"),
+    ///     None => println!("nothing pending: sleep until woken"),
+    /// }
+    /// # Ok::<(), incidents::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The first store error of the tick or the dispatch; what was recorded before stays
+    /// recorded, and the rest is tried again next round.
+    pub fn run_due(&self, notifier: &dyn Notifier) -> Result<RunReport> {
+        self.run_due_until(notifier, &|| false)
+    }
+
+    /// [`run_due`](Self::run_due), stopping between deliveries once `stop` says so.
+    pub(crate) fn run_due_until(
+        &self,
+        notifier: &dyn Notifier,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<RunReport> {
+        let now = self.clock.now();
+        // A tick in trouble (a store error) must not hold up deliveries already due.
+        let ticked = self.tick(now);
+        let dispatched = self.dispatch_until(notifier, stop);
+        let (ticked, dispatched) = (ticked?, dispatched?);
+        let delivered_at = self.clock.now();
+        Ok(RunReport {
+            fired: ticked
+                .fired
+                .into_iter()
+                .map(|(id, timer)| (now, id, timer))
+                .collect(),
+            delivered: dispatched
+                .delivered
+                .into_iter()
+                .map(|key| (delivered_at, key))
+                .collect(),
+            failed: dispatched.failed,
+            gave_up: dispatched.gave_up,
+            next_deadline: self.next_deadline(),
+        })
+    }
 }
 
 impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S, C> {
@@ -340,17 +404,13 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
         let mut rounds_here = 0;
         loop {
             let now = clock.now();
-            let ticked = self.tick(now)?;
-            report
-                .fired
-                .extend(ticked.fired.into_iter().map(|(id, timer)| (now, id, timer)));
-            let dispatched = self.dispatch(notifier)?;
-            report
-                .delivered
-                .extend(dispatched.delivered.into_iter().map(|key| (now, key)));
-            report.failed += dispatched.failed;
-            report.gave_up += dispatched.gave_up;
-            match self.next_deadline() {
+            let round = self.run_due(notifier)?;
+            report.fired.extend(round.fired);
+            report.delivered.extend(round.delivered);
+            report.failed += round.failed;
+            report.gave_up += round.gave_up;
+            report.next_deadline = round.next_deadline;
+            match round.next_deadline {
                 Some(next) if next <= until => {
                     if next > now {
                         clock.set(next);
@@ -373,6 +433,7 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
         if clock.now() < until {
             clock.set(until);
         }
+        report.next_deadline = self.next_deadline();
         Ok(report)
     }
 }
