@@ -57,24 +57,7 @@ pub struct Alert {
 }
 
 fn check_name(field: &'static str, value: &str) -> Result<String, Invalid> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Invalid::new(field, "must not be empty"));
-    }
-    let chars = value.chars().count();
-    if chars > ALERT_KEY_MAX_CHARS {
-        return Err(Invalid::new(
-            field,
-            format!("must be at most {ALERT_KEY_MAX_CHARS} characters, got {chars}"),
-        ));
-    }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(Invalid::new(
-            field,
-            format!("must not contain control characters, found {c:?}"),
-        ));
-    }
-    Ok(value.to_string())
+    crate::model::one_line_of(field, value, ALERT_KEY_MAX_CHARS).map(str::to_string)
 }
 
 impl Alert {

@@ -484,16 +484,22 @@ impl<'de> Deserialize<'de> for Actor {
 /// The longest reporter name or contact accepted, in characters.
 pub const REPORTER_MAX_CHARS: usize = 200;
 
-fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
+/// `value`, trimmed, if it is one non-empty line of at most `max` characters without control
+/// characters; otherwise an error naming `field`.
+pub(crate) fn one_line_of<'v>(
+    field: &'static str,
+    value: &'v str,
+    max: usize,
+) -> Result<&'v str, Invalid> {
     let value = value.trim();
     if value.is_empty() {
         return Err(Invalid::new(field, "must not be empty"));
     }
     let chars = value.chars().count();
-    if chars > REPORTER_MAX_CHARS {
+    if chars > max {
         return Err(Invalid::new(
             field,
-            format!("must be at most {REPORTER_MAX_CHARS} characters, got {chars}"),
+            format!("must be at most {max} characters, got {chars}"),
         ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
@@ -502,7 +508,11 @@ fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
             format!("must be one line without control characters, found {c:?}"),
         ));
     }
-    Ok(Arc::from(value))
+    Ok(value)
+}
+
+fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
+    one_line_of(field, value, REPORTER_MAX_CHARS).map(Arc::from)
 }
 
 /// How to reach a person who reported a problem: an e-mail address, a phone number, an order
