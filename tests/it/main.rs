@@ -6,6 +6,7 @@ mod file_crash;
 mod file_store;
 mod intake;
 mod lifecycle_table;
+mod one_incident;
 mod people;
 mod props;
 mod report;
