@@ -234,13 +234,17 @@ pub struct ReviewRecord {
     pub review: Review,
 }
 
-/// A signal as recorded on an incident, with when it arrived.
+/// A signal as recorded on an incident, with when it arrived and who recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignalRecord {
     /// What arrived.
     pub signal: Signal,
     /// When the desk received it.
     pub received_at: DateTime<Utc>,
+    /// Who recorded it here: the system for what intake took in, a person for a signal they
+    /// [attached](crate::Desk::attach).
+    #[serde(default = "Actor::system")]
+    pub by: Actor,
 }
 
 impl Incident {
@@ -552,8 +556,10 @@ impl Incident {
                 if !self.sources.contains(&signal.origin) {
                     self.sources.push(signal.origin);
                 }
-                // Keep count of occurrences that fired and have not resolved, so the quiet
-                // period check is O(1) however long an alert flaps.
+                // Keep count of monitors' occurrences that fired and have not resolved, so the
+                // quiet period check is O(1) however long an alert flaps. Reports from people
+                // never resolve, so they neither count nor hold an incident open.
+                let counted = !signal.origin.is_from_people();
                 let other = match signal.state {
                     SignalState::Firing => SignalState::Resolved,
                     SignalState::Resolved => SignalState::Firing,
@@ -563,19 +569,22 @@ impl Incident {
                         && r.signal.starts_at == signal.starts_at
                         && r.signal.key == signal.key
                 });
-                match (signal.state, seen_other) {
-                    (SignalState::Firing, false) => self.unresolved_signals += 1,
-                    (SignalState::Resolved, true) => {
+                match (counted, signal.state, seen_other) {
+                    (true, SignalState::Firing, false) => self.unresolved_signals += 1,
+                    (true, SignalState::Resolved, true) => {
                         self.unresolved_signals = self.unresolved_signals.saturating_sub(1);
                     }
-                    (SignalState::Firing, true) | (SignalState::Resolved, false) => {}
+                    (false, _, _)
+                    | (true, SignalState::Firing, true)
+                    | (true, SignalState::Resolved, false) => {}
                 }
-                if signal.state == SignalState::Firing {
+                if counted && signal.state == SignalState::Firing {
                     self.fired_signals += 1;
                 }
                 self.signals.push(SignalRecord {
                     signal: signal.clone(),
                     received_at: event.at,
+                    by: event.actor.clone(),
                 });
             }
             Change::NotificationRequested { notification } => self.outbox.push(OutboxEntry {
@@ -1026,7 +1035,8 @@ impl Incident {
             .last()
             .map_or(self.created_at, |r| r.received_at.max(self.created_at))
     }
-    /// Whether it has signals and every occurrence that fired has reported resolved.
+    /// Whether monitors (alerts, proactive checks) fired on it and every occurrence that fired
+    /// has reported resolved. Reports from people do not count: they never resolve.
     pub fn signals_all_resolved(&self) -> bool {
         self.fired_signals > 0 && self.unresolved_signals == 0
     }

@@ -91,8 +91,9 @@ impl Alert {
 
     /// A report from a person: a customer through the shop's contact form, or staff through
     /// the support desk, made by `reporter` at `at`. `topic` plays the fingerprint's part:
-    /// reports with the same topic attach to the same incident. `origin` must be
-    /// `CustomerReport` or `StaffReport`.
+    /// reports with the same topic attach to the same incident. Topics are keys for the whole
+    /// shop, whatever the service: name them apart (`shop-checkout`, `pos-cards`) where
+    /// services share a word. `origin` must be `CustomerReport` or `StaffReport`.
     ///
     /// The reporter's name appears on the incident's timeline; their contact details are kept
     /// with the report but never shown in logs or timelines (see [`Contact`](crate::Contact)).
@@ -333,7 +334,10 @@ pub struct Intake {
     #[serde(with = "crate::duration_text", default = "default_recurrence")]
     pub recurrence_window: Duration,
     /// Resolve an incident once every alert on it reported resolved and nothing new arrived
-    /// for this long. `None`: never auto-resolve.
+    /// for this long. `None`: never auto-resolve. Reports from people count neither way: they
+    /// never resolve, so an incident only people reported is never auto-resolved, and a report
+    /// that joined a monitor's incident does not keep it open once the monitor's alerts
+    /// resolved.
     #[serde(default = "default_quiet", with = "crate::duration_text::option")]
     pub quiet_period: Option<Duration>,
     /// Auto-resolve even if a person acted on the incident since its last signal.
@@ -557,7 +561,7 @@ pub enum Ingested {
     },
     /// The same delivery arrived before; nothing was recorded.
     Duplicate {
-        /// The incident that has it.
+        /// The incident that has it (after a merge: the duplicate that recorded it first).
         id: IncidentId,
     },
     /// The service is in maintenance: no incident was opened or reopened (the alert is

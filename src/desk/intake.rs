@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use super::{Desk, Receipt, Slot, lock};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::incident::Incident;
+use crate::incident::{Incident, SignalRecord};
 use crate::intake::{Alert, Correlate, Ingested, incident_id_for};
 use crate::lifecycle::{
-    Change, Command, Event, NewIncident, Recurrence, Signal, SignalState, Status, decide,
+    Change, Command, Delivery, Event, NewIncident, Recurrence, Signal, SignalState, Status, decide,
 };
 use crate::model::{Actor, IncidentId, Service, Source};
 use crate::store::{Store, Version};
@@ -23,36 +23,82 @@ use crate::text::Text;
 /// another, …) before it stops.
 const MAX_MERGE_HOPS: usize = 16;
 
-/// What the desk knows about keys: each alert key to the incidents it was recorded on, and
-/// idempotency keys to the incident opened with each.
+/// Where a key reached an incident: when, how (0 opened under it, 1 a signal intake
+/// recorded, 2 a signal a person attached), when the incident opened, and which. The key
+/// leads to the incident with the greatest.
+type Reach = (DateTime<Utc>, u8, DateTime<Utc>, IncidentId);
+
+/// What the desk knows about one alert key.
+#[derive(Debug, Default)]
+struct KeyState {
+    /// Each incident the key reached, with the latest [`Reach`] there.
+    reached: Vec<Reach>,
+    /// Each delivery recorded with this key, and the incident that has it.
+    deliveries: HashMap<Delivery, IncidentId>,
+}
+
+/// What the desk knows about keys: each alert key's incidents and deliveries, and idempotency
+/// keys to the incident opened with each.
+///
+/// Everything here is a function of the incidents' histories — the same whether built event
+/// by event on a live desk or all at once on a restarted one — so a restart never changes
+/// where a delivery goes.
 #[derive(Debug, Default)]
 pub(super) struct Keys {
-    /// Per alert key, its incidents in the order the key last reached each: the last one is
-    /// where the next delivery goes (before following merges).
-    by_alert: HashMap<String, Vec<IncidentId>>,
+    by_alert: HashMap<String, KeyState>,
     by_idempotency: HashMap<String, IncidentId>,
 }
 
 impl Keys {
-    /// Makes `id` the incident `key` leads to.
-    pub(super) fn touch(&mut self, key: &str, id: IncidentId) {
-        match self.by_alert.get_mut(key) {
-            Some(ids) => {
-                if ids.last() != Some(&id) {
-                    ids.retain(|i| *i != id);
-                    ids.push(id);
-                }
-            }
-            None => {
-                self.by_alert.insert(key.to_string(), vec![id]);
-            }
+    fn reach(&mut self, key: &str, reach: Reach) -> &mut KeyState {
+        if !self.by_alert.contains_key(key) {
+            self.by_alert.insert(key.to_string(), KeyState::default());
         }
+        // Inserted just above if missing.
+        let state = self
+            .by_alert
+            .get_mut(key)
+            .unwrap_or_else(|| unreachable!("key state inserted above"));
+        match state.reached.iter_mut().find(|r| r.3 == reach.3) {
+            Some(existing) => *existing = (*existing).max(reach),
+            None => state.reached.push(reach),
+        }
+        state
     }
 
-    /// Indexes an incident new to this desk: its keys lead to it.
+    /// Indexes a signal just recorded on `incident`.
+    fn signal(&mut self, incident: &Incident, record: &SignalRecord) {
+        let how = if record.by.role() == crate::model::Role::System {
+            1
+        } else {
+            2
+        };
+        let reach = (
+            record.received_at,
+            how,
+            incident.created_at(),
+            incident.id(),
+        );
+        self.reach(&record.signal.key, reach)
+            .deliveries
+            .insert(record.signal.delivery(), incident.id());
+    }
+
+    /// Indexes everything about an incident: its keys and deliveries, its idempotency key.
     pub(super) fn add(&mut self, incident: &Incident) {
-        for (_, _, key) in associations(incident) {
-            self.touch(key, incident.id());
+        if let Some(key) = incident.alert_key() {
+            self.reach(
+                key,
+                (
+                    incident.created_at(),
+                    0,
+                    incident.created_at(),
+                    incident.id(),
+                ),
+            );
+        }
+        for record in incident.signals() {
+            self.signal(incident, record);
         }
         if let Some(key) = incident.idempotency_key() {
             self.by_idempotency
@@ -61,44 +107,19 @@ impl Keys {
         }
     }
 
-    /// Indexes every stored incident at start: each key leads to the incident it reached last
-    /// (by the time it was opened under the key, or received a signal with it).
-    pub(super) fn rebuild<'a>(&mut self, incidents: impl Iterator<Item = &'a Incident>) {
-        // (when the key reached it, rank, when it opened, which incident, the key)
-        type Reached<'k> = (DateTime<Utc>, u8, DateTime<Utc>, IncidentId, &'k str);
-        let mut all: Vec<Reached<'a>> = Vec::new();
-        for incident in incidents {
-            for (at, rank, key) in associations(incident) {
-                all.push((at, rank, incident.created_at(), incident.id(), key));
-            }
-            if let Some(key) = incident.idempotency_key() {
-                self.by_idempotency
-                    .entry(key.to_string())
-                    .or_insert(incident.id());
-            }
-        }
-        all.sort_unstable();
-        for (_, _, _, id, key) in all {
-            self.touch(key, id);
+    /// The incident `key` leads to (before following merges), and how many incidents it
+    /// reached.
+    fn route(&self, key: &str) -> (Option<IncidentId>, usize) {
+        match self.by_alert.get(key) {
+            Some(state) => (state.reached.iter().max().map(|r| r.3), state.reached.len()),
+            None => (None, 0),
         }
     }
-}
 
-/// When each of an incident's keys last reached it, with a rank that orders a signal after an
-/// opening at the same instant: `(at, rank, key)`, one per key.
-fn associations(incident: &Incident) -> Vec<(DateTime<Utc>, u8, &str)> {
-    let mut out: Vec<(DateTime<Utc>, u8, &str)> = Vec::new();
-    if let Some(key) = incident.alert_key() {
-        out.push((incident.created_at(), 0, key));
+    /// The incident that has this delivery of `key`, if any.
+    fn delivered(&self, key: &str, delivery: &Delivery) -> Option<IncidentId> {
+        self.by_alert.get(key)?.deliveries.get(delivery).copied()
     }
-    for record in incident.signals() {
-        let entry = (record.received_at, 1, record.signal.key.as_str());
-        match out.iter_mut().find(|(_, _, k)| *k == entry.2) {
-            Some(existing) => *existing = (*existing).max(entry),
-            None => out.push(entry),
-        }
-    }
-    out
 }
 
 /// Sides an incident can have heard from, as bits.
@@ -214,11 +235,14 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///   recurrence of the last one (and raised in severity by the policy's recurrence rule);
     /// - otherwise → a new incident, at the alert's severity or the policy's default.
     ///
-    /// A key "tracks" the incident it last reached: the one opened under it, or the one it
-    /// joined or was [attached](Desk::attach) to since. If that incident was merged into
-    /// another ([`Desk::merge`]) or resolved as its duplicate, the key leads to the other
-    /// one: a re-fire records on (or reopens) the incident that carries on, never the
-    /// duplicate.
+    /// A key "tracks" the incident it reached last: the one opened under it, or the one a
+    /// signal with it was recorded on since (joined, or [attached](Desk::attach) by a person).
+    /// Two at the same instant are ordered attach, then intake's signal, then opening, then
+    /// the incident opened later — so a restarted desk routes exactly as the live one did. If
+    /// that incident was merged into another ([`Desk::merge`]) or resolved as its duplicate,
+    /// the key leads to the other one: a re-fire records on (or reopens) the incident that
+    /// carries on, never the duplicate. The same delivery again is recognised whichever of
+    /// the key's incidents has it.
     ///
     /// During a maintenance window of its service, an alert opens and reopens nothing. A
     /// "resolved" alert only ever records on an existing incident. Windows are measured from
@@ -239,22 +263,18 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let intake = self.config.policy.intake();
         let maintenance = intake.maintenance_at(alert.service(), now).cloned();
         let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let known = self
-            .keys_read()
-            .by_alert
-            .get(&key)
-            .cloned()
-            .unwrap_or_default();
+        let ((last, known), seen) = {
+            let keys = self.keys_read();
+            (keys.route(&key), keys.delivered(&key, &signal.delivery()))
+        };
+        if let Some(id) = seen {
+            return Ok(Ingested::Duplicate { id });
+        }
 
         let mut resolved_at = None;
         let mut tracked = None;
-        if let Some(last) = known.last().copied() {
+        if let Some(last) = last {
             let chain = self.merge_chain(last)?;
-            for (id, cell) in &chain {
-                if lock(cell).incident.has_signal(&signal) {
-                    return Ok(Ingested::Duplicate { id: *id });
-                }
-            }
             if let Some((target, cell)) = chain.into_iter().last() {
                 let mut slot = lock(&cell);
                 let incident = &slot.incident;
@@ -302,10 +322,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 .filter(|at| now - *at <= intake.recurrence_window)
                 .map(|_| Recurrence {
                     previous,
-                    count: known.len() as u32,
+                    count: known as u32,
                 })
         });
-        self.open_from_alert(alert, signal, known.len() as u32, recurrence)
+        self.open_from_alert(alert, signal, known as u32, recurrence)
     }
 
     /// Records `alert` on incident `id` by hand, on behalf of `actor` — a customer's report
@@ -314,8 +334,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// recorded on `id` (and reopen it within the reopen window) instead of opening an
     /// incident of their own.
     ///
-    /// Recording a delivery that is already on the incident records nothing (the key still
-    /// leads here from now on).
+    /// Attaching a delivery that is already on the incident records nothing and changes
+    /// nothing (where the key leads included): routing follows what is recorded, so that a
+    /// restarted desk routes exactly as this one does.
     ///
     /// # Errors
     /// [`Error::Forbidden`] if `actor` may not attach signals; [`Error::NotFound`];
@@ -328,11 +349,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
         let mut slot = lock(&cell);
-        let receipt = self.record(id, &mut slot, |incident| {
+        self.record(id, &mut slot, |incident| {
             Ok(decide(Some(incident), &command, actor, self.clock.now())?)
-        })?;
-        self.keys_write().touch(&alert.key(), id);
-        Ok(receipt)
+        })
     }
 
     /// The incident the key's last incident leads to, following merges: `(id, cell)` for
@@ -503,12 +522,19 @@ impl<S: Store, C: Clock> Desk<S, C> {
         })
     }
 
-    /// Makes the keys of signals in `events`, just recorded on `id`, lead to `id`.
-    pub(super) fn route_signals(&self, id: IncidentId, events: &[Event]) {
-        for event in events {
-            if let Change::SignalReceived { signal } = &event.change {
-                self.keys_write().touch(&signal.key, id);
-            }
+    /// Indexes the signals among `events`, just applied to `incident` (its last signals).
+    pub(super) fn route_signals(&self, incident: &Incident, events: &[Event]) {
+        let new = events
+            .iter()
+            .filter(|e| matches!(e.change, Change::SignalReceived { .. }))
+            .count();
+        if new == 0 {
+            return;
+        }
+        let records = incident.signals();
+        let mut keys = self.keys_write();
+        for record in &records[records.len().saturating_sub(new)..] {
+            keys.signal(incident, record);
         }
     }
 

@@ -31,7 +31,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// - from then on every alert key of `duplicate` leads to `into`: a re-fire records on
     ///   `into` (or reopens it within the reopen window) and never reopens the duplicate.
     ///
-    /// Both timelines show the merge.
+    /// Both timelines show the merge. `into` may be resolved already: a later re-fire of the
+    /// duplicate's keys then reopens `into` within the reopen window, or opens a recurrence
+    /// of it, as for its own keys.
     ///
     /// # Errors
     /// - [`Error::Forbidden`] if `actor` may not merge;

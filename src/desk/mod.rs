@@ -234,8 +234,14 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             .map(|i| (i.created_at(), i.id()))
             .collect();
         order.sort_unstable();
-        desk.keys_write()
-            .rebuild(order.iter().filter_map(|(_, id)| incidents.get(id)));
+        {
+            let mut keys = desk.keys_write();
+            for (_, id) in &order {
+                if let Some(incident) = incidents.get(id) {
+                    keys.add(incident);
+                }
+            }
+        }
         for (_, id) in order {
             let Some(incident) = incidents.remove(&id) else {
                 continue;
@@ -474,7 +480,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                         }
                     }
                     self.rearm(slot);
-                    self.route_signals(id, &events);
+                    self.route_signals(&slot.incident, &events);
                     self.listeners.notify();
                     return Ok(Receipt {
                         id,

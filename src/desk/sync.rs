@@ -77,7 +77,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                             && slot.incident.check_event(&item.event).is_ok();
                         if applied {
                             slot.incident.apply(&item.event)?;
-                            self.route_signals(item.incident, std::slice::from_ref(&item.event));
+                            self.route_signals(&slot.incident, std::slice::from_ref(&item.event));
                             report.applied += 1;
                         } else {
                             slot.incident = self.reload(item.incident)?;

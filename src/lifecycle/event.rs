@@ -560,7 +560,8 @@ impl Change {
 pub struct Recurrence {
     /// The previous incident with the same alert key.
     pub previous: IncidentId,
-    /// How many incidents with this key came before (1 for the first recurrence).
+    /// How many incidents this key reached before — opened under it, or joined or attached
+    /// to (1 for the first recurrence).
     pub count: u32,
 }
 
@@ -618,8 +619,21 @@ fn alert_origin() -> Source {
 }
 
 impl Signal {
-    /// Whether `other` is the same delivery: the same key, occurrence start and state.
+    /// Whether `other` is the same delivery: the same key, occurrence start and state — and,
+    /// for reports, the same reporter (two customers reporting one topic in the same second
+    /// are two reports; a retried form submission is one).
     pub fn same_delivery(&self, other: &Signal) -> bool {
-        self.starts_at == other.starts_at && self.state == other.state && self.key == other.key
+        self.starts_at == other.starts_at
+            && self.state == other.state
+            && self.key == other.key
+            && self.reporter == other.reporter
+    }
+
+    /// What tells this delivery from the others of its key.
+    pub(crate) fn delivery(&self) -> Delivery {
+        (self.starts_at, self.state, self.reporter.clone())
     }
 }
+
+/// A delivery of one alert key: when its occurrence started, its state, and who reported it.
+pub(crate) type Delivery = (DateTime<Utc>, SignalState, Option<Reporter>);

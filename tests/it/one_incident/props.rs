@@ -387,9 +387,6 @@ proptest! {
     /// After any ingests, attaches, merges, resolutions and closures, a desk built again over
     /// the same histories routes every key to the incident the live desk does.
     #[test]
-    #[ignore = "BUG: a restarted desk routes a key differently when it reached two incidents \
-                at the same instant, or was attached again to an incident that already had \
-                the delivery (see the ignored tests in one_incident::attach)"]
     fn a_restarted_desk_routes_every_key_like_the_live_one(
         correlation in arb_correlation(),
         ops in prop::collection::vec(arb_op(), 1..30),

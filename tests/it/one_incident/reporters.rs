@@ -277,8 +277,6 @@ fn with_correlation_off_a_report_opens_its_own_incident_with_its_reporter() {
 }
 
 #[test]
-#[ignore = "BUG: two customers' reports on one topic made in the same second are taken for \
-            the same delivery: the second reporter (and how to reach them) is dropped"]
 fn two_customers_reporting_one_topic_at_the_same_instant_are_both_kept() {
     let clock = ManualClock::new(t0());
     let desk = desk(Policy::small_business(), &clock);
