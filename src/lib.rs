@@ -62,6 +62,7 @@ mod incident;
 mod intake;
 pub mod lifecycle;
 mod model;
+pub mod notifiers;
 mod notify;
 mod people;
 mod policy;
