@@ -48,6 +48,11 @@ use crate::model::Role;
 use crate::policy::Recipient;
 
 pub mod sms;
+#[cfg(feature = "smtp")]
+mod smtp;
+
+#[cfg(feature = "smtp")]
+pub use smtp::{Mailbox, Security, SmtpBuilder, SmtpNotifier};
 
 /// Turns a notification into the destinations a notifier sends it to: e-mail
 /// [`Mailbox`]es, [`PhoneNumber`](sms::PhoneNumber)s, …
