@@ -47,10 +47,18 @@ use crate::lifecycle::{Audience, Notification};
 use crate::model::Role;
 use crate::policy::Recipient;
 
+#[cfg(feature = "http")]
+mod http;
 pub mod sms;
+#[cfg(feature = "http")]
+mod sms_gateway;
 #[cfg(feature = "smtp")]
 mod smtp;
 
+#[cfg(feature = "http")]
+pub use http::{TELEGRAM_API, WebhookNotifier};
+#[cfg(feature = "http")]
+pub use sms_gateway::SmsGatewayNotifier;
 #[cfg(feature = "smtp")]
 pub use smtp::{Mailbox, Security, SmtpBuilder, SmtpNotifier};
 
