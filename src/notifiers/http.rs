@@ -229,13 +229,18 @@ enum Format {
 /// ```no_run
 /// use std::time::Duration;
 /// use incidents::notifiers::WebhookNotifier;
+/// use incidents::{Desk, MemoryStore, SystemClock};
 ///
-/// let chat = WebhookNotifier::slack(std::env::var("SLACK_WEBHOOK_URL")?)
+/// let desk = Desk::new(MemoryStore::new(), SystemClock)?;
+/// let slack = WebhookNotifier::slack(std::env::var("SLACK_WEBHOOK_URL")?)
 ///     .timeout(Duration::from_secs(5));
-/// let phone = WebhookNotifier::telegram(std::env::var("TELEGRAM_BOT_TOKEN")?, "-1001234567890");
+/// desk.dispatch(&slack)?;
+///
+/// // A Telegram group, or the shop's own endpoint, work the same way:
+/// let telegram = WebhookNotifier::telegram(std::env::var("TELEGRAM_BOT_TOKEN")?, "-1001234567890");
 /// let own = WebhookNotifier::json("https://ops.bakery.example/hooks/incidents")
 ///     .header("Authorization", format!("Bearer {}", std::env::var("HOOK_TOKEN")?));
-/// // desk.dispatch(&chat)?;
+/// # let _ = (telegram, own);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]

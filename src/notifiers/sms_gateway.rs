@@ -52,12 +52,14 @@ use crate::notify::{DeliveryError, Notifier};
 /// ```no_run
 /// use incidents::notifiers::sms::PhoneNumber;
 /// use incidents::notifiers::{Directory, SmsGatewayNotifier};
+/// use incidents::{Desk, MemoryStore, SystemClock};
 ///
+/// let desk = Desk::new(MemoryStore::new(), SystemClock)?;
 /// let on_call: Directory<PhoneNumber> = Directory::new().owner("+972 50 123 4567".parse()?);
 /// let sms = SmsGatewayNotifier::new("https://sms.gateway.example/v1/messages", on_call)
 ///     .bearer_token(std::env::var("SMS_TOKEN")?)
 ///     .max_parts(2);
-/// // desk.dispatch(&sms)?;
+/// desk.dispatch(&sms)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SmsGatewayNotifier<R> {

@@ -134,7 +134,9 @@ impl Security {
 /// ```no_run
 /// use std::time::Duration;
 /// use incidents::notifiers::{Directory, Mailbox, Security, SmtpNotifier};
+/// use incidents::{Desk, MemoryStore, SystemClock};
 ///
+/// let desk = Desk::new(MemoryStore::new(), SystemClock)?;
 /// let addresses: Directory<Mailbox> = Directory::new()
 ///     .owner("Dana <dana@bakery.example>".parse()?)
 ///     .customer("regulars@lists.bakery.example".parse()?);
@@ -143,7 +145,7 @@ impl Security {
 ///     .credentials("incidents@bakery.example", std::env::var("SMTP_PASSWORD")?)
 ///     .timeout(Duration::from_secs(20))
 ///     .build(addresses)?;
-/// // desk.dispatch(&mail)?;
+/// desk.dispatch(&mail)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SmtpNotifier<R> {
