@@ -32,7 +32,10 @@
 //! verify: the outbox gives up at once). Their messages are stored in the incident's history,
 //! so they never contain a password, token or secret URL: those are held as [`Secret`]s,
 //! whose `Debug` shows `Secret(***)`, and are cut out of any text a server sends back.
-//! No notifier's `Debug` output shows them either.
+//! No notifier's `Debug` output shows them either, and the notifiers' own log lines name
+//! notification keys and recipients only. One caution: `ureq` (feature `http`) logs request
+//! paths, where webhook URLs keep their token, when its log target is at `trace` level (at
+//! `debug` it prints `/******`); keep `ureq` above `trace` in production.
 
 // Without both features some links above lead nowhere; the full docs build with all features.
 #![cfg_attr(

@@ -160,7 +160,7 @@ pub struct SmtpNotifier<R> {
 }
 
 /// Settings for an [`SmtpNotifier`]; from [`SmtpNotifier::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpBuilder {
     host: String,
     port: Option<u16>,
@@ -384,6 +384,22 @@ impl<R> SmtpNotifier<R> {
             return DeliveryError::permanent(text);
         }
         DeliveryError::new(text)
+    }
+}
+
+impl fmt::Debug for SmtpBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("from", &self.from)
+            .field("user", &self.login.as_ref().map(|(user, _)| user))
+            .field("password", &self.login.as_ref().map(|(_, p)| p))
+            .field("timeout", &self.timeout)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("message_id_domain", &self.message_id_domain)
+            .finish()
     }
 }
 
