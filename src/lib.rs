@@ -43,6 +43,8 @@
 //! - Time is an argument: the desk asks its [`Clock`]; tests use [`ManualClock`].
 //! - Every failure is a typed [`Error`] saying what was wrong; a refused command changes
 //!   nothing.
+//! - [`notifiers`] has ready-made [`Notifier`]s for real servers: e-mail (feature `smtp`),
+//!   webhooks, Slack, Telegram and SMS gateways (feature `http`), and SMS cost counting.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -62,6 +64,7 @@ mod incident;
 mod intake;
 pub mod lifecycle;
 mod model;
+pub mod notifiers;
 mod notify;
 mod people;
 mod policy;

@@ -6,6 +6,8 @@ mod file_crash;
 mod file_store;
 mod intake;
 mod lifecycle_table;
+#[cfg(any(feature = "smtp", feature = "http"))]
+mod notifiers;
 mod one_incident;
 mod people;
 mod props;
