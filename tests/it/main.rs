@@ -15,7 +15,6 @@ mod sql;
 mod support;
 mod time;
 mod timer_props;
-mod webhook_http;
 
 /// Note in the test list when the PostgreSQL tests are not compiled in.
 #[cfg(not(feature = "postgres"))]
