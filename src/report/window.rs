@@ -172,3 +172,95 @@ fn local_midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     // Unreachable for real zones: read the local time as UTC.
     local.and_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono_tz::{America, Asia, Europe, UTC};
+
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn an_ordinary_day_is_24_hours_from_local_midnight() {
+        let day = Window::day(date(2026, 11, 27), Europe::London).unwrap();
+        assert_eq!(day.from(), utc(2026, 11, 27, 0, 0));
+        assert_eq!(day.until(), utc(2026, 11, 28, 0, 0));
+        // Jerusalem is two hours ahead in winter: its day starts at 22:00 UTC the day before.
+        let day = Window::day(date(2026, 11, 27), Asia::Jerusalem).unwrap();
+        assert_eq!(day.from(), utc(2026, 11, 26, 22, 0));
+        assert_eq!(day.length(), Duration::hours(24));
+    }
+
+    #[test]
+    fn daylight_saving_days_are_23_and_25_hours() {
+        // London: forward at 01:00 GMT on 29 March 2026, back at 01:00 GMT on 25 October.
+        let spring = Window::day(date(2026, 3, 29), Europe::London).unwrap();
+        assert_eq!(spring.from(), utc(2026, 3, 29, 0, 0));
+        assert_eq!(spring.until(), utc(2026, 3, 29, 23, 0));
+        assert_eq!(spring.length(), Duration::hours(23));
+        let autumn = Window::day(date(2026, 10, 25), Europe::London).unwrap();
+        assert_eq!(autumn.from(), utc(2026, 10, 24, 23, 0));
+        assert_eq!(autumn.until(), utc(2026, 10, 26, 0, 0));
+        assert_eq!(autumn.length(), Duration::hours(25));
+        // Jerusalem: forward on Friday 27 March 2026 at 02:00, back on Sunday 25 October.
+        let spring = Window::day(date(2026, 3, 27), Asia::Jerusalem).unwrap();
+        assert_eq!(spring.from(), utc(2026, 3, 26, 22, 0));
+        assert_eq!(spring.until(), utc(2026, 3, 27, 21, 0));
+        assert_eq!(spring.length(), Duration::hours(23));
+        let autumn = Window::day(date(2026, 10, 25), Asia::Jerusalem).unwrap();
+        assert_eq!(autumn.length(), Duration::hours(25));
+    }
+
+    #[test]
+    fn a_skipped_midnight_starts_the_day_at_the_first_local_time_after_it() {
+        // São Paulo went from 00:00 straight to 01:00 on 4 November 2018.
+        let day = Window::day(date(2018, 11, 4), America::Sao_Paulo).unwrap();
+        assert_eq!(day.from(), utc(2018, 11, 4, 3, 0)); // 01:00 at -02:00
+        assert_eq!(day.until(), utc(2018, 11, 5, 2, 0)); // midnight at -02:00
+        assert_eq!(day.length(), Duration::hours(23));
+        // The day before ends where it starts.
+        let before = Window::day(date(2018, 11, 3), America::Sao_Paulo).unwrap();
+        assert_eq!(before.until(), day.from());
+    }
+
+    #[test]
+    fn the_days_of_a_month_meet_exactly_and_cover_it() {
+        for (tz, year, month, days) in [
+            (Europe::London, 2026, 3, 31),
+            (Europe::London, 2026, 10, 31),
+            (Asia::Jerusalem, 2026, 3, 31),
+            (America::Sao_Paulo, 2018, 11, 30),
+            (UTC, 2028, 2, 29),
+        ] {
+            let whole = Window::month(year, month, tz).unwrap();
+            let windows: Vec<Window> = (1..=days)
+                .map(|d| Window::day(date(year, month, d), tz).unwrap())
+                .collect();
+            assert_eq!(windows[0].from(), whole.from(), "{tz} {year}-{month}");
+            assert_eq!(windows[windows.len() - 1].until(), whole.until());
+            for pair in windows.windows(2) {
+                assert_eq!(pair[0].until(), pair[1].from(), "{tz}: {}", pair[0]);
+            }
+            let total = windows
+                .iter()
+                .fold(Duration::zero(), |sum, w| sum + w.length());
+            assert_eq!(total, whole.length());
+        }
+    }
+
+    #[test]
+    fn the_last_representable_date_is_refused_like_a_month_that_does_not_exist() {
+        let err = Window::day(NaiveDate::MAX, UTC).unwrap_err();
+        assert_eq!(err.field, "day");
+        assert!(Window::day(NaiveDate::MIN, UTC).is_ok());
+        let err = Window::month(2026, 13, UTC).unwrap_err();
+        assert_eq!(err.field, "month");
+    }
+}

@@ -4,29 +4,20 @@
 //! throwaway one and sets `INCIDENTS_PG_URL`; then `cargo test --all-features`. Without it
 //! they print that they were skipped and pass. `.ci/run` does all of this.
 
-#![allow(dead_code)]
-
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use chrono::Duration;
-use incidents::{
-    Change, Clock, Command, Desk, Error, IncidentId, ManualClock, NewIncident, Resolution,
-    Severity, Source, Store,
-};
+use incidents::{Change, Clock, Command, Desk, ManualClock, NewIncident, Severity, Source, Store};
 
-use crate::conformance::Backend;
 use crate::support::{owner, responder, t0};
 
-/// Note in the test list when the PostgreSQL tests are not compiled in.
-#[cfg(not(feature = "postgres"))]
-#[test]
-fn postgres_tests_skipped_enable_feature_postgres_and_run_scripts_pg_test_cluster_sh() {
-    eprintln!(
-        "PostgreSQL tests skipped: run `eval \"$(scripts/pg-test-cluster.sh start)\"` and \
-         `cargo test --all-features`"
-    );
-}
+#[cfg(feature = "postgres")]
+use {
+    crate::conformance::Backend,
+    incidents::{Error, IncidentId, Resolution},
+    std::collections::BTreeMap,
+    std::sync::Arc,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Two desks on one SQLite file
@@ -99,6 +90,7 @@ fn shared_desks_scenario<S: Store>(
 // PostgreSQL
 
 /// The server's connection parameters, or `None` (and a note) if no server was started.
+#[cfg(feature = "postgres")]
 pub fn pg_url() -> Option<String> {
     match std::env::var("INCIDENTS_PG_URL") {
         Ok(url) if !url.is_empty() => Some(url),
@@ -329,9 +321,11 @@ fn killing_the_database_mid_run_loses_no_acknowledged_event() {
 
 /// The tests share one server; the crash test takes this for writing, every other
 /// PostgreSQL test holds it for reading, so no test sees the server die under it.
+#[cfg(feature = "postgres")]
 pub static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Holds the shared server up for the caller's lifetime.
+#[cfg(feature = "postgres")]
 pub fn server_up() -> std::sync::RwLockReadGuard<'static, ()> {
     SERVER.read().unwrap_or_else(|e| e.into_inner())
 }

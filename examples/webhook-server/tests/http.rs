@@ -1,24 +1,23 @@
-//! The webhook example's server, for real: started on a loopback port, fed a real Alertmanager
-//! payload over HTTP (firing, then resolved), checked for the incident it produced and for its
-//! auto-resolution after the quiet period — on virtual time.
+//! The webhook server, for real: started on a loopback port, fed a real Alertmanager payload
+//! over HTTP (firing, then resolved), checked for the incident it produced, for its JSON
+//! answers and for its auto-resolution after the quiet period — on virtual time.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use incidents::webhooks::AlertmanagerMapping;
 use incidents::{Clock, Desk, FileStore, Filter, ManualClock, Resolution, Severity, Status};
-use tokio::sync::Notify;
+use incidents_webhook_server::{Intake, PrintingNotifier, router};
+use serde_json::{Value, json};
 
-#[allow(dead_code)]
-#[path = "../../examples/webhook_server.rs"]
-mod webhook_server;
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
 
-use crate::support::t0;
-
-/// A minimal HTTP/1.1 POST; returns the status code and the body.
-fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+/// A minimal HTTP/1.1 request; returns the status code and the body, which must be JSON.
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
@@ -27,6 +26,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Stri
         body.len()
     )
     .unwrap();
+    response(stream)
+}
+
+/// Reads the whole response: the status code and the body, which must be JSON.
+fn response(mut stream: TcpStream) -> (u16, Value) {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response
@@ -34,10 +38,13 @@ fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Stri
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{response}"
+    );
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"));
     (status, body)
 }
 
@@ -74,10 +81,9 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
     let clock = Arc::new(ManualClock::new(t0()));
     let desk =
         Arc::new(Desk::new(FileStore::open(dir.path()).unwrap(), Arc::clone(&clock)).unwrap());
-    let intake = Arc::new(webhook_server::Intake {
+    let intake = Arc::new(Intake {
         desk: Arc::clone(&desk),
         mapping: AlertmanagerMapping::default(),
-        wake: Arc::new(Notify::new()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,9 +95,7 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move {
-        axum::serve(listener, webhook_server::router(intake))
-            .await
-            .unwrap();
+        axum::serve(listener, router(intake)).await.unwrap();
     });
 
     // Firing.
@@ -101,8 +105,6 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         "/webhooks/alertmanager",
         &payload("firing", "0001-01-01T00:00:00Z"),
     );
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("Opened"), "{body}");
     let incidents = desk.list(&Filter::all());
     assert_eq!(incidents.len(), 1);
     let incident = &incidents[0];
@@ -111,6 +113,11 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
     assert_eq!(incident.service().as_str(), "online shop");
     assert_eq!(incident.alert_key(), Some("alertmanager/5e1f0c2b9a7d3e41"));
     let id = incident.id();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"results": [{"outcome": "opened", "incident": id.to_string()}]})
+    );
 
     // Alertmanager re-sends the same firing alert: nothing new.
     let (status, body) = request(
@@ -119,8 +126,11 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         "/webhooks/alertmanager",
         &payload("firing", "0001-01-01T00:00:00Z"),
     );
-    assert_eq!(status, 200);
-    assert!(body.contains("Duplicate"), "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"results": [{"outcome": "duplicate", "incident": id.to_string()}]})
+    );
 
     // Resolved, two minutes later.
     clock.advance(Duration::minutes(2));
@@ -131,7 +141,10 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         &payload("resolved", "2026-11-27T12:01:30Z"),
     );
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("Recorded"), "{body}");
+    assert_eq!(
+        body,
+        json!({"results": [{"outcome": "recorded", "incident": id.to_string()}]})
+    );
     assert!(desk.get(id).unwrap().signals_all_resolved());
 
     // A broken payload names the field.
@@ -141,15 +154,63 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         "/webhooks/alertmanager",
         &payload("firing", "0001-01-01T00:00:00Z").replace("\"4\"", "\"3\""),
     );
-    assert_eq!(status, 400);
-    assert!(body.contains("\"field\":\"version\""), "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "version", "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("version"),
+        "{body}"
+    );
+
+    // So does a generic payload, with a path into it.
+    let (status, body) = request(
+        addr,
+        "POST",
+        "/webhooks/generic",
+        r#"{"alerts": [{"source": "uptime", "key": "shop-https", "summary": "down"}]}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "alerts[0].service", "{body}");
+
+    // Not JSON at all.
+    let (status, body) = request(addr, "POST", "/webhooks/generic", "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "body", "{body}");
+
+    // A resolved alert that no incident knows is ignored, and says so.
+    let (status, body) = request(
+        addr,
+        "POST",
+        "/webhooks/generic",
+        r#"{"source": "uptime", "key": "never-fired", "service": "online shop",
+            "summary": "fine again", "status": "resolved"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"results": [{"outcome": "ignored", "incident": null}]})
+    );
+
+    // A body over the limit is refused.
+    let (status, body) = request(
+        addr,
+        "POST",
+        "/webhooks/generic",
+        &"x".repeat(incidents::webhooks::MAX_PAYLOAD_BYTES + 1),
+    );
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["field"], "body", "{body}");
+
+    // An unknown route answers JSON too.
+    let (status, body) = request(addr, "GET", "/nowhere", "");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body, json!({"error": "no such route: /nowhere"}));
 
     // Virtual time: jump to the deadlines until the quiet period is over.
     let quiet_over = clock.now() + Duration::minutes(15);
     while let Some(next) = desk.next_deadline().filter(|n| *n <= quiet_over) {
         clock.set(next.max(clock.now()));
         desk.tick(clock.now()).unwrap();
-        desk.dispatch(&webhook_server::PrintingNotifier).unwrap();
+        desk.dispatch(&PrintingNotifier).unwrap();
     }
     let incident = desk.get(id).unwrap();
     assert_eq!(incident.status(), Status::Resolved);
@@ -157,7 +218,18 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
     assert_eq!(incident.resolved_at(), Some(quiet_over));
 
     let (status, body) = request(addr, "GET", "/incidents", "");
-    assert_eq!(status, 200);
-    assert!(body.contains("auto-resolved"), "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([{
+            "id": id.to_string(),
+            "title": "Checkout returns 500 for 20% of requests",
+            "service": "online shop",
+            "severity": "critical",
+            "status": "resolved",
+            "alerts": 1,
+            "resolution": "auto-resolved after a quiet period",
+        }])
+    );
     runtime.shutdown_background();
 }
