@@ -205,8 +205,10 @@ pub struct Incident {
     signals: Vec<SignalRecord>,
     /// The sources it heard from: how it was opened, then each signal's origin (distinct, in
     /// the order first seen).
+    #[serde(default)]
     sources: Vec<Source>,
     /// Incidents merged into this one, oldest first.
+    #[serde(default)]
     merged: Vec<IncidentId>,
     /// Firing occurrences recorded, and how many of them have not reported resolved.
     fired_signals: u32,

@@ -519,10 +519,12 @@ fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
 /// number the shop can look up — whatever the host collects. One line, at most
 /// [`REPORTER_MAX_CHARS`] characters.
 ///
-/// Contact details are personal data. They are kept with the report (so the shop can answer
-/// the customer), but **never shown in logs**: `Debug` prints `Contact(<redacted>)`, there is
-/// no `Display`, and timelines ([`Change::describe`](crate::Change::describe)) leave them out.
-/// Read them with [`Contact::reveal`].
+/// Contact details are personal data. They are kept with the report, in the incident's
+/// history (so the shop can answer the customer), but **never shown in logs**: `Debug` prints
+/// `Contact(<redacted>)`, there is no `Display`, and timelines
+/// ([`Change::describe`](crate::Change::describe)) leave them out. Read them with
+/// [`Contact::reveal`]. The history is append-only: the crate cannot yet erase a contact from
+/// it on request, so collect only what the shop needs to answer.
 ///
 /// ```
 /// use incidents::Contact;

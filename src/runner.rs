@@ -88,8 +88,10 @@ pub struct RunnerStats {
     pub last_error: Option<String>,
 }
 
-/// Controls a started [`Runner`]: wake it, read its statistics, stop it.
+/// Controls a started [`Runner`]: wake it, read its statistics, stop it. Dropping it stops
+/// the runner.
 #[derive(Debug)]
+#[must_use = "dropping the handle stops the runner"]
 pub struct RunnerHandle {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -203,7 +205,9 @@ where
                     let mut stats = shared.stats();
                     stats.errors += 1;
                     stats.last_error = Some(error.to_string());
-                    retry = Some(retry.map_or(self.retry_first, |d| (d * 2).min(self.retry_max)));
+                    retry = Some(retry.map_or(self.retry_first, |d| {
+                        d.saturating_mul(2).min(self.retry_max)
+                    }));
                 }
             }
             let wait = match retry {

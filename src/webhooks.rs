@@ -281,7 +281,7 @@ pub fn alertmanager(
         if let Some(ends_at) = ended {
             alert = alert.with_ends_at(ends_at);
         }
-        if let Some(description) = annotations.get("description") {
+        if let Some(description) = annotations.get("description").and_then(|d| usable_text(d)) {
             alert = alert
                 .with_description(description)
                 .map_err(|e| bad(format!("{path}annotations.description"), e.rule))?;
@@ -295,6 +295,24 @@ pub fn alertmanager(
         ));
     }
     Ok(out)
+}
+
+/// A description as the crate's [`Text`](crate::Text) takes it: control characters other than
+/// line breaks and tabs become spaces, and it is cut to [`TEXT_MAX_CHARS`] characters; `None`
+/// if nothing is left. A description is extra information: it never costs the alert.
+fn usable_text(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .take(crate::text::TEXT_MAX_CHARS)
+        .collect();
+    (!cleaned.trim().is_empty()).then_some(cleaned)
 }
 
 fn labels_or_empty(
@@ -380,7 +398,7 @@ pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Alert>, Pa
                 .map_err(|e: crate::error::Invalid| bad(format!("{path}severity"), e.rule))?;
             alert = alert.with_severity(severity);
         }
-        if let Some(text) = optional_string(obj, &path, "description")? {
+        if let Some(text) = optional_string(obj, &path, "description")?.and_then(usable_text) {
             alert = alert
                 .with_description(text)
                 .map_err(|e| bad(format!("{path}description"), e.rule))?;

@@ -7,42 +7,49 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use super::{Desk, Receipt, Slot, lock};
+use super::{CONFLICT_RETRIES, Desk, Receipt, Slot, lock};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::incident::{Incident, SignalRecord};
 use crate::intake::{Alert, Correlate, Ingested, incident_id_for};
 use crate::lifecycle::{
-    Change, Command, Delivery, Event, NewIncident, Recurrence, Signal, SignalState, Status, decide,
+    Change, Command, DeliveryId, Event, NewIncident, Recurrence, Signal, SignalState, Status,
+    decide,
 };
 use crate::model::{Actor, IncidentId, Service, Source};
 use crate::store::{Store, Version};
 use crate::text::Text;
 
-/// How many merges a key's route follows (an incident merged into one that was merged into
-/// another, …) before it stops.
-const MAX_MERGE_HOPS: usize = 16;
+/// How a key reached an incident, in the order that breaks a tie at one instant: an attach
+/// by a person wins over a signal intake recorded, which wins over an opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Way {
+    Opened,
+    Signal,
+    Attached,
+}
 
-/// Where a key reached an incident: when, how (0 opened under it, 1 a signal intake
-/// recorded, 2 a signal a person attached), when the incident opened, and which. The key
-/// leads to the incident with the greatest.
-type Reach = (DateTime<Utc>, u8, DateTime<Utc>, IncidentId);
+/// Where a key reached an incident: when, how, when the incident opened, and which. The key
+/// leads to the incident with the greatest; a delivery is said to be on the incident with the
+/// greatest among those that have it.
+type Reach = (DateTime<Utc>, Way, DateTime<Utc>, IncidentId);
 
 /// What the desk knows about one alert key.
 #[derive(Debug, Default)]
 struct KeyState {
     /// Each incident the key reached, with the latest [`Reach`] there.
     reached: Vec<Reach>,
-    /// Each delivery recorded with this key, and the incident that has it.
-    deliveries: HashMap<Delivery, IncidentId>,
+    /// Each delivery recorded with this key, and where (the greatest [`Reach`] among the
+    /// incidents that have it).
+    deliveries: HashMap<DeliveryId, Reach>,
 }
 
 /// What the desk knows about keys: each alert key's incidents and deliveries, and idempotency
 /// keys to the incident opened with each.
 ///
 /// Everything here is a function of the incidents' histories — the same whether built event
-/// by event on a live desk or all at once on a restarted one — so a restart never changes
-/// where a delivery goes.
+/// by event on a live desk or all at once on a restarted one, in any order — so a restart never
+/// changes where a delivery goes.
 #[derive(Debug, Default)]
 pub(super) struct Keys {
     by_alert: HashMap<String, KeyState>,
@@ -50,52 +57,51 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    fn reach(&mut self, key: &str, reach: Reach) -> &mut KeyState {
+    /// Notes that `key` reached an incident, and with which delivery (none for an opening).
+    fn reach(&mut self, key: &str, reach: Reach, delivery: Option<DeliveryId>) {
         if !self.by_alert.contains_key(key) {
             self.by_alert.insert(key.to_string(), KeyState::default());
         }
-        // Inserted just above if missing.
-        let state = self
-            .by_alert
-            .get_mut(key)
-            .unwrap_or_else(|| unreachable!("key state inserted above"));
+        let Some(state) = self.by_alert.get_mut(key) else {
+            return; // inserted just above
+        };
         match state.reached.iter_mut().find(|r| r.3 == reach.3) {
             Some(existing) => *existing = (*existing).max(reach),
             None => state.reached.push(reach),
         }
-        state
+        if let Some(delivery) = delivery {
+            let at = state.deliveries.entry(delivery).or_insert(reach);
+            *at = (*at).max(reach);
+        }
     }
 
-    /// Indexes a signal just recorded on `incident`.
+    /// Indexes a signal recorded on `incident`.
     fn signal(&mut self, incident: &Incident, record: &SignalRecord) {
-        let how = if record.by.role() == crate::model::Role::System {
-            1
+        let way = if record.by.role() == crate::model::Role::System {
+            Way::Signal
         } else {
-            2
+            Way::Attached
         };
         let reach = (
             record.received_at,
-            how,
+            way,
             incident.created_at(),
             incident.id(),
         );
-        self.reach(&record.signal.key, reach)
-            .deliveries
-            .insert(record.signal.delivery(), incident.id());
+        self.reach(&record.signal.key, reach, Some(record.signal.delivery()));
     }
 
     /// Indexes everything about an incident: its keys and deliveries, its idempotency key.
+    /// Adding an incident again (after a reload) only adds what is new.
     pub(super) fn add(&mut self, incident: &Incident) {
         if let Some(key) = incident.alert_key() {
-            self.reach(
-                key,
-                (
-                    incident.created_at(),
-                    0,
-                    incident.created_at(),
-                    incident.id(),
-                ),
+            let reach = (
+                incident.created_at(),
+                Way::Opened,
+                incident.created_at(),
+                incident.id(),
             );
+            self.reach(key, reach, None);
         }
         for record in incident.signals() {
             self.signal(incident, record);
@@ -117,8 +123,8 @@ impl Keys {
     }
 
     /// The incident that has this delivery of `key`, if any.
-    fn delivered(&self, key: &str, delivery: &Delivery) -> Option<IncidentId> {
-        self.by_alert.get(key)?.deliveries.get(delivery).copied()
+    fn delivered(&self, key: &str, delivery: &DeliveryId) -> Option<IncidentId> {
+        Some(self.by_alert.get(key)?.deliveries.get(delivery)?.3)
     }
 }
 
@@ -207,7 +213,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ) -> Result<Receipt> {
         let key = Text::new("idempotency key", idempotency_key)?;
         let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let existing = self.keys_read().by_idempotency.get(key.as_str()).copied();
+        let existing = self.keys().by_idempotency.get(key.as_str()).copied();
         if let Some(id) = existing {
             let version = self.get(id)?.version();
             return Ok(Receipt {
@@ -257,64 +263,95 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// # Errors
     /// Store errors; nothing is recorded.
     pub fn ingest(&self, alert: &Alert) -> Result<Ingested> {
-        let now = self.clock.now();
         let signal = alert.signal();
-        let key = signal.key.clone();
+        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
+        // A decision is taken on incidents locked one at a time; if one of them changed
+        // before it was locked for recording (merged, resolved by a command), decide again.
+        let mut changed = None;
+        for _ in 0..CONFLICT_RETRIES {
+            match self.try_ingest(alert, &signal)? {
+                Step::Done(ingested) => return Ok(ingested),
+                Step::Again(id) => changed = Some(id),
+            }
+        }
+        let incident = changed.unwrap_or_else(|| incident_id_for(&signal.key, 0, signal.starts_at));
+        let version = self.get(incident).map_or(Version::ZERO, |i| i.version());
+        Err(Conflict {
+            incident,
+            expected: version,
+            actual: version,
+        }
+        .into())
+    }
+
+    /// One decision on `alert`, under the intake lock.
+    fn try_ingest(&self, alert: &Alert, signal: &Signal) -> Result<Step> {
+        let now = self.clock.now();
+        let key = &signal.key;
         let intake = self.config.policy.intake();
         let maintenance = intake.maintenance_at(alert.service(), now).cloned();
-        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
         let ((last, known), seen) = {
-            let keys = self.keys_read();
-            (keys.route(&key), keys.delivered(&key, &signal.delivery()))
+            let keys = self.keys();
+            (keys.route(key), keys.delivered(key, &signal.delivery()))
         };
         if let Some(id) = seen {
-            return Ok(Ingested::Duplicate { id });
+            return Ok(Step::Done(Ingested::Duplicate { id }));
         }
 
         let mut resolved_at = None;
         let mut tracked = None;
-        if let Some(last) = last {
-            let chain = self.merge_chain(last)?;
-            if let Some((target, cell)) = chain.into_iter().last() {
-                let mut slot = lock(&cell);
-                let incident = &slot.incident;
-                resolved_at = incident.resolution_record().map(|r| r.at);
-                let reopen = signal.state == SignalState::Firing
-                    && maintenance.is_none()
-                    && incident.status() == Status::Resolved
-                    && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
-                let record_only = incident.is_active()
-                    || (incident.status() == Status::Resolved
-                        && (signal.state == SignalState::Resolved || maintenance.is_some()));
-                if reopen || record_only {
-                    self.record_signal(target, &mut slot, &signal, reopen, now)?;
-                    return Ok(match (&maintenance, reopen) {
-                        (Some(window), _) => Ingested::Suppressed {
-                            window: window.clone(),
-                            recorded_on: Some(target),
-                        },
-                        (None, true) => Ingested::Reopened { id: target },
-                        (None, false) => Ingested::Recorded { id: target },
-                    });
-                }
-                tracked = Some(target);
+        if let Some((target, cell)) = match last {
+            Some(last) => self.follow_merges(last)?,
+            None => None,
+        } {
+            let mut slot = lock(&cell);
+            if slot.incident.duplicate_of().is_some() {
+                return Ok(Step::Again(target)); // merged since the route was followed
             }
+            let incident = &slot.incident;
+            resolved_at = incident.resolution_record().map(|r| r.at);
+            let reopen = signal.state == SignalState::Firing
+                && maintenance.is_none()
+                && incident.status() == Status::Resolved
+                && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
+            let record_only = incident.is_active()
+                || (incident.status() == Status::Resolved
+                    && (signal.state == SignalState::Resolved || maintenance.is_some()));
+            if reopen || record_only {
+                if !self.record_signal(target, &mut slot, signal, reopen, now)? {
+                    return Ok(Step::Done(Ingested::Duplicate { id: target }));
+                }
+                return Ok(Step::Done(match (&maintenance, reopen) {
+                    (Some(window), _) => Ingested::Suppressed {
+                        window: window.clone(),
+                        recorded_on: Some(target),
+                    },
+                    (None, true) => Ingested::Reopened { id: target },
+                    (None, false) => Ingested::Recorded { id: target },
+                }));
+            }
+            tracked = Some(target);
         }
 
         if signal.state == SignalState::Resolved {
-            return Ok(Ingested::Ignored);
+            return Ok(Step::Done(Ingested::Ignored));
         }
         if let Some(window) = maintenance {
             log::info!("incidents: {key} fired during {window}; no incident opened");
-            return Ok(Ingested::Suppressed {
+            return Ok(Step::Done(Ingested::Suppressed {
                 window,
                 recorded_on: None,
-            });
+            }));
         }
         if let Some((id, cell)) = self.correlate(alert, now)? {
             let mut slot = lock(&cell);
-            self.record_signal(id, &mut slot, &signal, false, now)?;
-            return Ok(Ingested::Joined { id });
+            if !slot.incident.is_active() {
+                return Ok(Step::Again(id)); // resolved since it was chosen
+            }
+            if !self.record_signal(id, &mut slot, signal, false, now)? {
+                return Ok(Step::Done(Ingested::Duplicate { id }));
+            }
+            return Ok(Step::Done(Ingested::Joined { id }));
         }
         // Resolved or closed, past the reopen window: a recurrence, or a fresh start.
         let recurrence = tracked.and_then(|previous| {
@@ -325,7 +362,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     count: known as u32,
                 })
         });
-        self.open_from_alert(alert, signal, known as u32, recurrence)
+        self.open_from_alert(alert, signal.clone(), known as u32, recurrence)
+            .map(Step::Done)
     }
 
     /// Records `alert` on incident `id` by hand, on behalf of `actor` — a customer's report
@@ -342,10 +380,19 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// [`Error::Forbidden`] if `actor` may not attach signals; [`Error::NotFound`];
     /// [`Error::Rejected`] for a closed incident; store errors. Nothing is recorded.
     pub fn attach(&self, id: IncidentId, actor: &Actor, alert: &Alert) -> Result<Receipt> {
-        let command = Command::Attach {
-            signal: alert.signal(),
-        };
+        self.attach_signal(id, actor, alert.signal())
+    }
+
+    /// [`attach`](Self::attach) for a signal ([`Command::Attach`] through [`Desk::act`]).
+    pub(super) fn attach_signal(
+        &self,
+        id: IncidentId,
+        actor: &Actor,
+        signal: Signal,
+    ) -> Result<Receipt> {
+        let command = Command::Attach { signal };
         self.authorize(actor, &command)?;
+        // Routing changes are taken in turn with intake's decisions.
         let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
         let mut slot = lock(&cell);
@@ -354,23 +401,29 @@ impl<S: Store, C: Clock> Desk<S, C> {
         })
     }
 
-    /// The incident the key's last incident leads to, following merges: `(id, cell)` for
-    /// `last`, then for each incident it was merged into (at most [`MAX_MERGE_HOPS`], never
-    /// the same twice). Empty if `last` is unknown.
-    fn merge_chain(&self, last: IncidentId) -> Result<Vec<(IncidentId, Arc<Mutex<Slot>>)>> {
-        let mut chain: Vec<(IncidentId, Arc<Mutex<Slot>>)> = Vec::new();
+    /// The incident the key's last incident `last` leads to, following merges (and
+    /// resolutions as a duplicate), with its cell; `None` if `last` is unknown. The desk
+    /// refuses merges and duplicate resolutions that would close a circle; should stored
+    /// histories hold one anyway, the walk stops where it would go round.
+    fn follow_merges(&self, last: IncidentId) -> Result<Option<(IncidentId, Arc<Mutex<Slot>>)>> {
+        let mut seen: Vec<IncidentId> = Vec::new();
+        let mut at = None;
         let mut next = Some(last);
         while let Some(id) = next.take() {
             let Some(cell) = self.cell(id)? else {
                 break;
             };
             let into = lock(&cell).incident.duplicate_of();
-            chain.push((id, cell));
-            if chain.len() < MAX_MERGE_HOPS {
-                next = into.filter(|into| chain.iter().all(|(seen, _)| seen != into));
+            seen.push(id);
+            at = Some((id, cell));
+            match into {
+                Some(into) if seen.contains(&into) => {
+                    log::warn!("incidents: {id} and {into} are duplicates of each other");
+                }
+                other => next = other,
             }
         }
-        Ok(chain)
+        Ok(at)
     }
 
     /// The active incident `alert` joins under the policy's correlation rule, if any (see
@@ -391,14 +444,12 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .candidates(alert.service(), wanted);
-        type Best = (
-            (
-                DateTime<Utc>,
-                std::cmp::Reverse<(DateTime<Utc>, IncidentId)>,
-            ),
-            IncidentId,
+        // Heard from last, then opened first, then the smallest id.
+        type Rank = (
+            DateTime<Utc>,
+            std::cmp::Reverse<(DateTime<Utc>, IncidentId)>,
         );
-        let mut best: Option<(Best, Arc<Mutex<Slot>>)> = None;
+        let mut best: Option<(Rank, IncidentId, Arc<Mutex<Slot>>)> = None;
         for id in candidates {
             let Some(cell) = self.cell(id)? else {
                 continue;
@@ -414,16 +465,18 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 if !qualifies {
                     continue;
                 }
-                ((heard, std::cmp::Reverse((incident.created_at(), id))), id)
+                (heard, std::cmp::Reverse((incident.created_at(), id)))
             };
-            if best.as_ref().is_none_or(|(b, _)| rank.0 > b.0) {
-                best = Some((rank, cell));
+            if best.as_ref().is_none_or(|(b, _, _)| rank > *b) {
+                best = Some((rank, id, cell));
             }
         }
-        Ok(best.map(|((_, id), cell)| (id, cell)))
+        Ok(best.map(|(_, id, cell)| (id, cell)))
     }
 
-    /// Records `signal` on the incident in `slot`, reopening it first if `reopen`.
+    /// Records `signal` on the incident in `slot`, reopening it first if `reopen`. Returns
+    /// whether anything was recorded (nothing if the incident has the delivery already:
+    /// another desk recorded it first).
     fn record_signal(
         &self,
         id: IncidentId,
@@ -431,12 +484,12 @@ impl<S: Store, C: Clock> Desk<S, C> {
         signal: &Signal,
         reopen: bool,
         now: DateTime<Utc>,
-    ) -> Result<Receipt> {
+    ) -> Result<bool> {
         let system = Actor::system();
-        self.record(id, slot, |incident| {
+        let receipt = self.record(id, slot, |incident| {
             let mut events = Vec::new();
-            // The desk re-checked for a duplicate under the incident's lock; after a conflict
-            // the incident is reloaded, so check again here.
+            // The desk checked its index for a duplicate; after a conflict the incident is
+            // reloaded with what other desks recorded, so check again here.
             if incident.has_signal(signal) {
                 return Ok(events);
             }
@@ -456,7 +509,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 },
             });
             Ok(events)
-        })
+        })?;
+        Ok(!receipt.events.is_empty())
     }
 
     /// Opens the `n`-th incident (from 0) for the alert's key.
@@ -508,8 +562,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
             Err(Error::Conflict(_)) => {
                 let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
                 let mut slot = lock(&cell);
-                self.keys_write().add(&slot.incident);
-                self.record_signal(id, &mut slot, &signal, false, now)?;
+                self.keys().add(&slot.incident);
+                if !self.record_signal(id, &mut slot, &signal, false, now)? {
+                    return Ok(Ingested::Duplicate { id });
+                }
                 return Ok(Ingested::Recorded { id });
             }
             Err(other) => return Err(other),
@@ -532,18 +588,22 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return;
         }
         let records = incident.signals();
-        let mut keys = self.keys_write();
+        let mut keys = self.keys();
         for record in &records[records.len().saturating_sub(new)..] {
             keys.signal(incident, record);
         }
     }
 
-    fn keys_read(&self) -> std::sync::MutexGuard<'_, Keys> {
-        // `Keys` is changed by single inserts only.
+    /// The key indexes. They are changed by whole single inserts, so a poisoned lock still
+    /// guards consistent indexes.
+    pub(super) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    pub(super) fn keys_write(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// The outcome of one ingest decision.
+enum Step {
+    Done(Ingested),
+    /// An incident the decision rested on changed before it was locked: decide again.
+    Again(IncidentId),
 }

@@ -31,7 +31,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// - from then on every alert key of `duplicate` leads to `into`: a re-fire records on
     ///   `into` (or reopens it within the reopen window) and never reopens the duplicate.
     ///
-    /// Both timelines show the merge. `into` may be resolved already: a later re-fire of the
+    /// Both timelines show the merge. Notifications already queued for the duplicate (a page
+    /// that is being retried) are still delivered; nothing new is queued for it. `into` may be resolved already: a later re-fire of the
     /// duplicate's keys then reopens `into` within the reopen window, or opens a recurrence
     /// of it, as for its own keys.
     ///
@@ -92,6 +93,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     last_conflict = Some(conflict);
                     dup_slot.incident = self.reload(duplicate)?;
                     into_slot.incident = self.reload(into)?;
+                    self.keys().add(&dup_slot.incident);
+                    self.keys().add(&into_slot.incident);
                     self.rearm(&mut dup_slot);
                     self.rearm(&mut into_slot);
                 }

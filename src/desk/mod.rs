@@ -235,7 +235,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             .collect();
         order.sort_unstable();
         {
-            let mut keys = desk.keys_write();
+            let mut keys = desk.keys();
             for (_, id) in &order {
                 if let Some(incident) = incidents.get(id) {
                     keys.add(incident);
@@ -349,17 +349,33 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// conflict).
     pub fn act(&self, id: IncidentId, actor: &Actor, command: Command) -> Result<Receipt> {
         self.authorize(actor, &command)?;
-        if let Command::Merge { into } = command {
+        let command = match command {
             // A merge records on two incidents at once.
-            return self.merge(id, into, actor).map(|merged| merged.duplicate);
-        }
+            Command::Merge { into } => {
+                return self.merge(id, into, actor).map(|merged| merged.duplicate);
+            }
+            // Routing changes are taken in turn with intake's decisions.
+            Command::Attach { signal } => return self.attach_signal(id, actor, signal),
+            other => other,
+        };
         if let Command::Resolve {
             resolution: Resolution::Duplicate { of },
         } = &command
             && *of != id
-            && self.cell(*of)?.is_none()
         {
-            return Err(Error::NotFound { id: *of });
+            let original = self.cell(*of)?.ok_or(Error::NotFound { id: *of })?;
+            let original = lock(&original);
+            // Duplicates lead to the incident they duplicate; one that is itself a duplicate
+            // would make a chain, or a circle.
+            if original.incident.duplicate_of().is_some() {
+                return Err(crate::error::Rejected {
+                    incident: Some(*of),
+                    status: Some(original.incident.status()),
+                    command: command.kind(),
+                    reason: "it is itself a duplicate of another incident; name that one",
+                }
+                .into());
+            }
         }
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
         let mut slot = lock(&cell);
@@ -491,6 +507,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 Err(Error::Conflict(conflict)) => {
                     last_conflict = Some(conflict);
                     slot.incident = self.reload(id)?;
+                    self.keys().add(&slot.incident);
                     self.rearm(slot);
                 }
                 Err(other) => return Err(other),
@@ -584,7 +601,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(None);
         }
         let incident = Incident::replay(id, &events)?;
-        self.keys_write().add(&incident);
+        self.keys().add(&incident);
         let mut map = self.incidents.write(&id);
         Ok(Some(Arc::clone(
             map.entry(id).or_insert_with(|| self.new_cell(incident)),
@@ -609,7 +626,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// If the projection already has it (a concurrent [`catch_up`](Self::catch_up) adopted it
     /// from the store in the meantime), that one is kept: it is at least as recent.
     fn insert(&self, incident: Incident) {
-        self.keys_write().add(&incident);
+        self.keys().add(&incident);
         let id = incident.id();
         let mut map = self.incidents.write(&id);
         if let std::collections::hash_map::Entry::Vacant(entry) = map.entry(id) {

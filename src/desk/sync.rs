@@ -81,7 +81,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                             report.applied += 1;
                         } else {
                             slot.incident = self.reload(item.incident)?;
-                            self.keys_write().add(&slot.incident);
+                            self.keys().add(&slot.incident);
                             report.reloaded += 1;
                         }
                         self.rearm(&mut slot);
@@ -103,7 +103,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(());
         }
         let incident = Incident::replay(id, &events)?;
-        self.keys_write().add(&incident);
+        self.keys().add(&incident);
         let mut map = self.incidents.write(&id);
         if let std::collections::hash_map::Entry::Vacant(entry) = map.entry(id) {
             entry.insert(self.new_cell(incident));

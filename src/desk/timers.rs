@@ -396,6 +396,10 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// Should something fall due that a round cannot settle (a timer whose recording keeps
+    /// failing without an error), it stops there rather than spin: the clock is left at that
+    /// instant, short of `until`, and a warning is logged.
+    ///
     /// # Errors
     /// The first store error; the clock stays at the instant it happened.
     pub fn run_until(&self, until: DateTime<Utc>, notifier: &dyn Notifier) -> Result<RunReport> {

@@ -8,12 +8,23 @@ use super::Desk;
 type Callback = Arc<dyn Fn() + Send + Sync>;
 
 /// The callbacks to call after each append.
-#[derive(Default)]
 pub(super) struct Listeners {
     /// How many are registered, read without the lock on every append.
     count: AtomicUsize,
     next_id: AtomicU64,
-    callbacks: RwLock<Vec<(u64, Callback)>>,
+    /// Replaced whole on every change, so that callbacks run without the lock held: a callback
+    /// may drop or make a subscription.
+    callbacks: RwLock<Arc<[(u64, Callback)]>>,
+}
+
+impl Default for Listeners {
+    fn default() -> Self {
+        Listeners {
+            count: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
+            callbacks: RwLock::new(Arc::from(Vec::new())),
+        }
+    }
 }
 
 impl std::fmt::Debug for Listeners {
@@ -30,8 +41,8 @@ impl Listeners {
         if self.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        // Callbacks only ever change as whole entries, so a poisoned lock is consistent.
-        let callbacks = self.callbacks.read().unwrap_or_else(|e| e.into_inner());
+        // The list is only ever replaced whole, so a poisoned lock still holds a whole list.
+        let callbacks = Arc::clone(&self.callbacks.read().unwrap_or_else(|e| e.into_inner()));
         for (_, callback) in callbacks.iter() {
             callback();
         }
@@ -40,19 +51,27 @@ impl Listeners {
     fn add(&self, callback: Callback) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut callbacks = self.callbacks.write().unwrap_or_else(|e| e.into_inner());
-        callbacks.push((id, callback));
-        self.count.store(callbacks.len(), Ordering::Release);
+        let mut list = callbacks.to_vec();
+        list.push((id, callback));
+        self.count.store(list.len(), Ordering::Release);
+        *callbacks = list.into();
         id
     }
 
     fn remove(&self, id: u64) {
         let mut callbacks = self.callbacks.write().unwrap_or_else(|e| e.into_inner());
-        callbacks.retain(|(i, _)| *i != id);
-        self.count.store(callbacks.len(), Ordering::Release);
+        let list: Vec<(u64, Callback)> = callbacks
+            .iter()
+            .filter(|(i, _)| *i != id)
+            .cloned()
+            .collect();
+        self.count.store(list.len(), Ordering::Release);
+        *callbacks = list.into();
     }
 }
 
-/// Keeps a callback registered with [`Desk::on_append`]; dropping it unregisters the callback.
+/// Keeps a callback registered with [`Desk::on_append`]; dropping it unregisters the callback
+/// (from anywhere, the callback itself included).
 #[must_use = "dropping the subscription unregisters the callback at once"]
 pub struct Subscription {
     listeners: Weak<Listeners>,
@@ -87,7 +106,8 @@ impl<S, C> Desk<S, C> {
     ///
     /// The callback runs on the thread that appended, while the incident is still locked:
     /// keep it short (set a flag, notify a condition variable or a channel) and do not call
-    /// back into the desk from it.
+    /// back into the desk from it (reading an incident from there would wait for that lock).
+    /// Making or dropping subscriptions from it is fine.
     ///
     /// ```
     /// use std::sync::Arc;

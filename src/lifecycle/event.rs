@@ -630,10 +630,10 @@ impl Signal {
     }
 
     /// What tells this delivery from the others of its key.
-    pub(crate) fn delivery(&self) -> Delivery {
+    pub(crate) fn delivery(&self) -> DeliveryId {
         (self.starts_at, self.state, self.reporter.clone())
     }
 }
 
 /// A delivery of one alert key: when its occurrence started, its state, and who reported it.
-pub(crate) type Delivery = (DateTime<Utc>, SignalState, Option<Reporter>);
+pub(crate) type DeliveryId = (DateTime<Utc>, SignalState, Option<Reporter>);

@@ -56,7 +56,7 @@ use serde::{Deserialize, Serialize};
 
 pub use command::{Command, NewIncident, Resolution};
 pub use decide::decide;
-pub(crate) use event::Delivery;
+pub(crate) use event::DeliveryId;
 pub use event::{
     Audience, Change, Event, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
 };

@@ -11,6 +11,7 @@ mod merge;
 mod props;
 mod reporters;
 mod reports;
+mod review;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
