@@ -201,8 +201,14 @@ fn next_escalation<'a>(
         .map(|(_, r, s)| (r, s));
     let (round, step) = next_step(chain, last)?;
     let offset = step_offset(chain, round, step as usize);
-    let due =
-        chain_meter(chain, incident.severity(), policy).add(incident.cycle_started_at(), offset)?;
+    let meter = chain_meter(chain, incident.severity(), policy);
+    // A chain counted in opening hours starts when the shop is open: an incident opened while
+    // it is closed pages at the next opening (plus the step's delay), not at once.
+    let start = match meter {
+        Meter::Business(calendar) => calendar.next_opening(incident.cycle_started_at())?,
+        Meter::Wall => incident.cycle_started_at(),
+    };
+    let due = meter.add(start, offset)?;
     Some((due, cycle, round, step, chain))
 }
 

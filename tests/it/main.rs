@@ -15,6 +15,7 @@ mod report;
 mod runner;
 mod scenarios;
 mod seed_story;
+mod shop_hours;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod support;
