@@ -170,28 +170,35 @@ impl Default for AlertmanagerMapping {
     }
 }
 
-/// Parses an Alertmanager webhook body (payload version 4) into alerts with source
-/// `alertmanager`, keyed by each alert's fingerprint.
+/// Parses an Alertmanager webhook body into alerts with source `alertmanager`, keyed by each
+/// alert's fingerprint.
+///
+/// Payload version 4 is Alertmanager's; Grafana's Alertmanager-compatible webhook sends
+/// version `"1"` with extra fields (`orgId`, `state`, `title`, `message`, and per alert
+/// `values`, `valueString`, `panelURL`, `dashboardURL`, `silenceURL`, `imageURL`, …). Both
+/// are taken, and so is any other version with the same shape (logged): extra fields are
+/// never an error. An alert without a `fingerprint` (older Alertmanagers) is keyed by the
+/// fingerprint Alertmanager itself derives from its labels ([`alertmanager_fingerprint`]),
+/// so a mixed fleet keys the same alert the same way.
 ///
 /// Summary: the `summary` annotation, else the first line of `description`, else the
 /// `alertname` label. Severity hint: the `severity` label.
 ///
 /// # Errors
-/// [`PayloadError`] naming the first field that is missing, malformed or inconsistent
-/// (`version` other than `"4"`, an alert `resolved` in a group that is, a missing
-/// `fingerprint`, a `startsAt` that is not RFC 3339, …).
+/// [`PayloadError`] naming the first field that is missing, malformed or inconsistent (an
+/// alert `resolved` in a group that is, a `startsAt` that is not RFC 3339, …).
 pub fn alertmanager(
     body: &[u8],
     mapping: &AlertmanagerMapping,
 ) -> Result<Vec<Alert>, PayloadError> {
     let root = parse_body(body)?;
     let root = object(&root, "body")?;
-    let version = string(root, "", "version")?;
-    if version != "4" {
-        return Err(bad(
-            "version",
-            format!("{version:?} is not supported; expected \"4\""),
-        ));
+    match root.get("version") {
+        Some(Value::String(v)) if v == "4" || v == "1" => {}
+        other => log::info!(
+            "incidents: Alertmanager-style payload with version {}; reading it as version 4",
+            other.map_or_else(|| "(none)".to_string(), Value::to_string)
+        ),
     }
     let group_status = parse_status(string(root, "", "status")?, "status")?;
     let Some(Value::Array(alerts)) = root.get("alerts") else {
@@ -213,7 +220,14 @@ pub fn alertmanager(
         let a = object(value, &format!("alerts[{i}]"))?;
         let status = parse_status(string(a, &path, "status")?, &format!("{path}status"))?;
         any_firing |= status == SignalState::Firing;
-        let fingerprint = string(a, &path, "fingerprint")?;
+        let derived;
+        let fingerprint = match optional_string(a, &path, "fingerprint")? {
+            Some(f) if !f.trim().is_empty() => f,
+            _ => {
+                derived = alertmanager_fingerprint(&labels(a, &path, "labels")?);
+                &derived
+            }
+        };
         let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
         let mut ended = None;
         if let Some(ends) = optional_string(a, &path, "endsAt")? {
@@ -313,6 +327,35 @@ fn usable_text(text: &str) -> Option<String> {
         .take(crate::text::TEXT_MAX_CHARS)
         .collect();
     (!cleaned.trim().is_empty()).then_some(cleaned)
+}
+
+/// The fingerprint Alertmanager gives an alert with these labels, as it prints it (16 hex
+/// digits): FNV-1a 64 over each label, sorted by name, as name, `0xff`, value, `0xff` — the
+/// label-set fingerprint of Prometheus' `common/model`.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use incidents::webhooks::alertmanager_fingerprint;
+///
+/// let labels = BTreeMap::from([("x".to_string(), "y".to_string())]);
+/// assert_eq!(alertmanager_fingerprint(&labels), format!("{:016x}", 8241431561484471700u64));
+/// ```
+pub fn alertmanager_fingerprint(labels: &BTreeMap<String, String>) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let add = |h: u64, bytes: &[u8]| {
+        bytes
+            .iter()
+            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+    };
+    // A `BTreeMap` of `String`s iterates in byte order, as Go sorts label names.
+    let sum = labels.iter().fold(OFFSET, |h, (name, value)| {
+        let h = add(h, name.as_bytes());
+        let h = add(h, &[0xff]);
+        let h = add(h, value.as_bytes());
+        add(h, &[0xff])
+    });
+    format!("{sum:016x}")
 }
 
 fn labels_or_empty(
@@ -459,6 +502,94 @@ mod tests {
     }
 
     #[test]
+    fn fingerprints_are_alertmanagers_own() {
+        // Label sets and fingerprints from Prometheus' common/model tests.
+        let cases: [(&[(&str, &str)], u64); 6] = [
+            (&[], 14695981039346656037),
+            (
+                &[("name", "garland, briggs"), ("fear", "love is not enough")],
+                5799056148416392346,
+            ),
+            (
+                &[
+                    ("first_name", "electro"),
+                    ("occupation", "robot"),
+                    ("manufacturer", "westinghouse"),
+                ],
+                5911716720268894962,
+            ),
+            (&[("x", "y")], 8241431561484471700),
+            (&[("a", "bb"), ("b", "c")], 3016285359649981711),
+            (&[("a", "b"), ("bb", "c")], 7122421792099404749),
+        ];
+        for (labels, expected) in cases {
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(
+                alertmanager_fingerprint(&labels),
+                format!("{expected:016x}"),
+                "{labels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn alerts_without_a_fingerprint_are_keyed_by_their_labels() {
+        let body = AM.replace(", \"fingerprint\": \"c3a9f1d2e4b5a6c7\"", "");
+        let alerts = alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let labels = BTreeMap::from([
+            ("alertname".to_string(), "CheckoutDown".to_string()),
+            ("service".to_string(), "online shop".to_string()),
+            ("severity".to_string(), "critical".to_string()),
+        ]);
+        assert_eq!(
+            alerts[0].key(),
+            format!("alertmanager/{}", alertmanager_fingerprint(&labels))
+        );
+    }
+
+    #[test]
+    fn grafana_and_other_versions_with_the_same_shape_are_taken() {
+        // Grafana's Alertmanager-compatible webhook: version "1", extra fields everywhere.
+        let grafana = r#"{
+          "receiver": "shop", "status": "firing", "orgId": 1,
+          "groupLabels": {"alertname": "Checkout latency"}, "commonLabels": {},
+          "commonAnnotations": {}, "externalURL": "https://grafana.example/",
+          "version": "1", "groupKey": "{}:{alertname=\"Checkout latency\"}",
+          "truncatedAlerts": 0, "title": "[FIRING:1] Checkout latency", "state": "alerting",
+          "message": "**Firing**\n\nValue: B=9.2",
+          "alerts": [{
+            "status": "firing",
+            "labels": {"alertname": "Checkout latency", "service": "online shop", "grafana_folder": "Shop"},
+            "annotations": {"summary": "p95 above 2 s"},
+            "startsAt": "2026-11-27T18:56:00+02:00", "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "https://grafana.example/alerting/grafana/abc/view",
+            "fingerprint": "57c6d9296de2ad39",
+            "silenceURL": "https://grafana.example/alerting/silence/new",
+            "dashboardURL": "https://grafana.example/d/shop", "panelURL": "https://grafana.example/d/shop?viewPanel=2",
+            "imageURL": "https://grafana.example/render/shop.png",
+            "values": {"B": 9.2, "C": 1}, "valueString": "[ var='B' labels={} value=9.2 ]"
+          }]
+        }"#;
+        let alerts = alertmanager(grafana.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].key(), "alertmanager/57c6d9296de2ad39");
+        assert_eq!(alerts[0].summary().as_str(), "p95 above 2 s");
+        for version in [r#""version": "5","#, ""] {
+            let body = AM.replace(r#""version": "4","#, version);
+            assert_eq!(
+                alertmanager(body.as_bytes(), &AlertmanagerMapping::default())
+                    .unwrap()
+                    .len(),
+                1,
+                "{version}"
+            );
+        }
+    }
+
+    #[test]
     fn alertmanager_descriptions_and_end_times_reach_the_signal() {
         let body = AM
             .replace(
@@ -491,10 +622,6 @@ mod tests {
     fn alertmanager_errors_name_the_field() {
         let cases = [
             (
-                AM.replace("\"version\": \"4\"", "\"version\": \"3\""),
-                "version",
-            ),
-            (
                 AM.replace(
                     "\"startsAt\": \"2026-11-27T12:00:00Z\"",
                     "\"startsAt\": \"yesterday\"",
@@ -502,7 +629,10 @@ mod tests {
                 "alerts[0].startsAt",
             ),
             (
-                AM.replace("\"fingerprint\": \"c3a9f1d2e4b5a6c7\"", "\"fp\": 1"),
+                AM.replace(
+                    "\"fingerprint\": \"c3a9f1d2e4b5a6c7\"",
+                    "\"fingerprint\": 1",
+                ),
                 "alerts[0].fingerprint",
             ),
             (
