@@ -11,6 +11,7 @@ mod notifiers;
 mod one_incident;
 mod people;
 mod props;
+mod quiet;
 mod report;
 mod runner;
 mod scenarios;
