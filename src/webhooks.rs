@@ -158,14 +158,19 @@ pub struct AlertmanagerMapping {
     pub service_labels: Vec<String>,
     /// The service when none of those labels is set; `None` makes such alerts an error.
     pub default_service: Option<String>,
+    /// Whether the alerts of one Alertmanager group (`groupKey`, as the operator's `group_by`
+    /// made it) record on one incident, each alert its own signal (`true`, the default, as
+    /// Alertmanager's own PagerDuty integration does), or each alert opens its own incident.
+    pub group_alerts: bool,
 }
 
 impl Default for AlertmanagerMapping {
-    /// Service from the `service` label, else `job`; no default.
+    /// Service from the `service` label, else `job`; no default; one incident per group.
     fn default() -> Self {
         AlertmanagerMapping {
             service_labels: vec!["service".into(), "job".into()],
             default_service: None,
+            group_alerts: true,
         }
     }
 }
@@ -184,6 +189,10 @@ pub type Taken = Vec<Result<Alert, PayloadError>>;
 /// never an error. An alert without a `fingerprint` (older Alertmanagers) is keyed by the
 /// fingerprint Alertmanager itself derives from its labels ([`alertmanager_fingerprint`]),
 /// so a mixed fleet keys the same alert the same way.
+///
+/// **Groups.** By default ([`AlertmanagerMapping::group_alerts`]) the alerts of one group —
+/// the `groupKey` the operator's `group_by` made — carry the group ([`Alert::with_group`]):
+/// they record on one incident, each its own signal, so the group resolves signal by signal.
 ///
 /// Text is taken as monitors write it: the summary is the `summary` annotation, else the
 /// `description`, else the `alertname` label — its first non-empty line, white space
@@ -211,12 +220,32 @@ pub fn alertmanager(body: &[u8], mapping: &AlertmanagerMapping) -> Result<Taken,
     let Some(Value::Array(alerts)) = root.get("alerts") else {
         return Err(bad("alerts", "must be an array"));
     };
+    // The group, as a short stable name: group keys grow with the operator's `group_by`.
+    let group = match root.get("groupKey") {
+        Some(Value::String(key)) if mapping.group_alerts && !key.is_empty() => {
+            Some(format!("alertmanager/{:016x}", fnv1a64(key.as_bytes())))
+        }
+        _ => None,
+    };
     let taken = alerts
         .iter()
         .enumerate()
-        .map(|(i, value)| alertmanager_alert(&format!("alerts[{i}]"), value, mapping))
+        .map(|(i, value)| {
+            let alert = alertmanager_alert(&format!("alerts[{i}]"), value, mapping)?;
+            match &group {
+                Some(group) => alert.with_group(group).map_err(|e| bad("groupKey", e.rule)),
+                None => Ok(alert),
+            }
+        })
         .collect();
     usable(checked_count(taken)?)
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// One alert of an Alertmanager payload, at `at` (`alerts[3]`).
@@ -405,21 +434,15 @@ fn usable_text(text: &str) -> Option<String> {
 /// assert_eq!(alertmanager_fingerprint(&labels), format!("{:016x}", 8241431561484471700u64));
 /// ```
 pub fn alertmanager_fingerprint(labels: &BTreeMap<String, String>) -> String {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let add = |h: u64, bytes: &[u8]| {
-        bytes
-            .iter()
-            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
-    };
     // A `BTreeMap` of `String`s iterates in byte order, as Go sorts label names.
-    let sum = labels.iter().fold(OFFSET, |h, (name, value)| {
-        let h = add(h, name.as_bytes());
-        let h = add(h, &[0xff]);
-        let h = add(h, value.as_bytes());
-        add(h, &[0xff])
-    });
-    format!("{sum:016x}")
+    let mut bytes = Vec::new();
+    for (name, value) in labels {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.push(0xff);
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.push(0xff);
+    }
+    format!("{:016x}", fnv1a64(&bytes))
 }
 
 fn labels_or_empty(
