@@ -71,6 +71,8 @@ struct Sizes {
     file_repeats: usize,
     /// New incidents per round on the `FileStore` new-incident path.
     file_new: usize,
+    /// Alerts per thread per round on the concurrent `FileStore` path (8 threads).
+    file_concurrent: usize,
     /// Earlier occurrences of the long-running incidents.
     long_earlier: usize,
     /// New occurrences per round on the long-running incidents.
@@ -691,6 +693,117 @@ fn durable(sizes: &Sizes) -> Vec<Figure> {
     ]
 }
 
+/// How many threads ingest at once on the concurrent path.
+const THREADS: usize = 8;
+
+/// Eight threads ingesting distinct keys at once on a `FileStore` (each alert opens an
+/// incident), beside eight threads appending the same events to a fresh `FileStore`: the
+/// store's own group-commit rate. Per-key intake locks let the desk's appends share flushes as
+/// bare appenders do.
+fn concurrent(sizes: &Sizes) -> Vec<Figure> {
+    let root = tempfile::Builder::new()
+        .prefix("incidents-bench-ingest-concurrent-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let disk = Disk {
+        root: root.path().to_path_buf(),
+        next: AtomicU64::new(0),
+        syncs: Arc::new(SyncCounter::default()),
+    };
+    let per_thread = sizes.file_concurrent;
+    let alerts: Vec<Vec<Alert>> = (0..THREADS)
+        .map(|t| {
+            (0..per_thread)
+                .map(|i| alert(&format!("thread-{t}-key-{i}"), 0))
+                .collect()
+        })
+        .collect();
+    // The events each alert records, from a warm-up desk in memory (ids are deterministic).
+    let warm = desk(MemoryStore::new());
+    let appends: Vec<Appends> = alerts
+        .iter()
+        .map(|list| {
+            let ids = open_all(&warm, list);
+            ids.iter()
+                .zip(list)
+                .map(|(id, alert)| {
+                    let history = warm.history(*id).unwrap();
+                    (*id, Version::ZERO, opening(&history, alert))
+                })
+                .collect()
+        })
+        .collect();
+    eprintln!(
+        "FileStore, {THREADS} threads at once: {per_thread} new incidents per thread per round \
+         ({} alerts), distinct keys, one service",
+        THREADS * per_thread
+    );
+    let flushes: [std::cell::Cell<(u64, u64)>; 2] = Default::default();
+    let counted = |i: usize, work: &dyn Fn() -> u64| {
+        let before = disk.syncs();
+        let alerts = work();
+        let (f, a) = flushes[i].get();
+        flushes[i].set((f + disk.syncs() - before, a + alerts));
+        alerts
+    };
+    let rates = common::measure(
+        sizes.file_plan,
+        &mut [
+            Workload::new(
+                format!("FileStore desk, {THREADS} threads ingesting"),
+                || desk(disk.store()),
+                |desk| {
+                    counted(0, &|| {
+                        std::thread::scope(|scope| {
+                            for list in &alerts {
+                                let desk = &*desk;
+                                scope.spawn(move || open_all(desk, list));
+                            }
+                        });
+                        (THREADS * per_thread) as u64
+                    })
+                },
+            ),
+            Workload::new(
+                format!("FileStore append, {THREADS} threads appending"),
+                || disk.store(),
+                |store| {
+                    counted(1, &|| {
+                        std::thread::scope(|scope| {
+                            for list in &appends {
+                                let store = &*store;
+                                scope.spawn(move || append_all(store, list));
+                            }
+                        });
+                        (THREADS * per_thread) as u64
+                    })
+                },
+            ),
+        ],
+    );
+    let per_flush = flushes.map(|c| {
+        let (f, a) = c.get();
+        a as f64 / f.max(1) as f64
+    });
+    eprintln!(
+        "  alerts per flush (all rounds): desk {:.1}, bare appends {:.1}",
+        per_flush[0], per_flush[1]
+    );
+    vec![Figure::new(
+        format!(
+            "FileStore ingest, {THREADS} threads at once, distinct keys, each opening an \
+             incident, fdatasync before each answer (median)"
+        ),
+        rates[0].median(),
+        "alerts/s",
+        format!(
+            "FileStore append of the same Opened + SignalReceived from {THREADS} threads \
+             (group commit) (median)"
+        ),
+        rates[1].median(),
+    )]
+}
+
 fn main() {
     let quick = common::quick();
     let sizes = if quick {
@@ -701,6 +814,7 @@ fn main() {
             file_keys: 20,
             file_repeats: 5,
             file_new: 100,
+            file_concurrent: 16,
             long_earlier: 1_000,
             long_repeats: 20,
             mem_plan: Plan {
@@ -717,6 +831,7 @@ fn main() {
             file_keys: 20,
             file_repeats: 10,
             file_new: 200,
+            file_concurrent: 32,
             long_earlier: 1_000,
             long_repeats: 50,
             mem_plan: Plan {
@@ -744,5 +859,6 @@ fn main() {
     );
     let mut figures = memory(&sizes);
     figures.extend(durable(&sizes));
+    figures.extend(concurrent(&sizes));
     common::report("ingest", &figures);
 }

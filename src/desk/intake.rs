@@ -227,7 +227,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
         idempotency_key: &str,
     ) -> Result<Receipt> {
         let key = Text::new("idempotency key", idempotency_key)?;
-        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self
+            .intake_locks
+            .keys(&[&format!("idempotency/{}", key.as_str())]);
         let existing = self.keys().by_idempotency.get(key.as_str()).copied();
         if let Some(id) = existing {
             let version = self.get(id)?.version();
@@ -279,7 +281,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// Store errors; nothing is recorded.
     pub fn ingest(&self, alert: &Alert) -> Result<Ingested> {
         let signal = alert.signal();
-        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Deliveries of one key (or one monitor group) are decided in turn; others together.
+        let _guard = self.intake_locks.for_signal(&signal);
         // A decision is taken on incidents locked one at a time; if one of them changed
         // before it was locked for recording (merged, resolved by a command), decide again.
         let mut changed = None;
@@ -361,6 +364,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 recorded_on: None,
             }));
         }
+        // Openings on this service that correlation could join each other with are taken in
+        // turn, so two reports of one problem arriving together still make one incident.
+        let _opening =
+            self.intake_locks
+                .opening(alert.service(), alert.origin(), intake.correlation.between);
         if let Some((id, cell)) = self.correlate(alert, now)? {
             let mut slot = lock(&cell);
             if !slot.incident.is_active() {
@@ -410,8 +418,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ) -> Result<Receipt> {
         let command = Command::Attach { signal };
         self.authorize(actor, &command)?;
-        // Routing changes are taken in turn with intake's decisions.
-        let _guard = self.intake_lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Routing changes are taken in turn with intake's decisions on the same key.
+        let _guard = match &command {
+            Command::Attach { signal } => self.intake_locks.for_signal(signal),
+            _ => self.intake_locks.keys(&[]),
+        };
         let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
         let mut slot = lock(&cell);
         self.record(id, &mut slot, |incident| {
@@ -616,6 +627,131 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// guards consistent indexes.
     pub(super) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How many stripes the per-key intake locks have.
+const KEY_STRIPES: usize = 64;
+
+/// The desk's intake locks: striped per alert key (and monitor group), so that deliveries of
+/// one key are decided in turn while other keys proceed — and share the file store's group
+/// commit — and, per service, a lock for openings that correlation could join.
+#[derive(Debug)]
+pub(super) struct IntakeLocks {
+    stripes: Box<[Mutex<()>]>,
+    openings: Mutex<HashMap<Service, [u32; 2]>>,
+    opened: std::sync::Condvar,
+}
+
+impl Default for IntakeLocks {
+    fn default() -> Self {
+        IntakeLocks {
+            stripes: (0..KEY_STRIPES).map(|_| Mutex::new(())).collect(),
+            openings: Mutex::default(),
+            opened: std::sync::Condvar::new(),
+        }
+    }
+}
+
+/// Holds stripes of [`IntakeLocks`] until dropped.
+pub(super) struct KeyGuard<'a> {
+    _held: Vec<std::sync::MutexGuard<'a, ()>>,
+}
+
+/// Holds a place among the openings on a service until dropped.
+pub(super) struct OpeningGuard<'a> {
+    locks: &'a IntakeLocks,
+    held: Option<(Service, usize)>,
+}
+
+impl Drop for OpeningGuard<'_> {
+    fn drop(&mut self) {
+        let Some((service, side)) = self.held.take() else {
+            return;
+        };
+        let mut openings = self.locks.openings();
+        if let Some(counts) = openings.get_mut(&service) {
+            counts[side] = counts[side].saturating_sub(1);
+            if counts == &[0, 0] {
+                openings.remove(&service);
+            }
+        }
+        drop(openings);
+        self.locks.opened.notify_all();
+    }
+}
+
+impl IntakeLocks {
+    fn stripe(name: &str) -> usize {
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        (hash % KEY_STRIPES as u64) as usize
+    }
+
+    /// Locks the stripes of `names`, in stripe order (so two callers never wait on each
+    /// other in a circle).
+    pub(super) fn keys(&self, names: &[&str]) -> KeyGuard<'_> {
+        let mut stripes: Vec<usize> = names.iter().map(|n| Self::stripe(n)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        KeyGuard {
+            // Only `()` lives under these locks.
+            _held: stripes
+                .into_iter()
+                .map(|i| self.stripes[i].lock().unwrap_or_else(|e| e.into_inner()))
+                .collect(),
+        }
+    }
+
+    /// Locks the stripes of a signal's key and of its group.
+    pub(super) fn for_signal(&self, signal: &Signal) -> KeyGuard<'_> {
+        match signal.group.as_deref() {
+            Some(group) => self.keys(&[&signal.key, &format!("group/{group}")]),
+            None => self.keys(&[&signal.key]),
+        }
+    }
+
+    fn openings(&self) -> std::sync::MutexGuard<'_, HashMap<Service, [u32; 2]>> {
+        // Only counters live under this lock.
+        self.openings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until a signal from `origin` may decide to open an incident on `service`: no
+    /// opening that correlation could have it join (or that could join it) is under way.
+    /// Under [`Correlate::PeopleAndMonitors`] monitors' openings proceed together, as do
+    /// people's; under [`Correlate::AnySource`] openings on a service go one at a time; with
+    /// correlation off nothing waits.
+    pub(super) fn opening(
+        &self,
+        service: &Service,
+        origin: Source,
+        rule: Correlate,
+    ) -> OpeningGuard<'_> {
+        let side = usize::from(origin.is_from_people());
+        let blocks = |counts: &[u32; 2]| match rule {
+            Correlate::Off => false,
+            Correlate::AnySource => counts[0] + counts[1] > 0,
+            Correlate::PeopleAndMonitors => counts[1 - side] > 0,
+        };
+        if rule == Correlate::Off {
+            return OpeningGuard {
+                locks: self,
+                held: None,
+            };
+        }
+        let mut openings = self.openings();
+        while openings.get(service).is_some_and(blocks) {
+            openings = self
+                .opened
+                .wait(openings)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        openings.entry(service.clone()).or_default()[side] += 1;
+        OpeningGuard {
+            locks: self,
+            held: Some((service.clone(), side)),
+        }
     }
 }
 

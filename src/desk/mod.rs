@@ -80,8 +80,9 @@ pub struct Desk<S, C = SystemClock> {
     active: Mutex<intake::Active>,
     /// Called after every append.
     listeners: Arc<wake::Listeners>,
-    /// Serialises intake decisions (ingest, open_once) within this desk.
-    intake_lock: Mutex<()>,
+    /// Serialises intake decisions per key (ingest, attach, open_once) within this desk,
+    /// and openings that correlation could join per service.
+    intake_locks: intake::IntakeLocks,
     /// How far into the store's feed this desk has caught up.
     feed_position: std::sync::atomic::AtomicU64,
     /// Serialises catch-ups.
@@ -222,7 +223,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             keys: Mutex::default(),
             active: Mutex::default(),
             listeners: Arc::default(),
-            intake_lock: Mutex::new(()),
+            intake_locks: intake::IntakeLocks::default(),
             feed_position: std::sync::atomic::AtomicU64::new(0),
             catch_up_lock: Mutex::new(()),
             ids: IdGenerator::new(),

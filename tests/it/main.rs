@@ -1,5 +1,6 @@
 //! Integration tests, as one binary to keep link time down.
 
+mod concurrent_intake;
 mod conformance;
 mod desk;
 mod file_crash;
