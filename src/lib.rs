@@ -60,6 +60,7 @@ mod desk;
 mod duration_text;
 mod engine;
 mod error;
+mod heartbeat;
 mod incident;
 mod intake;
 pub mod lifecycle;
@@ -87,6 +88,7 @@ pub use desk::{
 };
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
+pub use heartbeat::{HEARTBEAT_NAME_MAX_CHARS, HEARTBEAT_SOURCE, Heartbeat};
 pub use incident::{
     Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, SignalRecord,
     Stage, VendorWait,
