@@ -83,8 +83,8 @@ pub mod webhooks;
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{
-    CONFLICT_RETRIES, CatchUp, Counts, Desk, DeskBuilder, DispatchReport, Filter, Merged, Receipt,
-    RunReport, Subscription, TickReport,
+    CONFLICT_RETRIES, CatchUp, CheckIn, Counts, Desk, DeskBuilder, DispatchReport, Filter,
+    HeartbeatState, Merged, Missed, Receipt, RunReport, Subscription, TickReport,
 };
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
