@@ -4,6 +4,7 @@ mod conformance;
 mod desk;
 mod file_crash;
 mod file_store;
+mod heartbeats;
 mod intake;
 mod lifecycle_table;
 #[cfg(any(feature = "smtp", feature = "http"))]
