@@ -10,6 +10,20 @@
 //! - **customer update due**, while active and a cadence is set: one reminder each cadence
 //!   without an update.
 //!
+//! **Quiet when it is over.** While every monitor signal on an incident has resolved (the
+//! monitors say the problem stopped), escalation steps and acknowledge warnings rest, and
+//! customer-update reminders go on only if customers were already told something. The quiet
+//! period runs meanwhile and auto-resolves the incident. A new firing signal wakes the chain
+//! where it stopped: the next step falls due its delay after the previous one, the quiet time
+//! not counted. For example, critical (owner at 0, again at 10, responders at 15 minutes):
+//!
+//! ```text
+//! 12:00 alert fires, incident opened   → step 1 pages the owner
+//! 12:04 alert resolves                 → quiet: no step 2 at 12:10, no acknowledge warning
+//! 12:19 quiet period (15 min) over     → auto-resolved
+//! — or, had it fired again at 12:12    → step 2 at 12:18 (6 minutes of its 10 were left)
+//! ```
+//!
 //! A target's at-risk warning is skipped when its breach is already due (a late tick warns
 //! once, with the breach). When a tick is late, every overdue escalation step fires (up to
 //! [`MAX_STEPS_PER_TICK`]) in order, and only the latest customer-update reminder.
@@ -112,6 +126,8 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     let targets = policy.targets(incident.severity(), Some(incident.service()));
     let meter = Meter::for_targets(targets, policy);
     let fired = incident.fired_timers();
+    // The monitors say it is over: no more paging (see the module docs).
+    let quiet = incident.signals_all_resolved();
 
     let mut sla = |target: SlaTarget, limit: Option<Duration>, clock: crate::sla::Clock| {
         let Some(limit) = limit else { return };
@@ -128,18 +144,23 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
             emit(risk, &|| Timer::SlaAtRisk { target, due });
         }
     };
-    sla(
-        SlaTarget::Acknowledge,
-        targets.acknowledge,
-        acknowledge_clock(incident, &meter),
-    );
+    if !quiet {
+        sla(
+            SlaTarget::Acknowledge,
+            targets.acknowledge,
+            acknowledge_clock(incident, &meter),
+        );
+    }
     sla(
         SlaTarget::Resolve,
         targets.resolve,
         resolve_clock(incident, &meter),
     );
 
-    if let Some(cadence) = targets.customer_updates {
+    if let Some(cadence) = targets
+        .customer_updates
+        .filter(|_| !quiet || !incident.customer_updates().is_empty())
+    {
         // Reminders count from 1 in each opening and after each customer update.
         let cycle = incident.reopen_count();
         let after_updates = incident.customer_updates().len() as u32;
@@ -202,14 +223,30 @@ fn next_escalation<'a>(
     let (round, step) = next_step(chain, last)?;
     let offset = step_offset(chain, round, step as usize);
     let meter = chain_meter(chain, incident.severity(), policy);
-    // A chain counted in opening hours starts when the shop is open: an incident opened while
-    // it is closed pages at the next opening (plus the step's delay), not at once.
+    let (running_since, counted) = escalation_clock(incident, &meter)?;
+    // A chain counted in opening hours runs when the shop is open: an incident opened (or
+    // firing again) while it is closed pages at the next opening plus the step's delay.
     let start = match meter {
-        Meter::Business(calendar) => calendar.next_opening(incident.cycle_started_at())?,
-        Meter::Wall => incident.cycle_started_at(),
+        Meter::Business(calendar) => calendar.next_opening(running_since)?,
+        Meter::Wall => running_since,
     };
-    let due = meter.add(start, offset)?;
+    let due = meter.add(start, offset - counted)?;
     Some((due, cycle, round, step, chain))
+}
+
+/// The escalation chain's clock in the current opening: since when it runs, and how much it
+/// counted before (it rests while the monitors say the problem stopped). `None` while it
+/// rests.
+fn escalation_clock(incident: &Incident, meter: &Meter<'_>) -> Option<(DateTime<Utc>, Duration)> {
+    let spans = incident.escalation_clock();
+    let &(running_since, None) = spans.last()? else {
+        return None;
+    };
+    let counted = spans
+        .iter()
+        .filter_map(|(from, until)| until.map(|until| meter.elapsed(*from, until)))
+        .fold(Duration::zero(), |sum, d| sum + d);
+    Some((running_since, counted))
 }
 
 /// Auto-resolve: every alert on the incident reported resolved and nothing arrived for the
@@ -306,10 +343,13 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                     continue;
                 };
                 let meter = chain_meter(chain, incident.severity(), policy);
-                let start = incident.cycle_started_at();
-                // A step is due once its offset of counted time has passed since the start:
-                // walk the offsets (cheap arithmetic), keep the latest MAX_STEPS_PER_TICK.
-                let elapsed = meter.elapsed(start, now);
+                let Some((running_since, counted)) = escalation_clock(incident, &meter) else {
+                    continue;
+                };
+                // A step is due once its offset of counted time has passed on the chain's
+                // clock: walk the offsets (cheap arithmetic), keep the latest
+                // MAX_STEPS_PER_TICK.
+                let elapsed = counted + meter.elapsed(running_since, now);
                 let mut overdue = std::collections::VecDeque::with_capacity(MAX_STEPS_PER_TICK);
                 let mut next = Some((*round, *step));
                 let mut walked = 0u64;
@@ -326,7 +366,7 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                 }
                 for (r, s) in overdue {
                     let t = meter
-                        .add(start, step_offset(chain, r, s as usize))
+                        .add(running_since, step_offset(chain, r, s as usize) - counted)
                         .unwrap_or(now)
                         .min(now);
                     let notify = chain

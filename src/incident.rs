@@ -196,6 +196,10 @@ pub struct Incident {
     cycle_started_at: DateTime<Utc>,
     /// When the resolve clock ran: closed spans, and at most one open one (the last).
     resolve_clock: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    /// When the escalation chain of the current opening ran: it stops while every monitor
+    /// signal has resolved, and runs again when one fires.
+    #[serde(default)]
+    escalation_clock: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     vendor_waits: Vec<VendorWait>,
     fired: FiredTimers,
     outbox: Vec<OutboxEntry>,
@@ -325,6 +329,7 @@ impl Incident {
             first_resolved_at: None,
             cycle_started_at: event.at,
             resolve_clock: vec![(event.at, None)],
+            escalation_clock: vec![(event.at, None)],
             vendor_waits: Vec::new(),
             fired: FiredTimers::default(),
             outbox: Vec::new(),
@@ -508,6 +513,7 @@ impl Incident {
                 self.reopen_count += 1;
                 self.cycle_started_at = event.at;
                 self.resolve_clock.push((event.at, None));
+                self.escalation_clock = vec![(event.at, None)];
             }
             Change::SeverityChanged { to, .. } => self.severity = *to,
             Change::NoteAdded { text } => self.notes.push(Entry {
@@ -562,6 +568,7 @@ impl Incident {
                 // quiet period check is O(1) however long an alert flaps. Reports from people
                 // never resolve, so they neither count nor hold an incident open.
                 let counted = !signal.origin.is_from_people();
+                let was_quiet = self.signals_all_resolved();
                 let other = match signal.state {
                     SignalState::Firing => SignalState::Resolved,
                     SignalState::Resolved => SignalState::Firing,
@@ -582,6 +589,18 @@ impl Incident {
                 }
                 if counted && signal.state == SignalState::Firing {
                     self.fired_signals += 1;
+                }
+                // The monitors say it is over: escalation rests until one fires again.
+                match (was_quiet, self.signals_all_resolved()) {
+                    (false, true) => {
+                        if let Some(run) =
+                            self.escalation_clock.last_mut().filter(|r| r.1.is_none())
+                        {
+                            run.1 = Some(event.at);
+                        }
+                    }
+                    (true, false) => self.escalation_clock.push((event.at, None)),
+                    (true, true) | (false, false) => {}
                 }
                 self.signals.push(SignalRecord {
                     signal: signal.clone(),
@@ -939,6 +958,12 @@ impl Incident {
     /// continues after reopening.
     pub fn resolve_clock(&self) -> &[(DateTime<Utc>, Option<DateTime<Utc>>)] {
         &self.resolve_clock
+    }
+    /// When the current opening's escalation chain ran: spans `(from, until)`, the last open
+    /// (`None`) while it runs. It starts with the opening, rests while every monitor signal
+    /// on the incident has resolved, and runs again when one fires.
+    pub fn escalation_clock(&self) -> &[(DateTime<Utc>, Option<DateTime<Utc>>)] {
+        &self.escalation_clock
     }
     /// Every wait on a vendor, oldest first.
     pub fn vendor_waits(&self) -> &[VendorWait] {

@@ -53,6 +53,8 @@ pub struct Alert {
     description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reporter: Option<Reporter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
     origin: Source,
 }
 
@@ -85,6 +87,7 @@ impl Alert {
             ends_at: None,
             description: None,
             reporter: None,
+            group: None,
             origin: Source::Alert,
         })
     }
@@ -184,6 +187,18 @@ impl Alert {
         self
     }
 
+    /// Puts it in a group of the monitor's (an Alertmanager group): a delivery whose own key
+    /// leads to no incident records on the incident its group reached last — so the alerts of
+    /// one group make one incident, each still its own signal, resolving one by one.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `group` if it is blank, longer than [`ALERT_KEY_MAX_CHARS`] or
+    /// not one line.
+    pub fn with_group(mut self, group: &str) -> Result<Alert, Invalid> {
+        self.group = Some(check_name("group", group)?);
+        Ok(self)
+    }
+
     /// Marks it as coming from a proactive check rather than a live alert.
     #[must_use]
     pub fn from_proactive_check(mut self) -> Alert {
@@ -261,6 +276,10 @@ impl Alert {
     pub fn reporter(&self) -> Option<&Reporter> {
         self.reporter.as_ref()
     }
+    /// The monitor's group, if any.
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
 
     /// The signal it records on an incident.
     pub fn signal(&self) -> Signal {
@@ -274,6 +293,7 @@ impl Alert {
             description: self.description.clone(),
             labels: self.labels.clone(),
             ends_at: self.ends_at,
+            group: self.group.clone(),
         }
     }
 }

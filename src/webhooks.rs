@@ -158,20 +158,29 @@ pub struct AlertmanagerMapping {
     pub service_labels: Vec<String>,
     /// The service when none of those labels is set; `None` makes such alerts an error.
     pub default_service: Option<String>,
+    /// Whether the alerts of one Alertmanager group (`groupKey`, as the operator's `group_by`
+    /// made it) record on one incident, each alert its own signal (`true`, the default, as
+    /// Alertmanager's own PagerDuty integration does), or each alert opens its own incident.
+    pub group_alerts: bool,
 }
 
 impl Default for AlertmanagerMapping {
-    /// Service from the `service` label, else `job`; no default.
+    /// Service from the `service` label, else `job`; no default; one incident per group.
     fn default() -> Self {
         AlertmanagerMapping {
             service_labels: vec!["service".into(), "job".into()],
             default_service: None,
+            group_alerts: true,
         }
     }
 }
 
+/// What a webhook payload gave, alert by alert, in the payload's order: each alert, or why
+/// that one alert could not be taken. One unusable alert never costs the others.
+pub type Taken = Vec<Result<Alert, PayloadError>>;
+
 /// Parses an Alertmanager webhook body into alerts with source `alertmanager`, keyed by each
-/// alert's fingerprint.
+/// alert's fingerprint — alert by alert.
 ///
 /// Payload version 4 is Alertmanager's; Grafana's Alertmanager-compatible webhook sends
 /// version `"1"` with extra fields (`orgId`, `state`, `title`, `message`, and per alert
@@ -181,16 +190,24 @@ impl Default for AlertmanagerMapping {
 /// fingerprint Alertmanager itself derives from its labels ([`alertmanager_fingerprint`]),
 /// so a mixed fleet keys the same alert the same way.
 ///
-/// Summary: the `summary` annotation, else the first line of `description`, else the
-/// `alertname` label. Severity hint: the `severity` label.
+/// **Groups.** By default ([`AlertmanagerMapping::group_alerts`]) the alerts of one group —
+/// the `groupKey` the operator's `group_by` made — carry the group ([`Alert::with_group`]):
+/// they record on one incident, each its own signal, so the group resolves signal by signal.
+///
+/// Text is taken as monitors write it: the summary is the `summary` annotation, else the
+/// `description`, else the `alertname` label — its first non-empty line, white space
+/// collapsed, cut to [`TITLE_MAX_CHARS`](crate::TITLE_MAX_CHARS); a summary written on several
+/// lines is kept whole as the description when there is none. Control characters in
+/// annotations and labels become spaces; label values are cut to
+/// [`ALERT_KEY_MAX_CHARS`](crate::ALERT_KEY_MAX_CHARS) and empty labels dropped. Severity
+/// hint: the `severity` label.
 ///
 /// # Errors
-/// [`PayloadError`] naming the first field that is missing, malformed or inconsistent (an
-/// alert `resolved` in a group that is, a `startsAt` that is not RFC 3339, …).
-pub fn alertmanager(
-    body: &[u8],
-    mapping: &AlertmanagerMapping,
-) -> Result<Vec<Alert>, PayloadError> {
+/// The whole payload is refused only when it is not an Alertmanager payload at all (not JSON,
+/// no `alerts` array, too large) or when none of its alerts can be used; then the error names
+/// the first problem. Otherwise each alert that cannot be used (no service label, a
+/// `startsAt` that is not RFC 3339, …) is an `Err` in its place in [`Taken`].
+pub fn alertmanager(body: &[u8], mapping: &AlertmanagerMapping) -> Result<Taken, PayloadError> {
     let root = parse_body(body)?;
     let root = object(&root, "body")?;
     match root.get("version") {
@@ -200,115 +217,191 @@ pub fn alertmanager(
             other.map_or_else(|| "(none)".to_string(), Value::to_string)
         ),
     }
-    let group_status = parse_status(string(root, "", "status")?, "status")?;
     let Some(Value::Array(alerts)) = root.get("alerts") else {
         return Err(bad("alerts", "must be an array"));
     };
-    if alerts.is_empty() {
-        return Err(bad("alerts", "is empty"));
-    }
-    if alerts.len() > MAX_ALERTS {
-        return Err(bad(
-            "alerts",
-            format!("{} alerts; at most {MAX_ALERTS}", alerts.len()),
-        ));
-    }
-    let mut out = Vec::with_capacity(alerts.len());
-    let mut any_firing = false;
-    for (i, value) in alerts.iter().enumerate() {
-        let path = format!("alerts[{i}].");
-        let a = object(value, &format!("alerts[{i}]"))?;
-        let status = parse_status(string(a, &path, "status")?, &format!("{path}status"))?;
-        any_firing |= status == SignalState::Firing;
-        let derived;
-        let fingerprint = match optional_string(a, &path, "fingerprint")? {
-            Some(f) if !f.trim().is_empty() => f,
-            _ => {
-                derived = alertmanager_fingerprint(&labels(a, &path, "labels")?);
-                &derived
+    // The group, as a short stable name: group keys grow with the operator's `group_by`.
+    let group = match root.get("groupKey") {
+        Some(Value::String(key)) if mapping.group_alerts && !key.is_empty() => {
+            Some(format!("alertmanager/{:016x}", fnv1a64(key.as_bytes())))
+        }
+        _ => None,
+    };
+    let taken = alerts
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let alert = alertmanager_alert(&format!("alerts[{i}]"), value, mapping)?;
+            match &group {
+                Some(group) => alert.with_group(group).map_err(|e| bad("groupKey", e.rule)),
+                None => Ok(alert),
             }
-        };
-        let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
-        let mut ended = None;
-        if let Some(ends) = optional_string(a, &path, "endsAt")? {
-            let ends_at = time(ends, &format!("{path}endsAt"))?;
-            if status == SignalState::Resolved && ends_at < starts_at {
-                return Err(bad(
-                    format!("{path}endsAt"),
-                    "a resolved alert cannot end before it starts",
-                ));
-            }
-            // Alertmanager sends the zero time (year 1) for "no end".
-            ended = (ends_at >= starts_at).then_some(ends_at);
-        } else if status == SignalState::Resolved {
+        })
+        .collect();
+    usable(checked_count(taken)?)
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// One alert of an Alertmanager payload, at `at` (`alerts[3]`).
+fn alertmanager_alert(
+    at: &str,
+    value: &Value,
+    mapping: &AlertmanagerMapping,
+) -> Result<Alert, PayloadError> {
+    let path = format!("{at}.");
+    let a = object(value, at)?;
+    let status = parse_status(string(a, &path, "status")?, &format!("{path}status"))?;
+    let labels = clean_labels(labels(a, &path, "labels")?);
+    let annotations = labels_or_empty(a, &path)?;
+    let derived;
+    let fingerprint = match optional_string(a, &path, "fingerprint")? {
+        Some(f) if !f.trim().is_empty() => f,
+        _ => {
+            derived = alertmanager_fingerprint(&labels);
+            &derived
+        }
+    };
+    let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
+    let mut ended = None;
+    if let Some(ends) = optional_string(a, &path, "endsAt")? {
+        let ends_at = time(ends, &format!("{path}endsAt"))?;
+        if status == SignalState::Resolved && ends_at < starts_at {
             return Err(bad(
                 format!("{path}endsAt"),
-                "a resolved alert must say when it ended",
+                "a resolved alert cannot end before it starts",
             ));
         }
-        let labels = labels(a, &path, "labels")?;
-        let annotations = labels_or_empty(a, &path)?;
-        let service = mapping
-            .service_labels
-            .iter()
-            .find_map(|l| labels.get(l))
-            .cloned()
-            .or_else(|| mapping.default_service.clone())
-            .ok_or_else(|| {
-                bad(
-                    format!("{path}labels"),
-                    format!(
-                        "no service label (tried {})",
-                        mapping.service_labels.join(", ")
-                    ),
-                )
-            })?;
-        let summary = annotations
-            .get("summary")
-            .cloned()
-            .or_else(|| {
-                annotations
-                    .get("description")
-                    .and_then(|d| d.lines().next().map(str::to_string))
-            })
-            .or_else(|| labels.get("alertname").cloned())
-            .ok_or_else(|| {
-                bad(
-                    format!("{path}annotations.summary"),
-                    "no summary, description or alertname",
-                )
-            })?;
-        let mut alert = Alert::firing("alertmanager", fingerprint, &service, &summary, starts_at)
-            .map_err(|e| {
-                let field = match e.field {
-                    "fingerprint" => format!("{path}fingerprint"),
-                    "service" => format!("{path}labels (service)"),
-                    "title" => format!("{path}annotations.summary"),
-                    other => format!("{path}{other}"),
-                };
-                bad(field, e.rule)
-            })?
-            .with_state(status);
-        if let Some(hint) = labels.get("severity").and_then(|s| severity_hint(s)) {
-            alert = alert.with_severity(hint);
-        }
-        if let Some(ends_at) = ended {
-            alert = alert.with_ends_at(ends_at);
-        }
-        if let Some(description) = annotations.get("description").and_then(|d| usable_text(d)) {
-            alert = alert
-                .with_description(description)
-                .map_err(|e| bad(format!("{path}annotations.description"), e.rule))?;
-        }
-        out.push(with_labels(alert, &labels, &format!("{path}labels"))?);
-    }
-    if group_status == SignalState::Resolved && any_firing {
+        // Alertmanager sends the zero time (year 1) for "no end".
+        ended = (ends_at >= starts_at).then_some(ends_at);
+    } else if status == SignalState::Resolved {
         return Err(bad(
-            "status",
-            "the group is \"resolved\" but some of its alerts are firing",
+            format!("{path}endsAt"),
+            "a resolved alert must say when it ended",
         ));
     }
-    Ok(out)
+    let service = mapping
+        .service_labels
+        .iter()
+        .find_map(|l| labels.get(l))
+        .cloned()
+        .or_else(|| mapping.default_service.clone())
+        .ok_or_else(|| {
+            bad(
+                format!("{path}labels"),
+                format!(
+                    "no service label (tried {})",
+                    mapping.service_labels.join(", ")
+                ),
+            )
+        })?;
+    let written = ["summary", "description"]
+        .iter()
+        .find_map(|name| annotations.get(*name).filter(|t| one_line(t).is_some()))
+        .or_else(|| labels.get("alertname"));
+    let summary = written.and_then(|t| one_line(t)).ok_or_else(|| {
+        bad(
+            format!("{path}annotations.summary"),
+            "no summary, description or alertname",
+        )
+    })?;
+    let mut alert = Alert::firing("alertmanager", fingerprint, &service, &summary, starts_at)
+        .map_err(|e| {
+            let field = match e.field {
+                "fingerprint" => format!("{path}fingerprint"),
+                "service" => format!("{path}labels (service)"),
+                "title" => format!("{path}annotations.summary"),
+                other => format!("{path}{other}"),
+            };
+            bad(field, e.rule)
+        })?
+        .with_state(status);
+    if let Some(hint) = labels.get("severity").and_then(|s| severity_hint(s)) {
+        alert = alert.with_severity(hint);
+    }
+    if let Some(ends_at) = ended {
+        alert = alert.with_ends_at(ends_at);
+    }
+    // The description annotation, else a summary written on several lines, whole.
+    let description = annotations.get("description").or_else(|| {
+        annotations
+            .get("summary")
+            .filter(|s| s.trim().lines().nth(1).is_some())
+    });
+    if let Some(description) = description.and_then(|d| usable_text(d)) {
+        alert = alert
+            .with_description(description)
+            .map_err(|e| bad(format!("{path}annotations.description"), e.rule))?;
+    }
+    with_labels(alert, &labels, &format!("{path}labels"))
+}
+
+/// Refuses a payload with no alerts or too many.
+fn checked_count(taken: Taken) -> Result<Taken, PayloadError> {
+    if taken.is_empty() {
+        return Err(bad("alerts", "is empty"));
+    }
+    if taken.len() > MAX_ALERTS {
+        return Err(bad(
+            "alerts",
+            format!("{} alerts; at most {MAX_ALERTS}", taken.len()),
+        ));
+    }
+    Ok(taken)
+}
+
+/// `taken`, unless none of its alerts can be used: then the first alert's problem.
+fn usable(taken: Taken) -> Result<Taken, PayloadError> {
+    if taken.iter().any(Result::is_ok) {
+        return Ok(taken);
+    }
+    match taken.into_iter().next() {
+        Some(Err(first)) => Err(first),
+        _ => Err(bad("alerts", "is empty")),
+    }
+}
+
+/// The first non-empty line of `text`, white space collapsed and control characters dropped,
+/// cut to a title's length with an ellipsis; `None` if there is none.
+fn one_line(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| !l.trim().is_empty())?;
+    let words: Vec<&str> = line
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let collapsed = words.join(" ");
+    let max = crate::text::TITLE_MAX_CHARS;
+    if collapsed.chars().count() <= max {
+        return (!collapsed.is_empty()).then_some(collapsed);
+    }
+    let mut cut: String = collapsed.chars().take(max - 1).collect();
+    cut.push('…');
+    Some(cut)
+}
+
+/// Labels as monitors send them, made usable: control characters become spaces, values are
+/// cut to [`ALERT_KEY_MAX_CHARS`](crate::ALERT_KEY_MAX_CHARS), empty ones dropped, and at most
+/// [`MAX_LABELS`](crate::MAX_LABELS) kept (in name order).
+fn clean_labels(labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let clean = |text: &str| -> String {
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(crate::intake::ALERT_KEY_MAX_CHARS)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    labels
+        .iter()
+        .map(|(k, v)| (clean(k), clean(v)))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .take(crate::intake::MAX_LABELS)
+        .collect()
 }
 
 /// A description as the crate's [`Text`](crate::Text) takes it: control characters other than
@@ -341,21 +434,15 @@ fn usable_text(text: &str) -> Option<String> {
 /// assert_eq!(alertmanager_fingerprint(&labels), format!("{:016x}", 8241431561484471700u64));
 /// ```
 pub fn alertmanager_fingerprint(labels: &BTreeMap<String, String>) -> String {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let add = |h: u64, bytes: &[u8]| {
-        bytes
-            .iter()
-            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
-    };
     // A `BTreeMap` of `String`s iterates in byte order, as Go sorts label names.
-    let sum = labels.iter().fold(OFFSET, |h, (name, value)| {
-        let h = add(h, name.as_bytes());
-        let h = add(h, &[0xff]);
-        let h = add(h, value.as_bytes());
-        add(h, &[0xff])
-    });
-    format!("{sum:016x}")
+    let mut bytes = Vec::new();
+    for (name, value) in labels {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.push(0xff);
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.push(0xff);
+    }
+    format!("{:016x}", fnv1a64(&bytes))
 }
 
 fn labels_or_empty(
@@ -376,12 +463,15 @@ fn parse_status(text: &str, field: &str) -> Result<SignalState, PayloadError> {
     }
 }
 
-/// Parses the crate's generic webhook format (see the [module docs](self)). `received_at`
-/// stands in for a missing `started_at`.
+/// Parses the crate's generic webhook format (see the [module docs](self)), alert by alert.
+/// `received_at` stands in for a missing `started_at`.
 ///
 /// # Errors
-/// [`PayloadError`] naming the first field that is missing or malformed.
-pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Alert>, PayloadError> {
+/// The whole payload is refused only when it is not the format at all (not JSON, too large,
+/// `alerts` not an array) or when none of its alerts can be used; then the error names the
+/// first problem. Otherwise each alert that cannot be used is an `Err` in its place in
+/// [`Taken`], naming the field.
+pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Taken, PayloadError> {
     let root = parse_body(body)?;
     let items: Vec<(String, &Value)> = match &root {
         Value::Object(map) if map.contains_key("alerts") => match map.get("alerts") {
@@ -395,82 +485,90 @@ pub fn generic(body: &[u8], received_at: DateTime<Utc>) -> Result<Vec<Alert>, Pa
         Value::Object(_) => vec![(String::new(), &root)],
         _ => return Err(bad("body", "must be an object")),
     };
-    if items.is_empty() {
-        return Err(bad("alerts", "is empty"));
+    let taken = items
+        .into_iter()
+        .map(|(prefix, value)| generic_alert(&prefix, value, received_at))
+        .collect();
+    usable(checked_count(taken)?)
+}
+
+/// One alert of a generic payload, at `prefix` (`alerts[3]`, or empty for a single object).
+fn generic_alert(
+    prefix: &str,
+    value: &Value,
+    received_at: DateTime<Utc>,
+) -> Result<Alert, PayloadError> {
+    let path = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}.")
+    };
+    let obj = object(value, if prefix.is_empty() { "body" } else { prefix })?;
+    let source = string(obj, &path, "source")?;
+    let key = string(obj, &path, "key")?;
+    let service = string(obj, &path, "service")?;
+    let summary = string(obj, &path, "summary")?;
+    let status = match optional_string(obj, &path, "status")? {
+        Some(s) => parse_status(s, &format!("{path}status"))?,
+        None => SignalState::Firing,
+    };
+    let started = match optional_string(obj, &path, "started_at")? {
+        Some(t) => time(t, &format!("{path}started_at"))?,
+        None => received_at,
+    };
+    let mut alert = Alert::firing(source, key, service, summary, started)
+        .map_err(|e| {
+            let field = match e.field {
+                "alert source" => "source",
+                "fingerprint" => "key",
+                "title" => "summary",
+                other => other,
+            };
+            bad(format!("{path}{field}"), e.rule)
+        })?
+        .with_state(status);
+    if let Some(word) = optional_string(obj, &path, "severity")? {
+        let severity: Severity = word
+            .parse()
+            .map_err(|e: crate::error::Invalid| bad(format!("{path}severity"), e.rule))?;
+        alert = alert.with_severity(severity);
     }
-    if items.len() > MAX_ALERTS {
-        return Err(bad(
-            "alerts",
-            format!("{} alerts; at most {MAX_ALERTS}", items.len()),
-        ));
+    if let Some(text) = optional_string(obj, &path, "description")?.and_then(usable_text) {
+        alert = alert
+            .with_description(text)
+            .map_err(|e| bad(format!("{path}description"), e.rule))?;
     }
-    let mut out = Vec::with_capacity(items.len());
-    for (prefix, value) in items {
-        let path = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}.")
-        };
-        let obj = object(value, if prefix.is_empty() { "body" } else { &prefix })?;
-        let source = string(obj, &path, "source")?;
-        let key = string(obj, &path, "key")?;
-        let service = string(obj, &path, "service")?;
-        let summary = string(obj, &path, "summary")?;
-        let status = match optional_string(obj, &path, "status")? {
-            Some(s) => parse_status(s, &format!("{path}status"))?,
-            None => SignalState::Firing,
-        };
-        let started = match optional_string(obj, &path, "started_at")? {
-            Some(t) => time(t, &format!("{path}started_at"))?,
-            None => received_at,
-        };
-        let mut alert = Alert::firing(source, key, service, summary, started)
-            .map_err(|e| {
-                let field = match e.field {
-                    "alert source" => "source",
-                    "fingerprint" => "key",
-                    "title" => "summary",
-                    other => other,
-                };
-                bad(format!("{path}{field}"), e.rule)
-            })?
-            .with_state(status);
-        if let Some(word) = optional_string(obj, &path, "severity")? {
-            let severity: Severity = word
-                .parse()
-                .map_err(|e: crate::error::Invalid| bad(format!("{path}severity"), e.rule))?;
-            alert = alert.with_severity(severity);
+    if let Some(t) = optional_string(obj, &path, "ended_at")? {
+        let ended = time(t, &format!("{path}ended_at"))?;
+        if ended < started {
+            return Err(bad(
+                format!("{path}ended_at"),
+                "an alert cannot end before it starts",
+            ));
         }
-        if let Some(text) = optional_string(obj, &path, "description")?.and_then(usable_text) {
-            alert = alert
-                .with_description(text)
-                .map_err(|e| bad(format!("{path}description"), e.rule))?;
-        }
-        if let Some(t) = optional_string(obj, &path, "ended_at")? {
-            let ended = time(t, &format!("{path}ended_at"))?;
-            if ended < started {
-                return Err(bad(
-                    format!("{path}ended_at"),
-                    "an alert cannot end before it starts",
-                ));
-            }
-            alert = alert.with_ends_at(ended);
-        }
-        match obj.get("proactive") {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
-            Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
-            Some(_) => return Err(bad(format!("{path}proactive"), "must be true or false")),
-        }
-        let labels = labels(obj, &path, "labels")?;
-        out.push(with_labels(alert, &labels, &format!("{path}labels"))?);
+        alert = alert.with_ends_at(ended);
     }
-    Ok(out)
+    match obj.get("proactive") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
+        Some(_) => return Err(bad(format!("{path}proactive"), "must be true or false")),
+    }
+    let labels = labels(obj, &path, "labels")?;
+    with_labels(alert, &labels, &format!("{path}labels"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every alert of a payload that must be usable whole.
+    fn all(taken: Taken) -> Vec<Alert> {
+        taken
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    }
 
     const AM: &str = r#"{
       "version": "4", "groupKey": "{}:{alertname=\"CheckoutDown\"}", "truncatedAlerts": 0,
@@ -488,7 +586,7 @@ mod tests {
 
     #[test]
     fn alertmanager_v4() {
-        let alerts = alertmanager(AM.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let alerts = all(alertmanager(AM.as_bytes(), &AlertmanagerMapping::default()).unwrap());
         assert_eq!(alerts.len(), 1);
         let a = &alerts[0];
         assert_eq!(a.key(), "alertmanager/c3a9f1d2e4b5a6c7");
@@ -499,6 +597,68 @@ mod tests {
         assert_eq!(a.labels()["alertname"], "CheckoutDown");
         assert_eq!(a.ends_at(), None, "the zero time means no end");
         assert_eq!(a.description(), None);
+    }
+
+    /// Three alerts: a well-formed one, one without a service label, one written the way
+    /// Prometheus rules often are (a summary on several lines, a label with a tab).
+    const GROUP: &str = r#"{
+      "version": "4", "status": "firing", "receiver": "incidents", "groupKey": "{}:{}",
+      "alerts": [
+        {"status": "firing", "labels": {"alertname": "DiskFull", "service": "POS"},
+         "annotations": {"summary": "Disk full on the till"},
+         "startsAt": "2026-11-27T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+         "fingerprint": "aaaaaaaaaaaaaaaa"},
+        {"status": "firing", "labels": {"alertname": "Orphan"},
+         "annotations": {"summary": "No service"},
+         "startsAt": "2026-11-27T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+         "fingerprint": "bbbbbbbbbbbbbbbb"},
+        {"status": "firing",
+         "labels": {"alertname": "Latency", "service": "online shop", "route": "/checkout\tpay", "zone": ""},
+         "annotations": {"summary": "\n  Checkout   is slow:\n p95 is 8.4 s for 5 minutes\n"},
+         "startsAt": "2026-11-27T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+         "fingerprint": "cccccccccccccccc"}
+      ]
+    }"#;
+
+    #[test]
+    fn one_unusable_alert_never_costs_the_others() {
+        let taken = alertmanager(GROUP.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        assert_eq!(taken.len(), 3);
+        assert_eq!(
+            taken[0].as_ref().unwrap().summary().as_str(),
+            "Disk full on the till"
+        );
+        assert_eq!(taken[1].as_ref().unwrap_err().field, "alerts[1].labels");
+        let slow = taken[2].as_ref().unwrap();
+        // The summary's first non-empty line, white space collapsed; the whole as description.
+        assert_eq!(slow.summary().as_str(), "Checkout is slow:");
+        assert_eq!(
+            slow.description().map(|d| d.as_str()),
+            Some("Checkout   is slow:\n p95 is 8.4 s for 5 minutes")
+        );
+        assert_eq!(slow.labels()["route"], "/checkout pay");
+        assert!(
+            !slow.labels().contains_key("zone"),
+            "empty labels are dropped"
+        );
+    }
+
+    #[test]
+    fn a_payload_is_refused_whole_only_when_nothing_in_it_is_usable() {
+        let none = GROUP
+            .replace(r#""service": "POS""#, r#""team": "POS""#)
+            .replace(r#""service": "online shop""#, r#""team": "shop""#);
+        let err = alertmanager(none.as_bytes(), &AlertmanagerMapping::default()).unwrap_err();
+        assert_eq!(err.field, "alerts[0].labels");
+        let long = GROUP.replace("Disk full on the till", &"full ".repeat(100));
+        let mapping = AlertmanagerMapping {
+            default_service: Some("POS".into()),
+            ..AlertmanagerMapping::default()
+        };
+        let taken = all(alertmanager(long.as_bytes(), &mapping).unwrap());
+        let title = taken[0].summary().as_str();
+        assert_eq!(title.chars().count(), crate::text::TITLE_MAX_CHARS);
+        assert!(title.ends_with('…'));
     }
 
     #[test]
@@ -538,7 +698,7 @@ mod tests {
     #[test]
     fn alerts_without_a_fingerprint_are_keyed_by_their_labels() {
         let body = AM.replace(", \"fingerprint\": \"c3a9f1d2e4b5a6c7\"", "");
-        let alerts = alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let alerts = all(alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap());
         let labels = BTreeMap::from([
             ("alertname".to_string(), "CheckoutDown".to_string()),
             ("service".to_string(), "online shop".to_string()),
@@ -573,7 +733,8 @@ mod tests {
             "values": {"B": 9.2, "C": 1}, "valueString": "[ var='B' labels={} value=9.2 ]"
           }]
         }"#;
-        let alerts = alertmanager(grafana.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let alerts =
+            all(alertmanager(grafana.as_bytes(), &AlertmanagerMapping::default()).unwrap());
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].key(), "alertmanager/57c6d9296de2ad39");
         assert_eq!(alerts[0].summary().as_str(), "p95 above 2 s");
@@ -604,7 +765,7 @@ mod tests {
             )
             .replace(r#""status": "firing", "receiver""#, r#""status": "resolved", "receiver""#)
             .replace("0001-01-01T00:00:00Z", "2026-11-27T12:09:30Z");
-        let alerts = alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap();
+        let alerts = all(alertmanager(body.as_bytes(), &AlertmanagerMapping::default()).unwrap());
         let signal = alerts[0].signal();
         assert_eq!(signal.state, SignalState::Resolved);
         assert_eq!(
@@ -641,13 +802,6 @@ mod tests {
             ),
             (
                 AM.replace(
-                    "\"status\": \"firing\", \"receiver\"",
-                    "\"status\": \"resolved\", \"receiver\"",
-                ),
-                "status",
-            ),
-            (
-                AM.replace(
                     "\"status\": \"firing\",\n        \"labels\"",
                     "\"status\": \"resolved\",\n        \"labels\"",
                 ),
@@ -672,7 +826,7 @@ mod tests {
     #[test]
     fn generic_descriptions_and_end_times_reach_the_signal() {
         let body = br#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","status":"resolved","started_at":"2026-11-27T02:00:00Z","ended_at":"2026-11-27T02:30:00Z","description":"disk full\nretried twice"}"#;
-        let alert = &generic(body, DateTime::UNIX_EPOCH).unwrap()[0];
+        let alert = &all(generic(body, DateTime::UNIX_EPOCH).unwrap())[0];
         assert_eq!(
             alert.description().map(|d| d.as_str()),
             Some("disk full\nretried twice")
@@ -692,13 +846,13 @@ mod tests {
     fn generic_single_and_list() {
         let now = DateTime::UNIX_EPOCH;
         let one = br#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","severity":"sev2","proactive":true}"#;
-        let alerts = generic(one, now).unwrap();
+        let alerts = all(generic(one, now).unwrap());
         assert_eq!(alerts[0].key(), "cron/backup");
         assert_eq!(alerts[0].starts_at(), now);
         assert_eq!(alerts[0].severity(), Some(Severity::High));
         assert_eq!(alerts[0].origin(), crate::model::Source::ProactiveCheck);
         let list = br#"{"alerts":[{"source":"a","key":"k","service":"s","summary":"x","status":"resolved","started_at":"2026-11-27T12:00:00+01:00"}]}"#;
-        let alerts = generic(list, now).unwrap();
+        let alerts = all(generic(list, now).unwrap());
         assert_eq!(alerts[0].state(), SignalState::Resolved);
         assert_eq!(
             alerts[0].starts_at().to_rfc3339(),

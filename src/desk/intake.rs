@@ -53,6 +53,9 @@ struct KeyState {
 #[derive(Debug, Default)]
 pub(super) struct Keys {
     by_alert: HashMap<String, KeyState>,
+    /// Per monitor group, each incident a signal of the group reached, with the latest
+    /// [`Reach`] there.
+    by_group: HashMap<String, Vec<Reach>>,
     by_idempotency: HashMap<String, IncidentId>,
 }
 
@@ -89,6 +92,13 @@ impl Keys {
             incident.id(),
         );
         self.reach(&record.signal.key, reach, Some(record.signal.delivery()));
+        if let Some(group) = &record.signal.group {
+            let reached = self.by_group.entry(group.clone()).or_default();
+            match reached.iter_mut().find(|r| r.3 == reach.3) {
+                Some(existing) => *existing = (*existing).max(reach),
+                None => reached.push(reach),
+            }
+        }
     }
 
     /// Indexes everything about an incident: its keys and deliveries, its idempotency key.
@@ -120,6 +130,11 @@ impl Keys {
             Some(state) => (state.reached.iter().max().map(|r| r.3), state.reached.len()),
             None => (None, 0),
         }
+    }
+
+    /// The incident a signal of `group` reached last, if any.
+    fn group_route(&self, group: &str) -> Option<IncidentId> {
+        self.by_group.get(group)?.iter().max().map(|r| r.3)
     }
 
     /// The incident that has this delivery of `key`, if any.
@@ -292,7 +307,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let maintenance = intake.maintenance_at(alert.service(), now).cloned();
         let ((last, known), seen) = {
             let keys = self.keys();
-            (keys.route(key), keys.delivered(key, &signal.delivery()))
+            let (route, known) = keys.route(key);
+            // A key new to the desk follows its group to the incident the group reached.
+            let route = route.or_else(|| keys.group_route(signal.group.as_deref()?));
+            ((route, known), keys.delivered(key, &signal.delivery()))
         };
         if let Some(id) = seen {
             return Ok(Step::Done(Ingested::Duplicate { id }));

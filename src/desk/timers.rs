@@ -108,6 +108,21 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// One incident's trouble does not hold up the others: every due incident is visited.
     ///
+    /// **Quiet when it is over.** While every monitor signal on an incident has resolved,
+    /// its escalation steps and acknowledge warnings rest, and customer-update reminders go on
+    /// only if customers were already told something; the quiet period runs meanwhile and
+    /// auto-resolves it. A new firing signal wakes the chain where it stopped, the quiet time
+    /// not counted. On the default policy, a critical alert (owner at 0, again at 10,
+    /// responders at 15 minutes):
+    ///
+    /// ```text
+    /// 12:00 alert fires, incident opened   → the owner is paged
+    /// 12:04 alert resolves                 → quiet: no page at 12:10 or 12:15, no warnings
+    /// 12:19 quiet period (15 min) is over  → auto-resolved
+    /// — had it fired again at 12:12        → the owner at 12:18 (6 of its 10 minutes were
+    ///                                        left), the responders at 12:23
+    /// ```
+    ///
     /// # Errors
     /// The first store error met (the other incidents were still visited); timers not
     /// recorded stay queued for the next tick, so a host should wait a little before retrying.

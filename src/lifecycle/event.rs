@@ -612,6 +612,10 @@ pub struct Signal {
     /// When the monitor says the occurrence ended (or will be considered over), if it said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<DateTime<Utc>>,
+    /// The group the monitor put it in (an Alertmanager group): alerts of one group record
+    /// on one incident, each still its own signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 fn alert_origin() -> Source {

@@ -29,16 +29,23 @@
 //! {"results": [
 //!   {"outcome": "opened", "incident": "019ac5f2-…"},
 //!   {"outcome": "recurred", "incident": "019ac5f3-…", "recurrence_of": "019ab0e1-…"},
-//!   {"outcome": "ignored", "incident": null}
+//!   {"outcome": "ignored", "incident": null},
+//!   {"outcome": "skipped", "incident": null, "error": "no service label (tried service, job)", "field": "alerts[3].labels"}
 //! ]}
 //! ```
+//!
+//! A payload is taken alert by alert: one alert that cannot be used is answered `skipped`,
+//! with why and where, and the others are taken — Alertmanager drops a notification it gets a
+//! 4xx for, and with it every good alert of the group.
 //!
 //! - `outcome` is what the desk did with that alert: `opened` (a new incident), `recurred`
 //!   (a new incident linked to an earlier one, named by `recurrence_of`), `recorded` (on the
 //!   incident already tracking the alert), `reopened`, `duplicate` (the same delivery came
 //!   before; nothing recorded), `suppressed` (the service is in maintenance) or `ignored` (a
-//!   "resolved" alert with no incident). An outcome that a later `incidents` adds and this
-//!   server does not know yet is answered as `other`, still with its incident.
+//!   "resolved" alert with no incident), `joined` (an active incident about the same service
+//!   that another source raised) or `skipped` (this alert could not be used: `error` and
+//!   `field` say why). An outcome that a later `incidents` adds and this server does not know
+//!   yet is answered as `other`, still with its incident.
 //! - `incident` is the incident involved (a UUID), or `null` if there is none.
 //!
 //! Errors are `{"error": "<message>", "field": "<where>"}`; `field` is left out when the
@@ -46,10 +53,9 @@
 //!
 //! | status | when | `field` |
 //! |---|---|---|
-//! | `400 Bad Request` | the payload is malformed or inconsistent; nothing of it was taken | the payload path, e.g. `version` or `alerts[0].startsAt` |
+//! | `400 Bad Request` | the payload is not the format at all, or none of its alerts can be used; nothing of it was taken | the payload path, e.g. `alerts` or `alerts[0].startsAt` |
 //! | `413 Payload Too Large` | the body is over 1 MiB (`incidents::webhooks::MAX_PAYLOAD_BYTES`) | `body` |
 //! | another 4xx | the request body could not be read | `body` |
-//! | `422 Unprocessable Entity` | an alert broke one of the crate's rules (e.g. a title too long) | the rule's field |
 //! | `503 Service Unavailable` | the store could not record (disk, lock, poisoned store): retry | — |
 //! | `500 Internal Server Error` | anything else | — |
 //! | `404 Not Found` | no such route | — |
@@ -75,10 +81,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use incidents::webhooks::{self, AlertmanagerMapping, PayloadError};
+use incidents::webhooks::{self, AlertmanagerMapping, PayloadError, Taken};
 use incidents::{
-    Alert, Clock, DeliveryError, Desk, FileStore, Filter, IncidentId, Ingested, Notification,
-    Notifier,
+    Clock, DeliveryError, Desk, FileStore, Filter, IncidentId, Ingested, Notification, Notifier,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -118,6 +123,10 @@ struct Outcome {
     incident: Option<IncidentId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     recurrence_of: Option<IncidentId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 impl Outcome {
@@ -129,7 +138,28 @@ impl Outcome {
                 Ingested::Recurred { recurrence, .. } => Some(recurrence.previous),
                 _ => None,
             },
+            error: None,
+            field: None,
         }
+    }
+
+    fn skipped(error: String, field: Option<String>) -> Outcome {
+        Outcome {
+            outcome: "skipped",
+            incident: None,
+            recurrence_of: None,
+            error: Some(error),
+            field,
+        }
+    }
+}
+
+/// The field an error from `Desk::ingest` names, if it names one.
+fn invalid_field(e: &incidents::Error) -> Option<String> {
+    match e {
+        incidents::Error::Invalid(invalid) => Some(invalid.field.to_string()),
+        incidents::Error::Payload(payload) => Some(payload.field.clone()),
+        _ => None,
     }
 }
 
@@ -230,23 +260,43 @@ async fn generic<C: Clock + 'static>(
     }
 }
 
-/// Ingests on a blocking thread: the file store flushes to disk before it answers.
-async fn ingest<C: Clock + 'static>(intake: Arc<Intake<C>>, alerts: Vec<Alert>) -> Response {
+/// Whether an error from `Desk::ingest` is the store's (the sender should retry the whole
+/// payload) rather than this one alert's.
+fn store_trouble(e: &incidents::Error) -> bool {
+    matches!(
+        e,
+        incidents::Error::Io { .. }
+            | incidents::Error::Locked { .. }
+            | incidents::Error::Poisoned { .. }
+            | incidents::Error::Unavailable { .. }
+            | incidents::Error::Backend { .. }
+            | incidents::Error::Conflict(_)
+    )
+}
+
+/// Ingests alert by alert on a blocking thread (the file store flushes to disk before it
+/// answers). An alert the adapter could not take, or the desk refused, is answered as
+/// `skipped`; the store failing stops the request with a 5xx, so the sender retries it whole
+/// (what was recorded answers `duplicate` then).
+async fn ingest<C: Clock + 'static>(intake: Arc<Intake<C>>, taken: Taken) -> Response {
     let desk = Arc::clone(&intake.desk);
     let outcome = tokio::task::spawn_blocking(move || {
-        alerts
-            .iter()
-            .map(|a| desk.ingest(a))
-            .collect::<Result<Vec<Ingested>, _>>()
+        let mut results = Vec::with_capacity(taken.len());
+        for alert in taken {
+            results.push(match alert {
+                Ok(alert) => match desk.ingest(&alert) {
+                    Ok(ingested) => Outcome::of(&ingested),
+                    Err(e) if store_trouble(&e) => return Err(e),
+                    Err(e) => Outcome::skipped(e.to_string(), invalid_field(&e)),
+                },
+                Err(e) => Outcome::skipped(e.problem.clone(), Some(e.field.clone())),
+            });
+        }
+        Ok(results)
     })
     .await;
     match outcome {
-        Ok(Ok(ingested)) => reply(
-            StatusCode::OK,
-            &Results {
-                results: ingested.iter().map(Outcome::of).collect(),
-            },
-        ),
+        Ok(Ok(results)) => reply(StatusCode::OK, &Results { results }),
         Ok(Err(e)) => ingest_error(&e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
     }

@@ -161,7 +161,23 @@ fn alertmanager_over_http_opens_records_and_auto_resolves_on_virtual_time() {
         "{body}"
     );
 
-    // So does a generic payload, with a path into it.
+    // One alert the adapter cannot use does not cost the others: it is answered `skipped`.
+    let (status, body) = request(
+        addr,
+        "POST",
+        "/webhooks/generic",
+        r#"{"alerts": [
+            {"source": "uptime", "key": "no-service", "summary": "down"},
+            {"source": "uptime", "key": "pos-https", "service": "POS", "summary": "POS is fine",
+             "status": "resolved"}
+        ]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["results"][0]["outcome"], "skipped", "{body}");
+    assert_eq!(body["results"][0]["field"], "alerts[0].service", "{body}");
+    assert_eq!(body["results"][1]["outcome"], "ignored", "{body}");
+
+    // A payload none of whose alerts can be used is refused, naming the first problem.
     let (status, body) = request(
         addr,
         "POST",
