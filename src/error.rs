@@ -127,6 +127,18 @@ pub enum Error {
     #[error("invalid policy: {0}")]
     Policy(#[from] crate::policy::PolicyError),
 
+    /// A check-in under a name the policy declares no [`Heartbeat`](crate::Heartbeat) for.
+    ///
+    /// Nothing was recorded or noted. A device checking in under an undeclared name is a
+    /// configuration mistake: declare it with
+    /// [`Policy::with_heartbeat`](crate::Policy::with_heartbeat), or fix the name the device
+    /// sends ([`Policy::heartbeats`](crate::Policy::heartbeats) lists the declared ones).
+    #[error("no heartbeat named {name:?} is declared in the policy")]
+    UnknownHeartbeat {
+        /// The name checked in with.
+        name: String,
+    },
+
     /// Another store instance (in this or another process) holds the directory's lock.
     ///
     /// Close the other instance first; only one writer may own a store.

@@ -60,6 +60,7 @@ mod desk;
 mod duration_text;
 mod engine;
 mod error;
+mod heartbeat;
 mod incident;
 mod intake;
 pub mod lifecycle;
@@ -82,11 +83,12 @@ pub mod webhooks;
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{
-    CONFLICT_RETRIES, CatchUp, Counts, Desk, DeskBuilder, DispatchReport, Filter, Merged, Receipt,
-    RunReport, Subscription, TickReport,
+    CONFLICT_RETRIES, CatchUp, CheckIn, Counts, Desk, DeskBuilder, DispatchReport, Filter,
+    HeartbeatState, Merged, Missed, Receipt, RunReport, Subscription, TickReport,
 };
 pub use engine::MAX_STEPS_PER_TICK;
 pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
+pub use heartbeat::{HEARTBEAT_NAME_MAX_CHARS, HEARTBEAT_SOURCE, Heartbeat};
 pub use incident::{
     Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, SignalRecord,
     Stage, VendorWait,

@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
+use crate::heartbeat::Heartbeat;
 use crate::intake::Intake;
 use crate::model::{Role, Service};
 use crate::people::Playbook;
@@ -95,6 +96,15 @@ pub enum PolicyError {
     NeverOpen {
         /// Which severity's targets.
         severity: Severity,
+    },
+    /// A heartbeat that breaks a rule: a period that is not positive, a negative grace, a
+    /// name declared twice, opening hours on a calendar that never opens.
+    #[error("heartbeat {name}: {rule}")]
+    Heartbeat {
+        /// The heartbeat's name.
+        name: String,
+        /// What is wrong.
+        rule: String,
     },
 }
 
@@ -192,7 +202,7 @@ pub struct Chain {
 }
 
 /// The longest duration a policy may name: a hundred years ("never", in practice).
-fn max_duration() -> Duration {
+pub(crate) fn max_duration() -> Duration {
     Duration::days(36_525)
 }
 
@@ -369,6 +379,8 @@ pub struct Policy {
     services: BTreeMap<Service, BTreeMap<Severity, Targets>>,
     intake: Intake,
     playbooks: Vec<Playbook>,
+    /// Sorted by name (names are unique), so a check-in finds its heartbeat by binary search.
+    heartbeats: Vec<Heartbeat>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -382,6 +394,8 @@ struct PolicySpec {
     intake: Intake,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     playbooks: Vec<Playbook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    heartbeats: Vec<Heartbeat>,
 }
 
 impl TryFrom<PolicySpec> for Policy {
@@ -393,6 +407,9 @@ impl TryFrom<PolicySpec> for Policy {
             for (severity, t) in targets {
                 policy = policy.with_service_override(service.clone(), severity, t)?;
             }
+        }
+        for heartbeat in spec.heartbeats {
+            policy = policy.with_heartbeat(heartbeat)?;
         }
         Ok(policy)
     }
@@ -406,6 +423,7 @@ impl From<Policy> for PolicySpec {
             services: p.services,
             intake: p.intake,
             playbooks: p.playbooks,
+            heartbeats: p.heartbeats,
         }
     }
 }
@@ -435,6 +453,7 @@ impl Policy {
             services: BTreeMap::new(),
             intake: Intake::default(),
             playbooks: Vec::new(),
+            heartbeats: Vec::new(),
         })
     }
 
@@ -460,7 +479,8 @@ impl Policy {
     ///
     /// # Errors
     /// [`PolicyError::NeverOpen`] if some targets count business hours and `calendar` has no
-    /// opening hours.
+    /// opening hours; [`PolicyError::Heartbeat`] if a heartbeat counts opening hours and
+    /// `calendar` has none.
     pub fn with_calendar(mut self, calendar: Calendar) -> Result<Policy, PolicyError> {
         for (severity, t) in self
             .severities
@@ -468,6 +488,9 @@ impl Policy {
             .chain(self.services.values().flat_map(|m| m.iter()))
         {
             t.validate(*severity, &calendar)?;
+        }
+        for heartbeat in &self.heartbeats {
+            heartbeat.validate(&calendar)?;
         }
         self.calendar = calendar;
         Ok(self)
@@ -553,6 +576,7 @@ impl Policy {
             services: BTreeMap::new(),
             intake: Intake::default(),
             playbooks: Vec::new(),
+            heartbeats: Vec::new(),
         }
     }
 
@@ -566,6 +590,43 @@ impl Policy {
     /// The playbooks.
     pub fn playbooks(&self) -> &[Playbook] {
         &self.playbooks
+    }
+
+    /// Declares a [`Heartbeat`]: the desk expects check-ins under its name and opens an
+    /// incident when they stop (see [`Desk::check_in`](crate::Desk::check_in)).
+    ///
+    /// # Errors
+    /// [`PolicyError::Heartbeat`] if its period is not longer than zero, its grace is
+    /// negative, either is longer than 100 years, it counts opening hours on a calendar that
+    /// has none, or a heartbeat with its name is already declared.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Result<Policy, PolicyError> {
+        heartbeat.validate(&self.calendar)?;
+        match self.heartbeat_index(heartbeat.name()) {
+            Ok(_) => Err(PolicyError::Heartbeat {
+                name: heartbeat.name().to_string(),
+                rule: "declared twice; heartbeat names must be unique".into(),
+            }),
+            Err(at) => {
+                self.heartbeats.insert(at, heartbeat);
+                Ok(self)
+            }
+        }
+    }
+
+    /// The declared heartbeats, by name.
+    pub fn heartbeats(&self) -> &[Heartbeat] {
+        &self.heartbeats
+    }
+
+    /// The heartbeat named `name`, if one is declared.
+    pub fn heartbeat(&self, name: &str) -> Option<&Heartbeat> {
+        let at = self.heartbeat_index(name).ok()?;
+        self.heartbeats.get(at)
+    }
+
+    /// Where heartbeat `name` is in [`heartbeats`](Self::heartbeats), or where it would go.
+    pub(crate) fn heartbeat_index(&self, name: &str) -> Result<usize, usize> {
+        self.heartbeats.binary_search_by(|h| h.name().cmp(name))
     }
 
     /// Whether `incident` needs a post-incident review before it may close: its targets say

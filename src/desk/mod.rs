@@ -1,5 +1,6 @@
 //! The [`Desk`]: the one facade a host uses.
 
+mod heartbeat;
 mod intake;
 mod merge;
 mod query;
@@ -25,6 +26,7 @@ use crate::policy::Policy;
 use crate::shard::{Sharded, ShardedMap};
 use crate::store::{Store, Version};
 
+pub use heartbeat::{CheckIn, HeartbeatState, Missed};
 pub use merge::Merged;
 pub use query::{Counts, Filter};
 pub use sync::CatchUp;
@@ -88,6 +90,8 @@ pub struct Desk<S, C = SystemClock> {
     /// Serialises catch-ups.
     catch_up_lock: Mutex<()>,
     ids: IdGenerator,
+    /// The declared heartbeats' last check-ins (in memory only).
+    heartbeats: heartbeat::Beats,
 }
 
 /// The policy, templates and retry schedule a desk runs with.
@@ -213,6 +217,8 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             }
             incident.apply(event).map_err(Error::from)
         })?;
+        // Every heartbeat's silence counts from the desk's start.
+        let heartbeats = heartbeat::Beats::new(config.policy.heartbeats().len(), clock.now());
         let desk = Desk {
             store,
             clock,
@@ -227,6 +233,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             feed_position: std::sync::atomic::AtomicU64::new(0),
             catch_up_lock: Mutex::new(()),
             ids: IdGenerator::new(),
+            heartbeats,
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
         // not the incidents.
@@ -250,6 +257,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             let mut map = desk.incidents.write(&id);
             map.entry(id).or_insert_with(|| desk.new_cell(incident));
         }
+        desk.recover_heartbeats();
         Ok(desk)
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{Desk, lock};
+use super::{Desk, Missed, lock};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::incident::Delivery;
@@ -59,6 +59,9 @@ pub struct TickReport {
     /// Incidents whose timers were taken off the queue because their history refused what
     /// the timers asked for (a bug in this crate; logged), with the reason.
     pub failed: Vec<(IncidentId, String)>,
+    /// Heartbeats whose silence became too long, each reported as an alert (see
+    /// [`Desk::check_in`]), in the order they fell silent.
+    pub missed: Vec<Missed>,
 }
 
 /// What a [`Desk::dispatch`] did.
@@ -73,20 +76,30 @@ pub struct DispatchReport {
 }
 
 impl<S: Store, C: Clock> Desk<S, C> {
-    /// When the desk next has something to do: the earliest timer of any incident or the
-    /// earliest pending notification attempt. `None` if nothing is pending.
+    /// When the desk next has something to do: the earliest timer of any incident, the
+    /// earliest pending notification attempt, or the earliest instant a
+    /// [heartbeat](crate::Heartbeat) is to be reported missing. `None` if nothing is pending.
     ///
-    /// Costs O(log n) in the number of incidents. A host sleeps until this instant, then
-    /// calls [`tick`](Desk::tick) and [`dispatch`](Desk::dispatch).
+    /// Costs O(log n) in the number of incidents, plus O(h) in the number of declared
+    /// heartbeats (nothing, not even a lock, when none are declared). A host sleeps until
+    /// this instant, then calls [`tick`](Desk::tick) and [`dispatch`](Desk::dispatch). A
+    /// check-in only ever moves a heartbeat's deadline later, so it does not wake the host;
+    /// the host may wake for a deadline that has moved, and finds nothing due.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         let timers = self.timers.each().filter_map(|q| q.first()).min();
         let outbox = self.outbox.each().filter_map(|q| q.first()).min();
-        timers.into_iter().chain(outbox).min()
+        timers
+            .into_iter()
+            .chain(outbox)
+            .chain(self.heartbeat_deadline())
+            .min()
     }
 
     /// Fires every timer due at `now`: escalation steps, SLA at-risk warnings and breaches,
     /// customer-update reminders — each recorded once, as an event with a deterministic key,
-    /// together with the notification it asks for.
+    /// together with the notification it asks for. First, every [heartbeat](crate::Heartbeat)
+    /// silent for too long is reported as an alert ([`TickReport::missed`]); an incident that
+    /// opens pages in the same tick.
     ///
     /// A repeated or spurious tick records nothing. A tick after a restart, or on a second
     /// desk sharing the store, does not fire what is already recorded: the firing is an
@@ -114,13 +127,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The first store error met (the other incidents were still visited); timers not
     /// recorded stay queued for the next tick, so a host should wait a little before retrying.
     pub fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
+        let mut report = TickReport::default();
+        let mut first_error = self.tick_heartbeats(now, &mut report.missed).err();
         let due: Vec<IncidentId> = self
             .timers
             .each()
             .flat_map(|q| q.due(now).collect::<Vec<_>>())
             .collect();
-        let mut report = TickReport::default();
-        let mut first_error = None;
         for id in due {
             let cell = match self.cell(id) {
                 Ok(Some(cell)) => cell,
@@ -301,6 +314,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
 pub struct RunReport {
     /// Timers fired, in order: when, which incident, which timer.
     pub fired: Vec<(DateTime<Utc>, IncidentId, Timer)>,
+    /// Heartbeats reported missing, in order: when, and which.
+    pub missed: Vec<(DateTime<Utc>, Missed)>,
     /// Notifications delivered, in order: when, and the notification's key.
     pub delivered: Vec<(DateTime<Utc>, String)>,
     /// Failed delivery attempts that will be retried.
@@ -360,6 +375,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 .into_iter()
                 .map(|(id, timer)| (now, id, timer))
                 .collect(),
+            missed: ticked.missed.into_iter().map(|m| (now, m)).collect(),
             delivered: dispatched
                 .delivered
                 .into_iter()
@@ -425,6 +441,7 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
             let now = clock.now();
             let round = self.run_due(notifier)?;
             report.fired.extend(round.fired);
+            report.missed.extend(round.missed);
             report.delivered.extend(round.delivered);
             report.failed += round.failed;
             report.gave_up += round.gave_up;

@@ -6,6 +6,7 @@ mod desk;
 mod file_crash;
 mod file_store;
 mod groups;
+mod heartbeats;
 mod intake;
 mod lifecycle_table;
 #[cfg(any(feature = "smtp", feature = "http"))]
