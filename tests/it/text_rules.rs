@@ -117,6 +117,11 @@ fn doors() -> Vec<(&'static str, Shape, Door)> {
             Box::new(|s| ok(review().follow_up(s, "dana", t0()))),
         ),
         (
+            "assignee",
+            Shape::Line,
+            Box::new(|s| ok(Command::add_task("Fix", Some(s)))),
+        ),
+        (
             "follow-up owner",
             Shape::Line,
             Box::new(|s| ok(review().follow_up("Fix", s, t0()))),
@@ -211,7 +216,7 @@ fn every_door_refuses_overrides_isolates_and_invisible_values_and_takes_hebrew()
         // the idempotency key).
         let hebrew = format!("הקופה{n}\u{200F}");
         door(&hebrew).unwrap_or_else(|e| panic!("{field} refused {hebrew:?}: {e}"));
-        if field != "actor id" && field != "follow-up owner" {
+        if !matches!(field, "actor id" | "follow-up owner" | "assignee") {
             let sentence = format!("הקופה השנייה {n} לא עובדת\u{200F}");
             door(&sentence).unwrap_or_else(|e| panic!("{field} refused {sentence:?}: {e}"));
         }
