@@ -348,6 +348,7 @@ pub(crate) fn clean_text(text: &str, max: usize) -> Option<String> {
     for i in 0..chars.len() {
         match chars[i] {
             Some(c) if opens_isolate(c) => open.push(i),
+            // The guard pops: a PDI that closes an isolate falls through to `_`.
             Some(PDI) if open.pop().is_none() => chars[i] = None,
             Some('\n' | '\r' | '\u{2029}') => {
                 for j in open.drain(..) {

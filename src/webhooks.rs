@@ -683,13 +683,23 @@ mod tests {
         let now = DateTime::UNIX_EPOCH;
         let body = r#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","description":"disk \u202efull\u2066\nretried \u2069twice"}"#;
         let alert = &generic(body.as_bytes(), now).unwrap()[0];
-        assert_eq!(alert.description().map(|d| d.as_str()), Some("disk full\nretried twice"));
+        assert_eq!(
+            alert.description().map(|d| d.as_str()),
+            Some("disk full\nretried twice")
+        );
         let invisible = r#"{"source":"cron","key":"backup","service":"CRM","summary":"x","description":"\u200b\u2060"}"#;
-        assert_eq!(generic(invisible.as_bytes(), now).unwrap()[0].description(), None);
-        let spoofed = r#"{"source":"cron","key":"backup","service":"CRM","summary":"backup \u202eliafed"}"#;
+        assert_eq!(
+            generic(invisible.as_bytes(), now).unwrap()[0].description(),
+            None
+        );
+        let spoofed =
+            r#"{"source":"cron","key":"backup","service":"CRM","summary":"backup \u202eliafed"}"#;
         let err = generic(spoofed.as_bytes(), now).unwrap_err();
         assert_eq!(err.field, "summary");
-        assert!(err.problem.contains("U+202E (right-to-left override)"), "{err}");
+        assert!(
+            err.problem.contains("U+202E (right-to-left override)"),
+            "{err}"
+        );
     }
 
     #[test]
