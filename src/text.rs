@@ -329,6 +329,7 @@ fn check<'v>(
 /// alert). Control characters other than line breaks and tabs become spaces; bidirectional
 /// embeddings and overrides, deprecated format characters and isolates not balanced on their
 /// line are dropped; it is cut to `max` characters. `None` if nothing visible is left.
+#[cfg(any(feature = "webhooks", test))]
 pub(crate) fn clean_text(text: &str, max: usize) -> Option<String> {
     let mut chars: Vec<Option<char>> = text
         .chars()
