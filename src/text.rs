@@ -4,9 +4,10 @@
 //! The rules themselves are documented for users on [`Text`] (free text) and [`Title`] (one
 //! line). Everything that validates a string calls [`check_line`] or [`check_text`]: titles,
 //! texts, services, actor ids and names, reporters and contacts, alert sources, fingerprints
-//! and labels, idempotency keys, task and follow-up titles. Notifications isolate every
-//! value they insert (`notify::Fields::render`), so that what these rules let through cannot
-//! change the direction of the text around it either.
+//! and labels, idempotency keys, task and follow-up titles and assignees. Notifications isolate
+//! every value they insert that shares a line with template text (`notify::push_isolated`),
+//! so that what these rules let through cannot change the direction of the text around it
+//! either.
 //!
 //! Decisions, for the record:
 //!
@@ -31,9 +32,12 @@
 //!   digit shapes) are refused everywhere: deprecated since Unicode 3.0, and swapping changes
 //!   how brackets display in RTL text.
 //! - **Stored data.** Types validate when deserialised, so an event log recorded before these
-//!   rules with such a character in it no longer replays; the characters these rules refuse
-//!   had no legitimate use in it, and the stored format gets its explicit versions and upgrade
-//!   path in issue #12. Until then there is no tolerant replay path.
+//!   rules with a value they refuse (an override, an isolate in a name, an invisible-only
+//!   title, a line break in an idempotency key) no longer replays. Refusing on input but
+//!   tolerating on replay would need a second, lenient path through every type; such values
+//!   are invisible or spoofing by nature and unlikely in a real log, and the stored format gets
+//!   explicit versions and an upgrade path in issue #12, where a migration can clean them. So
+//!   for now there is no tolerant replay path.
 
 use std::fmt;
 use std::sync::Arc;
