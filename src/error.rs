@@ -162,6 +162,19 @@ pub enum Error {
 /// A caller-supplied value broke a validation rule.
 ///
 /// `field` names the input ("title", "service", "severity", …) and `rule` says what is allowed.
+/// When one character broke the rule (a control character, a bidirectional override, an
+/// unbalanced isolate; see the [text rules](crate::Text#text-rules)), `code_point` is that
+/// character and the rule names it as `U+202E (right-to-left override)`, so a host can point
+/// at it or say it in its own words.
+///
+/// ```
+/// use incidents::Title;
+///
+/// let err = Title::new("Refund \u{202E}gnp.exe").unwrap_err();
+/// assert_eq!(err.field, "title");
+/// assert_eq!(err.code_point, Some('\u{202E}'));
+/// assert!(err.to_string().contains("U+202E (right-to-left override)"), "{err}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {field}: {rule}")]
 pub struct Invalid {
@@ -169,6 +182,8 @@ pub struct Invalid {
     pub field: &'static str,
     /// The rule that was broken, phrased for a person ("must not be empty").
     pub rule: String,
+    /// The character that broke the rule, when one did.
+    pub code_point: Option<char>,
 }
 
 impl Invalid {
@@ -177,7 +192,15 @@ impl Invalid {
         Invalid {
             field,
             rule: rule.into(),
+            code_point: None,
         }
+    }
+
+    /// The same error, naming the character `c` that broke the rule.
+    #[must_use]
+    pub fn with_code_point(mut self, c: char) -> Self {
+        self.code_point = Some(c);
+        self
     }
 }
 

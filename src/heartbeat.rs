@@ -82,7 +82,7 @@ impl Heartbeat {
         S::Error: Into<Invalid>,
     {
         Ok(Heartbeat {
-            name: crate::model::one_line_of("heartbeat name", name, HEARTBEAT_NAME_MAX_CHARS)?
+            name: crate::text::check_line("heartbeat name", name, HEARTBEAT_NAME_MAX_CHARS)?
                 .to_string(),
             service: service.try_into().map_err(Into::into)?,
             every,

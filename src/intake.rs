@@ -39,12 +39,15 @@ pub const MAX_LABELS: usize = 64;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
+    #[serde(deserialize_with = "source_de")]
     source: String,
+    #[serde(deserialize_with = "fingerprint_de")]
     fingerprint: String,
     service: Service,
     summary: Title,
     severity: Option<Severity>,
     state: SignalState,
+    #[serde(deserialize_with = "labels_de")]
     labels: BTreeMap<String, String>,
     starts_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,13 +61,44 @@ pub struct Alert {
     origin: Source,
 }
 
+/// An alert's source, fingerprint or label: the [one-line rules](crate::Title#text-rules), at
+/// most [`ALERT_KEY_MAX_CHARS`] characters, trimmed.
 fn check_name(field: &'static str, value: &str) -> Result<String, Invalid> {
-    crate::model::one_line_of(field, value, ALERT_KEY_MAX_CHARS).map(str::to_string)
+    crate::text::check_line(field, value, ALERT_KEY_MAX_CHARS).map(str::to_string)
+}
+
+/// Deserialisation validates as construction does.
+fn source_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let raw = std::borrow::Cow::<'de, str>::deserialize(d)?;
+    check_name("alert source", &raw).map_err(serde::de::Error::custom)
+}
+
+fn fingerprint_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let raw = std::borrow::Cow::<'de, str>::deserialize(d)?;
+    check_name("fingerprint", &raw).map_err(serde::de::Error::custom)
+}
+
+fn labels_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, String>::deserialize(d)?;
+    if raw.len() > MAX_LABELS {
+        return Err(serde::de::Error::custom(Invalid::new(
+            "label",
+            format!("at most {MAX_LABELS} labels"),
+        )));
+    }
+    raw.iter()
+        .map(|(name, value)| Ok((check_name("label", name)?, check_name("label", value)?)))
+        .collect::<Result<_, Invalid>>()
+        .map_err(serde::de::Error::custom)
 }
 
 impl Alert {
     /// A firing alert from monitor `source` (e.g. `alertmanager`, `uptime`) with dedup key
     /// `fingerprint`, about `service`, which started at `starts_at`.
+    ///
+    /// `source` and `fingerprint` follow the [one-line rules](crate::Title#text-rules) and
+    /// take at most [`ALERT_KEY_MAX_CHARS`] characters each; `service` is a [`Service`] and
+    /// `summary` a [`Title`].
     ///
     /// # Errors
     /// [`Invalid`] naming `alert source`, `fingerprint`, `service` or `title` (the summary).
@@ -165,7 +199,7 @@ impl Alert {
     /// signal; may span several lines.
     ///
     /// # Errors
-    /// [`Invalid`] with field `description` if it breaks the [`Text`] rules.
+    /// [`Invalid`] with field `description` if it breaks the [`Text` rules](Text#text-rules).
     pub fn with_description(mut self, description: impl AsRef<str>) -> Result<Alert, Invalid> {
         self.description = Some(Text::new("description", description)?);
         Ok(self)
@@ -209,8 +243,9 @@ impl Alert {
     /// Adds a label.
     ///
     /// # Errors
-    /// [`Invalid`] with field `label` if the name or value is empty, too long or has control
-    /// characters, or the alert already has [`MAX_LABELS`].
+    /// [`Invalid`] with field `label` if the name or value is longer than
+    /// [`ALERT_KEY_MAX_CHARS`] or breaks the [one-line rules](crate::Title#text-rules), or the
+    /// alert already has [`MAX_LABELS`].
     pub fn with_label(mut self, name: &str, value: &str) -> Result<Alert, Invalid> {
         if self.labels.len() >= MAX_LABELS {
             return Err(Invalid::new(

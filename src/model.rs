@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Invalid;
+use crate::text::{check_line, code_point};
 
 /// The identity of an incident: a UUID version 7, so ids sort by creation time.
 ///
@@ -84,7 +85,10 @@ pub const SERVICE_MAX_CHARS: usize = 64;
 ///
 /// A name is 1 to [`SERVICE_MAX_CHARS`] characters of letters, digits, spaces and
 /// `- _ . / & + ( ) '`, starting with a letter or digit, with no doubled or surrounding spaces.
-/// Names compare exactly as written.
+/// The left-to-right, right-to-left and arabic letter marks (U+200E, U+200F, U+061C) may
+/// place digits and punctuation in RTL names; every other [one-line rule](crate::Title#text-rules)
+/// holds too (no bidirectional embeddings, overrides or isolates). Names compare exactly as
+/// written.
 ///
 /// ```
 /// use incidents::Service;
@@ -93,6 +97,8 @@ pub const SERVICE_MAX_CHARS: usize = 64;
 /// assert_eq!(pos.as_str(), "POS");
 /// assert!(Service::new("").is_err());
 /// assert!(Service::new("shop\n").is_err());
+/// assert!(Service::new("קופה 2\u{200F}").is_ok());
+/// assert!(Service::new("shop\u{202E}").is_err());
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -127,29 +133,37 @@ impl Service {
     /// [`Invalid`] with field `service` naming the rule that was broken.
     pub fn new(name: impl AsRef<str>) -> Result<Service, Invalid> {
         let name = name.as_ref();
+        check_line("service", name, SERVICE_MAX_CHARS)?;
         let bad = |rule: String| Err(Invalid::new("service", rule));
         let Some(first) = name.chars().next() else {
             return bad("must not be empty".into());
         };
-        let chars = name.chars().count();
-        if chars > SERVICE_MAX_CHARS {
-            return bad(format!(
-                "must be at most {SERVICE_MAX_CHARS} characters, got {chars}"
-            ));
-        }
         if !first.is_alphanumeric() {
-            return bad(format!("must start with a letter or digit, not {first:?}"));
+            return Err(Invalid::new(
+                "service",
+                format!(
+                    "must start with a letter or digit, not {}",
+                    code_point(first)
+                ),
+            )
+            .with_code_point(first));
         }
         if name.ends_with(' ') || name.contains("  ") {
             return bad("must not end with a space or contain doubled spaces".into());
         }
         if let Some(c) = name
             .chars()
-            .find(|&c| !(c.is_alphanumeric() || " -_./&+()'".contains(c)))
+            .find(|&c| !(c.is_alphanumeric() || " -_./&+()'\u{200E}\u{200F}\u{061C}".contains(c)))
         {
-            return bad(format!(
-                "may contain only letters, digits, spaces and - _ . / & + ( ) ', found {c:?}"
-            ));
+            return Err(Invalid::new(
+                "service",
+                format!(
+                    "may contain only letters, digits, spaces, - _ . / & + ( ) ' and the \
+                     direction marks U+200E, U+200F, U+061C, found {}",
+                    code_point(c)
+                ),
+            )
+            .with_code_point(c));
         }
         Ok(Service(Arc::from(name)))
     }
@@ -339,7 +353,9 @@ pub const ACTOR_NAME_MAX_CHARS: usize = 100;
 
 /// Who did something: a stable id (e-mail, login, employee number), a display name, a role.
 ///
-/// Every recorded event carries the actor that caused it. Cheap to clone.
+/// Both id and name follow the [one-line rules](crate::Title#text-rules) (no bidirectional
+/// embeddings, overrides or isolates; not only invisible characters); the id has no white
+/// space either. Every recorded event carries the actor that caused it. Cheap to clone.
 ///
 /// ```
 /// use incidents::{Actor, Role};
@@ -360,45 +376,13 @@ impl Actor {
     /// Validates and builds an actor.
     ///
     /// # Errors
-    /// [`Invalid`] with field `actor id` if `id` is empty, longer than
-    /// [`ACTOR_ID_MAX_CHARS`], or contains white space or control characters; with field
-    /// `actor name` if `name` is blank, longer than [`ACTOR_NAME_MAX_CHARS`] or contains control
-    /// characters.
+    /// [`Invalid`] with field `actor id` if `id` breaks the
+    /// [one-line rules](crate::Title#text-rules), is longer than [`ACTOR_ID_MAX_CHARS`] or
+    /// contains white space; with field `actor name` if `name` breaks the one-line rules or
+    /// is longer than [`ACTOR_NAME_MAX_CHARS`].
     pub fn new(id: impl AsRef<str>, name: impl AsRef<str>, role: Role) -> Result<Actor, Invalid> {
-        let id = id.as_ref();
-        if id.is_empty() {
-            return Err(Invalid::new("actor id", "must not be empty"));
-        }
-        let id_chars = id.chars().count();
-        if id_chars > ACTOR_ID_MAX_CHARS {
-            return Err(Invalid::new(
-                "actor id",
-                format!("must be at most {ACTOR_ID_MAX_CHARS} characters, got {id_chars}"),
-            ));
-        }
-        if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Invalid::new(
-                "actor id",
-                format!("must not contain white space or control characters, found {c:?}"),
-            ));
-        }
-        let name = name.as_ref().trim();
-        if name.is_empty() {
-            return Err(Invalid::new("actor name", "must not be empty"));
-        }
-        let name_chars = name.chars().count();
-        if name_chars > ACTOR_NAME_MAX_CHARS {
-            return Err(Invalid::new(
-                "actor name",
-                format!("must be at most {ACTOR_NAME_MAX_CHARS} characters, got {name_chars}"),
-            ));
-        }
-        if let Some(c) = name.chars().find(|c| c.is_control()) {
-            return Err(Invalid::new(
-                "actor name",
-                format!("must not contain control characters, found {c:?}"),
-            ));
-        }
+        let id = check_actor_id("actor id", id.as_ref())?;
+        let name = check_line("actor name", name.as_ref(), ACTOR_NAME_MAX_CHARS)?;
         Ok(Actor {
             id: Arc::from(id),
             name: Arc::from(name),
@@ -481,43 +465,30 @@ impl<'de> Deserialize<'de> for Actor {
     }
 }
 
+/// `id` if it is an actor id: the [one-line rules](crate::Title#text-rules), at most
+/// [`ACTOR_ID_MAX_CHARS`] characters, no white space (so not trimmed either).
+pub(crate) fn check_actor_id<'v>(field: &'static str, id: &'v str) -> Result<&'v str, Invalid> {
+    check_line(field, id, ACTOR_ID_MAX_CHARS)?;
+    if let Some(c) = id.chars().find(|c| c.is_whitespace()) {
+        return Err(Invalid::new(
+            field,
+            format!("must not contain white space, found {}", code_point(c)),
+        )
+        .with_code_point(c));
+    }
+    Ok(id)
+}
+
 /// The longest reporter name or contact accepted, in characters.
 pub const REPORTER_MAX_CHARS: usize = 200;
 
-/// `value`, trimmed, if it is one non-empty line of at most `max` characters without control
-/// characters; otherwise an error naming `field`.
-pub(crate) fn one_line_of<'v>(
-    field: &'static str,
-    value: &'v str,
-    max: usize,
-) -> Result<&'v str, Invalid> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Invalid::new(field, "must not be empty"));
-    }
-    let chars = value.chars().count();
-    if chars > max {
-        return Err(Invalid::new(
-            field,
-            format!("must be at most {max} characters, got {chars}"),
-        ));
-    }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(Invalid::new(
-            field,
-            format!("must be one line without control characters, found {c:?}"),
-        ));
-    }
-    Ok(value)
-}
-
 fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
-    one_line_of(field, value, REPORTER_MAX_CHARS).map(Arc::from)
+    check_line(field, value, REPORTER_MAX_CHARS).map(Arc::from)
 }
 
 /// How to reach a person who reported a problem: an e-mail address, a phone number, an order
 /// number the shop can look up — whatever the host collects. One line, at most
-/// [`REPORTER_MAX_CHARS`] characters.
+/// [`REPORTER_MAX_CHARS`] characters, following the [one-line rules](crate::Title#text-rules).
 ///
 /// Contact details are personal data. They are kept with the report, in the incident's
 /// history (so the shop can answer the customer), but **never shown in logs**: `Debug` prints
@@ -541,7 +512,8 @@ impl Contact {
     /// Validates a contact.
     ///
     /// # Errors
-    /// [`Invalid`] with field `contact` if it is blank, too long or not one line.
+    /// [`Invalid`] with field `contact` if it is too long or breaks the
+    /// [one-line rules](crate::Title#text-rules).
     pub fn new(contact: impl AsRef<str>) -> Result<Contact, Invalid> {
         one_line("contact", contact.as_ref()).map(Contact)
     }
@@ -573,7 +545,8 @@ impl<'de> Deserialize<'de> for Contact {
 }
 
 /// Who reported a problem: a customer who wrote in, a member of staff who noticed it. Their
-/// name is shown on the incident's timeline; their [`Contact`] is kept but never shown.
+/// name is shown on the incident's timeline; their [`Contact`] is kept but never shown. Both
+/// follow the [one-line rules](crate::Title#text-rules).
 ///
 /// ```
 /// use incidents::Reporter;
@@ -608,8 +581,8 @@ impl Reporter {
     /// A reporter known by `name` (as they gave it, or as the host knows them).
     ///
     /// # Errors
-    /// [`Invalid`] with field `reporter name` if it is blank, longer than
-    /// [`REPORTER_MAX_CHARS`] or not one line.
+    /// [`Invalid`] with field `reporter name` if it is longer than [`REPORTER_MAX_CHARS`] or
+    /// breaks the [one-line rules](crate::Title#text-rules).
     pub fn new(name: impl AsRef<str>) -> Result<Reporter, Invalid> {
         Ok(Reporter {
             name: ReporterName(one_line("reporter name", name.as_ref())?),

@@ -123,11 +123,28 @@ impl Backoff {
 /// are replaced: `{id}`, `{title}`, `{severity}`, `{service}`, `{status}`, `{owner}`, and,
 /// where they apply, `{step}`, `{target}`, `{due}`, `{message}`.
 ///
+/// # Right-to-left text
+///
+/// Every value put in for a placeholder is wrapped in the invisible marks U+2068 (first
+/// strong isolate) … U+2069 (pop directional isolate), line by line, so that it is laid out
+/// in its own direction and cannot reorder the text around it: a Hebrew title in an English
+/// template, or an English service name and a date in a Hebrew template, display as written.
+/// A value that makes up a whole line of the message on its own (a `{message}` alone on its
+/// line) is left bare: nothing shares its line, and it sets the line's direction, so a Hebrew
+/// customer update reads right-to-left. With the [text rules](crate::Text#text-rules)
+/// (no embeddings or overrides anywhere, isolates balanced on each line), the bidirectional
+/// controls of a rendered message are balanced on every line. The marks are one UTF-16 unit
+/// each; [`notifiers::sms`](crate::notifiers::sms) leaves them out of a text that is
+/// otherwise GSM-7, where they change nothing on screen.
+///
+/// The templates' own text is the host's: keep any bidirectional controls in it balanced.
+///
 /// ```
 /// use incidents::Templates;
 ///
 /// let mut templates = Templates::default();
 /// templates.customer_update.subject = "Update from the bakery: {service}".into();
+/// templates.escalation.subject = "[{severity}] {title} ({service}) צריך טיפול".into();
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Templates {
@@ -210,12 +227,14 @@ pub(crate) struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    /// Replaces the placeholders of `text` in one pass. Unknown placeholders, and those
-    /// without a value here, are left as they are.
+    /// Replaces the placeholders of `text` in one pass, each value isolated as
+    /// [`push_isolated`] says. Unknown placeholders, and those without a value here, are left
+    /// as they are.
     fn render(&self, text: &str) -> String {
         use std::fmt::Write;
         let i = self.incident;
         let mut out = String::with_capacity(text.len() + 64);
+        let mut value = String::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
@@ -225,34 +244,73 @@ impl Fields<'_> {
                 return out;
             };
             let name = &after[..close];
+            value.clear();
             // `write!` into a String cannot fail.
             let known = match name {
-                "id" => write!(out, "{}", i.id()).is_ok(),
-                "title" => write!(out, "{}", i.title()).is_ok(),
-                "severity" => write!(out, "{}", i.severity()).is_ok(),
-                "service" => write!(out, "{}", i.service()).is_ok(),
-                "status" => write!(out, "{}", i.status()).is_ok(),
+                "id" => write!(value, "{}", i.id()).is_ok(),
+                "title" => write!(value, "{}", i.title()).is_ok(),
+                "severity" => write!(value, "{}", i.severity()).is_ok(),
+                "service" => write!(value, "{}", i.service()).is_ok(),
+                "status" => write!(value, "{}", i.status()).is_ok(),
                 "owner" => match i.owner() {
-                    Some(o) => write!(out, "{}", o.name()).is_ok(),
-                    None => write!(out, "nobody yet").is_ok(),
+                    Some(o) => write!(value, "{}", o.name()).is_ok(),
+                    None => write!(value, "nobody yet").is_ok(),
                 },
-                "step" => self.step.is_some_and(|s| write!(out, "{}", s + 1).is_ok()),
-                "target" => self.target.is_some_and(|t| write!(out, "{t}").is_ok()),
+                "step" => self
+                    .step
+                    .is_some_and(|s| write!(value, "{}", s + 1).is_ok()),
+                "target" => self.target.is_some_and(|t| write!(value, "{t}").is_ok()),
                 "due" => self
                     .due
-                    .is_some_and(|d| write!(out, "{}", d.format("%Y-%m-%d %H:%M UTC")).is_ok()),
-                "message" => self.message.is_some_and(|m| write!(out, "{m}").is_ok()),
+                    .is_some_and(|d| write!(value, "{}", d.format("%Y-%m-%d %H:%M UTC")).is_ok()),
+                "message" => self.message.is_some_and(|m| write!(value, "{m}").is_ok()),
                 _ => false,
             };
-            if !known {
+            rest = &after[close + 1..];
+            if known {
+                push_isolated(&mut out, &value, rest);
+            } else {
                 out.push('{');
                 out.push_str(name);
                 out.push('}');
             }
-            rest = &after[close + 1..];
         }
         out.push_str(rest);
         out
+    }
+}
+
+/// Appends `value`, inserted into a template, to `out`, where `rest` is the template text
+/// that follows it: each of its lines wrapped in FSI (U+2068 first strong isolate) … PDI
+/// (U+2069 pop directional isolate), so that its direction — Hebrew in an English template,
+/// English in a Hebrew one — cannot change how the text around it is ordered.
+///
+/// Lines are wrapped one by one because a line break ends a bidi paragraph (UAX #9) and the
+/// isolates in it: an FSI opened on one line is not closed by a PDI on the next. A line of
+/// the value that is a whole line of the message on its own (the template's `{message}`
+/// alone on its line, a middle line of a longer message) is left as it is: nothing shares
+/// its paragraph, and left bare it sets its paragraph's direction, so that a Hebrew customer
+/// update is laid out right-to-left as a whole. Empty lines get no marks.
+fn push_isolated(out: &mut String, value: &str, rest: &str) {
+    use crate::text::{FSI, PDI, is_paragraph_separator};
+    let mut at_line_start = out.chars().next_back().is_none_or(is_paragraph_separator);
+    for piece in value.split_inclusive(is_paragraph_separator) {
+        let (line, separator) = match piece.char_indices().next_back() {
+            Some((i, c)) if is_paragraph_separator(c) => piece.split_at(i),
+            _ => (piece, ""),
+        };
+        // Only the last piece can lack a separator; the template goes on after it.
+        let at_line_end =
+            !separator.is_empty() || rest.chars().next().is_none_or(is_paragraph_separator);
+        if line.is_empty() || (at_line_start && at_line_end) {
+            out.push_str(line);
+        } else {
+            out.push(FSI);
+            out.push_str(line);
+            out.push(PDI);
+        }
+        out.push_str(separator);
+        at_line_start = !separator.is_empty();
     }
 }
 
@@ -417,8 +475,196 @@ mod tests {
         };
         assert_eq!(
             fields.render("{severity}: {title} on {service} ({status}) step {step}, {target}, {message}, {owner} {"),
-            "high: Till {down} on POS (open) step 2, {target}, hi, nobody yet {"
+            "\u{2068}high\u{2069}: \u{2068}Till {down}\u{2069} on \u{2068}POS\u{2069} \
+             (\u{2068}open\u{2069}) step \u{2068}2\u{2069}, {target}, \u{2068}hi\u{2069}, \
+             \u{2068}nobody yet\u{2069} {"
         );
+    }
+
+    fn isolated(template: &str, value: &str) -> String {
+        let (before, rest) = template.split_once("{v}").unwrap();
+        let mut out = before.to_string();
+        push_isolated(&mut out, value, rest);
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn values_are_isolated_line_by_line_unless_they_are_a_whole_line() {
+        // Hebrew in an English template, English in a Hebrew one.
+        assert_eq!(
+            isolated("Incident {v} is open", "הקופה לא עובדת"),
+            "Incident \u{2068}הקופה לא עובדת\u{2069} is open"
+        );
+        assert_eq!(
+            isolated("תקלה ב-{v}: נא לטפל", "POS 2"),
+            "תקלה ב-\u{2068}POS 2\u{2069}: נא לטפל"
+        );
+        // Alone on its line: bare, so it sets the line's direction.
+        assert_eq!(isolated("{v}", "שלום, האתר חזר"), "שלום, האתר חזר");
+        assert_eq!(
+            isolated("Update\n{v}\r\nThanks", "שלום"),
+            "Update\nשלום\r\nThanks"
+        );
+        // Several lines: those sharing a line with the template are isolated, each on its own.
+        assert_eq!(
+            isolated("Update: {v} (end)", "a\nb\r\n\nc"),
+            "Update: \u{2068}a\u{2069}\nb\r\n\n\u{2068}c\u{2069} (end)"
+        );
+        assert_eq!(
+            isolated("Update: {v}", "a\nb"),
+            "Update: \u{2068}a\u{2069}\nb"
+        );
+        // Next to another placeholder is not alone.
+        assert_eq!(isolated("{v}{title}", "a"), "\u{2068}a\u{2069}{title}");
+        assert_eq!(isolated("x {v}", ""), "x ");
+    }
+
+    mod rendered {
+        use super::super::*;
+        use crate::lifecycle::{Command, NewIncident, SlaTarget, decide};
+        use crate::model::{Actor, IncidentId, Role, Source};
+        use crate::text::tests::{arb_tricky_text, bidi_is_balanced};
+        use crate::text::{Text, Title};
+        use proptest::prelude::*;
+
+        /// Mostly valid one-line text: Hebrew, Latin, digits, punctuation, marks, braces.
+        fn arb_words(max: usize) -> impl Strategy<Value = String> {
+            let ch = prop_oneof![
+                prop::char::range('א', 'ת'),
+                prop::char::range('a', 'z'),
+                prop::char::range('0', '9'),
+                prop::sample::select(vec![
+                    ' ', ' ', '(', ')', '!', ':', '-', '{', '}', '\u{200E}', '\u{200F}',
+                    '\u{061C}', '\u{200B}',
+                ]),
+            ];
+            prop::collection::vec(ch, 1..max).prop_map(|v| v.into_iter().collect())
+        }
+
+        /// Free text with lines and balanced isolates, or anything at all.
+        fn arb_message() -> impl Strategy<Value = String> {
+            let line = prop::collection::vec(
+                prop_oneof![
+                    3 => arb_words(8),
+                    1 => (prop::sample::select(vec!['\u{2066}', '\u{2067}', '\u{2068}']), arb_words(6))
+                        .prop_map(|(open, w)| format!("{open}{w}\u{2069}")),
+                ],
+                1..4,
+            )
+            .prop_map(|parts| parts.concat());
+            prop_oneof![
+                3 => prop::collection::vec(line, 1..4).prop_map(|lines| lines.join("\n")),
+                1 => arb_tricky_text(40),
+            ]
+        }
+
+        /// A template: text in both directions, line breaks, placeholders known and unknown.
+        fn arb_template() -> impl Strategy<Value = String> {
+            let piece = prop::sample::select(vec![
+                "{id}",
+                "{title}",
+                "{severity}",
+                "{service}",
+                "{status}",
+                "{owner}",
+                "{step}",
+                "{target}",
+                "{due}",
+                "{message}",
+                "{nope}",
+                "Incident ",
+                "תקלה ",
+                " on ",
+                ": ",
+                "\n",
+                "\r\n",
+                "(",
+                ")",
+                " ",
+                "{",
+            ]);
+            prop::collection::vec(piece, 0..12).prop_map(|p| p.concat())
+        }
+
+        fn incident(title: &Title, owner: &str) -> Incident {
+            let id = IncidentId::from_bytes([7; 16]);
+            let at = DateTime::UNIX_EPOCH;
+            let new = NewIncident::new(
+                title.clone(),
+                crate::Severity::High,
+                "קופה 2\u{200F}",
+                Source::Alert,
+            )
+            .unwrap();
+            let system = Actor::system();
+            let mut incident = Incident::replay(
+                id,
+                &decide(None, &Command::Open { id, incident: new }, &system, at).unwrap(),
+            )
+            .unwrap();
+            let owner = Actor::new("owner", owner, Role::Owner).unwrap();
+            for event in decide(
+                Some(&incident),
+                &Command::AssignOwner { owner },
+                &system,
+                at,
+            )
+            .unwrap()
+            {
+                incident.apply(&event).unwrap();
+            }
+            incident
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Whatever users typed, within the text rules, and whatever the templates say
+            /// (without bidi controls of their own), every rendered message has its isolates
+            /// balanced on every line and no embedding or override.
+            #[test]
+            fn rendered_messages_have_balanced_bidi_controls(
+                title in arb_words(40),
+                owner in arb_words(20),
+                message in arb_message(),
+                custom in prop::option::of((arb_template(), arb_template())),
+            ) {
+                let title = Title::new(&title).unwrap_or_else(|_| Title::new("Till {down}").unwrap());
+                let owner = crate::text::check_line("owner", &owner, 100).unwrap_or("Dana");
+                let message = Text::new("customer update", &message)
+                    .unwrap_or_else(|_| Text::new("m", "Orders are late").unwrap());
+                let incident = incident(&title, owner);
+                let mut templates = Templates::default();
+                if let Some((subject, body)) = custom {
+                    let t = Template { subject, body };
+                    templates.escalation = t.clone();
+                    templates.customer_update = t.clone();
+                    templates.breached = t;
+                }
+                let due = DateTime::UNIX_EPOCH;
+                let timers = [
+                    Timer::Escalation { cycle: 0, round: 0, step: 1, notify: Vec::new() },
+                    Timer::SlaAtRisk { target: SlaTarget::Acknowledge, due },
+                    Timer::SlaBreached { target: SlaTarget::Resolve, due },
+                    Timer::CustomerUpdateDue { cycle: 0, after_updates: 0, reminder: 1, due },
+                    Timer::QuietPeriodOver { last_signal: due },
+                    Timer::FollowUpOverdue { follow_up: 1, due, owner: "owner".into() },
+                ];
+                let mut sent: Vec<Notification> =
+                    timers.iter().map(|t| templates.for_timer(&incident, t, None)).collect();
+                sent.push(templates.for_customer_update(&incident, 0, message.as_str()));
+                for n in sent {
+                    prop_assert!(bidi_is_balanced(&n.subject), "{:?}", n.subject);
+                    prop_assert!(bidi_is_balanced(&n.body), "{:?}", n.body);
+                }
+                // The title, wherever a default template puts it next to other text, is
+                // isolated.
+                let n = Templates::default().for_timer(&incident, &timers[1], None);
+                let isolated_title = format!("\u{2068}{title}\u{2069}");
+                prop_assert!(n.subject.contains(&isolated_title), "{:?}", n.subject);
+            }
+        }
     }
 
     #[test]

@@ -153,19 +153,15 @@ impl Review {
     /// Adds a follow-up action.
     ///
     /// # Errors
-    /// [`Invalid`] with field `title` or `follow-up owner`.
+    /// [`Invalid`] with field `title` if `title` is not a valid [`Title`], or with field
+    /// `follow-up owner` if `owner` is not an actor id as [`Actor::new`] takes it.
     pub fn follow_up(
         mut self,
         title: &str,
         owner: &str,
         due: DateTime<Utc>,
     ) -> Result<Review, Invalid> {
-        if owner.trim().is_empty() || owner.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Invalid::new(
-                "follow-up owner",
-                "must be an actor id: not empty, no white space",
-            ));
-        }
+        let owner = crate::model::check_actor_id("follow-up owner", owner)?;
         self.follow_ups.push(FollowUpPlan {
             title: Title::new(title)?,
             owner: owner.to_string(),

@@ -388,8 +388,11 @@ fn one_line(text: &str) -> Option<String> {
 /// cut to [`ALERT_KEY_MAX_CHARS`](crate::ALERT_KEY_MAX_CHARS), empty ones dropped, and at most
 /// [`MAX_LABELS`](crate::MAX_LABELS) kept (in name order).
 fn clean_labels(labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    // Direction controls that could reorder the text around a label are dropped.
+    let spoofing = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{206f}');
     let clean = |text: &str| -> String {
         text.chars()
+            .filter(|c| !spoofing(*c))
             .map(|c| if c.is_control() { ' ' } else { c })
             .take(crate::intake::ALERT_KEY_MAX_CHARS)
             .collect::<String>()
@@ -405,21 +408,11 @@ fn clean_labels(labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 
 /// A description as the crate's [`Text`](crate::Text) takes it: control characters other than
-/// line breaks and tabs become spaces, and it is cut to [`TEXT_MAX_CHARS`] characters; `None`
-/// if nothing is left. A description is extra information: it never costs the alert.
+/// line breaks and tabs become spaces, bidirectional embeddings and overrides and unbalanced
+/// isolates are dropped, and it is cut to [`TEXT_MAX_CHARS`] characters; `None` if nothing
+/// visible is left. A description is extra information: it never costs the alert.
 fn usable_text(text: &str) -> Option<String> {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .take(crate::text::TEXT_MAX_CHARS)
-        .collect();
-    (!cleaned.trim().is_empty()).then_some(cleaned)
+    crate::text::clean_text(text, crate::text::TEXT_MAX_CHARS)
 }
 
 /// The fingerprint Alertmanager gives an alert with these labels, as it prints it (16 hex
@@ -839,6 +832,30 @@ mod tests {
         assert_eq!(
             generic(backwards, DateTime::UNIX_EPOCH).unwrap_err().field,
             "ended_at"
+        );
+    }
+
+    #[test]
+    fn bidi_overrides_cost_a_summary_but_are_cleaned_out_of_descriptions() {
+        let now = DateTime::UNIX_EPOCH;
+        let body = r#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","description":"disk \u202efull\u2066\nretried \u2069twice"}"#;
+        let alert = &all(generic(body.as_bytes(), now).unwrap())[0];
+        assert_eq!(
+            alert.description().map(|d| d.as_str()),
+            Some("disk full\nretried twice")
+        );
+        let invisible = r#"{"source":"cron","key":"backup","service":"CRM","summary":"x","description":"\u200b\u2060"}"#;
+        assert_eq!(
+            all(generic(invisible.as_bytes(), now).unwrap())[0].description(),
+            None
+        );
+        let spoofed =
+            r#"{"source":"cron","key":"backup","service":"CRM","summary":"backup \u202eliafed"}"#;
+        let err = generic(spoofed.as_bytes(), now).unwrap_err();
+        assert_eq!(err.field, "summary");
+        assert!(
+            err.problem.contains("U+202E (right-to-left override)"),
+            "{err}"
         );
     }
 

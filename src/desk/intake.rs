@@ -218,19 +218,22 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// webhook or form submission retried); then returns that one, recording nothing.
     ///
     /// # Errors
-    /// As [`Desk::open`]; [`Error::Invalid`] if the key is blank, too long or has control
-    /// characters.
+    /// As [`Desk::open`]; [`Error::Invalid`] with field `idempotency key` if the key is longer
+    /// than [`TEXT_MAX_CHARS`](crate::TEXT_MAX_CHARS) or breaks the
+    /// [one-line rules](crate::Title#text-rules) (a key is one line, trimmed).
     pub fn open_once(
         &self,
         actor: &Actor,
         mut incident: NewIncident,
         idempotency_key: &str,
     ) -> Result<Receipt> {
-        let key = Text::new("idempotency key", idempotency_key)?;
-        let _guard = self
-            .intake_locks
-            .keys(&[&format!("idempotency/{}", key.as_str())]);
-        let existing = self.keys().by_idempotency.get(key.as_str()).copied();
+        let key = crate::text::check_line(
+            "idempotency key",
+            idempotency_key,
+            crate::text::TEXT_MAX_CHARS,
+        )?;
+        let _guard = self.intake_locks.keys(&[&format!("idempotency/{key}")]);
+        let existing = self.keys().by_idempotency.get(key).copied();
         if let Some(id) = existing {
             let version = self.get(id)?.version();
             return Ok(Receipt {
@@ -239,7 +242,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 events: Vec::new(),
             });
         }
-        incident.idempotency_key = Some(key.as_str().to_string());
+        incident.idempotency_key = Some(key.to_string());
         let receipt = self.open(actor, incident)?;
         Ok(receipt)
     }

@@ -424,14 +424,17 @@ impl Command {
         })
     }
 
-    /// [`Command::AddTask`] with a validated title.
+    /// [`Command::AddTask`] with a validated title and assignee.
     ///
     /// # Errors
-    /// [`Invalid`] with field `title`.
+    /// [`Invalid`] with field `title`, or `assignee` if it is not an actor id as
+    /// [`Actor::new`](crate::Actor::new) takes it.
     pub fn add_task(title: &str, assignee: Option<&str>) -> Result<Command, Invalid> {
         Ok(Command::AddTask {
             title: Title::new(title)?,
-            assignee: assignee.map(str::to_string),
+            assignee: assignee
+                .map(|a| crate::model::check_actor_id("assignee", a).map(str::to_string))
+                .transpose()?,
         })
     }
 

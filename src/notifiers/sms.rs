@@ -22,6 +22,7 @@
 //! assert_eq!(incidents::notifiers::sms::fit(&"x".repeat(200), 1).chars().count(), 160);
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -143,15 +144,61 @@ impl Segments {
 /// alphabet and would switch a GSM-7 text to UCS-2, costing more than it saves.
 pub const ELLIPSIS: &str = "...";
 
+/// `text` without the directional isolation marks (U+2066–U+2069) if what is left is all
+/// GSM-7; otherwise `text` as it is.
+///
+/// [`Templates`](crate::Templates) wrap every value they put in a message in such marks, so
+/// that right-to-left text cannot reorder the text around it. A text that is otherwise GSM-7
+/// has no right-to-left letter at all, so the marks change nothing on screen — but they are
+/// not GSM-7 and would send it as UCS-2: 70 characters to an SMS instead of 160. A text
+/// that is UCS-2 anyway (Hebrew, Arabic, an emoji) keeps them, at one unit each.
+///
+/// ```
+/// use incidents::notifiers::sms::{Encoding, Segments, drop_isolates_if_gsm7};
+///
+/// let english = "[critical] \u{2068}Till 2 is down\u{2069}";
+/// assert_eq!(drop_isolates_if_gsm7(english), "[critical] Till 2 is down");
+/// let hebrew = "[critical] \u{2068}הקופה לא עובדת\u{2069}";
+/// assert_eq!(drop_isolates_if_gsm7(hebrew), hebrew);
+/// assert_eq!(Segments::of(&drop_isolates_if_gsm7(english)).encoding(), Encoding::Gsm7);
+/// ```
+pub fn drop_isolates_if_gsm7(text: &str) -> Cow<'_, str> {
+    let is_isolate = |c: char| matches!(c, '\u{2066}'..='\u{2069}');
+    if !text.contains(is_isolate)
+        || !text
+            .chars()
+            .all(|c| is_isolate(c) || gsm7_septets(c).is_some())
+    {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().filter(|&c| !is_isolate(c)).collect())
+}
+
+/// How many isolates are open at the end of `text`'s last line.
+fn open_isolates(text: &str) -> usize {
+    text.chars().fold(0, |open, c| match c {
+        '\u{2066}'..='\u{2068}' => open + 1,
+        '\u{2069}' => open.saturating_sub(1),
+        c if crate::text::is_paragraph_separator(c) => 0,
+        _ => open,
+    })
+}
+
 /// `text` as it is if it takes at most `max_parts` SMS (0 counts as 1); otherwise its longest
 /// prefix followed by [`ELLIPSIS`] that does, cut after a whole word when a word boundary lies
 /// within the last 20 characters (else after a whole character), trailing whitespace dropped.
+/// A cut inside a directional isolate (see [`drop_isolates_if_gsm7`]) keeps the ellipsis in
+/// it and closes it after: U+2069 for each isolate left open.
 pub fn fit(text: &str, max_parts: usize) -> String {
     let max_parts = max_parts.max(1);
     if Segments::of(text).parts() <= max_parts {
         return text.to_string();
     }
-    let candidate = |end: usize| format!("{}{ELLIPSIS}", text[..end].trim_end());
+    let candidate = |end: usize| {
+        let kept = text[..end].trim_end();
+        let close = "\u{2069}".repeat(open_isolates(kept));
+        format!("{kept}{ELLIPSIS}{close}")
+    };
     // Char boundaries, shortest first. Cost never falls as a prefix grows, so the longest
     // prefix that fits is found by bisection.
     let ends: Vec<usize> = text
@@ -181,9 +228,15 @@ pub fn fit(text: &str, max_parts: usize) -> String {
         _ => end,
     };
     if text[..cut].trim_end().is_empty() {
-        candidate(end)
+        return candidate(end);
+    }
+    // The shorter cut fits whenever cost grows with the prefix, which closing marks for
+    // isolates left open across a line break (never in a rendered message) could undo.
+    let shorter = candidate(cut);
+    if Segments::of(&shorter).parts() <= max_parts {
+        shorter
     } else {
-        candidate(cut)
+        candidate(end)
     }
 }
 
@@ -446,6 +499,41 @@ mod tests {
             if fitted != s {
                 let kept = fitted.strip_suffix(ELLIPSIS).unwrap();
                 prop_assert!(s.starts_with(kept));
+            }
+        }
+
+        /// With isolated values (as templates render them), a shortened text still fits,
+        /// is a prefix, and leaves no isolate open.
+        #[test]
+        fn fit_closes_the_isolates_it_cuts(
+            words in prop::collection::vec(("[a-z ]{0,12}", "[א-ת ]{1,12}", any::<bool>()), 1..12),
+            max in 1usize..3,
+        ) {
+            let s: String = words
+                .iter()
+                .map(|(latin, hebrew, line)| {
+                    format!("{latin} \u{2068}{hebrew}\u{2069}{}", if *line { "\n" } else { "" })
+                })
+                .collect();
+            let fitted = fit(&s, max);
+            prop_assert!(Segments::of(&fitted).parts() <= max);
+            prop_assert_eq!(open_isolates(&fitted), 0);
+            prop_assert!(crate::text::tests::bidi_is_balanced(&fitted), "{:?}", fitted);
+            if fitted != s {
+                let kept = fitted.trim_end_matches('\u{2069}').strip_suffix(ELLIPSIS).unwrap();
+                prop_assert!(s.starts_with(kept));
+            }
+        }
+
+        #[test]
+        fn isolates_are_dropped_only_from_gsm7_texts(s in "[ -Z_a-z\u{2066}-\u{2069}א]{0,80}") {
+            let sent = drop_isolates_if_gsm7(&s);
+            let without: String = s.chars().filter(|c| !('\u{2066}'..='\u{2069}').contains(c)).collect();
+            if s.contains('א') {
+                prop_assert_eq!(sent.as_ref(), s.as_str());
+            } else {
+                prop_assert_eq!(sent.as_ref(), without.as_str());
+                prop_assert_eq!(Segments::of(&sent).encoding(), Encoding::Gsm7);
             }
         }
     }

@@ -16,7 +16,9 @@ use crate::notify::{DeliveryError, Notifier};
 ///
 /// # The text and what it costs
 ///
-/// The text is the subject, a line break and the body. If that takes more than
+/// The text is the subject, a line break and the body, without the directional isolation
+/// marks [`Templates`](crate::Templates) put around values when it is otherwise GSM-7 (they
+/// would make it UCS-2 and change nothing on screen). If that takes more than
 /// [`max_parts`](Self::max_parts) SMS (1 by default; see [`sms`] for how parts are counted,
 /// Hebrew and other non-GSM scripts fit 70 characters in one), it is **shortened** to the
 /// longest start that fits, ending in `...`: a page that arrives cut short does its job (the
@@ -101,14 +103,16 @@ impl<R> SmsGatewayNotifier<R> {
         self
     }
 
-    /// The text sent for `n`: subject and body, shortened to [`max_parts`](Self::max_parts).
+    /// The text sent for `n`: subject and body, without the templates' directional isolation
+    /// marks if it is otherwise GSM-7 ([`sms::drop_isolates_if_gsm7`]), shortened to
+    /// [`max_parts`](Self::max_parts).
     pub fn text(&self, n: &Notification) -> String {
         let full = if n.body.is_empty() {
             n.subject.clone()
         } else {
             format!("{}\n{}", n.subject, n.body)
         };
-        sms::fit(&full, self.max_parts)
+        sms::fit(&sms::drop_isolates_if_gsm7(&full), self.max_parts)
     }
 }
 

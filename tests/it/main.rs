@@ -23,6 +23,7 @@ mod shop_hours;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod support;
+mod text_rules;
 mod time;
 mod timer_props;
 

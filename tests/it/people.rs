@@ -478,9 +478,10 @@ fn follow_ups_complete_after_close_and_overdue_ones_are_reminded_once() {
         .unwrap()
         .notification
         .clone();
+    // The follow-up's title is isolated from the template's text (FSI … PDI).
     assert_eq!(
         reminder.subject,
-        "Overdue: Renew certificates automatically"
+        "Overdue: \u{2068}Renew certificates automatically\u{2069}"
     );
     assert_eq!(
         reminder.audience,
