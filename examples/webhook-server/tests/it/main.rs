@@ -2,5 +2,6 @@
 //! (`http`), and a real Alertmanager posting to the server (`alertmanager_live`, skipped
 //! where Alertmanager is not installed).
 
+mod alertmanager_live;
 mod client;
 mod http;
