@@ -2,8 +2,7 @@
 //! over HTTP (firing, then resolved), checked for the incident it produced, for its JSON
 //! answers and for its auto-resolution after the quiet period — on virtual time.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -12,40 +11,24 @@ use incidents::{Clock, Desk, FileStore, Filter, ManualClock, Resolution, Severit
 use incidents_webhook_server::{Intake, PrintingNotifier, router};
 use serde_json::{Value, json};
 
+use crate::client::exchange;
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
 }
 
 /// A minimal HTTP/1.1 request; returns the status code and the body, which must be JSON.
 fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    response(stream)
-}
-
-/// Reads the whole response: the status code and the body, which must be JSON.
-fn response(mut stream: TcpStream) -> (u16, Value) {
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let answer = exchange(addr, method, path, body);
     assert!(
-        head.to_ascii_lowercase()
+        answer
+            .head
+            .to_ascii_lowercase()
             .contains("content-type: application/json"),
-        "{response}"
+        "{answer:?}"
     );
-    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"));
-    (status, body)
+    let json = serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    (answer.status, json)
 }
 
 fn payload(status: &str, ends_at: &str) -> String {
