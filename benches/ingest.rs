@@ -398,6 +398,20 @@ struct Disk {
 }
 
 impl Disk {
+    /// A disk in a new temporary directory under `/tmp` (removed when the guard drops).
+    fn temp(prefix: &str) -> (tempfile::TempDir, Disk) {
+        let root = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .unwrap();
+        let disk = Disk {
+            root: root.path().to_path_buf(),
+            next: AtomicU64::new(0),
+            syncs: Arc::new(SyncCounter::default()),
+        };
+        (root, disk)
+    }
+
     /// A `FileStore` with the default options in a new directory. Directories are removed
     /// only at the end, with the root, so no round pays for deleting another's files.
     fn store(&self) -> FileStore {
@@ -411,6 +425,38 @@ impl Disk {
 
     fn syncs(&self) -> u64 {
         self.syncs.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Segment flushes and alerts of each workload, over all rounds.
+struct Flushes<'d, const N: usize> {
+    disk: &'d Disk,
+    counts: [std::cell::Cell<(u64, u64)>; N],
+}
+
+impl<'d, const N: usize> Flushes<'d, N> {
+    fn new(disk: &'d Disk) -> Self {
+        Flushes {
+            disk,
+            counts: std::array::from_fn(|_| std::cell::Cell::new((0, 0))),
+        }
+    }
+
+    /// Runs `work` for workload `i`, counting its flushes and the alerts it returns.
+    fn counted(&self, i: usize, work: &dyn Fn() -> u64) -> u64 {
+        let before = self.disk.syncs();
+        let alerts = work();
+        let (f, a) = self.counts[i].get();
+        self.counts[i].set((f + self.disk.syncs() - before, a + alerts));
+        alerts
+    }
+
+    /// Flushes per alert of each workload.
+    fn per_alert(&self) -> [f64; N] {
+        std::array::from_fn(|i| {
+            let (f, a) = self.counts[i].get();
+            f as f64 / a.max(1) as f64
+        })
     }
 }
 
@@ -560,15 +606,7 @@ fn memory(sizes: &Sizes) -> Vec<Figure> {
 
 /// The durable figures.
 fn durable(sizes: &Sizes) -> Vec<Figure> {
-    let root = tempfile::Builder::new()
-        .prefix("incidents-bench-ingest-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let disk = Disk {
-        root: root.path().to_path_buf(),
-        next: AtomicU64::new(0),
-        syncs: Arc::new(SyncCounter::default()),
-    };
+    let (root, disk) = Disk::temp("incidents-bench-ingest-");
     let (dedup, warm) = Dedup::new(disk.store(), sizes.file_keys, sizes.file_repeats);
     let fresh = Fresh::new(disk.store(), sizes.file_new);
     let seen = deliveries(&dedup.repeats);
@@ -585,15 +623,9 @@ fn durable(sizes: &Sizes) -> Vec<Figure> {
         sizes.file_new,
         dedup.repeats.len(),
     );
-    // Flushes per alert, for each workload that appends: (flushes, alerts) over all rounds.
-    let flushes: [std::cell::Cell<(u64, u64)>; 4] = Default::default();
-    let counted = |i: usize, work: &dyn Fn() -> u64| {
-        let before = disk.syncs();
-        let alerts = work();
-        let (f, a) = flushes[i].get();
-        flushes[i].set((f + disk.syncs() - before, a + alerts));
-        alerts
-    };
+    // Flushes per alert, for each workload that appends.
+    let flushes = Flushes::<4>::new(&disk);
+    let counted = |i: usize, work: &dyn Fn() -> u64| flushes.counted(i, work);
     let rates = common::measure(
         sizes.file_plan,
         &mut [
@@ -637,10 +669,7 @@ fn durable(sizes: &Sizes) -> Vec<Figure> {
             ),
         ],
     );
-    let per_alert = flushes.map(|c| {
-        let (f, a) = c.get();
-        f as f64 / a as f64
-    });
+    let per_alert = flushes.per_alert();
     eprintln!(
         "  segment flushes per alert (all rounds): desk dedup {:.2}, append {:.2}; desk new \
          incident {:.2}, append {:.2}",
@@ -701,15 +730,7 @@ const THREADS: usize = 8;
 /// store's own group-commit rate. Per-key intake locks let the desk's appends share flushes as
 /// bare appenders do.
 fn concurrent(sizes: &Sizes) -> Vec<Figure> {
-    let root = tempfile::Builder::new()
-        .prefix("incidents-bench-ingest-concurrent-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let disk = Disk {
-        root: root.path().to_path_buf(),
-        next: AtomicU64::new(0),
-        syncs: Arc::new(SyncCounter::default()),
-    };
+    let (_root, disk) = Disk::temp("incidents-bench-ingest-concurrent-");
     let per_thread = sizes.file_concurrent;
     let alerts: Vec<Vec<Alert>> = (0..THREADS)
         .map(|t| {
@@ -738,14 +759,8 @@ fn concurrent(sizes: &Sizes) -> Vec<Figure> {
          ({} alerts), distinct keys, one service",
         THREADS * per_thread
     );
-    let flushes: [std::cell::Cell<(u64, u64)>; 2] = Default::default();
-    let counted = |i: usize, work: &dyn Fn() -> u64| {
-        let before = disk.syncs();
-        let alerts = work();
-        let (f, a) = flushes[i].get();
-        flushes[i].set((f + disk.syncs() - before, a + alerts));
-        alerts
-    };
+    let flushes = Flushes::<2>::new(&disk);
+    let counted = |i: usize, work: &dyn Fn() -> u64| flushes.counted(i, work);
     let rates = common::measure(
         sizes.file_plan,
         &mut [
@@ -781,13 +796,11 @@ fn concurrent(sizes: &Sizes) -> Vec<Figure> {
             ),
         ],
     );
-    let per_flush = flushes.map(|c| {
-        let (f, a) = c.get();
-        a as f64 / f.max(1) as f64
-    });
+    let per_alert = flushes.per_alert();
     eprintln!(
         "  alerts per flush (all rounds): desk {:.1}, bare appends {:.1}",
-        per_flush[0], per_flush[1]
+        1.0 / per_alert[0],
+        1.0 / per_alert[1]
     );
     vec![Figure::new(
         format!(
