@@ -214,21 +214,15 @@ fn unreadable(rejection: &BytesRejection) -> Response {
     )
 }
 
-/// The status and body for an error from `Desk::ingest`.
+/// The status and body for an error that stopped a request: the store's trouble is a 503 (the
+/// sender retries); anything else a 500. Errors of single alerts are answered `skipped`.
 fn ingest_error(e: &incidents::Error) -> Response {
-    match e {
-        incidents::Error::Invalid(invalid) => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e,
-            Some(invalid.field.to_string()),
-        ),
-        incidents::Error::Payload(payload) => bad_payload(payload),
-        incidents::Error::Io { .. }
-        | incidents::Error::Locked { .. }
-        | incidents::Error::Poisoned { .. }
-        | incidents::Error::Unavailable { .. } => error(StatusCode::SERVICE_UNAVAILABLE, e, None),
-        _ => error(StatusCode::INTERNAL_SERVER_ERROR, e, None),
-    }
+    let status = if store_trouble(e) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error(status, e, None)
 }
 
 async fn alertmanager<C: Clock + 'static>(
