@@ -33,7 +33,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc, Weekday};
 use common::{Figure, Plan, Workload};
-use incidents::{Calendar, Desk, Heartbeat, MemoryStore, Policy, SystemClock};
+use incidents::policy::Heartbeat;
+use incidents::{Calendar, Desk, MemoryStore, Policy, SystemClock};
 
 /// Counts allocations, to check that a check-in makes none.
 struct Counting;

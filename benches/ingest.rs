@@ -51,10 +51,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{Figure, Plan, Workload};
+use incidents::intake::Ingested;
+use incidents::store::FileStoreOptions;
 use incidents::store::file::FaultHook;
 use incidents::{
-    Alert, Change, Desk, Event, FileStore, FileStoreOptions, IncidentId, Ingested, ManualClock,
-    MemoryStore, Store, Version,
+    Alert, Change, Desk, Event, FileStore, IncidentId, ManualClock, MemoryStore, Store, Version,
 };
 
 /// The sizes of a run.

@@ -16,9 +16,10 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::{Figure, Plan, Workload};
+use incidents::lifecycle::decide;
 use incidents::{
     Actor, Clock, Command, Desk, Incident, IncidentId, MemoryStore, NewIncident, Resolution, Role,
-    Severity, Source, Status, decide,
+    Severity, Source, Status,
 };
 
 /// Commands per incident: open plus six lifecycle commands.

@@ -25,9 +25,12 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
 use common::{Figure, Plan, Workload};
+use incidents::lifecycle::{Recurrence, decide};
+use incidents::people::Review;
+use incidents::report::{Window, report};
 use incidents::{
-    Actor, Calendar, Change, Command, Event, Incident, IncidentId, Policy, Recurrence, Resolution,
-    Review, Role, Service, Severity, Source, Title, Window, decide, report,
+    Actor, Calendar, Change, Command, Event, Incident, IncidentId, Policy, Resolution, Role,
+    Service, Severity, Source, Title,
 };
 
 /// A small, seeded, deterministic generator (xorshift64*).

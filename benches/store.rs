@@ -65,11 +65,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{Figure, Plan, Workload};
+use incidents::lifecycle::decide;
 use incidents::store::SqliteStore;
 use incidents::store::file::{FaultHook, format};
+use incidents::store::{Append, Durability, FileStoreOptions};
 use incidents::{
-    Actor, Append, Clock, Command, Desk, Durability, Event, FileStore, FileStoreOptions, Incident,
-    IncidentId, NewIncident, Resolution, Role, Severity, Source, Store, Version, decide,
+    Actor, Clock, Command, Desk, Event, FileStore, Incident, IncidentId, NewIncident, Resolution,
+    Role, Severity, Source, Store, Version,
 };
 
 /// Set in the child process that measures memory; its value is the store directory.

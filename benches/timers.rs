@@ -48,9 +48,11 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{Figure, Plan, Workload};
+use incidents::lifecycle::Timer;
+use incidents::policy::{Chain, OutsideHours, Recipient, Rounds, Step, Targets};
 use incidents::{
-    Actor, Calendar, Chain, Desk, IncidentId, ManualClock, MemoryStore, NewIncident, OutsideHours,
-    Policy, Recipient, Role, Rounds, Severity, Source, Step, Targets, Timer,
+    Actor, Calendar, Desk, IncidentId, ManualClock, MemoryStore, NewIncident, Policy, Role,
+    Severity, Source,
 };
 
 /// Incidents due at each tick.

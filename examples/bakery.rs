@@ -28,9 +28,12 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use incidents::intake::{Ingested, Reporter};
+use incidents::people::Review;
+use incidents::report::Window;
 use incidents::{
-    Actor, Alert, Calendar, Command, Desk, IncidentId, Ingested, ManualClock, MemoryStore, Policy,
-    Reporter, Resolution, Review, Role, Severity, Source, Window,
+    Actor, Alert, Calendar, Command, Desk, IncidentId, ManualClock, MemoryStore, Policy,
+    Resolution, Role, Severity, Source,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -17,10 +17,15 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use incidents::intake::Reporter;
+use incidents::lifecycle::{Audience, Notification};
+use incidents::notify::DeliveryError;
+use incidents::people::{Playbook, PlaybookMatch, Review};
+use incidents::policy::{Chain, Hours, OutsideHours, Recipient, Rounds, Step, Targets};
+use incidents::sla::sla_status;
 use incidents::{
-    Actor, Alert, Audience, Calendar, Chain, Clock, Command, DeliveryError, Desk, FileStore, Hours,
-    ManualClock, Notification, Notifier, OutsideHours, Playbook, PlaybookMatch, Policy, Recipient,
-    Reporter, Resolution, Review, Role, Rounds, Severity, Source, Step, Targets, sla_status,
+    Actor, Alert, Calendar, Clock, Command, Desk, FileStore, ManualClock, Notifier, Policy,
+    Resolution, Role, Severity, Source,
 };
 
 /// Prints each notification the way the person receiving it would see it.
@@ -249,7 +254,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn describe(timer: &incidents::Timer) -> String {
+fn describe(timer: &incidents::lifecycle::Timer) -> String {
     incidents::Change::TimerFired {
         timer: timer.clone(),
     }

@@ -18,10 +18,14 @@
 //! ```
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use incidents::intake::{Ingested, Reporter};
+use incidents::lifecycle::{Audience, Notification};
+use incidents::notify::DeliveryError;
+use incidents::people::Review;
+use incidents::report::Window;
 use incidents::{
-    Actor, Alert, Audience, Clock, Command, DeliveryError, Desk, FileStore, Incident, Ingested,
-    ManualClock, MemoryStore, Notification, Notifier, Reporter, Resolution, Review, Role, Severity,
-    Source, Store, Window,
+    Actor, Alert, Clock, Command, Desk, FileStore, Incident, ManualClock, MemoryStore, Notifier,
+    Resolution, Role, Severity, Source, Store,
 };
 
 /// The shop's time zone (the seed is an Israeli article).

@@ -85,7 +85,7 @@ pub enum Error {
     #[error(transparent)]
     Payload(#[from] crate::webhooks::PayloadError),
 
-    /// The actor's role may not do this (see [`Permissions`](crate::Permissions)).
+    /// The actor's role may not do this (see [`Permissions`](crate::people::Permissions)).
     ///
     /// Nothing was changed. Ask someone whose role may.
     #[error("forbidden: {actor} may not {action} incidents")]
@@ -127,7 +127,7 @@ pub enum Error {
     #[error("invalid policy: {0}")]
     Policy(#[from] crate::policy::PolicyError),
 
-    /// A check-in under a name the policy declares no [`Heartbeat`](crate::Heartbeat) for.
+    /// A check-in under a name the policy declares no [`Heartbeat`](crate::policy::Heartbeat) for.
     ///
     /// Nothing was recorded or noted. A device checking in under an undeclared name is a
     /// configuration mistake: declare it with

@@ -46,7 +46,7 @@ pub const HEARTBEAT_SOURCE: &str = "heartbeat";
 ///
 /// ```
 /// use chrono::Duration;
-/// use incidents::{Heartbeat, Policy, Severity};
+/// use incidents::{Policy, Severity, policy::Heartbeat};
 ///
 /// let till = Heartbeat::new("till-1", "POS", Duration::minutes(5))?
 ///     .with_grace(Duration::minutes(2))

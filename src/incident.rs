@@ -355,7 +355,7 @@ impl Incident {
 
     /// Applies one more event.
     ///
-    /// The event must be allowed by the [transition table](crate::transition) in the current
+    /// The event must be allowed by the [transition table](crate::lifecycle::transition) in the current
     /// status (an `Ignore` or `Reject` cell means the event could never have been decided) and
     /// must not be dated before the previous event. On error nothing is changed.
     ///

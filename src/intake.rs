@@ -1,6 +1,9 @@
 //! Signals in: alerts from monitors and reports from people, and the intake policy that says
 //! how they become incidents.
 
+pub use crate::heartbeat::HEARTBEAT_SOURCE;
+pub use crate::model::{Contact, Reporter};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -9,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
 use crate::lifecycle::{Signal, SignalState};
-use crate::model::{IncidentId, Reporter, Service, Source};
+use crate::model::{IncidentId, Service, Source};
 use crate::severity::Severity;
 use crate::text::{Text, Title};
 
@@ -133,11 +136,11 @@ impl Alert {
     /// services share a word. `origin` must be `CustomerReport` or `StaffReport`.
     ///
     /// The reporter's name appears on the incident's timeline; their contact details are kept
-    /// with the report but never shown in logs or timelines (see [`Contact`](crate::Contact)).
+    /// with the report but never shown in logs or timelines (see [`Contact`]).
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use incidents::{Alert, Reporter, Source};
+    /// use incidents::{Alert, Source, intake::Reporter};
     ///
     /// let at = Utc.with_ymd_and_hms(2026, 11, 27, 18, 55, 0).unwrap();
     /// let dana = Reporter::new("Dana Levi")?.with_contact("dana@example.com")?;

@@ -33,18 +33,32 @@
 //! ## Overview
 //!
 //! - [`Desk`] is the facade: [`Desk::open`], [`Desk::act`], [`Desk::get`], [`Desk::list`],
-//!   [`Desk::counts`], [`Desk::history`].
-//! - The lifecycle is a pure core: [`decide`] turns a [`Command`] into [`Event`]s using the
-//!   one [transition table](transition); [`Incident`] is the fold of its events
-//!   ([`Incident::apply`]). See the [`lifecycle`] module for the rules, including what
+//!   [`Desk::counts`], [`Desk::history`]; the [`desk`] module holds what its calls return.
+//! - The lifecycle is a pure core: [`lifecycle::decide`] turns a [`Command`] into [`Event`]s
+//!   using the one [transition table](lifecycle::transition); [`Incident`] is the fold of its
+//!   events ([`Incident::apply`]). See the [`lifecycle`] module for the rules, including what
 //!   repeated commands do.
-//! - A [`Store`] keeps every incident's events with optimistic concurrency;
-//!   [`MemoryStore`] is the in-memory backend.
+//! - A [`Store`] keeps every incident's events with optimistic concurrency; [`MemoryStore`]
+//!   is the in-memory backend, [`FileStore`] the durable one, and the [`store`] module has the
+//!   database backends and JSON Lines export.
 //! - Time is an argument: the desk asks its [`Clock`]; tests use [`ManualClock`].
 //! - Every failure is a typed [`Error`] saying what was wrong; a refused command changes
-//!   nothing.
-//! - [`notifiers`] has ready-made [`Notifier`]s for real servers: e-mail (feature `smtp`),
-//!   webhooks, Slack, Telegram and SMS gateways (feature `http`), and SMS cost counting.
+//!   nothing. The [`error`] module has the per-concern error types.
+//! - [`Policy`] (module [`policy`]) sets SLA targets and escalation chains; [`intake`] turns
+//!   monitors' alerts into incidents; [`people`] holds permissions, reviews and follow-ups;
+//!   [`report`] computes figures over a window; [`sla`] tells where each clock stands;
+//!   [`runner`] drives the timers on a thread; [`limits`] lists every length limit.
+//! - [`notify`] defines the [`Notifier`] a host implements; [`notifiers`] has ready-made ones
+//!   for real servers: e-mail (feature `smtp`), webhooks, Slack, Telegram and SMS gateways
+//!   (feature `http`), and SMS cost counting.
+//!
+//! ## Where names live
+//!
+//! The crate root holds the names a first program needs. Every other public type lives in the
+//! module of its concern and is reached through it (`incidents::policy::Chain`,
+//! `incidents::report::Window`). Enums and structs that will gain variants or fields are
+//! `#[non_exhaustive]`; the few deliberately exhaustive ones ([`Status`], [`Severity`],
+//! [`Role`]) say so, because a host should handle every case.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -56,73 +70,46 @@ struct ReadmeDoctests;
 
 mod calendar;
 mod clock;
-mod desk;
+pub mod desk;
 mod duration_text;
 mod engine;
-mod error;
+pub mod error;
 mod heartbeat;
-mod incident;
-mod intake;
+pub mod incident;
+pub mod intake;
 pub mod lifecycle;
+pub mod limits;
 mod model;
 pub mod notifiers;
-mod notify;
-mod people;
-mod policy;
-mod report;
-mod runner;
+pub mod notify;
+pub mod people;
+pub mod policy;
+pub mod report;
+pub mod runner;
 mod severity;
 mod shard;
 mod simulate;
-mod sla;
+pub mod sla;
 pub mod store;
 mod text;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
+// The root holds what a first program needs; everything else is in the module named for its
+// concern (see each module's docs).
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use desk::{
-    CONFLICT_RETRIES, CatchUp, CheckIn, Counts, Desk, DeskBuilder, DispatchReport, Filter,
-    HeartbeatState, Merged, Missed, Receipt, RunReport, Subscription, TickReport,
-};
-pub use engine::MAX_STEPS_PER_TICK;
-pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
-pub use heartbeat::{HEARTBEAT_NAME_MAX_CHARS, HEARTBEAT_SOURCE, Heartbeat};
-pub use incident::{
-    Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, SignalRecord,
-    Stage, VendorWait,
-};
-pub use intake::{
-    ALERT_KEY_MAX_CHARS, Alert, Correlate, Correlation, Ingested, Intake, MAX_LABELS,
-    MaintenanceWindow, RecurrenceRule,
-};
-pub use lifecycle::{
-    Audience, Change, Command, CommandKind, Edge, Event, NewIncident, Notification, Recurrence,
-    Resolution, Signal, SignalState, SlaTarget, Status, Timer, Transition, decide, transition,
-};
-pub use model::{
-    ACTOR_ID_MAX_CHARS, ACTOR_NAME_MAX_CHARS, Actor, Contact, IncidentId, REPORTER_MAX_CHARS,
-    Reporter, Role, SERVICE_MAX_CHARS, Service, Source,
-};
-pub use notify::{Backoff, DeliveryError, Notifier, Template, Templates};
-pub use people::{
-    Feedback, FollowUp, FollowUpPlan, Grant, Handover, Money, Permissions, Playbook, PlaybookMatch,
-    Review, Score, Task,
-};
-pub use policy::{
-    Chain, Hours, OutsideHours, Policy, PolicyError, Recipient, Rounds, Step, Targets,
-};
-pub use report::{
-    Breach, Breaches, Compared, Comparison, DurationStats, Exclusion, FigureUnit, OverdueFollowUp,
-    OverdueFollowUps, Recurrences, Report, Satisfaction, SlaCompliance, TimeToAcknowledge,
-    TimeToResolve, Volume, Window, report,
-};
-pub use runner::{Runner, RunnerHandle, RunnerStats};
-pub use severity::{SEVERITY_SPELLINGS, Severity};
-pub use simulate::{Simulated, simulate};
-pub use sla::{SlaState, SlaStatus, sla_status};
-pub use store::{Append, MemoryStore, Store, Version};
+pub use desk::{Desk, DeskBuilder, Filter, Receipt};
+pub use error::{Conflict, Error, Invalid, Rejected, Result};
+pub use incident::Incident;
+pub use intake::Alert;
+pub use lifecycle::{Change, Command, CommandKind, Event, NewIncident, Resolution, Status};
+pub use model::{Actor, IncidentId, Role, Service, Source};
+pub use notify::Notifier;
+pub use policy::Policy;
+pub use runner::Runner;
+pub use severity::Severity;
 #[cfg(feature = "file")]
-pub use store::{Durability, FileStore, FileStoreOptions, OpenReport};
-pub use text::{TEXT_MAX_CHARS, TITLE_MAX_CHARS, Text, Title};
+pub use store::FileStore;
+pub use store::{MemoryStore, Store, Version};
+pub use text::{Text, Title};

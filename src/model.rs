@@ -498,7 +498,7 @@ fn one_line(field: &'static str, value: &str) -> Result<Arc<str>, Invalid> {
 /// it on request, so collect only what the shop needs to answer.
 ///
 /// ```
-/// use incidents::Contact;
+/// use incidents::intake::Contact;
 ///
 /// let contact = Contact::new("dana@example.com")?;
 /// assert_eq!(format!("{contact:?}"), "Contact(<redacted>)");
@@ -549,7 +549,7 @@ impl<'de> Deserialize<'de> for Contact {
 /// follow the [one-line rules](crate::Title#text-rules).
 ///
 /// ```
-/// use incidents::Reporter;
+/// use incidents::intake::Reporter;
 ///
 /// let dana = Reporter::new("Dana Levi")?.with_contact("dana@example.com")?;
 /// assert_eq!(dana.to_string(), "Dana Levi");

@@ -140,7 +140,7 @@ impl Backoff {
 /// The templates' own text is the host's: keep any bidirectional controls in it balanced.
 ///
 /// ```
-/// use incidents::Templates;
+/// use incidents::notify::Templates;
 ///
 /// let mut templates = Templates::default();
 /// templates.customer_update.subject = "Update from the bakery: {service}".into();

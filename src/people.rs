@@ -251,7 +251,7 @@ pub struct PlaybookMatch {
 /// A checklist added as tasks to every matching incident when it opens.
 ///
 /// ```
-/// use incidents::{Playbook, PlaybookMatch};
+/// use incidents::{people::{Playbook, PlaybookMatch}};
 ///
 /// let payments_down = Playbook::new("payments down", PlaybookMatch {
 ///     service: Some("payments".parse()?),

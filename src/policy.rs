@@ -1,6 +1,9 @@
 //! Policies: SLA targets, customer-update cadence and escalation chains, per severity and
 //! optionally per service. Plain data (serde), validated on construction.
 
+pub use crate::heartbeat::Heartbeat;
+pub use crate::simulate::{Simulated, simulate};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -8,7 +11,6 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
-use crate::heartbeat::Heartbeat;
 use crate::intake::Intake;
 use crate::model::{Role, Service};
 use crate::people::Playbook;

@@ -35,7 +35,7 @@ use crate::store::Store;
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use incidents::{Desk, FileStore, Notification, Notifier, DeliveryError, Runner, SystemClock};
+/// use incidents::{Desk, FileStore, Notifier, Runner, SystemClock, lifecycle::Notification, notify::DeliveryError};
 ///
 /// struct Pager;
 /// impl Notifier for Pager {

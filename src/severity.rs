@@ -38,11 +38,11 @@ pub enum Severity {
     Critical,
 }
 
-/// The spellings [`Severity::from_str`] accepts, for error messages and help texts.
-pub const SEVERITY_SPELLINGS: &str =
-    "critical, high, medium, low, sev1-sev4, p1-p4 or 1-4 (1 is the most urgent)";
-
 impl Severity {
+    /// The spellings [`Severity::from_str`] accepts, for error messages and help texts.
+    pub const SPELLINGS: &str =
+        "critical, high, medium, low, sev1-sev4, p1-p4 or 1-4 (1 is the most urgent)";
+
     /// All severities, most urgent first.
     pub const ALL: [Severity; 4] = [
         Severity::Critical,
@@ -115,7 +115,7 @@ impl FromStr for Severity {
         by_name.or_else(numbered).ok_or_else(|| {
             Invalid::new(
                 "severity",
-                format!("unknown severity {s:?}; expected {SEVERITY_SPELLINGS}"),
+                format!("unknown severity {s:?}; expected {}", Severity::SPELLINGS),
             )
         })
     }

@@ -54,7 +54,7 @@ impl Notifier for Collect {
 ///
 /// ```
 /// use chrono::{Duration, TimeZone, Utc};
-/// use incidents::{simulate, NewIncident, Policy, Severity, Source};
+/// use incidents::{NewIncident, Policy, Severity, Source, policy::simulate};
 ///
 /// let from = Utc.with_ymd_and_hms(2026, 11, 27, 18, 55, 0).unwrap();
 /// let new = NewIncident::new("Till frozen", Severity::Critical, "POS", Source::StaffReport)?;

@@ -204,7 +204,7 @@ fn status_of(
 ///
 /// ```
 /// use chrono::{Duration, TimeZone, Utc};
-/// use incidents::{sla_status, Actor, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, SlaState, SlaTarget, Source};
+/// use incidents::{Actor, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, Source, lifecycle::SlaTarget, sla::{SlaState, sla_status}};
 ///
 /// let start = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
 /// let clock = ManualClock::new(start);

@@ -196,10 +196,10 @@ pub type Taken = Vec<Result<Alert, PayloadError>>;
 ///
 /// Text is taken as monitors write it: the summary is the `summary` annotation, else the
 /// `description`, else the `alertname` label — its first non-empty line, white space
-/// collapsed, cut to [`TITLE_MAX_CHARS`](crate::TITLE_MAX_CHARS); a summary written on several
+/// collapsed, cut to [`TITLE_MAX_CHARS`](crate::limits::TITLE_MAX_CHARS); a summary written on several
 /// lines is kept whole as the description when there is none. Control characters in
 /// annotations and labels become spaces; label values are cut to
-/// [`ALERT_KEY_MAX_CHARS`](crate::ALERT_KEY_MAX_CHARS) and empty labels dropped. Severity
+/// [`ALERT_KEY_MAX_CHARS`](crate::limits::ALERT_KEY_MAX_CHARS) and empty labels dropped. Severity
 /// hint: the `severity` label.
 ///
 /// # Errors
@@ -385,8 +385,8 @@ fn one_line(text: &str) -> Option<String> {
 }
 
 /// Labels as monitors send them, made usable: control characters become spaces, values are
-/// cut to [`ALERT_KEY_MAX_CHARS`](crate::ALERT_KEY_MAX_CHARS), empty ones dropped, and at most
-/// [`MAX_LABELS`](crate::MAX_LABELS) kept (in name order).
+/// cut to [`ALERT_KEY_MAX_CHARS`](crate::limits::ALERT_KEY_MAX_CHARS), empty ones dropped, and at most
+/// [`MAX_LABELS`](crate::limits::MAX_LABELS) kept (in name order).
 fn clean_labels(labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
     // Direction controls that could reorder the text around a label are dropped.
     let spoofing = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{206f}');

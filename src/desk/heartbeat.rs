@@ -196,10 +196,12 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// ```
     /// use chrono::{Duration, TimeZone, Utc};
-    /// use incidents::{CheckIn, Desk, Heartbeat, ManualClock, MemoryStore, Policy};
+    /// use incidents::{Desk, ManualClock, MemoryStore, Policy};
+    /// use incidents::desk::CheckIn;
+    /// use incidents::policy::Heartbeat;
     /// # struct Pager;
     /// # impl incidents::Notifier for Pager {
-    /// #     fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> { Ok(()) }
+    /// #     fn deliver(&self, _: &incidents::lifecycle::Notification) -> Result<(), incidents::notify::DeliveryError> { Ok(()) }
     /// # }
     ///
     /// let start = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();

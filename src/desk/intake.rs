@@ -219,7 +219,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// # Errors
     /// As [`Desk::open`]; [`Error::Invalid`] with field `idempotency key` if the key is longer
-    /// than [`TEXT_MAX_CHARS`](crate::TEXT_MAX_CHARS) or breaks the
+    /// than [`TEXT_MAX_CHARS`](crate::limits::TEXT_MAX_CHARS) or breaks the
     /// [one-line rules](crate::Title#text-rules) (a key is one line, trimmed).
     pub fn open_once(
         &self,
@@ -254,7 +254,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// - an active incident tracks its key → the signal is recorded on it;
     /// - the incident tracking its key was resolved within the reopen window → reopened;
     /// - otherwise, if an active incident about the same service qualifies under the policy's
-    ///   [`Correlation`](crate::Correlation) (by default: a report from people joins an
+    ///   [`Correlation`](crate::intake::Correlation) (by default: a report from people joins an
     ///   incident a monitor raised, and the other way round, within an hour) → the signal
     ///   joins it ([`Ingested::Joined`]);
     /// - resolved (or closed) within the recurrence window → a new incident, linked as a
@@ -459,7 +459,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     }
 
     /// The active incident `alert` joins under the policy's correlation rule, if any (see
-    /// [`Correlation`](crate::Correlation) for the rule).
+    /// [`Correlation`](crate::intake::Correlation) for the rule).
     fn correlate(
         &self,
         alert: &Alert,

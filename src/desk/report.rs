@@ -22,11 +22,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// A window that has not ended yet by the desk's clock ("this month so far") is reported
     /// as of now: SLA targets are judged now rather than projected to the window's end,
     /// follow-ups count as overdue only once their due time has passed, and
-    /// [`Report::as_of`](crate::Report::as_of) and a caveat say so.
+    /// [`Report::as_of`](crate::report::Report::as_of) and a caveat say so.
     ///
     /// ```
     /// use chrono::{Duration, TimeZone, Utc};
-    /// use incidents::{Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Resolution, Role, Severity, Source, Window};
+    /// use incidents::{Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Resolution, Role, Severity, Source, report::Window};
     ///
     /// let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 30, 22, 0, 0).unwrap());
     /// let desk = Desk::new(MemoryStore::new(), &clock)?;

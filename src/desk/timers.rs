@@ -78,7 +78,7 @@ pub struct DispatchReport {
 impl<S: Store, C: Clock> Desk<S, C> {
     /// When the desk next has something to do: the earliest timer of any incident, the
     /// earliest pending notification attempt, or the earliest instant a
-    /// [heartbeat](crate::Heartbeat) is to be reported missing. `None` if nothing is pending.
+    /// [heartbeat](crate::policy::Heartbeat) is to be reported missing. `None` if nothing is pending.
     ///
     /// Costs O(log n) in the number of incidents, plus O(h) in the number of declared
     /// heartbeats (nothing, not even a lock, when none are declared). A host sleeps until
@@ -97,7 +97,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// Fires every timer due at `now`: escalation steps, SLA at-risk warnings and breaches,
     /// customer-update reminders — each recorded once, as an event with a deterministic key,
-    /// together with the notification it asks for. First, every [heartbeat](crate::Heartbeat)
+    /// together with the notification it asks for. First, every [heartbeat](crate::policy::Heartbeat)
     /// silent for too long is reported as an alert ([`TickReport::missed`]); an incident that
     /// opens pages in the same tick.
     ///
@@ -209,8 +209,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
 
     /// Delivers every notification whose attempt is due (by the desk's clock) through
     /// `notifier`, and records each delivery or failure. A failure is retried after the
-    /// desk's [`Backoff`](crate::Backoff); after its last attempt, or at once for a
-    /// [permanent](crate::DeliveryError::permanent) failure, the outbox gives up on it.
+    /// desk's [`Backoff`](crate::notify::Backoff); after its last attempt, or at once for a
+    /// [permanent](crate::notify::DeliveryError::permanent) failure, the outbox gives up on it.
     ///
     /// Delivery is at least once: a crash between delivering and recording delivers the same
     /// notification again, with the same key.
@@ -339,7 +339,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// # use incidents::{Desk, ManualClock, MemoryStore};
     /// # struct Mail;
     /// # impl incidents::Notifier for Mail {
-    /// #     fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> { Ok(()) }
+    /// #     fn deliver(&self, _: &incidents::lifecycle::Notification) -> Result<(), incidents::notify::DeliveryError> { Ok(()) }
     /// # }
     /// # let desk = Desk::new(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))?;
     /// let round = desk.run_due(&Mail)?;
@@ -405,7 +405,7 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
     /// use incidents::{Actor, Desk, ManualClock, MemoryStore, NewIncident, Role, Severity, Source};
     /// # struct Pager;
     /// # impl incidents::Notifier for Pager {
-    /// #     fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> { Ok(()) }
+    /// #     fn deliver(&self, _: &incidents::lifecycle::Notification) -> Result<(), incidents::notify::DeliveryError> { Ok(()) }
     /// # }
     ///
     /// let start = Utc.with_ymd_and_hms(2026, 11, 27, 18, 55, 0).unwrap();
@@ -418,7 +418,7 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
     /// // responders after 15.
     /// let run = desk.run_until(start + Duration::minutes(20), &Pager)?;
     /// let pages: Vec<i64> = run.fired.iter()
-    ///     .filter(|(_, _, timer)| matches!(timer, incidents::Timer::Escalation { .. }))
+    ///     .filter(|(_, _, timer)| matches!(timer, incidents::lifecycle::Timer::Escalation { .. }))
     ///     .map(|(at, _, _)| (*at - start).num_minutes())
     ///     .collect();
     /// assert_eq!(pages, [0, 10, 15]);

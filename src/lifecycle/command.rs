@@ -136,7 +136,7 @@ impl fmt::Display for Resolution {
 }
 
 /// A request to change an incident. Data is validated when the command is built, so a command
-/// value is always well-formed; whether it is *allowed* is decided by [`decide`](crate::decide)
+/// value is always well-formed; whether it is *allowed* is decided by [`decide`](crate::lifecycle::decide)
 /// against the incident's status.
 ///
 /// The helper constructors validate text and name the field in the error:

@@ -19,12 +19,13 @@ use crate::model::Actor;
 /// set by hand). Every event of an incident is dated no earlier than the one before it.
 ///
 /// # Errors
-/// [`Rejected`] when the [transition table](crate::transition) refuses the command in the
+/// [`Rejected`] when the [transition table](crate::lifecycle::transition) refuses the command in the
 /// current status, or when a resolution names the incident itself as its duplicate.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use incidents::{decide, Actor, Command, IncidentId, Incident, NewIncident, Role, Severity, Source};
+/// use incidents::{Actor, Command, Incident, IncidentId, NewIncident, Role, Severity, Source};
+/// use incidents::lifecycle::decide;
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
 /// let dana = Actor::new("dana", "Dana", Role::Owner)?;

@@ -320,7 +320,8 @@ const MISSING: &str = "the incident does not exist";
 /// rules it encodes.
 ///
 /// ```
-/// use incidents::{transition, CommandKind, Edge, Status};
+/// use incidents::{CommandKind, Status};
+/// use incidents::lifecycle::{Edge, transition};
 ///
 /// assert_eq!(
 ///     transition(Some(Status::Open), CommandKind::Acknowledge),

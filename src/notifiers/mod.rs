@@ -18,7 +18,7 @@
 //! audiences and recipients to destinations.
 //!
 //! **A notification that routes to nobody** fails with a *permanent*
-//! [`DeliveryError`](crate::DeliveryError) ("no e-mail address for the owner"): it is a gap in
+//! [`DeliveryError`](crate::notify::DeliveryError) ("no e-mail address for the owner"): it is a gap in
 //! the host's directory that retrying cannot fill, and as a failure it shows in the incident's
 //! history instead of vanishing as a silent success. A host combining several notifiers (e-mail
 //! for the owner, SMS for an on-call list) decides in its own `Notifier` which one a
@@ -99,7 +99,7 @@ where
 /// ```
 /// use incidents::notifiers::sms::PhoneNumber;
 /// use incidents::notifiers::Directory;
-/// use incidents::{Audience, Recipient, Role};
+/// use incidents::{Role, lifecycle::Audience, policy::Recipient};
 ///
 /// let phones: Directory<PhoneNumber> = Directory::new()
 ///     .owner("+972 50 123 4567".parse()?)

@@ -147,7 +147,7 @@ pub const ELLIPSIS: &str = "...";
 /// `text` without the directional isolation marks (U+2066–U+2069) if what is left is all
 /// GSM-7; otherwise `text` as it is.
 ///
-/// [`Templates`](crate::Templates) wrap every value they put in a message in such marks, so
+/// [`Templates`](crate::notify::Templates) wrap every value they put in a message in such marks, so
 /// that right-to-left text cannot reorder the text around it. A text that is otherwise GSM-7
 /// has no right-to-left letter at all, so the marks change nothing on screen — but they are
 /// not GSM-7 and would send it as UCS-2: 70 characters to an SMS instead of 160. A text

@@ -17,7 +17,7 @@ use crate::notify::{DeliveryError, Notifier};
 /// # The text and what it costs
 ///
 /// The text is the subject, a line break and the body, without the directional isolation
-/// marks [`Templates`](crate::Templates) put around values when it is otherwise GSM-7 (they
+/// marks [`Templates`](crate::notify::Templates) put around values when it is otherwise GSM-7 (they
 /// would make it UCS-2 and change nothing on screen). If that takes more than
 /// [`max_parts`](Self::max_parts) SMS (1 by default; see [`sms`] for how parts are counted,
 /// Hebrew and other non-GSM scripts fit 70 characters in one), it is **shortened** to the

@@ -101,12 +101,13 @@ impl fmt::Display for Report {
 /// later) are left out by their dates, so for incidents opened before the window the
 /// current state is fine.
 ///
-/// SLA targets are judged with [`sla_status`](crate::sla_status) at the window's end, under `policy` (the
+/// SLA targets are judged with [`sla_status`](crate::sla::sla_status) at the window's end, under `policy` (the
 /// policy now, not necessarily the one in force then).
 ///
 /// ```
 /// use chrono::{Duration, TimeZone, Utc};
-/// use incidents::{report, Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Policy, Resolution, Role, Severity, Source, Window};
+/// use incidents::{Actor, Command, Desk, ManualClock, MemoryStore, NewIncident, Policy, Resolution, Role, Severity, Source};
+/// use incidents::report::{Window, report};
 ///
 /// let start = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
 /// let clock = ManualClock::new(start);

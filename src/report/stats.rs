@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use chrono::Duration;
-/// use incidents::DurationStats;
+/// use incidents::report::DurationStats;
 ///
 /// let minutes = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map(Duration::minutes);
 /// let stats = DurationStats::of(&minutes);

@@ -13,7 +13,7 @@ use crate::error::Invalid;
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use incidents::Window;
+/// use incidents::report::Window;
 ///
 /// let november = Window::month(2026, 11, chrono_tz::Europe::London)?;
 /// assert_eq!(november.from(), Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
@@ -97,7 +97,7 @@ impl Window {
     ///
     /// ```
     /// use chrono::{NaiveDate, TimeZone, Utc};
-    /// use incidents::Window;
+    /// use incidents::report::Window;
     ///
     /// // In London the clocks go forward at 01:00 on 29 March 2026: that day has 23 hours.
     /// let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();

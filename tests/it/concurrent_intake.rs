@@ -5,10 +5,12 @@
 use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::Duration as StdDuration;
 
+use incidents::intake::{Ingested, Reporter};
+use incidents::store::Append;
 use incidents::store::FeedItem;
 use incidents::{
-    Alert, Append, Desk, Error, Event, Filter, IncidentId, Ingested, ManualClock, MemoryStore,
-    Reporter, Result, Source, Store, Version,
+    Alert, Desk, Error, Event, Filter, IncidentId, ManualClock, MemoryStore, Result, Source, Store,
+    Version,
 };
 
 use crate::support::t0;

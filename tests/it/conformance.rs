@@ -318,7 +318,7 @@ pub fn concurrent_appenders_on_different_incidents_all_land<B: Backend>() {
 pub fn large_events_round_trip<B: Backend>() {
     let mut b = B::fresh();
     let id = nth_id(1);
-    let big = "é".repeat(incidents::TEXT_MAX_CHARS);
+    let big = "é".repeat(incidents::limits::TEXT_MAX_CHARS);
     let events: Vec<Event> = (0..20).map(|n| note_event(n, &big)).collect();
     b.store().append(id, Version::ZERO, &events).unwrap();
     b.reopen();

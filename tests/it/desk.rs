@@ -64,7 +64,7 @@ fn bad_input_names_the_field_and_the_rule() {
         assert_eq!(err.field, field);
         assert!(err.rule.contains(rule), "{err}");
     }
-    let err = Command::note("x".repeat(incidents::TEXT_MAX_CHARS + 1)).unwrap_err();
+    let err = Command::note("x".repeat(incidents::limits::TEXT_MAX_CHARS + 1)).unwrap_err();
     assert_eq!(err.field, "note");
     assert!(err.rule.contains("at most 10000"), "{err}");
     let err = "sev9".parse::<Severity>().unwrap_err();
@@ -72,7 +72,7 @@ fn bad_input_names_the_field_and_the_rule() {
         err.to_string(),
         format!(
             "invalid severity: unknown severity \"sev9\"; expected {}",
-            incidents::SEVERITY_SPELLINGS
+            incidents::Severity::SPELLINGS
         )
     );
     // Invalid converts into the crate's Error.

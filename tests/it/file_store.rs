@@ -35,7 +35,8 @@ fn the_desk_works_unchanged_over_a_file_store_and_survives_a_restart() {
     assert_eq!(incident.root_cause().unwrap(), "bad deploy");
     assert_eq!(incident.version(), Version::new(4));
     // A high-severity incident needs its review before it closes (the default policy).
-    let review = incidents::Review::new("a bad deploy broke checkout", "bad deploy").unwrap();
+    let review =
+        incidents::people::Review::new("a bad deploy broke checkout", "bad deploy").unwrap();
     desk.act(id, &owner(), Command::review(review)).unwrap();
     desk.act(id, &owner(), Command::close("s", "l").unwrap())
         .unwrap();
@@ -231,7 +232,7 @@ fn an_export_larger_than_one_append_imports_into_a_file_store() {
     // 4,000 events of 20 KB: one import batch of 4,096 lines would exceed the file store's
     // 64 MiB per append, so the import must split by size.
     let source = MemoryStore::new();
-    let big = "é".repeat(incidents::TEXT_MAX_CHARS);
+    let big = "é".repeat(incidents::limits::TEXT_MAX_CHARS);
     for n in 0..40 {
         let events: Vec<_> = (0..100u64)
             .map(|k| crate::support::note_event(k, &big))

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use incidents::intake::Ingested;
 use incidents::webhooks::{AlertmanagerMapping, alertmanager};
-use incidents::{Clock, Desk, Filter, Ingested, ManualClock, MemoryStore, Resolution};
+use incidents::{Clock, Desk, Filter, ManualClock, MemoryStore, Resolution};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -115,7 +116,10 @@ fn the_alerts_of_one_group_are_one_incident_resolving_signal_by_signal() {
     assert!(restarted.get(id).unwrap().signals_all_resolved());
     struct Quiet;
     impl incidents::Notifier for Quiet {
-        fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> {
+        fn deliver(
+            &self,
+            _: &incidents::lifecycle::Notification,
+        ) -> Result<(), incidents::notify::DeliveryError> {
             Ok(())
         }
     }

@@ -9,10 +9,14 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Jerusalem;
+use incidents::desk::{CheckIn, Missed, RunReport};
+use incidents::intake::{Ingested, Intake, MaintenanceWindow};
+use incidents::lifecycle::{Audience, Notification, SignalState};
+use incidents::notify::DeliveryError;
+use incidents::policy::{Heartbeat, Hours, PolicyError};
 use incidents::{
-    Audience, Calendar, CheckIn, Clock, DeliveryError, Desk, Error, Heartbeat, Hours, Ingested,
-    Intake, MaintenanceWindow, ManualClock, MemoryStore, Missed, Notification, Notifier, Policy,
-    PolicyError, Resolution, RunReport, Service, Severity, SignalState, Source, Status, Store,
+    Calendar, Clock, Desk, Error, ManualClock, MemoryStore, Notifier, Policy, Resolution, Service,
+    Severity, Source, Status, Store,
 };
 use proptest::prelude::*;
 

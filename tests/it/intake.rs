@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use incidents::intake::{Ingested, Intake, MaintenanceWindow, RecurrenceRule};
 use incidents::{
-    Alert, Clock, Command, Desk, IncidentId, Ingested, Intake, MaintenanceWindow, ManualClock,
-    MemoryStore, Policy, RecurrenceRule, Resolution, Severity, Source, Status,
+    Alert, Clock, Command, Desk, IncidentId, ManualClock, MemoryStore, Policy, Resolution,
+    Severity, Source, Status,
 };
 use proptest::prelude::*;
 
@@ -421,7 +422,7 @@ fn reports_from_people_open_or_attach_like_alerts_with_their_source() {
     let report = |at| {
         Alert::report(
             Source::CustomerReport,
-            incidents::Reporter::new("Dana").unwrap(),
+            incidents::intake::Reporter::new("Dana").unwrap(),
             "checkout-blank-page",
             "online shop",
             "Order page goes blank after Pay",
@@ -440,7 +441,7 @@ fn reports_from_people_open_or_attach_like_alerts_with_their_source() {
     );
     let staff = Alert::report(
         Source::StaffReport,
-        incidents::Reporter::new("Tom").unwrap(),
+        incidents::intake::Reporter::new("Tom").unwrap(),
         "till",
         "POS",
         "Till frozen",
@@ -454,7 +455,7 @@ fn reports_from_people_open_or_attach_like_alerts_with_their_source() {
     assert!(
         Alert::report(
             Source::Alert,
-            incidents::Reporter::new("x").unwrap(),
+            incidents::intake::Reporter::new("x").unwrap(),
             "x",
             "POS",
             "x",

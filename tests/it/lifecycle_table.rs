@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use incidents::lifecycle::{Edge, decide, transition};
 use incidents::lifecycle::{mermaid, table};
-use incidents::{CommandKind, Edge, Incident, Status, decide, transition};
+use incidents::{CommandKind, Incident, Status};
 
 use crate::support::{owner, sample, scenario_id, t0};
 

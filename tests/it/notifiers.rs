@@ -9,7 +9,9 @@
 //! HTTP: a small HTTP/1.1 server inside the test (std `TcpListener` on 127.0.0.1:0) answers
 //! canned statuses and records what it received.
 
-use incidents::{Audience, IncidentId, Notification, Recipient, Role};
+use incidents::lifecycle::{Audience, Notification};
+use incidents::policy::Recipient;
+use incidents::{IncidentId, Role};
 
 /// A notification about a fresh incident (a v7 id with random bits, so reruns against the
 /// same server never collide).
@@ -41,8 +43,9 @@ mod smtp {
     use std::path::{Path, PathBuf};
     use std::time::Duration;
 
+    use incidents::lifecycle::Audience;
     use incidents::notifiers::{Directory, Mailbox, Security, SmtpNotifier};
-    use incidents::{Audience, Notifier, Role};
+    use incidents::{Notifier, Role};
     use serde_json::Value;
 
     use super::{HEBREW_BODY, HEBREW_SUBJECT, escalation_step, note};
@@ -410,9 +413,10 @@ mod http {
     use std::thread::JoinHandle;
     use std::time::Duration;
 
+    use incidents::Notifier;
+    use incidents::lifecycle::Audience;
     use incidents::notifiers::sms::{PhoneNumber, Segments};
     use incidents::notifiers::{Directory, SmsGatewayNotifier, WebhookNotifier};
-    use incidents::{Audience, Notifier};
     use serde_json::{Value, json};
 
     use super::{HEBREW_BODY, HEBREW_SUBJECT, escalation_step, note};
@@ -801,7 +805,8 @@ mod http {
 
     #[test]
     fn the_desk_records_a_refused_webhook_without_its_secret() {
-        use incidents::{Change, Command, Delivery, Desk, MemoryStore, SystemClock};
+        use incidents::incident::Delivery;
+        use incidents::{Change, Command, Desk, MemoryStore, SystemClock};
         let token = "999:desk-secret-token";
         let server = Server::start(vec![Reply::Status(
             403,

@@ -17,10 +17,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use incidents::intake::{Correlation, Ingested, Intake, Reporter};
+use incidents::lifecycle::Notification;
+use incidents::notify::DeliveryError;
+use incidents::people::Review;
 use incidents::{
-    Actor, Alert, Command, Correlation, DeliveryError, Desk, Event, IncidentId, Ingested, Intake,
-    ManualClock, MemoryStore, NewIncident, Notification, Notifier, Policy, Reporter, Resolution,
-    Review, Role, Severity, Source, Store, Version,
+    Actor, Alert, Command, Desk, Event, IncidentId, ManualClock, MemoryStore, NewIncident,
+    Notifier, Policy, Resolution, Role, Severity, Source, Store, Version,
 };
 
 use crate::support::owner;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use incidents::lifecycle::Timer;
+use incidents::people::{Grant, Permissions, Playbook, PlaybookMatch, Review};
 use incidents::{
-    Actor, Calendar, Change, Clock, Command, CommandKind, Desk, Error, Grant, ManualClock,
-    MemoryStore, NewIncident, Permissions, Playbook, PlaybookMatch, Policy, Resolution, Review,
-    Role, Severity, Source, Status, Store, Timer,
+    Actor, Calendar, Change, Clock, Command, CommandKind, Desk, Error, ManualClock, MemoryStore,
+    NewIncident, Policy, Resolution, Role, Severity, Source, Status, Store,
 };
 use proptest::prelude::*;
 
@@ -485,7 +486,9 @@ fn follow_ups_complete_after_close_and_overdue_ones_are_reminded_once() {
     );
     assert_eq!(
         reminder.audience,
-        incidents::Audience::Recipients(vec![incidents::Recipient::Person("dana".into())])
+        incidents::lifecycle::Audience::Recipients(vec![incidents::policy::Recipient::Person(
+            "dana".into()
+        )])
     );
     // Closed incidents still refuse everything else.
     assert!(

@@ -26,9 +26,11 @@
 
 use chrono::Duration;
 use incidents::Clock;
+use incidents::lifecycle::{Edge, transition};
+use incidents::people::Permissions;
 use incidents::{
-    Change, Command, Desk, Edge, Error, Event, Incident, IncidentId, ManualClock, MemoryStore,
-    Permissions, Resolution, Status, Store, transition,
+    Change, Command, Desk, Error, Event, Incident, IncidentId, ManualClock, MemoryStore,
+    Resolution, Status, Store,
 };
 use proptest::prelude::*;
 

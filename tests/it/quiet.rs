@@ -4,9 +4,11 @@
 //! wakes the chain where it stopped.
 
 use chrono::{DateTime, Duration, Utc};
+use incidents::intake::Intake;
+use incidents::lifecycle::{Notification, SlaTarget, Timer};
+use incidents::notify::DeliveryError;
 use incidents::{
-    Alert, Command, DeliveryError, Desk, Intake, ManualClock, MemoryStore, Notification, Notifier,
-    Policy, Resolution, Severity, SlaTarget, Timer,
+    Alert, Command, Desk, ManualClock, MemoryStore, Notifier, Policy, Resolution, Severity,
 };
 
 use crate::support::{owner, t0};
@@ -36,7 +38,7 @@ fn minutes(m: i64) -> DateTime<Utc> {
 }
 
 /// When each timer fired, as minutes after 12:00, with a short name.
-fn fired(run: &incidents::RunReport) -> Vec<(i64, String)> {
+fn fired(run: &incidents::desk::RunReport) -> Vec<(i64, String)> {
     run.fired
         .iter()
         .map(|(at, _, timer)| {
@@ -160,7 +162,7 @@ fn reports_from_people_do_not_make_an_incident_quiet() {
     let desk = Desk::new(MemoryStore::new(), &clock).unwrap();
     let report = Alert::report(
         incidents::Source::CustomerReport,
-        incidents::Reporter::new("Dana").unwrap(),
+        incidents::intake::Reporter::new("Dana").unwrap(),
         "checkout",
         "online shop",
         "Checkout fails",

@@ -6,10 +6,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use incidents::intake::Ingested;
+use incidents::lifecycle::SlaTarget;
+use incidents::people::Review;
+use incidents::report::{DurationStats, FigureUnit, Report, Window, report};
 use incidents::{
-    Alert, Calendar, Command, Desk, DurationStats, FigureUnit, Filter, IncidentId, Ingested,
-    ManualClock, MemoryStore, NewIncident, Policy, Report, Resolution, Review, Severity, SlaTarget,
-    Source, Window, report,
+    Alert, Calendar, Command, Desk, Filter, IncidentId, ManualClock, MemoryStore, NewIncident,
+    Policy, Resolution, Severity, Source,
 };
 
 use crate::support::owner;
@@ -784,7 +787,7 @@ fn reports_serialize_and_come_back_equal() {
         "durations read like the policy's: {json}"
     );
     let c = r.compare(&shop.desk.report(window.preceding()).unwrap());
-    let back: incidents::Comparison =
+    let back: incidents::report::Comparison =
         serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
     assert_eq!(back, c);
     // A window that ends before it starts does not deserialize.

@@ -8,11 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use incidents::incident::Delivery;
+use incidents::lifecycle::{Audience, Notification};
+use incidents::notify::DeliveryError;
+use incidents::store::Append;
 use incidents::store::FeedItem;
 use incidents::{
-    Append, Audience, Change, Clock, Command, Delivery, DeliveryError, Desk, Error, Event,
-    IncidentId, ManualClock, MemoryStore, NewIncident, Notification, Notifier, Result, Runner,
-    Severity, Source, Store, Version,
+    Change, Clock, Command, Desk, Error, Event, IncidentId, ManualClock, MemoryStore, NewIncident,
+    Notifier, Result, Runner, Severity, Source, Store, Version,
 };
 
 use crate::support::{owner, t0};
@@ -257,7 +260,7 @@ fn run_until_handles_every_deadline_in_order_and_leaves_the_clock_at_the_end() {
     let pages: Vec<i64> = run
         .fired
         .iter()
-        .filter(|(_, _, t)| matches!(t, incidents::Timer::Escalation { .. }))
+        .filter(|(_, _, t)| matches!(t, incidents::lifecycle::Timer::Escalation { .. }))
         .map(|(at, _, _)| (*at - t0()).num_minutes())
         .collect();
     assert_eq!(pages[..3], [0, 10, 15]);

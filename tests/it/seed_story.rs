@@ -5,10 +5,14 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use incidents::intake::{Ingested, Reporter};
+use incidents::lifecycle::{Audience, Notification};
+use incidents::notify::DeliveryError;
+use incidents::people::Review;
+use incidents::report::Window;
 use incidents::{
-    Actor, Alert, Audience, Clock, Command, DeliveryError, Desk, FileStore, Filter, Ingested,
-    ManualClock, Notification, Notifier, Reporter, Resolution, Review, Role, Severity, Source,
-    Status, Window,
+    Actor, Alert, Clock, Command, Desk, FileStore, Filter, ManualClock, Notifier, Resolution, Role,
+    Severity, Source, Status,
 };
 
 /// The host's notifier: here it keeps what it was asked to send, and when.

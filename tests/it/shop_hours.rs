@@ -7,9 +7,11 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Jerusalem;
+use incidents::lifecycle::{Notification, Timer};
+use incidents::notify::DeliveryError;
 use incidents::{
-    Calendar, Clock, DeliveryError, Desk, IncidentId, ManualClock, MemoryStore, NewIncident,
-    Notification, Notifier, Policy, Severity, Source, Timer,
+    Calendar, Clock, Desk, IncidentId, ManualClock, MemoryStore, NewIncident, Notifier, Policy,
+    Severity, Source,
 };
 
 use crate::support::owner;
@@ -71,7 +73,7 @@ fn pages(severity: Severity, opened: DateTime<Utc>) -> (IncidentId, Vec<DateTime
         .lock()
         .unwrap()
         .iter()
-        .filter(|(_, n)| matches!(n.audience, incidents::Audience::Recipients(_)))
+        .filter(|(_, n)| matches!(n.audience, incidents::lifecycle::Audience::Recipients(_)))
         .map(|(t, _)| *t)
         .collect();
     assert_eq!(delivered, steps, "each page goes out when its step fires");
@@ -145,14 +147,15 @@ fn the_opening_counts_in_local_time_across_daylight_saving_changes() {
 #[test]
 fn a_chain_with_delays_counts_them_from_the_opening() {
     // A chain of its own: the owner at once, the responders 20 opening minutes later.
-    use incidents::{Chain, OutsideHours, Recipient, Role, Rounds, Step, Targets};
+    use incidents::Role;
+    use incidents::policy::{Chain, OutsideHours, Recipient, Rounds, Step, Targets};
     let step = |minutes, notify| Step {
         after: Duration::minutes(minutes),
         notify: vec![notify],
         channel: None,
     };
     let targets = Targets {
-        hours: incidents::Hours::Business,
+        hours: incidents::policy::Hours::Business,
         escalation: Some(Chain {
             steps: vec![
                 step(0, Recipient::IncidentOwner),

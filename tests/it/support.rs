@@ -1,9 +1,10 @@
 //! Shared test support: fixed values, proptest strategies, and given/when/then helpers.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use incidents::lifecycle::decide;
 use incidents::{
     Actor, Change, Command, CommandKind, Event, Incident, IncidentId, NewIncident, Rejected,
-    Resolution, Role, Severity, Source, Status, decide,
+    Resolution, Role, Severity, Source, Status,
 };
 use proptest::prelude::*;
 
@@ -77,7 +78,7 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
         },
         CommandKind::CompleteTask => Command::CompleteTask { task: 1 },
         CommandKind::RecordReview => Command::review(
-            incidents::Review::new("the disk filled up", "log rotation was off")
+            incidents::people::Review::new("the disk filled up", "log rotation was off")
                 .unwrap()
                 .follow_up("turn on log rotation", "avi", t0() + Duration::days(7))
                 .unwrap(),

@@ -2,9 +2,11 @@
 //! type and constructor refuses bidirectional overrides, unbalanced or one-line isolates and
 //! invisible-only values, naming the field and the code point, and takes Hebrew with marks.
 
+use incidents::intake::{Contact, Reporter};
+use incidents::people::{Playbook, PlaybookMatch, Review};
 use incidents::{
-    Actor, Alert, Command, Contact, Desk, Error, Invalid, MemoryStore, NewIncident, Playbook,
-    PlaybookMatch, Reporter, Review, Role, Service, Severity, Source, Text, Title,
+    Actor, Alert, Command, Desk, Error, Invalid, MemoryStore, NewIncident, Role, Service, Severity,
+    Source, Text, Title,
 };
 
 use crate::support::{owner, t0};

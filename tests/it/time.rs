@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use incidents::lifecycle::{Audience, Notification, SlaTarget, Timer};
+use incidents::notify::{Backoff, DeliveryError};
+use incidents::policy::{
+    Chain, Hours, OutsideHours, PolicyError, Recipient, Rounds, Step, Targets, simulate,
+};
+use incidents::sla::{SlaState, sla_status};
 use incidents::{
-    Audience, Backoff, Calendar, Chain, Change, Command, DeliveryError, Desk, Error, Hours,
-    IncidentId, ManualClock, MemoryStore, NewIncident, Notification, Notifier, OutsideHours,
-    Policy, PolicyError, Recipient, Resolution, Role, Rounds, Severity, SlaState, SlaTarget,
-    Source, Status, Step, Store, Targets, Timer, simulate, sla_status,
+    Calendar, Change, Command, Desk, Error, IncidentId, ManualClock, MemoryStore, NewIncident,
+    Notifier, Policy, Resolution, Role, Severity, Source, Status, Store,
 };
 
 use incidents::Clock;
@@ -337,7 +341,7 @@ fn resolve_status(
     desk: &Desk<MemoryStore, &ManualClock>,
     id: IncidentId,
     now: DateTime<Utc>,
-) -> incidents::SlaStatus {
+) -> incidents::sla::SlaStatus {
     sla_status(&desk.get(id).unwrap(), desk.policy(), now)
         .into_iter()
         .find(|s| s.target == SlaTarget::Resolve)
@@ -679,7 +683,7 @@ fn failed_deliveries_back_off_exponentially_then_give_up() {
             .outbox()
             .iter()
             .find_map(|e| match e.delivery {
-                incidents::Delivery::Pending { next_attempt } => Some(next_attempt),
+                incidents::incident::Delivery::Pending { next_attempt } => Some(next_attempt),
                 _ => None,
             });
         match pending {
@@ -691,7 +695,10 @@ fn failed_deliveries_back_off_exponentially_then_give_up() {
     assert_eq!(attempts, [0, 30, 90, 210]);
     let entry = desk.get(id).unwrap().outbox()[0].clone();
     assert_eq!(entry.attempts, 4);
-    assert!(matches!(entry.delivery, incidents::Delivery::GaveUp { .. }));
+    assert!(matches!(
+        entry.delivery,
+        incidents::incident::Delivery::GaveUp { .. }
+    ));
     assert_eq!(entry.notification.audience, Audience::Customers);
 }
 
@@ -699,8 +706,11 @@ fn failed_deliveries_back_off_exponentially_then_give_up() {
 fn a_permanent_delivery_failure_gives_up_at_once() {
     struct Refusing;
     impl incidents::Notifier for Refusing {
-        fn deliver(&self, _: &incidents::Notification) -> Result<(), incidents::DeliveryError> {
-            Err(incidents::DeliveryError::permanent(
+        fn deliver(
+            &self,
+            _: &incidents::lifecycle::Notification,
+        ) -> Result<(), incidents::notify::DeliveryError> {
+            Err(incidents::notify::DeliveryError::permanent(
                 "HTTP 404 from the chat webhook",
             ))
         }
@@ -721,7 +731,10 @@ fn a_permanent_delivery_failure_gives_up_at_once() {
     assert_eq!((report.failed, report.gave_up), (0, 1));
     let entry = desk.get(id).unwrap().outbox()[0].clone();
     assert_eq!(entry.attempts, 1);
-    assert!(matches!(entry.delivery, incidents::Delivery::GaveUp { .. }));
+    assert!(matches!(
+        entry.delivery,
+        incidents::incident::Delivery::GaveUp { .. }
+    ));
     clock.advance(Duration::hours(1));
     assert_eq!(
         desk.dispatch(&Refusing).unwrap().gave_up,
@@ -770,7 +783,7 @@ fn delivery_is_at_least_once_a_crash_between_delivering_and_recording_redelivers
 #[test]
 fn customer_updates_go_to_customers_through_replaceable_templates() {
     let clock = ManualClock::new(t0());
-    let mut templates = incidents::Templates::default();
+    let mut templates = incidents::notify::Templates::default();
     templates.customer_update.subject = "Aroma bakery: {service} ({status})".into();
     let desk = Desk::builder(MemoryStore::new(), &clock)
         .templates(templates)

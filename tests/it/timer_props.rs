@@ -15,10 +15,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use incidents::lifecycle::{Notification, Timer};
+use incidents::notify::DeliveryError;
+use incidents::sla::{SlaState, sla_status};
 use incidents::{
-    Calendar, Change, Clock, Command, DeliveryError, Desk, Event, Incident, IncidentId,
-    ManualClock, MemoryStore, NewIncident, Notification, Notifier, Policy, Resolution, Severity,
-    SlaState, Source, Status, Timer, sla_status,
+    Calendar, Change, Clock, Command, Desk, Event, Incident, IncidentId, ManualClock, MemoryStore,
+    NewIncident, Notifier, Policy, Resolution, Severity, Source, Status,
 };
 use proptest::prelude::*;
 
@@ -125,7 +127,7 @@ fn check_history(id: IncidentId, history: &[Event]) {
 fn check_breaches(incident: &Incident, history: &[Event], policy: &Policy, now: DateTime<Utc>) {
     let recorded = &incident.fired_timers().breached;
     for status in sla_status(incident, policy, now) {
-        if status.target == incidents::SlaTarget::CustomerUpdate {
+        if status.target == incidents::lifecycle::SlaTarget::CustomerUpdate {
             continue;
         }
         let breach_recorded = recorded.contains(&status.target);

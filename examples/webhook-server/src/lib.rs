@@ -81,10 +81,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use incidents::intake::Ingested;
+use incidents::lifecycle::Notification;
+use incidents::notify::DeliveryError;
 use incidents::webhooks::{self, AlertmanagerMapping, PayloadError, Taken};
-use incidents::{
-    Clock, DeliveryError, Desk, FileStore, Filter, IncidentId, Ingested, Notification, Notifier,
-};
+use incidents::{Clock, Desk, FileStore, Filter, IncidentId, Notifier};
 use serde::Serialize;
 use tokio::sync::Notify;
 

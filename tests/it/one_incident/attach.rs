@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use incidents::intake::{Correlation, Ingested};
 use incidents::{
-    Change, Clock, CommandKind, Correlation, Desk, Error, FileStore, Ingested, ManualClock,
-    MemoryStore, Policy, Severity, Status,
+    Change, Clock, CommandKind, Desk, Error, FileStore, ManualClock, MemoryStore, Policy, Severity,
+    Status,
 };
 
 use super::{

@@ -5,10 +5,8 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use incidents::{
-    Alert, Clock, Correlate, Correlation, Filter, Ingested, Intake, MaintenanceWindow, ManualClock,
-    MemoryStore, Policy, Reporter, Severity, Source, Status,
-};
+use incidents::intake::{Correlate, Correlation, Ingested, Intake, MaintenanceWindow, Reporter};
+use incidents::{Alert, Clock, Filter, ManualClock, MemoryStore, Policy, Severity, Source, Status};
 
 use super::{
     SHOP, by_hand, close, dana, desk, monitor, monitor_from, opened, policy, report, report_on,

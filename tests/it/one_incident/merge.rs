@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use incidents::intake::{Correlation, Ingested};
+use incidents::lifecycle::{SlaTarget, Timer};
 use incidents::{
-    Change, Clock, Command, CommandKind, Correlation, Desk, Error, Ingested, ManualClock,
-    MemoryStore, Policy, Resolution, Severity, SlaTarget, Status, Store, Timer,
+    Change, Clock, Command, CommandKind, Desk, Error, ManualClock, MemoryStore, Policy, Resolution,
+    Severity, Status, Store,
 };
 
 use super::{
@@ -531,7 +533,7 @@ fn merging_unknown_incidents_is_not_found_and_only_some_may_merge() {
 
 #[test]
 fn the_table_rows_for_attach_merge_and_absorb_say_what_the_docs_say() {
-    use incidents::{Edge, transition};
+    use incidents::lifecycle::{Edge, transition};
     for status in Status::ALL {
         let (attach, merge, absorb) = (
             transition(Some(status), CommandKind::Attach),

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::Duration;
+use incidents::intake::{Correlate, Correlation};
+use incidents::people::Review;
 use incidents::{
-    Alert, Command, Correlate, Correlation, Desk, Error, Filter, IncidentId, ManualClock,
-    MemoryStore, Policy, Resolution, Review, Store,
+    Alert, Command, Desk, Error, Filter, IncidentId, ManualClock, MemoryStore, Policy, Resolution,
+    Store,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -5,9 +5,9 @@
 use std::sync::{Mutex, Once};
 
 use chrono::Duration;
+use incidents::intake::{Correlation, Ingested, Intake, MaintenanceWindow, Reporter};
 use incidents::{
-    Alert, Clock, Correlation, FileStore, Filter, Ingested, Intake, MaintenanceWindow, ManualClock,
-    NewIncident, Policy, Reporter, Severity, Source,
+    Alert, Clock, FileStore, Filter, ManualClock, NewIncident, Policy, Severity, Source,
 };
 
 use super::{DANA_CONTACT, SHOP, by_hand, dana, desk, desk_on, monitor, opened, policy, report};
@@ -26,7 +26,7 @@ fn full_report(topic: &str, at: chrono::DateTime<chrono::Utc>) -> Alert {
 }
 
 #[track_caller]
-fn assert_kept(kept: &incidents::Signal, alert: &Alert) {
+fn assert_kept(kept: &incidents::lifecycle::Signal, alert: &Alert) {
     assert_eq!(kept, &alert.signal());
     assert_eq!(kept.labels, *alert.labels());
     assert_eq!(kept.description.as_ref(), alert.description());

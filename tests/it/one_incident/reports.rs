@@ -2,7 +2,9 @@
 //! incidents resolved as duplicates (merged) and as false alarms, and say so.
 
 use chrono::Duration;
-use incidents::{Command, Correlation, Exclusion, ManualClock, Resolution, Severity, Window};
+use incidents::intake::Correlation;
+use incidents::report::{Exclusion, Window};
+use incidents::{Command, ManualClock, Resolution, Severity};
 
 use super::{desk, monitor, opened, policy, report, resolve};
 use crate::support::{owner, t0};

@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use incidents::desk::Subscription;
+use incidents::intake::{Correlation, Ingested};
+use incidents::store::Append;
 use incidents::store::FeedItem;
 use incidents::{
-    Append, Clock, Command, Correlation, Error, Event, IncidentId, Ingested, ManualClock,
-    MemoryStore, Resolution, Result, Severity, Store, Subscription, Version,
+    Clock, Command, Error, Event, IncidentId, ManualClock, MemoryStore, Resolution, Result,
+    Severity, Store, Version,
 };
 
 use super::{by_hand, copy, desk, desk_on, monitor, opened, policy};
@@ -212,7 +215,7 @@ fn an_unusable_description_never_costs_the_alert() {
         ),
         (
             &"x".repeat(20_000),
-            Some("x".repeat(incidents::TEXT_MAX_CHARS)),
+            Some("x".repeat(incidents::limits::TEXT_MAX_CHARS)),
         ),
     ] {
         let alerts = incidents::webhooks::alertmanager(body(description).as_bytes(), &mapping)

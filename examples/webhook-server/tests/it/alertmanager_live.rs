@@ -31,10 +31,10 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use incidents::incident::SignalRecord;
+use incidents::lifecycle::SignalState;
 use incidents::webhooks::{AlertmanagerMapping, alertmanager_fingerprint};
-use incidents::{
-    Desk, FileStore, Filter, Incident, Severity, SignalRecord, SignalState, SystemClock,
-};
+use incidents::{Desk, FileStore, Filter, Incident, Severity, SystemClock};
 use incidents_webhook_server::{Intake, router};
 use serde_json::{Value, json};
 
