@@ -177,6 +177,7 @@ pub enum Error {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {field}: {rule}")]
+#[non_exhaustive]
 pub struct Invalid {
     /// The name of the input field.
     pub field: &'static str,
@@ -247,6 +248,7 @@ impl std::fmt::Display for DisplayStatus<'_> {
 /// An append was made against a stale version of an incident's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("version conflict on incident {incident}: expected version {expected}, found {actual}")]
+#[non_exhaustive]
 pub struct Conflict {
     /// The incident whose history moved on.
     pub incident: IncidentId,
@@ -259,6 +261,7 @@ pub struct Conflict {
 /// A stored history that cannot be replayed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("impossible history for incident {incident} at version {at}: {reason}")]
+#[non_exhaustive]
 pub struct HistoryError {
     /// The incident whose history is broken.
     pub incident: IncidentId,

@@ -216,6 +216,7 @@ impl From<Service> for String {
 /// Where an incident came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Source {
     /// An automatic alert from a monitoring system.
     Alert,

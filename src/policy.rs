@@ -113,6 +113,7 @@ pub enum PolicyError {
 /// Which clock a target runs on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Hours {
     /// Wall-clock time: every minute counts, night and day.
     #[default]
@@ -124,6 +125,7 @@ pub enum Hours {
 /// Who an escalation step notifies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Recipient {
     /// The incident's owner, or, while it has none, everyone with the owner role.
     IncidentOwner,
@@ -162,6 +164,7 @@ pub struct Step {
 /// How often a chain runs again after its last step, while nobody acknowledges.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Rounds {
     /// Once through the steps, no repeat.
     #[default]

@@ -15,6 +15,7 @@ use crate::store::MemoryStore;
 
 /// One notification a dry run sent, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Simulated {
     /// When it went out.
     pub at: DateTime<Utc>,

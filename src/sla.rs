@@ -27,6 +27,7 @@ use crate::policy::{Hours, Policy, Targets};
 /// Where a target stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SlaState {
     /// Running, with time to spare.
     OnTrack,
@@ -42,6 +43,7 @@ pub enum SlaState {
 
 /// One target's status at some instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SlaStatus {
     /// Which target.
     pub target: SlaTarget,

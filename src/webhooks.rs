@@ -43,6 +43,7 @@ pub const MAX_ALERTS: usize = 1000;
 /// A webhook payload that cannot be taken, with the field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad webhook payload: {field}: {problem}")]
+#[non_exhaustive]
 pub struct PayloadError {
     /// Where in the payload, as a path (`alerts[0].labels.service`), or `body`.
     pub field: String,

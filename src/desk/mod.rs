@@ -126,6 +126,7 @@ impl<S, C> std::fmt::Debug for Desk<S, C> {
 
 /// What a command recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Receipt {
     /// The incident.
     pub id: IncidentId,

@@ -77,6 +77,7 @@ impl Filter {
 
 /// Incident counts, from [`Desk::counts`](crate::Desk::counts).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Counts {
     /// All incidents.
     pub total: usize,

@@ -14,6 +14,7 @@ const PAGE: usize = 1000;
 
 /// What [`Desk::catch_up`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CatchUp {
     /// Events other desks appended, now applied here.
     pub applied: usize,

@@ -51,6 +51,7 @@ impl Queue {
 
 /// What a [`Desk::tick`] recorded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TickReport {
     /// Every timer fired, with its incident, in the order recorded.
     pub fired: Vec<(IncidentId, Timer)>,
@@ -66,6 +67,7 @@ pub struct TickReport {
 
 /// What a [`Desk::dispatch`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DispatchReport {
     /// Notifications delivered.
     pub delivered: Vec<String>,

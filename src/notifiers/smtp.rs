@@ -80,6 +80,7 @@ impl fmt::Display for Mailbox {
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Security {
     /// No TLS, port 25 by default. Only for a relay on the same machine or network: a login
     /// and every message cross the wire readable.

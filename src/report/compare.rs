@@ -15,6 +15,7 @@ const LAST_PERIOD: &str = " Last period: ";
 /// What a compared figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FigureUnit {
     /// A number of things (incidents, follow-ups, responses).
     Count,
@@ -48,6 +49,7 @@ impl FigureUnit {
 
 /// One headline figure in both periods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Compared {
     /// What the figure is, e.g. `time to resolve mean (wall clock)`.
     pub figure: String,
@@ -170,6 +172,7 @@ impl fmt::Display for Compared {
 /// Two reports' headline figures side by side, with the change: this period against the
 /// last. Serializable, printable as a table (`Display`), exportable as CSV.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Comparison {
     /// This period.
     pub this: Window,

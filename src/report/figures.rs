@@ -13,6 +13,7 @@ use crate::text::Title;
 
 /// Incidents left out of a figure, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Exclusion {
     /// How many.
     pub count: usize,
@@ -22,6 +23,7 @@ pub struct Exclusion {
 
 /// How many incidents were opened in the window, broken down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Volume {
     /// Incidents opened in the window.
     pub total: usize,
@@ -39,6 +41,7 @@ pub struct Volume {
 
 /// Time from opening to the first acknowledgement (MTTA).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TimeToAcknowledge {
     /// Measured on the wall clock.
     pub wall_clock: DurationStats,
@@ -53,6 +56,7 @@ pub struct TimeToAcknowledge {
 /// Time from opening to resolution: time to handle (MTTR). The headline figures leave out
 /// incidents resolved as false alarms or duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TimeToResolve {
     /// Measured on the wall clock (vendor waits included), false alarms and duplicates left
     /// out.
@@ -76,6 +80,7 @@ pub struct TimeToResolve {
 
 /// How one SLA target held for the incidents opened in the window, judged at its end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SlaCompliance {
     /// Which target.
     pub target: SlaTarget,
@@ -104,6 +109,7 @@ pub struct SlaCompliance {
 
 /// One SLA target an incident breached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Breach {
     /// The incident.
     pub incident: IncidentId,
@@ -128,6 +134,7 @@ pub struct Breach {
 
 /// Every SLA target breached by incidents opened in the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Breaches {
     /// The breaches, oldest incident first.
     pub items: Vec<Breach>,
@@ -137,6 +144,7 @@ pub struct Breaches {
 
 /// How many incidents opened in the window were recurrences of earlier ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Recurrences {
     /// Incidents opened in the window.
     pub opened: usize,
@@ -150,6 +158,7 @@ pub struct Recurrences {
 
 /// A review follow-up past its due date and not done, at the window's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OverdueFollowUp {
     /// The incident reviewed.
     pub incident: IncidentId,
@@ -167,6 +176,7 @@ pub struct OverdueFollowUp {
 
 /// Review follow-ups overdue at the window's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OverdueFollowUps {
     /// Follow-ups (of reviews recorded before the window's end) due before the window's end.
     pub due: usize,
@@ -178,6 +188,7 @@ pub struct OverdueFollowUps {
 
 /// Customers' satisfaction, from feedback recorded in the window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Satisfaction {
     /// Feedback recorded in the window.
     pub responses: usize,

@@ -37,6 +37,7 @@ pub use window::Window;
 /// ([`to_csv`](Report::to_csv)). Build it with [`report`] or
 /// [`Desk::report`](crate::Desk::report).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
     /// The window reported on.
     pub window: Window,

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(DurationStats::of(&[]).mean, None);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DurationStats {
     /// How many durations were measured.
     pub count: usize,

@@ -19,6 +19,7 @@ use crate::store::{Append, Store, Version};
 
 /// Counts from [`export_jsonl`] or [`import_jsonl`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportReport {
     /// Events written or read.
     pub events: u64,

@@ -156,6 +156,7 @@ pub trait Store: Send + Sync {
 
 /// One event in a store's global order, from [`Store::feed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FeedItem {
     /// Its position; positions only grow, in commit order.
     pub position: u64,
@@ -165,6 +166,18 @@ pub struct FeedItem {
     pub version: Version,
     /// The event.
     pub event: Event,
+}
+
+impl FeedItem {
+    /// An item for a [`Store::feed`] implementation to return.
+    pub fn new(position: u64, incident: IncidentId, version: Version, event: Event) -> FeedItem {
+        FeedItem {
+            position,
+            incident,
+            version,
+            event,
+        }
+    }
 }
 
 macro_rules! forward_store {

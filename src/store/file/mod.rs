@@ -88,6 +88,7 @@ impl FileStoreOptions {
 
 /// What opening a store found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OpenReport {
     /// Segment files.
     pub segments: usize,
@@ -105,6 +106,7 @@ pub struct OpenReport {
 /// (an append returns only after its frame is complete and flushed); they are kept in the
 /// quarantine directory all the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TornTail {
     /// The segment it was in.
     pub path: PathBuf,
@@ -118,6 +120,7 @@ pub struct TornTail {
 
 /// What [`FileStore::repair`] moved aside.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RepairReport {
     /// Each damaged range, in the order found. Empty if the store was healthy.
     pub quarantined: Vec<Quarantined>,
@@ -125,6 +128,7 @@ pub struct RepairReport {
 
 /// A range of a segment moved into the quarantine directory by a repair.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Quarantined {
     /// The segment the bytes came from.
     pub path: PathBuf,
@@ -140,6 +144,7 @@ pub struct Quarantined {
 
 /// What [`FileStore::backup`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackupReport {
     /// The backup directory (open it with [`FileStore::open`] to restore).
     pub dir: PathBuf,

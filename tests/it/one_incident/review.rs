@@ -31,12 +31,12 @@ impl FeedStore {
     fn note(log: &mut Vec<FeedItem>, id: IncidentId, expected: Version, events: &[Event]) {
         for (i, event) in events.iter().enumerate() {
             let position = log.len() as u64 + 1;
-            log.push(FeedItem {
+            log.push(FeedItem::new(
                 position,
-                incident: id,
-                version: expected.plus(i as u64 + 1),
-                event: event.clone(),
-            });
+                id,
+                expected.plus(i as u64 + 1),
+                event.clone(),
+            ));
         }
     }
 }
