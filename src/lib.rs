@@ -87,7 +87,7 @@ pub use desk::{
     HeartbeatState, Merged, Missed, Receipt, RunReport, Subscription, TickReport,
 };
 pub use engine::MAX_STEPS_PER_TICK;
-pub use error::{Conflict, Error, HistoryError, Invalid, Rejected, Result};
+pub use error::{Conflict, Error, HistoryError, Invalid, Refusal, Rejected, Result};
 pub use heartbeat::{HEARTBEAT_NAME_MAX_CHARS, HEARTBEAT_SOURCE, Heartbeat};
 pub use incident::{
     Closure, Delivery, Entry, FiredTimers, Incident, OutboxEntry, ResolutionRecord, SignalRecord,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Rejected;
+use crate::error::{Refusal, Rejected};
 use crate::incident::Incident;
 use crate::lifecycle::{Change, Command, Edge, Event, Resolution, transition};
 use crate::model::Actor;
@@ -51,7 +51,7 @@ pub fn decide(
         (None, Command::Open { id, .. }) => Some(*id),
         (None, _) => None,
     };
-    let reject = |reason: &'static str| Rejected {
+    let reject = |reason: Refusal| Rejected {
         incident: incident_id,
         status: state.map(Incident::status),
         command: kind,
@@ -88,11 +88,11 @@ pub fn decide(
                 recurrence: incident.recurrence,
             }),
             // The table rejects every other command on a missing incident.
-            _ => Err(reject("the incident does not exist")),
+            _ => Err(reject(Refusal::DoesNotExist)),
         };
     };
     match command {
-        Command::Open { .. } => Err(reject("the incident already exists")),
+        Command::Open { .. } => Err(reject(Refusal::AlreadyExists)),
         Command::Acknowledge => event(Change::Acknowledged),
         Command::AssignOwner { owner } => {
             if incident.owner() == Some(owner) {
@@ -118,7 +118,7 @@ pub fn decide(
         }),
         Command::Resolve { resolution } => {
             if *resolution == (Resolution::Duplicate { of: incident.id() }) {
-                return Err(reject("an incident cannot be a duplicate of itself"));
+                return Err(reject(Refusal::DuplicateOfItself));
             }
             event(Change::Resolved {
                 resolution: *resolution,
@@ -195,7 +195,7 @@ pub fn decide(
             playbook: None,
         }),
         Command::AssignTask { task, assignee } => match incident.task(*task) {
-            None => Err(reject("the incident has no task with that number")),
+            None => Err(reject(Refusal::NoSuchTask)),
             Some(t) if t.assignee.as_ref() == Some(assignee) => Ok(Vec::new()),
             Some(_) => event(Change::TaskAssigned {
                 task: *task,
@@ -203,7 +203,7 @@ pub fn decide(
             }),
         },
         Command::CompleteTask { task } => match incident.task(*task) {
-            None => Err(reject("the incident has no task with that number")),
+            None => Err(reject(Refusal::NoSuchTask)),
             Some(t) if t.done.is_some() => Ok(Vec::new()),
             Some(_) => event(Change::TaskCompleted { task: *task }),
         },
@@ -211,9 +211,7 @@ pub fn decide(
             review: review.clone(),
         }),
         Command::CompleteFollowUp { follow_up } => match incident.follow_up(*follow_up) {
-            None => Err(reject(
-                "the incident's reviews have no follow-up with that number",
-            )),
+            None => Err(reject(Refusal::NoSuchFollowUp)),
             Some(f) if f.done.is_some() => Ok(Vec::new()),
             Some(_) => event(Change::FollowUpCompleted {
                 follow_up: *follow_up,
@@ -234,7 +232,7 @@ pub fn decide(
         }
         Command::Merge { into } => {
             if *into == incident.id() {
-                return Err(reject("an incident cannot be merged into itself"));
+                return Err(reject(Refusal::MergeIntoItself));
             }
             event(Change::MergedInto { into: *into })
         }

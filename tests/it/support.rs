@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use incidents::{
-    Actor, Change, Command, CommandKind, Event, Incident, IncidentId, NewIncident, Rejected,
-    Resolution, Role, Severity, Source, Status, decide,
+    Actor, Change, Command, CommandKind, Event, Incident, IncidentId, NewIncident, Refusal,
+    Rejected, Resolution, Role, Severity, Source, Status, decide,
 };
 use proptest::prelude::*;
 
@@ -286,13 +286,10 @@ impl Then {
         self
     }
 
-    /// Then the command is rejected, with a reason containing `reason`.
-    pub fn then_rejected(self, reason: &str) -> Self {
+    /// Then the command is rejected, for `reason`.
+    pub fn then_rejected(self, reason: Refusal) -> Self {
         let err = self.outcome.as_ref().expect_err("command was accepted");
-        assert!(
-            err.reason.contains(reason),
-            "rejection {err} does not mention {reason:?}"
-        );
+        assert_eq!(err.reason, reason, "rejection {err}");
         self
     }
 
