@@ -219,8 +219,90 @@ pub struct Rejected {
     pub status: Option<Status>,
     /// Which command was refused.
     pub command: CommandKind,
-    /// Why, in words a person can act on.
-    pub reason: &'static str,
+    /// Why. Match on it; its [`Display`](std::fmt::Display) is words a person can act on.
+    pub reason: Refusal,
+}
+
+/// Why a command was [`Rejected`]: one variant per rule that refuses commands.
+///
+/// Its [`Display`](std::fmt::Display) is the reason in words (lowercase, no period), as the
+/// [`Rejected`] message shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The incident does not exist yet, and only opening it is possible.
+    DoesNotExist,
+    /// The incident already exists: it cannot be opened again.
+    AlreadyExists,
+    /// The incident is closed: closed incidents are final.
+    Closed,
+    /// The incident is resolved; the command needs an active incident (reopen it first).
+    Resolved,
+    /// Resolving an incident that is already resolved: reopen it to resolve it differently.
+    AlreadyResolved,
+    /// Merging an incident that is already resolved: reopen it to merge it.
+    MergeResolved,
+    /// Reopening an incident that is not resolved.
+    NotResolved,
+    /// Closing an incident that is not resolved yet.
+    CloseUnresolved,
+    /// Recording the post-incident review before the incident is resolved.
+    ReviewBeforeResolving,
+    /// A timer firing on a resolved incident, which has no running timers.
+    NoRunningTimers,
+    /// Resolving an incident as a duplicate of itself.
+    DuplicateOfItself,
+    /// Merging an incident into itself.
+    MergeIntoItself,
+    /// Resolving as a duplicate of an incident that is itself a duplicate of another one.
+    OriginalIsDuplicate,
+    /// Merging into an incident that is itself a duplicate of another one.
+    TargetIsDuplicate,
+    /// Naming a task number the incident does not have.
+    NoSuchTask,
+    /// Naming a follow-up number the incident's reviews do not have.
+    NoSuchFollowUp,
+    /// Closing without a post-incident review when the policy requires one.
+    ReviewRequired,
+}
+
+impl Refusal {
+    /// The reason in words: lowercase, no period.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Refusal::DoesNotExist => "the incident does not exist",
+            Refusal::AlreadyExists => "the incident already exists",
+            Refusal::Closed => "closed incidents are final and accept no commands",
+            Refusal::Resolved => "the incident is resolved; reopen it first",
+            Refusal::AlreadyResolved => {
+                "the incident is already resolved; reopen it to resolve it differently"
+            }
+            Refusal::MergeResolved => {
+                "the incident is already resolved; reopen it to merge it into another"
+            }
+            Refusal::NotResolved => "only a resolved incident can be reopened",
+            Refusal::CloseUnresolved => "resolve the incident before closing it",
+            Refusal::ReviewBeforeResolving => "the review comes after resolving",
+            Refusal::NoRunningTimers => "a resolved incident has no running timers",
+            Refusal::DuplicateOfItself => "an incident cannot be a duplicate of itself",
+            Refusal::MergeIntoItself => "an incident cannot be merged into itself",
+            Refusal::OriginalIsDuplicate => {
+                "it is itself a duplicate of another incident; name that one"
+            }
+            Refusal::TargetIsDuplicate => {
+                "it is itself a duplicate of another incident; merge into that one"
+            }
+            Refusal::NoSuchTask => "the incident has no task with that number",
+            Refusal::NoSuchFollowUp => "the incident's reviews have no follow-up with that number",
+            Refusal::ReviewRequired => "the policy requires a post-incident review before closing",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 struct DisplayId<'a>(&'a Option<IncidentId>);

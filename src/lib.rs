@@ -100,7 +100,7 @@ pub mod webhooks;
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use desk::{Desk, DeskBuilder, Filter, Receipt};
-pub use error::{Conflict, Error, Invalid, Rejected, Result};
+pub use error::{Conflict, Error, Invalid, Refusal, Rejected, Result};
 pub use incident::Incident;
 pub use intake::Alert;
 pub use lifecycle::{Change, Command, CommandKind, Event, NewIncident, Resolution, Status};

@@ -2,7 +2,7 @@
 
 use super::{CONFLICT_RETRIES, Desk, Receipt, Slot, lock};
 use crate::clock::Clock;
-use crate::error::{Conflict, Error, Rejected, Result};
+use crate::error::{Conflict, Error, Refusal, Rejected, Result};
 use crate::incident::Incident;
 use crate::lifecycle::{Change, Command, CommandKind, Edge, Event, decide, transition};
 use crate::model::{Actor, IncidentId};
@@ -72,10 +72,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             // `decide` refuses a merge into itself; do not lock the same cell twice.
             let slot = lock(&dup_cell);
             decide(Some(&slot.incident), &command, actor, self.clock.now())?;
-            return Err(rejected(
-                &slot.incident,
-                "an incident cannot be merged into itself",
-            ));
+            return Err(rejected(&slot.incident, Refusal::MergeIntoItself));
         }
         let into_cell = self.cell(into)?.ok_or(Error::NotFound { id: into })?;
         // Lock in id order, so two merges in opposite directions cannot deadlock.
@@ -124,10 +121,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Err(rejected(target, reason));
         }
         if target.duplicate_of().is_some() {
-            return Err(rejected(
-                target,
-                "it is itself a duplicate of another incident; merge into that one",
-            ));
+            return Err(rejected(target, Refusal::TargetIsDuplicate));
         }
         let dup_events = decide(Some(&dup.incident), command, actor, now)?;
         let into_events = vec![Event {
@@ -177,7 +171,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
 }
 
 /// A merge refused because of `incident`'s state.
-fn rejected(incident: &Incident, reason: &'static str) -> Error {
+fn rejected(incident: &Incident, reason: Refusal) -> Error {
     Rejected {
         incident: Some(incident.id()),
         status: Some(incident.status()),

@@ -382,7 +382,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     incident: Some(*of),
                     status: Some(original.incident.status()),
                     command: command.kind(),
-                    reason: "it is itself a duplicate of another incident; name that one",
+                    reason: crate::error::Refusal::OriginalIsDuplicate,
                 }
                 .into());
             }
@@ -400,7 +400,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     incident: Some(id),
                     status: Some(incident.status()),
                     command: command.kind(),
-                    reason: "the policy requires a post-incident review before closing",
+                    reason: crate::error::Refusal::ReviewRequired,
                 }
                 .into());
             }

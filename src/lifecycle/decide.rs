@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::Rejected;
+use crate::error::{Refusal, Rejected};
 use crate::incident::Incident;
 use crate::lifecycle::{Change, Command, Edge, Event, Resolution, transition};
-use crate::model::Actor;
+use crate::model::{Actor, IncidentId};
+use crate::text::Text;
 
 /// Decides what a command does to an incident: the events to record, or why it is refused.
 ///
@@ -47,197 +48,232 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, Rejected> {
     let kind = command.kind();
-    let incident_id = match (state, command) {
-        (Some(incident), _) => Some(incident.id()),
-        (None, Command::Open { id, .. }) => Some(*id),
-        (None, _) => None,
-    };
-    let reject = |reason: &'static str| Rejected {
-        incident: incident_id,
+    let rejected = |reason: Refusal| Rejected {
+        incident: match (state, command) {
+            (Some(incident), _) => Some(incident.id()),
+            (None, Command::Open { id, .. }) => Some(*id),
+            (None, _) => None,
+        },
         status: state.map(Incident::status),
         command: kind,
         reason,
     };
     let edge = transition(state.map(Incident::status), kind);
     match edge {
-        Edge::Reject(reason) => return Err(reject(reason)),
+        Edge::Reject(reason) => return Err(rejected(reason)),
         Edge::Ignore => return Ok(Vec::new()),
         Edge::Move(_) | Edge::Stay => {}
     }
+    // The table accepted the command. Build its event; a few commands whose data is already
+    // recorded record nothing.
+    let change = match state {
+        None => opening(command),
+        Some(incident) => change(incident, command, edge),
+    }
+    .map_err(rejected)?;
     let at = state.map_or(now, |incident| now.max(incident.updated_at()));
-    let event = |change: Change| {
-        Ok(vec![Event {
+    Ok(change
+        .map(|change| Event {
             at,
             actor: actor.clone(),
             change,
-        }])
-    };
+        })
+        .into_iter()
+        .collect())
+}
 
-    // The table accepted the command. Build its event; a few commands whose data is already
-    // recorded record nothing.
-    let Some(incident) = state else {
-        return match command {
-            Command::Open { id, incident } => event(Change::Opened {
-                id: *id,
-                title: incident.title().clone(),
-                description: incident.description().cloned(),
-                severity: incident.severity(),
-                service: incident.service().clone(),
-                source: incident.source(),
-                alert_key: incident.alert_key.clone(),
-                idempotency_key: incident.idempotency_key.clone(),
-                recurrence: incident.recurrence,
-            }),
-            // The table rejects every other command on a missing incident.
-            _ => Err(reject("the incident does not exist")),
-        };
-    };
+/// What a command the table accepts records: `None` when what it asks for already holds.
+type Decision = Result<Option<Change>, Refusal>;
+
+/// Records `change`.
+fn record(change: Change) -> Decision {
+    Ok(Some(change))
+}
+
+/// Records the change `change` builds, unless what it would record `holds` already.
+fn unless(holds: bool, change: impl FnOnce() -> Change) -> Decision {
+    Ok((!holds).then(change))
+}
+
+/// The command on an incident that does not exist yet: only opening it.
+fn opening(command: &Command) -> Decision {
     match command {
-        Command::Open { .. } => Err(reject("the incident already exists")),
-        Command::Acknowledge => event(Change::Acknowledged),
-        Command::AssignOwner { owner } => {
-            if incident.owner() == Some(owner) {
-                Ok(Vec::new())
-            } else {
-                event(Change::OwnerAssigned {
-                    owner: owner.clone(),
-                })
-            }
-        }
-        Command::StartInvestigating => event(Change::InvestigationStarted),
-        Command::Identify { root_cause } => {
-            if edge == Edge::Stay && incident.root_cause() == Some(root_cause) {
-                Ok(Vec::new())
-            } else {
-                event(Change::RootCauseIdentified {
-                    root_cause: root_cause.clone(),
-                })
-            }
-        }
-        Command::Mitigate { action } => event(Change::Mitigated {
-            action: action.clone(),
+        Command::Open { id, incident } => record(Change::Opened {
+            id: *id,
+            title: incident.title().clone(),
+            description: incident.description().cloned(),
+            severity: incident.severity(),
+            service: incident.service().clone(),
+            source: incident.source(),
+            alert_key: incident.alert_key.clone(),
+            idempotency_key: incident.idempotency_key.clone(),
+            recurrence: incident.recurrence,
         }),
-        Command::Resolve { resolution } => {
-            if *resolution == (Resolution::Duplicate { of: incident.id() }) {
-                return Err(reject("an incident cannot be a duplicate of itself"));
-            }
-            event(Change::Resolved {
-                resolution: *resolution,
-            })
-        }
-        Command::Reopen { reason } => event(Change::Reopened {
-            reason: reason.clone(),
+        // The table rejects every other command on a missing incident.
+        _ => Err(Refusal::DoesNotExist),
+    }
+}
+
+/// The command on an existing incident: one arm per command, those with rules of their own
+/// in the functions below (the lifecycle's, the records', then the people's).
+fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
+    let text = |text: &Text| text.clone();
+    match command {
+        Command::Open { .. } => Err(Refusal::AlreadyExists),
+        Command::Acknowledge => record(Change::Acknowledged),
+        Command::StartInvestigating => record(Change::InvestigationStarted),
+        Command::Identify { root_cause } => identify(incident, root_cause, edge),
+        Command::Mitigate { action } => record(Change::Mitigated {
+            action: text(action),
         }),
-        Command::Close { summary, lessons } => event(Change::Closed {
-            summary: summary.clone(),
-            lessons: lessons.clone(),
+        Command::Resolve { resolution } => resolve(incident, *resolution),
+        Command::Reopen { reason } => record(Change::Reopened {
+            reason: text(reason),
         }),
-        Command::ChangeSeverity { to, reason } => {
-            if *to == incident.severity() {
-                Ok(Vec::new())
-            } else {
-                event(Change::SeverityChanged {
-                    from: incident.severity(),
-                    to: *to,
-                    reason: reason.clone(),
-                })
-            }
-        }
-        Command::AddNote { text } => event(Change::NoteAdded { text: text.clone() }),
-        Command::PostCustomerUpdate { message } => event(Change::CustomerUpdatePosted {
-            message: message.clone(),
+        Command::Close { summary, lessons } => record(Change::Closed {
+            summary: text(summary),
+            lessons: text(lessons),
         }),
-        Command::WaitForVendor { vendor, reference } => {
-            let same = incident
-                .waiting_on()
-                .is_some_and(|w| w.vendor == *vendor && w.reference == *reference);
-            if same {
-                Ok(Vec::new())
-            } else {
-                event(Change::VendorWaitStarted {
-                    vendor: vendor.clone(),
-                    reference: reference.clone(),
-                })
-            }
-        }
-        Command::VendorResponded { note } => {
-            if incident.waiting_on().is_none() {
-                Ok(Vec::new())
-            } else {
-                event(Change::VendorWaitEnded { note: note.clone() })
-            }
-        }
-        Command::AddResponder { responder } => {
-            if incident
-                .responders()
-                .iter()
-                .any(|r| r.id() == responder.id())
-            {
-                Ok(Vec::new())
-            } else {
-                event(Change::ResponderAdded {
-                    responder: responder.clone(),
-                })
-            }
-        }
-        Command::RemoveResponder { responder } => {
-            if incident.responders().iter().any(|r| r.id() == responder) {
-                event(Change::ResponderRemoved {
-                    responder: responder.clone(),
-                })
-            } else {
-                Ok(Vec::new())
-            }
-        }
-        Command::AddTask { title, assignee } => event(Change::TaskAdded {
+        Command::Merge { into } => merge(incident, *into),
+        Command::AssignOwner { owner } => assign_owner(incident, owner),
+        Command::ChangeSeverity { to, reason } => change_severity(incident, *to, reason),
+        Command::AddNote { text: note } => record(Change::NoteAdded { text: text(note) }),
+        Command::PostCustomerUpdate { message } => record(Change::CustomerUpdatePosted {
+            message: text(message),
+        }),
+        Command::WaitForVendor { vendor, reference } => wait(incident, vendor, reference.as_ref()),
+        Command::VendorResponded { note } => vendor_responded(incident, note.as_ref()),
+        Command::Attach { signal } => attach(incident, signal),
+        Command::AddResponder { responder } => add_responder(incident, responder),
+        Command::RemoveResponder { responder } => remove_responder(incident, responder),
+        Command::AddTask { title, assignee } => record(Change::TaskAdded {
             task: incident.tasks().len() as u32 + 1,
             title: title.clone(),
             assignee: assignee.clone(),
             playbook: None,
         }),
-        Command::AssignTask { task, assignee } => match incident.task(*task) {
-            None => Err(reject("the incident has no task with that number")),
-            Some(t) if t.assignee.as_ref() == Some(assignee) => Ok(Vec::new()),
-            Some(_) => event(Change::TaskAssigned {
-                task: *task,
-                assignee: assignee.clone(),
-            }),
-        },
-        Command::CompleteTask { task } => match incident.task(*task) {
-            None => Err(reject("the incident has no task with that number")),
-            Some(t) if t.done.is_some() => Ok(Vec::new()),
-            Some(_) => event(Change::TaskCompleted { task: *task }),
-        },
-        Command::RecordReview { review } => event(Change::ReviewRecorded {
+        Command::AssignTask { task, assignee } => assign_task(incident, *task, assignee),
+        Command::CompleteTask { task } => complete_task(incident, *task),
+        Command::RecordReview { review } => record(Change::ReviewRecorded {
             review: review.clone(),
         }),
-        Command::CompleteFollowUp { follow_up } => match incident.follow_up(*follow_up) {
-            None => Err(reject(
-                "the incident's reviews have no follow-up with that number",
-            )),
-            Some(f) if f.done.is_some() => Ok(Vec::new()),
-            Some(_) => event(Change::FollowUpCompleted {
-                follow_up: *follow_up,
-            }),
-        },
-        Command::RecordFeedback { score, comment } => event(Change::FeedbackRecorded {
+        Command::CompleteFollowUp { follow_up } => complete_follow_up(incident, *follow_up),
+        Command::RecordFeedback { score, comment } => record(Change::FeedbackRecorded {
             score: *score,
             comment: comment.clone(),
         }),
-        Command::Attach { signal } => {
-            if incident.has_signal(signal) {
-                Ok(Vec::new())
-            } else {
-                event(Change::SignalReceived {
-                    signal: signal.clone(),
-                })
-            }
-        }
-        Command::Merge { into } => {
-            if *into == incident.id() {
-                return Err(reject("an incident cannot be merged into itself"));
-            }
-            event(Change::MergedInto { into: *into })
-        }
     }
+}
+
+// The lifecycle.
+
+/// Identifying the root cause already identified, where that stays, records nothing.
+fn identify(incident: &Incident, root_cause: &Text, edge: Edge) -> Decision {
+    let same = edge == Edge::Stay && incident.root_cause() == Some(root_cause);
+    unless(same, || Change::RootCauseIdentified {
+        root_cause: root_cause.clone(),
+    })
+}
+
+/// An incident cannot be resolved as a duplicate of itself.
+fn resolve(incident: &Incident, resolution: Resolution) -> Decision {
+    if resolution == (Resolution::Duplicate { of: incident.id() }) {
+        return Err(Refusal::DuplicateOfItself);
+    }
+    record(Change::Resolved { resolution })
+}
+
+/// An incident cannot be merged into itself.
+fn merge(incident: &Incident, into: IncidentId) -> Decision {
+    if into == incident.id() {
+        return Err(Refusal::MergeIntoItself);
+    }
+    record(Change::MergedInto { into })
+}
+
+// The records.
+
+fn assign_owner(incident: &Incident, owner: &Actor) -> Decision {
+    unless(incident.owner() == Some(owner), || Change::OwnerAssigned {
+        owner: owner.clone(),
+    })
+}
+
+fn change_severity(incident: &Incident, to: crate::Severity, reason: &Text) -> Decision {
+    let from = incident.severity();
+    unless(to == from, || Change::SeverityChanged {
+        from,
+        to,
+        reason: reason.clone(),
+    })
+}
+
+/// Waiting on the vendor (and reference) already waited on records nothing.
+fn wait(incident: &Incident, vendor: &Text, reference: Option<&Text>) -> Decision {
+    let same = incident
+        .waiting_on()
+        .is_some_and(|w| w.vendor == *vendor && w.reference.as_ref() == reference);
+    unless(same, || Change::VendorWaitStarted {
+        vendor: vendor.clone(),
+        reference: reference.cloned(),
+    })
+}
+
+/// A response while no vendor is waited on records nothing.
+fn vendor_responded(incident: &Incident, note: Option<&Text>) -> Decision {
+    unless(incident.waiting_on().is_none(), || {
+        Change::VendorWaitEnded {
+            note: note.cloned(),
+        }
+    })
+}
+
+/// A delivery already recorded on the incident is not recorded again.
+fn attach(incident: &Incident, signal: &crate::lifecycle::Signal) -> Decision {
+    unless(incident.has_signal(signal), || Change::SignalReceived {
+        signal: signal.clone(),
+    })
+}
+
+// The people.
+
+fn add_responder(incident: &Incident, responder: &Actor) -> Decision {
+    let present = incident
+        .responders()
+        .iter()
+        .any(|r| r.id() == responder.id());
+    unless(present, || Change::ResponderAdded {
+        responder: responder.clone(),
+    })
+}
+
+fn remove_responder(incident: &Incident, responder: &str) -> Decision {
+    let present = incident.responders().iter().any(|r| r.id() == responder);
+    unless(!present, || Change::ResponderRemoved {
+        responder: responder.to_owned(),
+    })
+}
+
+fn assign_task(incident: &Incident, task: u32, assignee: &str) -> Decision {
+    let current = incident.task(task).ok_or(Refusal::NoSuchTask)?;
+    unless(current.assignee.as_deref() == Some(assignee), || {
+        Change::TaskAssigned {
+            task,
+            assignee: assignee.to_owned(),
+        }
+    })
+}
+
+fn complete_task(incident: &Incident, task: u32) -> Decision {
+    let current = incident.task(task).ok_or(Refusal::NoSuchTask)?;
+    unless(current.done.is_some(), || Change::TaskCompleted { task })
+}
+
+fn complete_follow_up(incident: &Incident, follow_up: u32) -> Decision {
+    let current = incident
+        .follow_up(follow_up)
+        .ok_or(Refusal::NoSuchFollowUp)?;
+    unless(current.done.is_some(), || Change::FollowUpCompleted {
+        follow_up,
+    })
 }

@@ -453,41 +453,7 @@ impl Change {
                 Some(n) => format!("vendor responded: {n}"),
                 None => "vendor responded".into(),
             },
-            Change::TimerFired { timer } => match timer {
-                Timer::Escalation {
-                    round,
-                    step,
-                    notify,
-                    ..
-                } => {
-                    let who: Vec<String> = notify.iter().map(ToString::to_string).collect();
-                    format!(
-                        "escalation step {} (round {}): notify {}",
-                        step + 1,
-                        round + 1,
-                        who.join(", ")
-                    )
-                }
-                Timer::SlaAtRisk { target, due } => {
-                    format!("{target} at risk (due {})", due.format("%Y-%m-%d %H:%M"))
-                }
-                Timer::SlaBreached { target, due } => {
-                    format!("{target} missed (was due {})", due.format("%Y-%m-%d %H:%M"))
-                }
-                Timer::CustomerUpdateDue { due, .. } => {
-                    format!(
-                        "customers are due an update (since {})",
-                        due.format("%H:%M")
-                    )
-                }
-                Timer::FollowUpOverdue {
-                    follow_up, owner, ..
-                } => format!("follow-up {follow_up} is overdue ({owner})"),
-                Timer::QuietPeriodOver { last_signal } => format!(
-                    "all alerts resolved, quiet since {}",
-                    last_signal.format("%H:%M")
-                ),
-            },
+            Change::TimerFired { timer } => timer.describe(),
             Change::NotificationRequested { notification } => {
                 format!("notification queued: {}", notification.subject)
             }
@@ -498,16 +464,7 @@ impl Change {
                 title,
                 assignee,
                 playbook,
-            } => {
-                let mut s = format!("task {task}: {title}");
-                if let Some(a) = assignee {
-                    s.push_str(&format!(" (for {a})"));
-                }
-                if let Some(p) = playbook {
-                    s.push_str(&format!(" [playbook: {p}]"));
-                }
-                s
-            }
+            } => task_added(*task, title, assignee.as_deref(), playbook.as_deref()),
             Change::TaskAssigned { task, assignee } => format!("task {task} is for {assignee}"),
             Change::TaskCompleted { task } => format!("task {task} done"),
             Change::ReviewRecorded { review } => format!(
@@ -520,20 +477,7 @@ impl Change {
                 Some(c) => format!("customer feedback {}/5: {c}", score.get()),
                 None => format!("customer feedback {}/5", score.get()),
             },
-            Change::SignalReceived { signal } => {
-                let mut s = format!(
-                    "{} {} ({}, since {})",
-                    signal.key,
-                    signal.state,
-                    signal.summary,
-                    signal.starts_at.format("%Y-%m-%d %H:%M UTC")
-                );
-                if let Some(reporter) = &signal.reporter {
-                    // The name only: contact details never reach a timeline or a log.
-                    s.push_str(&format!(", reported by {reporter}"));
-                }
-                s
-            }
+            Change::SignalReceived { signal } => signal.describe(),
             Change::MergedInto { into } => format!("merged into {into} (a duplicate)"),
             Change::DuplicateMerged { duplicate, title } => {
                 format!("{duplicate} (\"{title}\") merged into this incident")
@@ -551,6 +495,59 @@ impl Change {
                 ),
                 None => format!("delivery {attempt} of {key} failed ({error}); gave up"),
             },
+        }
+    }
+}
+
+/// "task 3: … (for dana) [playbook: …]".
+fn task_added(task: u32, title: &Title, assignee: Option<&str>, playbook: Option<&str>) -> String {
+    let mut s = format!("task {task}: {title}");
+    if let Some(a) = assignee {
+        s.push_str(&format!(" (for {a})"));
+    }
+    if let Some(p) = playbook {
+        s.push_str(&format!(" [playbook: {p}]"));
+    }
+    s
+}
+
+impl Timer {
+    /// A short human description of the timer firing, as a timeline shows it.
+    fn describe(&self) -> String {
+        match self {
+            Timer::Escalation {
+                round,
+                step,
+                notify,
+                ..
+            } => {
+                let who: Vec<String> = notify.iter().map(ToString::to_string).collect();
+                format!(
+                    "escalation step {} (round {}): notify {}",
+                    step + 1,
+                    round + 1,
+                    who.join(", ")
+                )
+            }
+            Timer::SlaAtRisk { target, due } => {
+                format!("{target} at risk (due {})", due.format("%Y-%m-%d %H:%M"))
+            }
+            Timer::SlaBreached { target, due } => {
+                format!("{target} missed (was due {})", due.format("%Y-%m-%d %H:%M"))
+            }
+            Timer::CustomerUpdateDue { due, .. } => {
+                format!(
+                    "customers are due an update (since {})",
+                    due.format("%H:%M")
+                )
+            }
+            Timer::FollowUpOverdue {
+                follow_up, owner, ..
+            } => format!("follow-up {follow_up} is overdue ({owner})"),
+            Timer::QuietPeriodOver { last_signal } => format!(
+                "all alerts resolved, quiet since {}",
+                last_signal.format("%H:%M")
+            ),
         }
     }
 }
@@ -631,6 +628,22 @@ impl Signal {
             && self.state == other.state
             && self.key == other.key
             && self.reporter == other.reporter
+    }
+
+    /// A short human description, as a timeline shows it.
+    fn describe(&self) -> String {
+        let mut s = format!(
+            "{} {} ({}, since {})",
+            self.key,
+            self.state,
+            self.summary,
+            self.starts_at.format("%Y-%m-%d %H:%M UTC")
+        );
+        if let Some(reporter) = &self.reporter {
+            // The name only: contact details never reach a timeline or a log.
+            s.push_str(&format!(", reported by {reporter}"));
+        }
+        s
     }
 
     /// What tells this delivery from the others of its key.

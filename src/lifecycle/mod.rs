@@ -54,6 +54,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Refusal;
+
 pub use command::{Command, NewIncident, Resolution};
 pub use decide::decide;
 pub(crate) use event::DeliveryId;
@@ -305,13 +307,13 @@ pub enum Edge {
     /// Accepted; what it asks for already holds, so nothing is recorded.
     Ignore,
     /// Refused, for the reason given. Nothing is recorded.
-    Reject(&'static str),
+    Reject(Refusal),
 }
 
-const CLOSED: &str = "closed incidents are final and accept no commands";
-const RESOLVED: &str = "the incident is resolved; reopen it first";
-const EXISTS: &str = "the incident already exists";
-const MISSING: &str = "the incident does not exist";
+const CLOSED: Refusal = Refusal::Closed;
+const RESOLVED: Refusal = Refusal::Resolved;
+const EXISTS: Refusal = Refusal::AlreadyExists;
+const MISSING: Refusal = Refusal::DoesNotExist;
 
 /// The transition table: what `command` does to an incident in status `from` (`None`: the
 /// incident does not exist yet).
@@ -395,22 +397,18 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
         (C::Resolve, Open | Acknowledged | Investigating | Identified | Monitoring) => {
             Move(Resolved)
         }
-        (C::Resolve, Resolved) => {
-            Reject("the incident is already resolved; reopen it to resolve it differently")
-        }
+        (C::Resolve, Resolved) => Reject(Refusal::AlreadyResolved),
 
         (C::Merge, Open | Acknowledged | Investigating | Identified | Monitoring) => Move(Resolved),
-        (C::Merge, Resolved) => {
-            Reject("the incident is already resolved; reopen it to merge it into another")
-        }
+        (C::Merge, Resolved) => Reject(Refusal::MergeResolved),
 
         (C::Reopen, Open | Acknowledged | Investigating | Identified | Monitoring) => {
-            Reject("only a resolved incident can be reopened")
+            Reject(Refusal::NotResolved)
         }
         (C::Reopen, Resolved) => Move(Open),
 
         (C::Close, Open | Acknowledged | Investigating | Identified | Monitoring) => {
-            Reject("resolve the incident before closing it")
+            Reject(Refusal::CloseUnresolved)
         }
         (C::Close, Resolved) => Move(Closed),
 
@@ -432,7 +430,7 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
         ) => Stay,
 
         (C::RecordReview, Open | Acknowledged | Investigating | Identified | Monitoring) => {
-            Reject("the review comes after resolving")
+            Reject(Refusal::ReviewBeforeResolving)
         }
         (C::RecordReview, Resolved) => Stay,
 
@@ -441,7 +439,7 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             Open | Acknowledged | Investigating | Identified | Monitoring,
         ) => Stay,
         (C::WaitForVendor | C::VendorResponded, Resolved) => Reject(RESOLVED),
-        (C::Fire, Resolved) => Reject("a resolved incident has no running timers"),
+        (C::Fire, Resolved) => Reject(Refusal::NoRunningTimers),
 
         // Delivery records of notifications requested earlier are kept even after closing:
         // the customers' "it is fixed" message may go out after the owner closed the incident.

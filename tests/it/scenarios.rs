@@ -1,5 +1,6 @@
 //! Lifecycle scenarios in given/when/then form, against the pure core.
 
+use incidents::error::Refusal;
 use incidents::{Change, Command, Resolution, Severity, Status, Text};
 
 use crate::support::{given, owner, responder, scenario_id};
@@ -95,7 +96,7 @@ fn resolving_twice_is_rejected() {
         .opened()
         .and(Command::resolve(Resolution::Fixed))
         .when(Command::resolve(Resolution::Workaround))
-        .then_rejected("already resolved");
+        .then_rejected(Refusal::AlreadyResolved);
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn an_incident_cannot_duplicate_itself() {
         .when(Command::resolve(Resolution::Duplicate {
             of: scenario_id(),
         }))
-        .then_rejected("duplicate of itself");
+        .then_rejected(Refusal::DuplicateOfItself);
 }
 
 #[test]
@@ -114,7 +115,7 @@ fn reopening_needs_a_resolved_incident_and_restarts_at_open() {
         .opened()
         .and(Command::Acknowledge)
         .when(Command::reopen("came back").unwrap())
-        .then_rejected("only a resolved incident");
+        .then_rejected(Refusal::NotResolved);
     given()
         .opened()
         .and(Command::Acknowledge)
@@ -136,7 +137,7 @@ fn closing_needs_a_resolution_and_keeps_it() {
     given()
         .opened()
         .when(Command::close("s", "l").unwrap())
-        .then_rejected("resolve the incident before closing");
+        .then_rejected(Refusal::CloseUnresolved);
     given()
         .opened()
         .and(Command::resolve(Resolution::Fixed))
@@ -159,13 +160,13 @@ fn closed_incidents_accept_nothing() {
     };
     closed()
         .when(Command::note("one more thing").unwrap())
-        .then_rejected("closed incidents are final");
+        .then_rejected(Refusal::Closed);
     closed()
         .when(Command::reopen("back").unwrap())
-        .then_rejected("closed incidents are final");
+        .then_rejected(Refusal::Closed);
     closed()
         .when(Command::close("again", "again").unwrap())
-        .then_rejected("closed incidents are final");
+        .then_rejected(Refusal::Closed);
 }
 
 #[test]
@@ -207,14 +208,14 @@ fn opening_twice_is_rejected() {
             id: scenario_id(),
             incident: crate::support::new_incident(),
         })
-        .then_rejected("already exists");
+        .then_rejected(Refusal::AlreadyExists);
 }
 
 #[test]
 fn commands_on_a_missing_incident_are_rejected() {
     given()
         .when(Command::Acknowledge)
-        .then_rejected("does not exist");
+        .then_rejected(Refusal::DoesNotExist);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Shared test support: fixed values, proptest strategies, and given/when/then helpers.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use incidents::error::Refusal;
 use incidents::lifecycle::decide;
 use incidents::{
     Actor, Change, Command, CommandKind, Event, Incident, IncidentId, NewIncident, Rejected,
@@ -287,13 +288,10 @@ impl Then {
         self
     }
 
-    /// Then the command is rejected, with a reason containing `reason`.
-    pub fn then_rejected(self, reason: &str) -> Self {
+    /// Then the command is rejected, for `reason`.
+    pub fn then_rejected(self, reason: Refusal) -> Self {
         let err = self.outcome.as_ref().expect_err("command was accepted");
-        assert!(
-            err.reason.contains(reason),
-            "rejection {err} does not mention {reason:?}"
-        );
+        assert_eq!(err.reason, reason, "rejection {err}");
         self
     }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use incidents::error::Refusal;
 use incidents::intake::{Correlation, Ingested};
 use incidents::lifecycle::{SlaTarget, Timer};
 use incidents::{
@@ -350,7 +351,7 @@ fn the_duplicate_closes_without_a_review_while_the_target_still_needs_one() {
         )
         .unwrap_err()
     {
-        Error::Rejected(r) => assert!(r.reason.contains("review"), "{r}"),
+        Error::Rejected(r) => assert_eq!(r.reason, Refusal::ReviewRequired, "{r}"),
         e => panic!("{e:?}"),
     }
     close(&desk, into);
@@ -415,8 +416,8 @@ fn refused<S: Store>(
     assert_eq!(after, projected);
 }
 
-fn rejected(reason: &'static str) -> impl Fn(&Error) -> bool {
-    move |e| matches!(e, Error::Rejected(r) if r.command == CommandKind::Merge && r.reason.contains(reason))
+fn rejected(reason: Refusal) -> impl Fn(&Error) -> bool {
+    move |e| matches!(e, Error::Rejected(r) if r.command == CommandKind::Merge && r.reason == reason)
 }
 
 #[test]
@@ -424,7 +425,13 @@ fn merging_into_itself_is_rejected() {
     let clock = ManualClock::new(t0());
     let desk = desk(off(), &clock);
     let (dup, _) = two_incidents(&desk);
-    refused(&desk, dup, dup, &owner(), rejected("itself"));
+    refused(
+        &desk,
+        dup,
+        dup,
+        &owner(),
+        rejected(Refusal::MergeIntoItself),
+    );
     resolve(&desk, dup);
     refused(&desk, dup, dup, &owner(), |e| {
         matches!(e, Error::Rejected(_))
@@ -437,7 +444,7 @@ fn merging_a_resolved_or_closed_duplicate_is_rejected() {
     let desk = desk(off(), &clock);
     let (dup, into) = two_incidents(&desk);
     resolve(&desk, dup);
-    refused(&desk, dup, into, &owner(), rejected("reopen"));
+    refused(&desk, dup, into, &owner(), rejected(Refusal::MergeResolved));
     close(&desk, dup);
     refused(
         &desk,
@@ -471,7 +478,13 @@ fn merging_into_an_incident_that_is_itself_a_duplicate_is_rejected() {
     let (dup, into) = two_incidents(&desk);
     let third = desk.open(&owner(), by_hand(Severity::High)).unwrap().id;
     desk.merge(third, into, &owner()).unwrap();
-    refused(&desk, dup, third, &owner(), rejected("merge into that one"));
+    refused(
+        &desk,
+        dup,
+        third,
+        &owner(),
+        rejected(Refusal::TargetIsDuplicate),
+    );
     // Also when it was resolved as a duplicate by hand.
     let fourth = desk.open(&owner(), by_hand(Severity::High)).unwrap().id;
     desk.act(
@@ -485,7 +498,7 @@ fn merging_into_an_incident_that_is_itself_a_duplicate_is_rejected() {
         dup,
         fourth,
         &owner(),
-        rejected("merge into that one"),
+        rejected(Refusal::TargetIsDuplicate),
     );
     // And merging back into the duplicate it absorbed.
     refused(
@@ -493,7 +506,7 @@ fn merging_into_an_incident_that_is_itself_a_duplicate_is_rejected() {
         into,
         third,
         &owner(),
-        rejected("merge into that one"),
+        rejected(Refusal::TargetIsDuplicate),
     );
 }
 
@@ -550,7 +563,7 @@ fn the_table_rows_for_attach_merge_and_absorb_say_what_the_docs_say() {
                 assert_eq!(attach, Edge::Stay);
                 assert_eq!(absorb, Edge::Stay);
                 assert!(
-                    matches!(merge, Edge::Reject(reason) if reason.contains("reopen")),
+                    matches!(merge, Edge::Reject(Refusal::MergeResolved)),
                     "{merge:?}"
                 );
             }
