@@ -92,33 +92,20 @@ fn desk(heartbeats: bool) -> Desk<MemoryStore, SystemClock> {
         .unwrap()
 }
 
-fn main() {
-    let quick = common::quick();
-    let (calls, plan) = if quick {
-        (20_000u64, Plan { warmup: 2, runs: 9 })
-    } else {
-        (
-            200_000u64,
-            Plan {
-                warmup: 5,
-                runs: 31,
-            },
-        )
-    };
-    let names = names();
-
-    // No allocation per check-in.
-    {
-        let desk = desk(true);
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
-        for i in 0..10_000 {
-            black_box(desk.check_in(&names[i % HEARTBEATS]).unwrap());
-        }
-        let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
-        assert_eq!(made, 0, "10,000 check-ins made {made} allocations");
-        eprintln!("10,000 check-ins: {made} allocations");
+/// Checks that a check-in allocates nothing.
+fn no_allocation(names: &[String]) {
+    let desk = desk(true);
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in 0..10_000 {
+        black_box(desk.check_in(&names[i % HEARTBEATS]).unwrap());
     }
+    let made = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(made, 0, "10,000 check-ins made {made} allocations");
+    eprintln!("10,000 check-ins: {made} allocations");
+}
 
+/// The cost of a check-in against a mutex-guarded map of last check-ins.
+fn check_in(names: &[String], calls: u64, plan: Plan) -> Figure {
     eprintln!("check_in among {HEARTBEATS} heartbeats, {calls} calls per run");
     let rates = common::measure(
         plan,
@@ -159,14 +146,18 @@ fn main() {
         ],
     );
     let ns = |rate: f64| 1e9 / rate;
-    let check_in = Figure::new(
+    Figure::new(
         format!("desk.check_in among {HEARTBEATS} heartbeats, median"),
         ns(rates[0].median()),
         "ns/call",
         "Utc::now() + Mutex<HashMap<String, DateTime>> store",
         ns(rates[1].median()),
-    );
+    )
+}
 
+/// The cost heartbeats add to `next_deadline`, against the same desk without them.
+fn next_deadline(names: &[String], calls: u64, plan: Plan) -> Figure {
+    let ns = |rate: f64| 1e9 / rate;
     eprintln!("next_deadline with and without {HEARTBEATS} heartbeats, {calls} calls per run");
     let rates = common::measure(
         plan,
@@ -175,7 +166,7 @@ fn main() {
                 "next_deadline, heartbeats",
                 || {
                     let desk = desk(true);
-                    for name in &names {
+                    for name in names {
                         desk.check_in(name).unwrap();
                     }
                     desk
@@ -199,12 +190,33 @@ fn main() {
             ),
         ],
     );
-    let deadline = Figure::new(
+    Figure::new(
         format!("desk.next_deadline with {HEARTBEATS} heartbeats, no incidents, median"),
         ns(rates[0].median()),
         "ns/call",
         "the same without heartbeats",
         ns(rates[1].median()),
-    );
-    common::report("heartbeats", &[check_in, deadline]);
+    )
+}
+
+fn main() {
+    let quick = common::quick();
+    let (calls, plan) = if quick {
+        (20_000u64, Plan { warmup: 2, runs: 9 })
+    } else {
+        (
+            200_000u64,
+            Plan {
+                warmup: 5,
+                runs: 31,
+            },
+        )
+    };
+    let names = names();
+    no_allocation(&names);
+    let figures = [
+        check_in(&names, calls, plan),
+        next_deadline(&names, calls, plan),
+    ];
+    common::report("heartbeats", &figures);
 }

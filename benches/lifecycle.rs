@@ -15,29 +15,20 @@ mod common;
 use std::hint::black_box;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Figure, Plan, Workload};
+// `FixedClock` is cheaper than `ManualClock` (no mutex), so the bench measures the desk, not
+// the clock.
+use common::{Figure, FixedClock, Plan, Workload, on_threads};
 use incidents::lifecycle::decide;
 use incidents::{
-    Actor, Clock, Command, Desk, Incident, IncidentId, MemoryStore, NewIncident, Resolution, Role,
+    Actor, Command, Desk, Incident, IncidentId, MemoryStore, NewIncident, Resolution, Role,
     Severity, Source, Status,
 };
 
 /// Commands per incident: open plus six lifecycle commands.
 const COMMANDS_PER_INCIDENT: u64 = 7;
 
-/// The goal, end to end on this 2-core machine.
+/// The goal for commands per second, end to end through a desk.
 const GOAL_COMMANDS_PER_SEC: f64 = 1_000_000.0;
-
-/// A clock that always shows the same time: cheaper than `ManualClock` (no mutex) so the
-/// bench measures the desk, not the clock.
-#[derive(Debug, Clone, Copy)]
-struct FixedClock(DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -113,22 +104,6 @@ fn bare(script: &Script, thread: usize, incidents: usize, now: DateTime<Utc>) ->
         black_box(&incident);
     }
     incidents as u64 * COMMANDS_PER_INCIDENT
-}
-
-/// Runs `work(thread)` on `threads` scoped threads and sums what they return.
-fn on_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> u64 {
-    if threads == 1 {
-        return work(0);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|thread| {
-                let work = &work;
-                scope.spawn(move || work(thread))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    })
 }
 
 /// End to end with `threads` threads sharing one fresh desk, each on its own incidents.

@@ -68,6 +68,11 @@ struct Parts {
     titles: Vec<Title>,
     services: Vec<Service>,
     follow_up_due: Duration,
+    wait: Command,
+    responded: Command,
+    reopen: Command,
+    /// `feedback[s - 1]` gives score `s`.
+    feedback: Vec<Command>,
 }
 
 impl Parts {
@@ -88,7 +93,23 @@ impl Parts {
                 .map(|s| Service::new(s).unwrap())
                 .collect(),
             follow_up_due: Duration::days(7),
+            wait: Command::wait_for_vendor("PayCo", None).unwrap(),
+            responded: Command::vendor_responded(None).unwrap(),
+            reopen: Command::reopen("it came back").unwrap(),
+            feedback: (1..=5)
+                .map(|s| Command::feedback(s, None).unwrap())
+                .collect(),
         }
+    }
+
+    /// A review with one follow-up due at `due`.
+    fn review(&self, due: DateTime<Utc>) -> Command {
+        Command::review(
+            Review::new("a bad deploy", "no smoke test")
+                .unwrap()
+                .follow_up("Add a smoke test", "avi", due)
+                .unwrap(),
+        )
     }
 }
 
@@ -105,94 +126,94 @@ fn build(n: usize) -> Vec<Incident> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let spacing = Duration::milliseconds(DAYS * 86_400_000 / n as i64);
     let mut incidents = Vec::with_capacity(n);
-    let wait = Command::wait_for_vendor("PayCo", None).unwrap();
-    let responded = Command::vendor_responded(None).unwrap();
-    let reopen = Command::reopen("it came back").unwrap();
-    let feedback: Vec<Command> = (1..=5)
-        .map(|s| Command::feedback(s, None).unwrap())
-        .collect();
-    let review = |due| {
-        Command::review(
-            Review::new("a bad deploy", "no smoke test")
-                .unwrap()
-                .follow_up("Add a smoke test", "avi", due)
-                .unwrap(),
-        )
-    };
     let mut previous: Option<IncidentId> = None;
     for i in 0..n {
         let opened = start() + spacing * i as i32;
         let id = IncidentId::from_bytes(((i as u128) << 16 | 0x8000).to_be_bytes());
-        let recurrence = previous
-            .filter(|_| rng.chance(10))
-            .map(|previous| Recurrence { previous, count: 1 });
-        let open = Event {
-            at: opened,
-            actor: parts.actor.clone(),
-            change: Change::Opened {
-                id,
-                title: parts.titles[i % parts.titles.len()].clone(),
-                description: None,
-                severity: Severity::ALL[rng.below(4) as usize],
-                service: parts.services[rng.below(5) as usize].clone(),
-                source: Source::ALL[rng.below(4) as usize],
-                alert_key: None,
-                idempotency_key: None,
-                recurrence,
-            },
-        };
-        let mut incident = Incident::opened(id, &open).unwrap();
-        let mut now = opened;
-        let actor = &parts.actor;
-        let urgent = incident.severity() >= Severity::High;
-        if rng.chance(90) {
-            now += Duration::minutes(1 + rng.below(if urgent { 25 } else { 120 }) as i64);
-            act(&mut incident, &Command::Acknowledge, actor, now);
-        }
-        if rng.chance(5) {
-            now += Duration::minutes(10);
-            act(&mut incident, &wait, actor, now);
-            now += Duration::minutes(30 + rng.below(240) as i64);
-            act(&mut incident, &responded, actor, now);
-        }
-        if rng.chance(85) {
-            now += Duration::minutes(10 + rng.below(if urgent { 150 } else { 600 }) as i64);
-            let resolution = if rng.chance(5) {
-                Resolution::FalseAlarm
-            } else {
-                Resolution::Fixed
-            };
-            act(&mut incident, &Command::resolve(resolution), actor, now);
-            if rng.chance(3) {
-                now += Duration::minutes(90);
-                act(&mut incident, &reopen, actor, now);
-                now += Duration::minutes(30);
-                act(
-                    &mut incident,
-                    &Command::resolve(Resolution::Fixed),
-                    actor,
-                    now,
-                );
-            }
-            if rng.chance(30) {
-                now += Duration::hours(2);
-                let score = [5, 5, 4, 4, 3, 2, 1][rng.below(7) as usize];
-                act(&mut incident, &feedback[score - 1], actor, now);
-            }
-            if urgent && rng.chance(20) {
-                now += Duration::hours(1);
-                act(
-                    &mut incident,
-                    &review(now + parts.follow_up_due),
-                    actor,
-                    now,
-                );
-            }
-        }
+        let mut incident = open_incident(&parts, &mut rng, i, id, opened, previous);
+        live(&mut incident, &parts, &mut rng, opened);
         previous = Some(id);
         incidents.push(incident);
     }
     incidents
+}
+
+/// Incident `i`, opened at `opened`: a random severity, service and source, and one time in
+/// ten a recurrence of `previous`.
+fn open_incident(
+    parts: &Parts,
+    rng: &mut Rng,
+    i: usize,
+    id: IncidentId,
+    opened: DateTime<Utc>,
+    previous: Option<IncidentId>,
+) -> Incident {
+    let recurrence = previous
+        .filter(|_| rng.chance(10))
+        .map(|previous| Recurrence { previous, count: 1 });
+    let open = Event {
+        at: opened,
+        actor: parts.actor.clone(),
+        change: Change::Opened {
+            id,
+            title: parts.titles[i % parts.titles.len()].clone(),
+            description: None,
+            severity: Severity::ALL[rng.below(4) as usize],
+            service: parts.services[rng.below(5) as usize].clone(),
+            source: Source::ALL[rng.below(4) as usize],
+            alert_key: None,
+            idempotency_key: None,
+            recurrence,
+        },
+    };
+    Incident::opened(id, &open).unwrap()
+}
+
+/// The rest of an incident's life, at random: acknowledged, waiting on a vendor, resolved
+/// (maybe as a false alarm, maybe reopened), customer feedback, a review with a follow-up.
+fn live(incident: &mut Incident, parts: &Parts, rng: &mut Rng, opened: DateTime<Utc>) {
+    let mut now = opened;
+    let actor = &parts.actor;
+    let urgent = incident.severity() >= Severity::High;
+    if rng.chance(90) {
+        now += Duration::minutes(1 + rng.below(if urgent { 25 } else { 120 }) as i64);
+        act(incident, &Command::Acknowledge, actor, now);
+    }
+    if rng.chance(5) {
+        now += Duration::minutes(10);
+        act(incident, &parts.wait, actor, now);
+        now += Duration::minutes(30 + rng.below(240) as i64);
+        act(incident, &parts.responded, actor, now);
+    }
+    if rng.chance(85) {
+        now += Duration::minutes(10 + rng.below(if urgent { 150 } else { 600 }) as i64);
+        let resolution = if rng.chance(5) {
+            Resolution::FalseAlarm
+        } else {
+            Resolution::Fixed
+        };
+        act(incident, &Command::resolve(resolution), actor, now);
+        if rng.chance(3) {
+            now += Duration::minutes(90);
+            act(incident, &parts.reopen, actor, now);
+            now += Duration::minutes(30);
+            act(incident, &Command::resolve(Resolution::Fixed), actor, now);
+        }
+        if rng.chance(30) {
+            now += Duration::hours(2);
+            let score = [5, 5, 4, 4, 3, 2, 1][rng.below(7) as usize];
+            act(incident, &parts.feedback[score - 1], actor, now);
+        }
+        if urgent && rng.chance(20) {
+            now += Duration::hours(1);
+            act(
+                incident,
+                &parts.review(now + parts.follow_up_due),
+                actor,
+                now,
+            );
+        }
+    }
 }
 
 /// The baseline: one pass that only sums the resolved incidents' open-to-resolve durations.
@@ -273,30 +294,11 @@ fn memory() -> String {
     )
 }
 
-fn main() {
-    let quick = common::quick();
-    let n = if quick { 100_000 } else { 1_000_000 };
-    let plan = if quick {
-        Plan { warmup: 1, runs: 5 }
-    } else {
-        Plan { warmup: 1, runs: 7 }
-    };
-    let built = std::time::Instant::now();
-    let incidents = build(n);
-    eprintln!(
-        "report: {n} incidents built in {:.1} s ({} bytes each inline); {}",
-        built.elapsed().as_secs_f64(),
-        std::mem::size_of::<Incident>(),
-        memory()
-    );
-    check(&incidents);
-    eprintln!(
-        "report: {} interleaved rounds after {} warm-up; figures are medians",
-        plan.runs, plan.warmup
-    );
+/// The medians, in incidents per second, of the report with an always-open calendar, with a
+/// weekly one, and of the baseline, in interleaved rounds.
+fn measure(incidents: &[Incident], n: usize, plan: Plan) -> [f64; 3] {
     let always_open = Policy::small_business();
     let weekly = weekly_policy();
-    let incidents = &incidents;
     let rates = common::measure(
         plan,
         &mut [
@@ -326,8 +328,32 @@ fn main() {
             ),
         ],
     );
+    [0, 1, 2].map(|i| rates[i].median())
+}
+
+fn main() {
+    let quick = common::quick();
+    let n = if quick { 100_000 } else { 1_000_000 };
+    let plan = if quick {
+        Plan { warmup: 1, runs: 5 }
+    } else {
+        Plan { warmup: 1, runs: 7 }
+    };
+    let built = std::time::Instant::now();
+    let incidents = build(n);
+    eprintln!(
+        "report: {n} incidents built in {:.1} s ({} bytes each inline); {}",
+        built.elapsed().as_secs_f64(),
+        std::mem::size_of::<Incident>(),
+        memory()
+    );
+    check(&incidents);
+    eprintln!(
+        "report: {} interleaved rounds after {} warm-up; figures are medians",
+        plan.runs, plan.warmup
+    );
+    let [open, weekly, baseline] = measure(&incidents, n, plan);
     eprintln!("report: after the runs, {}", memory());
-    let [open, weekly, baseline] = [0, 1, 2].map(|i| rates[i].median());
     let ms = |rate: f64| n as f64 / rate * 1000.0;
     let label = if quick { "100,000" } else { "1,000,000" };
     let base = "one pass summing resolve durations (median)";

@@ -263,3 +263,105 @@ pub fn file_system(path: &std::path::Path) -> Option<String> {
         .max_by_key(|(len, _)| *len)
         .map(|(_, what)| what)
 }
+
+/// The median of `xs` (the mean of the middle two for an even count).
+///
+/// # Panics
+/// If `xs` is empty.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    Rates(xs).median()
+}
+
+/// The median of each of `rates`, in order.
+pub fn medians(rates: &[Rates]) -> Vec<f64> {
+    rates.iter().map(Rates::median).collect()
+}
+
+/// Runs `work(thread)` on `threads` scoped threads (on the calling thread if there is only
+/// one) and sums what they return.
+pub fn on_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> u64 {
+    if threads == 1 {
+        return work(0);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let work = &work;
+                scope.spawn(move || work(thread))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a bench thread panicked"))
+            .sum()
+    })
+}
+
+/// Bytes in a mebibyte, for memory summaries.
+pub const MIB: f64 = 1024.0 * 1024.0;
+
+/// The process's resident set and its peak, in bytes, from `/proc/self/status` (`None` where
+/// that file does not exist or lacks the fields).
+pub fn rss() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|line| line.starts_with(name))?;
+        let kib: f64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// A clock that always shows the same time, for desks whose measured work never reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
+
+impl incidents::Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}
+
+/// Counts flushes of `FileStore` segment files (`fdatasync`), never failing one. Directory
+/// flushes (made only when a segment is created) are not counted.
+#[cfg(feature = "file")]
+#[derive(Debug, Default)]
+pub struct SyncCounter(std::sync::atomic::AtomicU64);
+
+#[cfg(feature = "file")]
+impl incidents::store::file::FaultHook for SyncCounter {
+    fn on_sync(&self, path: &std::path::Path) -> Option<std::io::Error> {
+        if path.extension().is_some_and(|e| e == "log") {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        None
+    }
+}
+
+#[cfg(feature = "file")]
+impl SyncCounter {
+    /// Segment flushes so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Whether two paths are on the same device (`None` where that cannot be told).
+pub fn same_device(a: &std::path::Path, b: &std::path::Path) -> Option<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(std::fs::metadata(a).ok()?.dev() == std::fs::metadata(b).ok()?.dev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        None
+    }
+}

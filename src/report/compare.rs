@@ -271,10 +271,28 @@ impl fmt::Display for Comparison {
     }
 }
 
+/// A headline figure: name, unit, value and basis.
+type Headline<'r> = (String, FigureUnit, Option<f64>, &'r str);
+
+/// A duration as seconds, for a headline figure.
+fn secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.num_seconds() as f64)
+}
+
+/// A count, for a headline figure.
+fn count(n: usize) -> Option<f64> {
+    Some(n as f64)
+}
+
 /// The headline figures of a report: name, unit, value and basis.
-fn headline(r: &Report) -> Vec<(String, FigureUnit, Option<f64>, &str)> {
-    let secs = |d: Option<Duration>| d.map(|d| d.num_seconds() as f64);
-    let count = |n: usize| Some(n as f64);
+fn headline(r: &Report) -> Vec<Headline<'_>> {
+    let mut out = volume_and_times(r);
+    out.extend(sla_and_follow_through(r));
+    out
+}
+
+/// The headline figures on incidents opened and on the times to acknowledge and resolve.
+fn volume_and_times(r: &Report) -> Vec<Headline<'_>> {
     let a = &r.time_to_acknowledge;
     let t = &r.time_to_resolve;
     let mut out = vec![
@@ -325,6 +343,12 @@ fn headline(r: &Report) -> Vec<(String, FigureUnit, Option<f64>, &str)> {
         secs(t.including_false_alarms_and_duplicates.mean),
         &t.basis,
     ));
+    out
+}
+
+/// The headline figures on SLA targets, breaches, recurrences, follow-ups and feedback.
+fn sla_and_follow_through(r: &Report) -> Vec<Headline<'_>> {
+    let mut out: Vec<Headline<'_>> = Vec::new();
     for s in &r.sla {
         let name = match s.target {
             SlaTarget::Acknowledge => "acknowledge",

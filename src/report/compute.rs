@@ -124,9 +124,18 @@ impl<'p> Accumulator<'p> {
 
     /// The figures about incidents opened in the window.
     fn add_opened(&mut self, incident: &Incident) {
+        self.count_opened(incident);
+        let nuisance = self.count_nuisance(incident);
+        self.add_times(incident, nuisance);
+        if !nuisance {
+            self.add_sla(incident);
+        }
+    }
+
+    /// Counts the incident: in total, by severity, source and service, as changed after the
+    /// window's end, as a recurrence.
+    fn count_opened(&mut self, incident: &Incident) {
         let until = self.cutoff;
-        let calendar = self.policy.calendar();
-        let created = incident.created_at();
         self.opened += 1;
         *self.by_severity.entry(incident.severity()).or_default() += 1;
         *self.by_source.entry(incident.source()).or_default() += 1;
@@ -142,10 +151,13 @@ impl<'p> Accumulator<'p> {
         if incident.recurrence().is_some() {
             self.recurrences += 1;
         }
+    }
 
+    /// Counts a false alarm or duplicate, and says whether the incident is one.
+    fn count_nuisance(&mut self, incident: &Incident) -> bool {
         // False alarms and duplicates are not problems the shop lived through: the headline
         // times and the SLA figures leave them out (and say so).
-        let nuisance = match incident.resolution() {
+        match incident.resolution() {
             Some(Resolution::FalseAlarm) => {
                 self.false_alarms += 1;
                 true
@@ -157,8 +169,14 @@ impl<'p> Accumulator<'p> {
             Some(Resolution::Fixed | Resolution::Workaround | Resolution::AutoResolved) | None => {
                 false
             }
-        };
+        }
+    }
 
+    /// Gathers the times to acknowledge and to resolve (a false alarm or duplicate only in the
+    /// figure that includes them), or counts the incident as not acknowledged or still open.
+    fn add_times(&mut self, incident: &Incident, nuisance: bool) {
+        let calendar = self.policy.calendar();
+        let created = incident.created_at();
         // Acknowledged when someone took it, or at the latest when it was first resolved —
         // where the acknowledge target's clock stops too.
         match incident.acknowledged_at().or(incident.first_resolved_at()) {
@@ -189,10 +207,12 @@ impl<'p> Accumulator<'p> {
             }
             None => self.still_open += 1,
         }
+    }
 
-        if nuisance {
-            return;
-        }
+    /// Tallies the incident's state against each assessed SLA target, and its breaches.
+    fn add_sla(&mut self, incident: &Incident) {
+        let until = self.cutoff;
+        let created = incident.created_at();
         let statuses = sla_status(incident, self.policy, until);
         for (tally, target) in self.sla.iter_mut().zip(ASSESSED) {
             let Some(status) = statuses.iter().find(|s| s.target == target) else {
@@ -250,16 +270,54 @@ impl<'p> Accumulator<'p> {
         }
     }
 
+    /// The report: every section's figures and basis, and the caveats.
     pub(super) fn finish(mut self) -> Report {
-        let business = business_hours_note(self.policy);
-        let opened = self.opened;
-        let n = |count: usize, one: &str, many: &str| plural(count, one, many);
+        let opened = self.volume();
+        let time_to_acknowledge = self.time_to_acknowledge();
+        let time_to_resolve = self.time_to_resolve();
+        let sla = self.sla_compliance();
+        let breaches = self.breaches();
+        let recurrence = self.recurrence();
+        let overdue_follow_ups = self.overdue_follow_ups();
+        let satisfaction = self.satisfaction();
+        let caveats = self.caveats();
+        Report {
+            window: self.window,
+            as_of: self.as_of,
+            opened,
+            time_to_acknowledge,
+            time_to_resolve,
+            sla,
+            breaches,
+            recurrence,
+            overdue_follow_ups,
+            satisfaction,
+            caveats,
+        }
+    }
 
-        let volume = Volume {
+    /// False alarms and duplicates, left out of the time and SLA figures.
+    fn nuisance_exclusions(&self) -> [Exclusion; 2] {
+        [
+            Exclusion {
+                count: self.false_alarms,
+                reason: "resolved as false alarms".into(),
+            },
+            Exclusion {
+                count: self.duplicates,
+                reason: "resolved as duplicates of another incident (merged)".into(),
+            },
+        ]
+    }
+
+    /// Incidents opened in the window.
+    fn volume(&mut self) -> Volume {
+        let opened = self.opened;
+        Volume {
             total: opened,
-            by_severity: self.by_severity,
-            by_service: self.by_service,
-            by_source: self.by_source,
+            by_severity: std::mem::take(&mut self.by_severity),
+            by_service: std::mem::take(&mut self.by_service),
+            by_source: std::mem::take(&mut self.by_source),
             still_open: self.still_open,
             basis: format!(
                 "Incidents opened from {} (inclusive) to {} (exclusive): {}. Severity as it \
@@ -267,29 +325,22 @@ impl<'p> Accumulator<'p> {
                  the window's end ({}).",
                 self.window.from().format("%Y-%m-%d %H:%M UTC"),
                 self.window.until().format("%Y-%m-%d %H:%M UTC"),
-                n(opened, "incident", "incidents"),
+                plural(opened, "incident", "incidents"),
                 self.still_open,
             ),
-        };
+        }
+    }
 
-        let nuisance = |false_alarms: usize, duplicates: usize| {
-            [
-                Exclusion {
-                    count: false_alarms,
-                    reason: "resolved as false alarms".into(),
-                },
-                Exclusion {
-                    count: duplicates,
-                    reason: "resolved as duplicates of another incident (merged)".into(),
-                },
-            ]
-        };
+    /// Time to acknowledge, and what it leaves out.
+    fn time_to_acknowledge(&mut self) -> TimeToAcknowledge {
+        let opened = self.opened;
+        let business = business_hours_note(self.policy);
         let mut ack_excluded = vec![Exclusion {
             count: self.not_acknowledged_open,
             reason: "not acknowledged by the window's end (still open)".into(),
         }];
-        ack_excluded.extend(nuisance(self.false_alarms, self.duplicates));
-        let time_to_acknowledge = TimeToAcknowledge {
+        ack_excluded.extend(self.nuisance_exclusions());
+        TimeToAcknowledge {
             wall_clock: DurationStats::from_millis(&mut self.ack_wall),
             business_hours: DurationStats::from_millis(&mut self.ack_business),
             basis: format!(
@@ -298,18 +349,23 @@ impl<'p> Accumulator<'p> {
                  resolved, where its acknowledge target stops too), over the {} of the \
                  {opened} opened in the window that were acknowledged by its end. Excluded: {}. \
                  {STATS_NOTE} {business}",
-                n(self.ack_wall.len(), "incident", "incidents"),
+                plural(self.ack_wall.len(), "incident", "incidents"),
                 exclusions_text(&ack_excluded),
             ),
             excluded: ack_excluded,
-        };
+        }
+    }
 
+    /// Time to resolve, and what it leaves out.
+    fn time_to_resolve(&mut self) -> TimeToResolve {
+        let opened = self.opened;
+        let business = business_hours_note(self.policy);
         let mut resolve_excluded = vec![Exclusion {
             count: self.still_open,
             reason: "still open at the window's end".into(),
         }];
-        resolve_excluded.extend(nuisance(self.false_alarms, self.duplicates));
-        let time_to_resolve = TimeToResolve {
+        resolve_excluded.extend(self.nuisance_exclusions());
+        TimeToResolve {
             wall_clock: DurationStats::from_millis(&mut self.resolve_wall),
             business_hours: DurationStats::from_millis(&mut self.resolve_business),
             including_false_alarms_and_duplicates: DurationStats::from_millis(
@@ -325,37 +381,49 @@ impl<'p> Accumulator<'p> {
                  duplicates' covers {}). Time waiting on a vendor counts (customers waited \
                  too). {} reopened and resolved again: the last resolution counts. Excluded: \
                  {}. {STATS_NOTE} {business}",
-                n(self.resolve_wall.len(), "incident", "incidents"),
-                n(self.resolve_all.len(), "incident", "incidents"),
-                n(self.reopened, "incident was", "incidents were"),
+                plural(self.resolve_wall.len(), "incident", "incidents"),
+                plural(self.resolve_all.len(), "incident", "incidents"),
+                plural(self.reopened, "incident was", "incidents were"),
                 exclusions_text(&resolve_excluded),
             ),
             excluded: resolve_excluded,
-        };
+        }
+    }
 
-        let sla = ASSESSED
+    /// Compliance with each assessed SLA target.
+    fn sla_compliance(&self) -> Vec<SlaCompliance> {
+        let opened = self.opened;
+        ASSESSED
             .into_iter()
             .zip(self.sla.iter())
             .map(|(target, t)| {
-                let excluded = nuisance(self.false_alarms, self.duplicates).to_vec();
+                let excluded = self.nuisance_exclusions().to_vec();
                 sla_compliance(target, t, opened, excluded)
             })
-            .collect();
+            .collect()
+    }
 
+    /// Every SLA breach, oldest incident first.
+    fn breaches(&mut self) -> Breaches {
+        let opened = self.opened;
         self.breaches.sort_by(|a, b| {
             (a.opened_at, a.incident, a.target).cmp(&(b.opened_at, b.incident, b.target))
         });
-        let breaches = Breaches {
+        Breaches {
             basis: format!(
                 "Every acknowledge or resolve target reached by the window's end among the \
                  {opened} incidents opened in it ({}), judged as for SLA compliance; elapsed \
                  time is on the target's clock.",
-                n(self.breaches.len(), "breach", "breaches"),
+                plural(self.breaches.len(), "breach", "breaches"),
             ),
-            items: self.breaches,
-        };
+            items: std::mem::take(&mut self.breaches),
+        }
+    }
 
-        let recurrence = Recurrences {
+    /// Recurrences among the incidents opened.
+    fn recurrence(&self) -> Recurrences {
+        let opened = self.opened;
+        Recurrences {
             opened,
             recurrences: self.recurrences,
             percent: percent(self.recurrences, opened),
@@ -365,10 +433,13 @@ impl<'p> Accumulator<'p> {
                  was resolved, within the recurrence window): {} of {opened}.",
                 self.recurrences,
             ),
-        };
+        }
+    }
 
+    /// Follow-ups overdue at the window's end, earliest due first.
+    fn overdue_follow_ups(&mut self) -> OverdueFollowUps {
         self.overdue.sort_by_key(|f| (f.due, f.incident, f.number));
-        let overdue_follow_ups = OverdueFollowUps {
+        OverdueFollowUps {
             due: self.follow_ups_due,
             basis: format!(
                 "Over every incident given, not only those opened in the window: follow-ups \
@@ -377,10 +448,13 @@ impl<'p> Accumulator<'p> {
                 self.follow_ups_due,
                 self.overdue.len(),
             ),
-            items: self.overdue,
-        };
+            items: std::mem::take(&mut self.overdue),
+        }
+    }
 
-        let satisfaction = Satisfaction {
+    /// Customer feedback recorded in the window.
+    fn satisfaction(&self) -> Satisfaction {
+        Satisfaction {
             responses: self.responses,
             average: (self.responses > 0).then(|| self.score_sum as f64 / self.responses as f64),
             satisfied: self.satisfied,
@@ -388,11 +462,14 @@ impl<'p> Accumulator<'p> {
             basis: format!(
                 "Customer feedback recorded in the window, on any incident given (not only \
                  those opened in it): {}. Scores run from 1 to 5; satisfied means 4 or 5 ({}).",
-                n(self.responses, "response", "responses"),
+                plural(self.responses, "response", "responses"),
                 self.satisfied,
             ),
-        };
+        }
+    }
 
+    /// What the reader should know about how current the figures are.
+    fn caveats(&self) -> Vec<String> {
         let mut caveats = Vec::new();
         if self.as_of < self.window.until() {
             caveats.push(format!(
@@ -407,7 +484,7 @@ impl<'p> Accumulator<'p> {
                 "{} opened in the window changed at or after its end and {} counted as {} \
                  now, not as at the window's end (Desk::report rebuilds them from their \
                  history).",
-                n(self.changed_after_end, "incident", "incidents"),
+                plural(self.changed_after_end, "incident", "incidents"),
                 if self.changed_after_end == 1 {
                     "is"
                 } else {
@@ -420,20 +497,7 @@ impl<'p> Accumulator<'p> {
                 },
             ));
         }
-
-        Report {
-            window: self.window,
-            as_of: self.as_of,
-            opened: volume,
-            time_to_acknowledge,
-            time_to_resolve,
-            sla,
-            breaches,
-            recurrence,
-            overdue_follow_ups,
-            satisfaction,
-            caveats,
-        }
+        caveats
     }
 }
 

@@ -117,54 +117,72 @@ impl<'r> Lines<'r> {
     }
 }
 
+/// The unit of incident counts, for CSV.
+const INCIDENTS: &str = "incidents";
+
+/// The report's lines, section by section, in the order the table and CSV show them.
 fn lines(r: &Report) -> Lines<'_> {
     let mut l = Lines {
         lines: Vec::new(),
         bases: Vec::new(),
     };
-    let incidents = "incidents";
+    opened_lines(&mut l, r);
+    acknowledge_lines(&mut l, r);
+    resolve_lines(&mut l, r);
+    sla_lines(&mut l, r);
+    breach_lines(&mut l, r);
+    recurrence_lines(&mut l, r);
+    follow_up_lines(&mut l, r);
+    satisfaction_lines(&mut l, r);
+    l
+}
 
+/// Incidents opened, by severity, service and source, and those still open.
+fn opened_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let v = &r.opened;
     l.group(&v.basis);
     l.push(
         "incidents opened",
         "Incidents opened",
-        Value::Count(v.total, incidents),
+        Value::Count(v.total, INCIDENTS),
     );
     for severity in Severity::ALL {
         let n = v.by_severity.get(&severity).copied().unwrap_or(0);
         l.push(
             format!("incidents opened: {severity}"),
             format!("  {severity}"),
-            Value::Count(n, incidents),
+            Value::Count(n, INCIDENTS),
         );
     }
     for (service, n) in &v.by_service {
         l.push(
             format!("incidents opened for service {service}"),
             format!("  service: {service}"),
-            Value::Count(*n, incidents),
+            Value::Count(*n, INCIDENTS),
         );
     }
     for (source, n) in &v.by_source {
         l.push(
             format!("incidents opened from {source}"),
             format!("  from {source}"),
-            Value::Count(*n, incidents),
+            Value::Count(*n, INCIDENTS),
         );
     }
     l.push(
         "still open at the window's end",
         "  still open at the end",
-        Value::Count(v.still_open, incidents),
+        Value::Count(v.still_open, INCIDENTS),
     );
+}
 
+/// Time to acknowledge: incidents measured, the statistics, exclusions.
+fn acknowledge_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let a = &r.time_to_acknowledge;
     l.group(&a.basis);
     l.push(
         "time to acknowledge: incidents measured",
         "Time to acknowledge (MTTA), measured",
-        Value::Count(a.wall_clock.count, incidents),
+        Value::Count(a.wall_clock.count, INCIDENTS),
     );
     l.stats("time to acknowledge", "", &a.wall_clock, "");
     l.stats(
@@ -177,23 +195,27 @@ fn lines(r: &Report) -> Lines<'_> {
         l.push(
             format!("time to acknowledge excluded: {}", e.reason),
             format!("  excluded: {}", e.reason),
-            Value::Count(e.count, incidents),
+            Value::Count(e.count, INCIDENTS),
         );
     }
+}
 
+/// Time to resolve: incidents measured, the statistics (also with false alarms and
+/// duplicates), reopened ones, exclusions.
+fn resolve_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let t = &r.time_to_resolve;
     l.group(&t.basis);
     l.push(
         "time to resolve: incidents measured",
         "Time to resolve (MTTR), measured",
-        Value::Count(t.wall_clock.count, incidents),
+        Value::Count(t.wall_clock.count, INCIDENTS),
     );
     l.stats("time to resolve", "", &t.wall_clock, "");
     l.stats("time to resolve", "", &t.business_hours, "business hours");
     l.push(
         "time to resolve including false alarms and duplicates: incidents measured",
         "  including false alarms and duplicates, measured",
-        Value::Count(t.including_false_alarms_and_duplicates.count, incidents),
+        Value::Count(t.including_false_alarms_and_duplicates.count, INCIDENTS),
     );
     l.stats(
         "time to resolve including false alarms and duplicates",
@@ -204,16 +226,19 @@ fn lines(r: &Report) -> Lines<'_> {
     l.push(
         "time to resolve: reopened and resolved again",
         "  reopened and resolved again",
-        Value::Count(t.reopened, incidents),
+        Value::Count(t.reopened, INCIDENTS),
     );
     for e in &t.excluded {
         l.push(
             format!("time to resolve excluded: {}", e.reason),
             format!("  excluded: {}", e.reason),
-            Value::Count(e.count, incidents),
+            Value::Count(e.count, INCIDENTS),
         );
     }
+}
 
+/// SLA compliance, one group per target.
+fn sla_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     for s in &r.sla {
         l.group(&s.basis);
         let name = format!("SLA {}", s.target);
@@ -234,11 +259,14 @@ fn lines(r: &Report) -> Lines<'_> {
             l.push(
                 format!("{name}: {what}"),
                 format!("  {what}"),
-                Value::Count(n, incidents),
+                Value::Count(n, INCIDENTS),
             );
         }
     }
+}
 
+/// SLA breaches: the count, then one detail line per breach.
+fn breach_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let b = &r.breaches;
     l.group(&b.basis);
     l.push(
@@ -269,20 +297,26 @@ fn lines(r: &Report) -> Lines<'_> {
             ),
         );
     }
+}
 
+/// Recurrences and their share of incidents opened.
+fn recurrence_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let c = &r.recurrence;
     l.group(&c.basis);
     l.push(
         "recurrences",
         "Recurrences",
-        Value::Count(c.recurrences, incidents),
+        Value::Count(c.recurrences, INCIDENTS),
     );
     l.push(
         "recurrence rate",
         "  share of incidents opened",
         Value::Percent(c.percent),
     );
+}
 
+/// Overdue follow-ups: the count, those due, then one detail line per overdue one.
+fn follow_up_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let o = &r.overdue_follow_ups;
     l.group(&o.basis);
     l.push(
@@ -318,7 +352,10 @@ fn lines(r: &Report) -> Lines<'_> {
             ),
         );
     }
+}
 
+/// Customer feedback: responses, average score, share satisfied.
+fn satisfaction_lines<'a>(l: &mut Lines<'a>, r: &'a Report) {
     let s = &r.satisfaction;
     l.group(&s.basis);
     l.push(
@@ -336,7 +373,6 @@ fn lines(r: &Report) -> Lines<'_> {
         "  satisfied (4 or 5)",
         Value::Percent(s.percent_satisfied),
     );
-    l
 }
 
 pub(super) fn report_table(r: &Report, f: &mut fmt::Formatter<'_>) -> fmt::Result {

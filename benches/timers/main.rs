@@ -40,20 +40,20 @@
 //! `cargo bench --bench timers`; `QUICK=1` makes it short (N = 100,000, fewer rounds).
 //! Results: `target/bench-results/timers.json`.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod lockstep;
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::hint::black_box;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{Figure, Plan, Workload};
-use incidents::lifecycle::Timer;
+use common::{Figure, MIB, Plan, Workload, rss};
 use incidents::policy::{Chain, OutsideHours, Recipient, Rounds, Step, Targets};
 use incidents::{
     Actor, Calendar, Desk, IncidentId, ManualClock, MemoryStore, NewIncident, Policy, Role,
     Severity, Source,
 };
+use lockstep::Lockstep;
 
 /// Incidents due at each tick.
 const DUE_PER_TICK: usize = 10;
@@ -179,177 +179,41 @@ fn set_tick(set: &mut Baseline, period: Duration, k: u64) {
     assert_eq!(moved, DUE_PER_TICK);
 }
 
-/// The process's resident set and its peak, in bytes, from `/proc/self/status`.
-fn rss() -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| -> Option<f64> {
-        let line = status.lines().find(|line| line.starts_with(name))?;
-        let kib: f64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kib * 1024.0)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
-
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// Checks, outside the measurements, what the bench claims of a freshly built desk: the next
-/// deadline is the first group's, a tick then fires the first escalation step of exactly ten
-/// incidents and queues them a period later, and a tick in between fires nothing. Consumes
-/// the first group (instant 0).
-fn check(timed: &Timed) {
-    let desk = &timed.desk;
-    assert_eq!(desk.next_deadline(), Some(Timed::instant(0)));
-    let before = Timed::instant(0) - Duration::milliseconds(500);
-    assert!(desk.tick(before).unwrap().fired.is_empty());
-    let report = desk.tick(Timed::instant(0)).unwrap();
-    assert_eq!(report.fired.len(), DUE_PER_TICK);
-    for (id, timer) in &report.fired {
-        assert!(
-            matches!(
-                timer,
-                Timer::Escalation {
-                    round: 0,
-                    step: 0,
-                    ..
-                }
-            ),
-            "{timer:?}"
-        );
-        let incident = desk.get(*id).unwrap();
-        assert_eq!(
-            incident.version().get(),
-            3,
-            "opened, timer fired, notification"
-        );
-        assert_eq!(incident.created_at() + FIRST_PAGE, Timed::instant(0));
-    }
-    // The pending notifications now come first; the next timer is the next group's.
-    assert_eq!(desk.next_deadline(), Some(Timed::instant(0)));
-    let between = Timed::instant(1) - Duration::milliseconds(500);
-    assert!(desk.tick(between).unwrap().fired.is_empty());
-    let mut set = timed.set.clone();
-    set_tick(&mut set, timed.period, 0);
-    assert_eq!(set.len(), timed.set.len());
-}
-
 /// The time per operation, in `1 / scale` seconds, at `rate` operations per second.
 fn per_op(rate: f64, scale: f64) -> f64 {
     scale / rate
 }
 
-/// A desk and its baseline set, each moved on one instant per tick, independently (the
-/// desk's workloads and the set's run alternately).
-struct Lockstep {
-    timed: Timed,
-    set: RefCell<Baseline>,
-    /// The next instant each of them ticks at.
-    desk_next: Cell<u64>,
-    set_next: Cell<u64>,
-}
-
-impl Lockstep {
-    /// Checks the desk (which consumes instant 0) and brings the set to the same point.
-    fn new(timed: Timed) -> Lockstep {
-        check(&timed);
-        let mut set = timed.set.clone();
-        set_tick(&mut set, timed.period, 0);
-        Lockstep {
-            timed,
-            set: RefCell::new(set),
-            desk_next: Cell::new(1),
-            set_next: Cell::new(1),
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                n: 100_000,
+                ticks: 500,
+                empty_ticks: 5_000,
+                deadline_calls: 20_000,
+                plan: Plan {
+                    warmup: 1,
+                    runs: 11,
+                },
+            }
+        } else {
+            Sizes {
+                n: 1_000_000,
+                ticks: 1_000,
+                empty_ticks: 10_000,
+                deadline_calls: 50_000,
+                plan: Plan {
+                    warmup: 2,
+                    runs: 31,
+                },
+            }
         }
-    }
-
-    /// `count` desk ticks with ten due each.
-    fn desk_ticks(&self, count: usize) -> u64 {
-        let first = self.desk_next.get();
-        for k in first..first + count as u64 {
-            desk_tick(&self.timed.desk, k);
-        }
-        self.desk_next.set(first + count as u64);
-        count as u64
-    }
-
-    /// `count` baseline ticks with ten due each.
-    fn set_ticks(&self, count: usize) -> u64 {
-        let mut set = self.set.borrow_mut();
-        let first = self.set_next.get();
-        for k in first..first + count as u64 {
-            set_tick(&mut set, self.timed.period, k);
-        }
-        self.set_next.set(first + count as u64);
-        count as u64
-    }
-
-    /// `count` desk ticks half a second before the next group is due: nothing is.
-    fn empty_desk_ticks(&self, count: usize) -> u64 {
-        let now = Timed::instant(self.desk_next.get()) - Duration::milliseconds(500);
-        for _ in 0..count {
-            assert!(self.timed.desk.tick(now).unwrap().fired.is_empty());
-        }
-        count as u64
-    }
-
-    /// The baseline of an empty tick: is the first entry due?
-    fn empty_set_ticks(&self, count: usize) -> u64 {
-        let set = self.set.borrow();
-        let now = Timed::instant(self.set_next.get()) - Duration::milliseconds(500);
-        for _ in 0..count {
-            let due = black_box(&*set).first().is_some_and(|(at, _)| *at <= now);
-            assert!(!black_box(due));
-        }
-        count as u64
-    }
-
-    /// `count` calls of `next_deadline`.
-    fn next_deadlines(&self, count: usize) -> u64 {
-        for _ in 0..count {
-            black_box(self.timed.desk.next_deadline());
-        }
-        count as u64
-    }
-
-    /// `count` calls of `first` on the set.
-    fn firsts(&self, count: usize) -> u64 {
-        let set = self.set.borrow();
-        for _ in 0..count {
-            black_box(black_box(&*set).first().map(|(at, _)| *at));
-        }
-        count as u64
     }
 }
 
-fn main() {
-    let quick = common::quick();
-    let sizes = if quick {
-        Sizes {
-            n: 100_000,
-            ticks: 500,
-            empty_ticks: 5_000,
-            deadline_calls: 20_000,
-            plan: Plan {
-                warmup: 1,
-                runs: 11,
-            },
-        }
-    } else {
-        Sizes {
-            n: 1_000_000,
-            ticks: 1_000,
-            empty_ticks: 10_000,
-            deadline_calls: 50_000,
-            plan: Plan {
-                warmup: 2,
-                runs: 31,
-            },
-        }
-    };
+/// Prints the sizes of the run; returns the small desk's ticks per round.
+fn describe(sizes: &Sizes, quick: bool) -> usize {
     let (n, small_n, plan) = (sizes.n, sizes.n / 100, sizes.plan);
     let rounds = plan.warmup + plan.runs;
     // Every incident of the big desk fires at most once: fewer ticks than groups. The small
@@ -357,7 +221,6 @@ fn main() {
     let small_ticks = sizes.ticks / 10;
     assert!(1 + rounds * sizes.ticks < n / DUE_PER_TICK);
     let small_firings = (1 + rounds * small_ticks).div_ceil(small_n / DUE_PER_TICK);
-
     eprintln!(
         "timers: {}N = {n} open incidents ({} groups of {DUE_PER_TICK}), N/100 = {small_n}; \
          {DUE_PER_TICK} due per tick; per round {} ticks at N ({} at N/100), {} empty ticks \
@@ -372,7 +235,12 @@ fn main() {
         plan.runs,
         plan.warmup,
     );
+    small_ticks
+}
 
+/// The desks at N and N/100 incidents, each in lockstep with its baseline set; prints the
+/// memory the big one takes.
+fn desks(n: usize, small_n: usize) -> (Lockstep, Lockstep) {
     let (rss_before, _) = rss().unwrap_or((0.0, 0.0));
     let built = std::time::Instant::now();
     let big = Timed::new(n);
@@ -390,7 +258,13 @@ fn main() {
     }
     let big = Lockstep::new(big);
     let small = Lockstep::new(Timed::new(small_n));
+    (big, small)
+}
 
+/// Figure 4's medians, in ns per call: `next_deadline` and the set's `first` at N, then at
+/// N/100.
+fn deadlines(big: &Lockstep, small: &Lockstep, sizes: &Sizes) -> [f64; 4] {
+    let (n, small_n, plan) = (sizes.n, sizes.n / 100, sizes.plan);
     // 4. next_deadline, at N and at N/100. Both desks just had their first tick: ten
     // notifications pending, the rest of the incidents queued at their first page.
     let calls = sizes.deadline_calls;
@@ -421,7 +295,13 @@ fn main() {
     );
     let [deadline_n, first_n, deadline_small, first_small] =
         [0, 1, 2, 3].map(|i| per_op(rates[i].median(), 1e9));
+    [deadline_n, first_n, deadline_small, first_small]
+}
 
+/// Figures 1-3's medians, in µs per tick: ticks with ten due and their baseline at N and at
+/// N/100, then empty ticks and their baseline at N.
+fn ticks(big: &Lockstep, small: &Lockstep, sizes: &Sizes, small_ticks: usize) -> [f64; 6] {
+    let (n, small_n, plan) = (sizes.n, sizes.n / 100, sizes.plan);
     // 1-3. Ticks.
     let (ticks, empty_ticks) = (sizes.ticks, sizes.empty_ticks);
     let rates = common::measure(
@@ -461,6 +341,11 @@ fn main() {
     );
     let [tick_n, set_n, tick_small, set_small, empty_n, first_due_n] =
         [0, 1, 2, 3, 4, 5].map(|i| per_op(rates[i].median(), 1e6));
+    [tick_n, set_n, tick_small, set_small, empty_n, first_due_n]
+}
+
+/// Checks both desks and their sets moved together, and prints where a tick's time goes.
+fn summary(big: &Lockstep, small: &Lockstep, tick_n: f64, empty_n: f64) {
     for lockstep in [&big, &small] {
         assert_eq!(lockstep.desk_next.get(), lockstep.set_next.get());
         assert_eq!(lockstep.set.borrow().len(), lockstep.timed.set.len());
@@ -486,14 +371,19 @@ fn main() {
             peak / MIB
         );
     }
+}
 
+/// The figures, from the medians of [`deadlines`] and [`ticks`].
+fn figures(n: usize, small_n: usize, deadline: [f64; 4], tick: [f64; 6]) -> [Figure; 7] {
+    let [deadline_n, first_n, deadline_small, first_small] = deadline;
+    let [tick_n, set_n, tick_small, set_small, empty_n, first_due_n] = tick;
     let queue = |size: usize| {
         format!(
             "BTreeSet<(deadline, id)> of {size}: pop_first the {DUE_PER_TICK} due + insert each \
              at its next deadline (median)"
         )
     };
-    let figures = [
+    [
         Figure::new(
             format!("tick, {DUE_PER_TICK} due of N={n} open incidents (median)"),
             tick_n,
@@ -543,7 +433,19 @@ fn main() {
             "BTreeSet::first() growth, same sizes (median)",
             first_n / first_small,
         ),
-    ];
+    ]
+}
+
+fn main() {
+    let quick = common::quick();
+    let sizes = Sizes::new(quick);
+    let small_ticks = describe(&sizes, quick);
+    let (n, small_n) = (sizes.n, sizes.n / 100);
+    let (big, small) = desks(n, small_n);
+    let deadline = deadlines(&big, &small, &sizes);
+    let tick = ticks(&big, &small, &sizes, small_ticks);
+    summary(&big, &small, tick[0], tick[4]);
+    let figures = figures(n, small_n, deadline, tick);
     let verdict = if figures[0].ratio <= 2.0 {
         "met"
     } else {
