@@ -212,6 +212,7 @@ impl Invalid {
     DisplayId(incident),
     DisplayStatus(status)
 )]
+#[non_exhaustive]
 pub struct Rejected {
     /// The incident the command was aimed at (`None` if it does not exist).
     pub incident: Option<IncidentId>,

@@ -9,6 +9,7 @@ use crate::text::Text;
 
 /// A time the incident waited on a vendor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VendorWait {
     /// Who was waited on.
     pub vendor: Text,
@@ -22,6 +23,7 @@ pub struct VendorWait {
 
 /// Which timers have fired, so none fires twice.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FiredTimers {
     /// The last escalation step fired: (cycle, round, step).
     pub escalation: Option<(u32, u32, u32)>,

@@ -8,6 +8,7 @@ use crate::lifecycle::{Change, Event, Notification};
 /// Where a requested notification stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Delivery {
     /// Not delivered yet; the next attempt is due at `next_attempt`.
     Pending {
@@ -28,6 +29,7 @@ pub enum Delivery {
 
 /// A notification in the incident's outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OutboxEntry {
     /// What to send.
     pub notification: Notification,

@@ -10,6 +10,7 @@ use crate::people::{Feedback, FollowUp, Handover, Review, Task};
 
 /// A post-incident review as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReviewRecord {
     /// When it was recorded.
     pub at: DateTime<Utc>,

@@ -9,6 +9,7 @@ use crate::text::Text;
 
 /// A dated, attributed piece of text: a note, a mitigation, a customer update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Entry {
     /// When it was recorded.
     pub at: DateTime<Utc>,

@@ -9,6 +9,7 @@ use crate::model::{Actor, IncidentId, Source};
 
 /// A signal as recorded on an incident, with when it arrived and who recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SignalRecord {
     /// What arrived.
     pub signal: Signal,

@@ -10,6 +10,7 @@ use crate::text::Text;
 
 /// How and when an incident was resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResolutionRecord {
     /// When service was restored.
     pub at: DateTime<Utc>,
@@ -21,6 +22,7 @@ pub struct ResolutionRecord {
 
 /// How and when an incident was closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Closure {
     /// When it was closed.
     pub at: DateTime<Utc>,

@@ -106,6 +106,7 @@ impl NewIncident {
 /// How an incident was resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Resolution {
     /// The cause was fixed.
     Fixed,
@@ -151,6 +152,7 @@ impl fmt::Display for Resolution {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Command {
     /// Open a new incident with the given id. [`Desk::open`](crate::Desk::open) makes the id.
     Open {

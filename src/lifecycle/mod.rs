@@ -132,6 +132,7 @@ impl fmt::Display for Status {
 /// The kind of a [`Command`], without its data. Used by the transition table and in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CommandKind {
     /// Open a new incident.
     Open,
@@ -298,6 +299,9 @@ impl fmt::Display for CommandKind {
 }
 
 /// What a command does in a given status: one cell of the transition table.
+///
+/// Deliberately exhaustive: these four outcomes are what a transition table is, and code that
+/// reads the table should handle each of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Edge {
     /// Accepted; records an event and moves the incident to this (different) status.
@@ -485,6 +489,7 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
 
 /// One row of the transition table as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Transition {
     /// The status before (`None`: the incident does not exist yet).
     pub from: Option<Status>,
