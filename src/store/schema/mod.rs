@@ -67,6 +67,7 @@ pub(crate) fn encode_into(event: &Event, out: &mut Vec<u8>) -> Result<(), Encode
 }
 
 /// The stored form of `event` as text, for the SQL backends' `event` column.
+#[cfg(any(feature = "sqlite", feature = "postgres", test))]
 ///
 /// # Errors
 /// See [`EncodeError`].
@@ -80,6 +81,7 @@ pub(crate) fn encode_string(event: &Event) -> Result<String, EncodeError> {
 /// [`DecodeError::UnknownSchema`] for a version other than 1 to [`CURRENT`];
 /// [`DecodeError::Malformed`] for bytes that are not a record; [`DecodeError::Invalid`] for a
 /// value its public constructor refuses. Never panics, whatever the bytes.
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))]
 pub(crate) fn decode(version: u16, bytes: &[u8]) -> Result<Event, DecodeError> {
     match version {
         1 => {
