@@ -10,14 +10,17 @@
 //! and shorter inputs.
 #![no_main]
 
-use incidents::store::file::format::{FrameRead, decode_body, decode_file_header, read_frame};
+use incidents::store::file::format::{
+    FrameRead, SCHEMA_VERSION, decode_body, decode_file_header, read_frame,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
     let _ = decode_file_header(bytes);
-    let _ = decode_body(bytes);
-    if let FrameRead::Frame { body, len } = read_frame(bytes) {
+    let _ = decode_body(SCHEMA_VERSION, bytes);
+    if let FrameRead::Frame { schema, body, len } = read_frame(bytes) {
         assert!(len <= bytes.len() && body.len() + 16 == len);
-        let _ = decode_body(body);
+        assert!((1..=SCHEMA_VERSION).contains(&schema));
+        let _ = decode_body(schema, body);
     }
 });

@@ -1,20 +1,26 @@
 //! Export and import of every event as JSON Lines, so the data is never locked inside one
 //! backend's format.
 //!
-//! One line per event, in each incident's version order:
+//! One line per event, in each incident's version order, carrying the event's stored record
+//! and the storage schema it was written with:
 //!
 //! ```text
-//! {"incident":"019d…","version":1,"event":{"at":"2026-11-27T12:00:00Z","actor":{…},"change":{"type":"opened",…}}}
+//! {"incident":"019d…","version":1,"schema":1,"event":{"at":"2026-11-27T12:00:00Z","actor":{…},"change":{"type":"opened",…}}}
 //! ```
+//!
+//! A line without `schema` (an export from before it was written) is schema 1. Each line
+//! names its own schema, so exports of different versions can be concatenated.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
+use crate::store::schema;
 use crate::store::{Append, Store, Version};
 
 /// Counts from [`export_jsonl`] or [`import_jsonl`].
@@ -27,21 +33,32 @@ pub struct ExportReport {
     pub incidents: usize,
 }
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    incident: IncidentId,
-    version: Version,
-    event: &'a Event,
-}
-
+/// A line's envelope. The event is skipped here and decoded in a second pass, once its schema
+/// is known (the key may come before or after it).
 #[derive(Deserialize)]
 struct LineIn {
+    incident: Uuid,
+    version: u64,
+    #[serde(default = "first_schema")]
+    schema: u16,
+    #[serde(rename = "event")]
+    _event: serde::de::IgnoredAny,
+}
+
+/// The schema of lines that do not name one.
+fn first_schema() -> u16 {
+    1
+}
+
+/// A decoded line, waiting in a batch.
+struct Line {
     incident: IncidentId,
     version: Version,
     event: Event,
 }
 
-/// Writes every event of `store` to `out`, one JSON object per line.
+/// Writes every event of `store` to `out`, one JSON object per line, each naming the storage
+/// schema of its event.
 ///
 /// # Errors
 /// Store errors, or [`Error::Io`] if writing fails.
@@ -51,16 +68,17 @@ pub fn export_jsonl(store: &dyn Store, out: &mut dyn Write) -> Result<ExportRepo
     let mut line = Vec::with_capacity(512);
     store.scan(&mut |incident, version, event| {
         line.clear();
-        serde_json::to_writer(
-            &mut line,
-            &LineOut {
-                incident,
-                version,
-                event,
-            },
+        // The envelope by hand (a UUID and two numbers need no escaping), the event as the
+        // stores encode it.
+        write!(
+            line,
+            "{{\"incident\":\"{incident}\",\"version\":{},\"schema\":{},\"event\":",
+            version.get(),
+            schema::CURRENT
         )
-        .map_err(|e| write_error(std::io::Error::other(e)))?;
-        line.push(b'\n');
+        .map_err(write_error)?;
+        schema::encode_into(event, &mut line).map_err(|e| write_error(std::io::Error::other(e)))?;
+        line.extend_from_slice(b"}\n");
         out.write_all(&line).map_err(write_error)?;
         report.events += 1;
         seen.insert(incident);
@@ -94,12 +112,13 @@ const IMPORT_BATCH_BYTES: usize = 16 << 20;
 /// store to keep things simple.
 ///
 /// # Errors
-/// [`Error::Invalid`] naming the line for malformed JSON or a version that does not follow;
+/// [`Error::Invalid`] naming the line for malformed JSON, an event schema this version does not
+/// read (a newer one), an event value its type refuses, or a version that does not follow;
 /// store errors; [`Error::Io`] if reading fails.
 pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<ExportReport> {
     let mut report = ExportReport::default();
     let mut next: HashMap<IncidentId, u64> = HashMap::new();
-    let mut batch: Vec<LineIn> = Vec::with_capacity(IMPORT_BATCH);
+    let mut batch: Vec<Line> = Vec::with_capacity(IMPORT_BATCH);
     let mut text = String::new();
     let mut line_no = 0u64;
     let mut batch_bytes = 0usize;
@@ -117,8 +136,13 @@ pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<Export
         if text.trim().is_empty() {
             continue;
         }
-        let line: LineIn = serde_json::from_str(&text)
-            .map_err(|e| Invalid::new("import line", format!("line {line_no}: {e}")))?;
+        let bad = |rule: String| Invalid::new("import line", format!("line {line_no}: {rule}"));
+        let raw: LineIn = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let line = Line {
+            incident: IncidentId::from_uuid(raw.incident),
+            version: Version::new(raw.version),
+            event: schema::decode_event_field(raw.schema, &text).map_err(|e| bad(e.to_string()))?,
+        };
         let expected = match next.get(&line.incident) {
             Some(v) => *v,
             None => store.version(line.incident)?.get(),
@@ -148,7 +172,7 @@ pub fn import_jsonl(store: &dyn Store, input: &mut dyn BufRead) -> Result<Export
 }
 
 /// Appends `batch` (consecutive lines, in order) as one atomic batch.
-fn flush(store: &dyn Store, batch: &mut Vec<LineIn>) -> Result<()> {
+fn flush(store: &dyn Store, batch: &mut Vec<Line>) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
     }

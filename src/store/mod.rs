@@ -11,6 +11,7 @@ mod jsonl;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod schema;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]

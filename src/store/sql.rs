@@ -12,8 +12,9 @@ use crate::store::{Append, Store, Version};
 /// database with a newer schema is refused, an older one is migrated on open.
 pub(crate) const SCHEMA_VERSION: i64 = 1;
 
-/// The event format version stored with every row (as in the file store's frames).
-pub(crate) const EVENT_SCHEMA: i64 = 1;
+/// The event schema stored with every row (as in the file store's frames): the storage
+/// schema's current version.
+pub(crate) const EVENT_SCHEMA: i64 = crate::store::schema::CURRENT as i64;
 
 /// One row to insert.
 pub(crate) struct Row {
@@ -57,7 +58,7 @@ pub(crate) fn plan(
                         "too many events for one incident",
                     ))
                 })?,
-                event: serde_json::to_string(event).map_err(|e| {
+                event: crate::store::schema::encode_string(event).map_err(|e| {
                     Error::Invalid(crate::error::Invalid::new(
                         "event",
                         format!("cannot be serialised: {e}"),
@@ -72,7 +73,8 @@ pub(crate) fn plan(
     Ok((versions, rows))
 }
 
-/// Decodes a stored event; a row that does not parse is corruption, reported with its
+/// Decodes a stored event written with event schema `schema`; a row that does not decode (an
+/// unknown schema, not a record, a value its type refuses) is corruption, reported with its
 /// position.
 pub(crate) fn decode(
     text: &str,
@@ -85,12 +87,15 @@ pub(crate) fn decode(
         offset: u64::try_from(position).unwrap_or(0),
         reason,
     };
-    if schema != EVENT_SCHEMA {
+    // A schema outside u16 is as unknown as any other: report the number as stored.
+    let Ok(version) = u16::try_from(schema) else {
         return Err(corrupt(format!(
-            "event schema {schema} is not supported (this version reads {EVENT_SCHEMA})"
+            "row at position {position}: event schema {schema} is not supported \
+             (this version reads 1 to {EVENT_SCHEMA})"
         )));
-    }
-    serde_json::from_str(text).map_err(|e| corrupt(format!("row at position {position}: {e}")))
+    };
+    crate::store::schema::decode(version, text.as_bytes())
+        .map_err(|e| corrupt(format!("row at position {position}: {e}")))
 }
 
 /// A version from the database, which must be a positive 64-bit integer.

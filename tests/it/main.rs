@@ -18,6 +18,7 @@ mod quiet;
 mod report;
 mod runner;
 mod scenarios;
+mod schema;
 mod seed_story;
 mod shop_hours;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

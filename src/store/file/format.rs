@@ -10,7 +10,8 @@
 //!             | header crc32 u32 (of the previous 12 bytes) | body
 //! body      = group count u32, then per group:
 //!             incident id [16] | first version u64 | event count u32,
-//!             then per event: length u32 | the event as JSON (schema 1)
+//!             then per event: length u32 | the event's stored record (JSON of the schema
+//!             the frame header names; see `store::schema`)
 //! ```
 //!
 //! All integers are little-endian. A frame is one atomic append: all its events are recorded or
@@ -24,8 +25,9 @@ use crate::model::IncidentId;
 pub const MAGIC: &[u8; 8] = b"INCIDLOG";
 /// The segment format this version writes (and the newest it reads).
 pub const FORMAT_VERSION: u16 = 1;
-/// The event schema this version writes (and the newest it reads).
-pub const SCHEMA_VERSION: u16 = 1;
+/// The event schema this version writes (and the newest it reads): the storage schema's
+/// current version, carried in every frame header.
+pub const SCHEMA_VERSION: u16 = crate::store::schema::CURRENT;
 /// Size of a segment's file header.
 pub const FILE_HEADER_LEN: usize = 32;
 /// Size of a frame header.
@@ -103,8 +105,8 @@ pub struct GroupHeader {
 /// Appends one frame holding `groups` to `out`. Groups without events are left out.
 ///
 /// # Errors
-/// A JSON error if an event cannot be serialised (it always can for events built by this
-/// crate), or a message if the frame would exceed [`MAX_BODY_LEN`].
+/// A message if an event cannot be encoded (it always can for events built by this crate), or
+/// if the frame would exceed [`MAX_BODY_LEN`].
 pub fn encode_frame(
     out: &mut Vec<u8>,
     groups: &[(IncidentId, u64, &[Event])],
@@ -121,7 +123,7 @@ pub fn encode_frame(
         for event in *events {
             let len_at = out.len();
             out.extend_from_slice(&[0u8; 4]);
-            if let Err(e) = serde_json::to_writer(&mut *out, event) {
+            if let Err(e) = crate::store::schema::encode_into(event, out) {
                 out.truncate(start);
                 return Err(format!("cannot serialise event: {e}"));
             }
@@ -153,6 +155,8 @@ pub fn encode_frame(
 pub enum FrameRead<'a> {
     /// A complete frame whose checksums match. `len` is the whole frame, header included.
     Frame {
+        /// The event schema its events were written with (1 to [`SCHEMA_VERSION`]).
+        schema: u16,
         /// The checked body.
         body: &'a [u8],
         /// Frame length in bytes, header included.
@@ -199,6 +203,7 @@ pub fn read_frame(bytes: &[u8]) -> FrameRead<'_> {
         return FrameRead::Damaged("frame body checksum mismatch".into());
     }
     FrameRead::Frame {
+        schema,
         body,
         len: FRAME_HEADER_LEN + body_len,
     }
@@ -259,16 +264,17 @@ pub fn for_each_group<'a>(
     Ok(())
 }
 
-/// Decodes every event of a checked frame body. For fuzzing and tools; the store uses the
-/// same code.
+/// Decodes every event of a checked frame body written with event schema `schema` (as
+/// [`read_frame`] reports it). For fuzzing and tools; the store uses the same code.
 ///
 /// # Errors
-/// A description of the first structural or JSON problem.
-pub fn decode_body(body: &[u8]) -> Result<Vec<(IncidentId, u64, Event)>, String> {
+/// A description of the first structural or record problem: an unknown schema, bytes that
+/// are not a record, a value its type refuses (an empty title).
+pub fn decode_body(schema: u16, body: &[u8]) -> Result<Vec<(IncidentId, u64, Event)>, String> {
     let mut out = Vec::new();
     for_each_group(body, |header, events| {
         for (n, raw) in events.enumerate() {
-            let event: Event = serde_json::from_slice(raw).map_err(|e| {
+            let event = decode_event(schema, raw).map_err(|e| {
                 format!(
                     "incident {}: event {}: {e}",
                     header.id,
@@ -280,6 +286,17 @@ pub fn decode_body(body: &[u8]) -> Result<Vec<(IncidentId, u64, Event)>, String>
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Decodes one event's stored record, written with event schema `schema`.
+///
+/// # Errors
+/// Why it is not an event of that schema.
+pub(crate) fn decode_event(
+    schema: u16,
+    raw: &[u8],
+) -> Result<Event, crate::store::schema::DecodeError> {
+    crate::store::schema::decode(schema, raw)
 }
 
 struct Cursor<'a> {
@@ -325,8 +342,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn sample_event() -> Event {
-        serde_json::from_str(
-            r#"{"at":"2026-11-27T12:00:00Z","actor":{"id":"a","name":"A","role":"owner"},"change":{"type":"acknowledged"}}"#,
+        crate::store::schema::decode(
+            SCHEMA_VERSION,
+            br#"{"at":"2026-11-27T12:00:00Z","actor":{"id":"a","name":"A","role":"owner"},"change":{"type":"acknowledged"}}"#,
         )
         .unwrap()
     }
@@ -337,11 +355,12 @@ mod tests {
         let events = vec![sample_event(), sample_event()];
         let mut buf = Vec::new();
         encode_frame(&mut buf, &[(id, 4, &events)]).unwrap();
-        let FrameRead::Frame { body, len } = read_frame(&buf) else {
+        let FrameRead::Frame { schema, body, len } = read_frame(&buf) else {
             panic!("not a frame");
         };
         assert_eq!(len, buf.len());
-        let decoded = decode_body(body).unwrap();
+        assert_eq!(schema, SCHEMA_VERSION);
+        let decoded = decode_body(schema, body).unwrap();
         assert_eq!(decoded.len(), 2);
         assert_eq!(decoded[1], (id, 5, sample_event()));
     }
@@ -386,10 +405,10 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic_the_decoder(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            if let FrameRead::Frame { body, .. } = read_frame(&bytes) {
-                let _ = decode_body(body);
+            if let FrameRead::Frame { schema, body, .. } = read_frame(&bytes) {
+                let _ = decode_body(schema, body);
             }
-            let _ = decode_body(&bytes);
+            let _ = decode_body(SCHEMA_VERSION, &bytes);
             let _ = decode_file_header(&bytes);
         }
 
@@ -405,7 +424,7 @@ mod tests {
             frame[12..16].copy_from_slice(&hcrc.to_le_bytes());
             frame.extend_from_slice(&body);
             match read_frame(&frame) {
-                FrameRead::Frame { body: b, .. } => { let _ = decode_body(b); }
+                FrameRead::Frame { schema, body: b, .. } => { let _ = decode_body(schema, b); }
                 other => prop_assert!(false, "valid checksums rejected: {:?}", other),
             }
         }

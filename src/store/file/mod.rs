@@ -968,8 +968,8 @@ fn decode_frame_events(
         offset,
         reason,
     };
-    let (body, len) = match format::read_frame(bytes) {
-        format::FrameRead::Frame { body, len } => (body, len),
+    let (schema, body, len) = match format::read_frame(bytes) {
+        format::FrameRead::Frame { schema, body, len } => (schema, body, len),
         format::FrameRead::Incomplete => {
             return Err(corrupt("frame is cut short".into()));
         }
@@ -979,7 +979,7 @@ fn decode_frame_events(
     format::for_each_group(body, |group, events| {
         for (n, raw) in events.enumerate() {
             let version = group.first_version + n as u64;
-            let event: Event = serde_json::from_slice(raw)
+            let event = format::decode_event(schema, raw)
                 .map_err(|e| format!("incident {} event {version}: {e}", group.id))?;
             if let Err(error) = each(group.id, version, event) {
                 failure = Some(error);

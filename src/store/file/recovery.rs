@@ -158,7 +158,7 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         let mut pos = format::FILE_HEADER_LEN;
         while pos < bytes.len() {
             match format::read_frame(&bytes[pos..]) {
-                FrameRead::Frame { body, len } => {
+                FrameRead::Frame { body, len, .. } => {
                     let segment_index = i as u32;
                     let frame_pos = FramePos {
                         segment: segment_index,

@@ -1,0 +1,1147 @@
+//! Schema 1: the event records every store has written since the first release.
+//!
+//! These types are private copies of the public event types, field for field, with the serde
+//! attributes that give the JSON its shape. They change only together with a new schema
+//! version (see ARCHITECTURE.md, "Storage schema"): renaming a public field or variant leaves
+//! them, and so the stored bytes, alone.
+//!
+//! Strings are `Cow`s: encoding borrows from the event, decoding borrows from the input where
+//! the JSON has no escapes. Every value a public constructor checks is checked again on the way
+//! in, so a stored record can never build what the API would refuse.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Invalid;
+use crate::lifecycle::{
+    Audience, Change, Event, Notification, Recurrence, Resolution, Signal, SignalState, SlaTarget,
+    Timer,
+};
+use crate::model::{Actor, IncidentId, Reporter, Role, Service, Source};
+use crate::people::{FollowUpPlan, Money, Review, Score};
+use crate::policy::Recipient;
+use crate::severity::Severity;
+use crate::text::{Text, Title};
+
+// ---------------------------------------------------------------------------------------------
+// Records
+
+/// An [`Event`].
+#[derive(Serialize, Deserialize)]
+pub(super) struct EventRecord<'a> {
+    at: DateTime<Utc>,
+    #[serde(borrow)]
+    actor: ActorRecord<'a>,
+    #[serde(borrow)]
+    change: ChangeRecord<'a>,
+}
+
+/// An [`Actor`].
+#[derive(Serialize, Deserialize)]
+struct ActorRecord<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    role: RoleRecord,
+}
+
+/// A [`Role`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RoleRecord {
+    Owner,
+    Responder,
+    Support,
+    Viewer,
+    System,
+}
+
+/// A [`Severity`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SeverityRecord {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A [`Source`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SourceRecord {
+    Alert,
+    CustomerReport,
+    StaffReport,
+    ProactiveCheck,
+}
+
+fn alert_origin() -> SourceRecord {
+    SourceRecord::Alert
+}
+
+/// A [`Resolution`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ResolutionRecord {
+    Fixed,
+    Workaround,
+    FalseAlarm,
+    Duplicate { of: Uuid },
+    AutoResolved,
+}
+
+/// A [`Recurrence`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct RecurrenceRecord {
+    previous: Uuid,
+    count: u32,
+}
+
+/// A [`Change`].
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ChangeRecord<'a> {
+    Opened {
+        id: Uuid,
+        #[serde(borrow)]
+        title: Cow<'a, str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        description: Option<Cow<'a, str>>,
+        severity: SeverityRecord,
+        #[serde(borrow)]
+        service: Cow<'a, str>,
+        source: SourceRecord,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        alert_key: Option<Cow<'a, str>>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        idempotency_key: Option<Cow<'a, str>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recurrence: Option<RecurrenceRecord>,
+    },
+    Acknowledged,
+    OwnerAssigned {
+        #[serde(borrow)]
+        owner: ActorRecord<'a>,
+    },
+    InvestigationStarted,
+    RootCauseIdentified {
+        #[serde(borrow)]
+        root_cause: Cow<'a, str>,
+    },
+    Mitigated {
+        #[serde(borrow)]
+        action: Cow<'a, str>,
+    },
+    Resolved {
+        resolution: ResolutionRecord,
+    },
+    Reopened {
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+    },
+    Closed {
+        #[serde(borrow)]
+        summary: Cow<'a, str>,
+        #[serde(borrow)]
+        lessons: Cow<'a, str>,
+    },
+    SeverityChanged {
+        from: SeverityRecord,
+        to: SeverityRecord,
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+    },
+    NoteAdded {
+        #[serde(borrow)]
+        text: Cow<'a, str>,
+    },
+    CustomerUpdatePosted {
+        #[serde(borrow)]
+        message: Cow<'a, str>,
+    },
+    VendorWaitStarted {
+        #[serde(borrow)]
+        vendor: Cow<'a, str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        reference: Option<Cow<'a, str>>,
+    },
+    VendorWaitEnded {
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        note: Option<Cow<'a, str>>,
+    },
+    TimerFired {
+        #[serde(borrow)]
+        timer: TimerRecord<'a>,
+    },
+    ResponderAdded {
+        #[serde(borrow)]
+        responder: ActorRecord<'a>,
+    },
+    ResponderRemoved {
+        #[serde(borrow)]
+        responder: Cow<'a, str>,
+    },
+    TaskAdded {
+        task: u32,
+        #[serde(borrow)]
+        title: Cow<'a, str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        assignee: Option<Cow<'a, str>>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        playbook: Option<Cow<'a, str>>,
+    },
+    TaskAssigned {
+        task: u32,
+        #[serde(borrow)]
+        assignee: Cow<'a, str>,
+    },
+    TaskCompleted {
+        task: u32,
+    },
+    ReviewRecorded {
+        #[serde(borrow)]
+        review: ReviewRecord<'a>,
+    },
+    FollowUpCompleted {
+        follow_up: u32,
+    },
+    FeedbackRecorded {
+        score: u8,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        comment: Option<Cow<'a, str>>,
+    },
+    SignalReceived {
+        #[serde(borrow)]
+        signal: SignalRecord<'a>,
+    },
+    MergedInto {
+        into: Uuid,
+    },
+    DuplicateMerged {
+        duplicate: Uuid,
+        #[serde(borrow)]
+        title: Cow<'a, str>,
+    },
+    NotificationRequested {
+        #[serde(borrow)]
+        notification: NotificationRecord<'a>,
+    },
+    NotificationDelivered {
+        #[serde(borrow)]
+        key: Cow<'a, str>,
+    },
+    NotificationFailed {
+        #[serde(borrow)]
+        key: Cow<'a, str>,
+        attempt: u32,
+        #[serde(borrow)]
+        error: Cow<'a, str>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// An [`SlaTarget`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SlaTargetRecord {
+    Acknowledge,
+    Resolve,
+    CustomerUpdate,
+}
+
+/// A [`Timer`].
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TimerRecord<'a> {
+    Escalation {
+        cycle: u32,
+        round: u32,
+        step: u32,
+        #[serde(borrow)]
+        notify: Vec<RecipientRecord<'a>>,
+    },
+    SlaAtRisk {
+        target: SlaTargetRecord,
+        due: DateTime<Utc>,
+    },
+    SlaBreached {
+        target: SlaTargetRecord,
+        due: DateTime<Utc>,
+    },
+    QuietPeriodOver {
+        last_signal: DateTime<Utc>,
+    },
+    FollowUpOverdue {
+        follow_up: u32,
+        due: DateTime<Utc>,
+        #[serde(borrow)]
+        owner: Cow<'a, str>,
+    },
+    CustomerUpdateDue {
+        #[serde(default)]
+        cycle: u32,
+        after_updates: u32,
+        reminder: u32,
+        due: DateTime<Utc>,
+    },
+}
+
+/// A [`Recipient`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RecipientRecord<'a> {
+    IncidentOwner,
+    Person(#[serde(borrow)] Cow<'a, str>),
+    Role(RoleRecord),
+    Channel(#[serde(borrow)] Cow<'a, str>),
+}
+
+/// An [`Audience`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AudienceRecord<'a> {
+    Owner,
+    Recipients(#[serde(borrow)] Vec<RecipientRecord<'a>>),
+    Customers,
+}
+
+/// A [`Notification`].
+#[derive(Serialize, Deserialize)]
+struct NotificationRecord<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    incident: Uuid,
+    #[serde(borrow)]
+    audience: AudienceRecord<'a>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    channel: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subject: Cow<'a, str>,
+    #[serde(borrow)]
+    body: Cow<'a, str>,
+}
+
+/// A [`Money`].
+#[derive(Serialize, Deserialize)]
+struct MoneyRecord<'a> {
+    minor: u64,
+    #[serde(borrow)]
+    currency: Cow<'a, str>,
+}
+
+/// A [`FollowUpPlan`].
+#[derive(Serialize, Deserialize)]
+struct FollowUpRecord<'a> {
+    #[serde(borrow)]
+    title: Cow<'a, str>,
+    #[serde(borrow)]
+    owner: Cow<'a, str>,
+    due: DateTime<Utc>,
+}
+
+/// A [`Review`].
+#[derive(Serialize, Deserialize)]
+struct ReviewRecord<'a> {
+    #[serde(borrow)]
+    what_happened: Cow<'a, str>,
+    #[serde(borrow)]
+    root_cause: Cow<'a, str>,
+    #[serde(default)]
+    customers_affected: Option<u32>,
+    #[serde(borrow, default)]
+    lost_revenue: Option<MoneyRecord<'a>>,
+    #[serde(borrow, default)]
+    contributing_factors: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    went_well: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lessons: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    follow_ups: Vec<FollowUpRecord<'a>>,
+}
+
+/// A [`SignalState`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SignalStateRecord {
+    Firing,
+    Resolved,
+}
+
+/// A [`Reporter`].
+#[derive(Serialize, Deserialize)]
+struct ReporterRecord<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    contact: Option<Cow<'a, str>>,
+}
+
+/// A [`Signal`].
+#[derive(Serialize, Deserialize)]
+struct SignalRecord<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    starts_at: DateTime<Utc>,
+    state: SignalStateRecord,
+    #[serde(borrow)]
+    summary: Cow<'a, str>,
+    #[serde(default = "alert_origin")]
+    origin: SourceRecord,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    reporter: Option<ReporterRecord<'a>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    description: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ends_at: Option<DateTime<Utc>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    group: Option<Cow<'a, str>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: public types to records. Every `match` names every variant: a new one does not
+// compile until it has a record.
+
+fn s(value: &str) -> Cow<'_, str> {
+    Cow::Borrowed(value)
+}
+
+fn opt(value: Option<&impl AsRef<str>>) -> Option<Cow<'_, str>> {
+    value.map(|v| Cow::Borrowed(v.as_ref()))
+}
+
+impl<'a> EventRecord<'a> {
+    /// The record of `event`, borrowing its strings.
+    pub(super) fn of(event: &'a Event) -> EventRecord<'a> {
+        EventRecord {
+            at: event.at,
+            actor: ActorRecord::of(&event.actor),
+            change: ChangeRecord::of(&event.change),
+        }
+    }
+}
+
+impl<'a> ActorRecord<'a> {
+    fn of(actor: &'a Actor) -> ActorRecord<'a> {
+        ActorRecord {
+            id: s(actor.id()),
+            name: s(actor.name()),
+            role: RoleRecord::of(actor.role()),
+        }
+    }
+}
+
+impl RoleRecord {
+    fn of(role: Role) -> RoleRecord {
+        match role {
+            Role::Owner => RoleRecord::Owner,
+            Role::Responder => RoleRecord::Responder,
+            Role::Support => RoleRecord::Support,
+            Role::Viewer => RoleRecord::Viewer,
+            Role::System => RoleRecord::System,
+        }
+    }
+}
+
+impl SeverityRecord {
+    fn of(severity: Severity) -> SeverityRecord {
+        match severity {
+            Severity::Low => SeverityRecord::Low,
+            Severity::Medium => SeverityRecord::Medium,
+            Severity::High => SeverityRecord::High,
+            Severity::Critical => SeverityRecord::Critical,
+        }
+    }
+}
+
+impl SourceRecord {
+    fn of(source: Source) -> SourceRecord {
+        match source {
+            Source::Alert => SourceRecord::Alert,
+            Source::CustomerReport => SourceRecord::CustomerReport,
+            Source::StaffReport => SourceRecord::StaffReport,
+            Source::ProactiveCheck => SourceRecord::ProactiveCheck,
+        }
+    }
+}
+
+impl ResolutionRecord {
+    fn of(resolution: Resolution) -> ResolutionRecord {
+        match resolution {
+            Resolution::Fixed => ResolutionRecord::Fixed,
+            Resolution::Workaround => ResolutionRecord::Workaround,
+            Resolution::FalseAlarm => ResolutionRecord::FalseAlarm,
+            Resolution::Duplicate { of } => ResolutionRecord::Duplicate { of: *of.as_uuid() },
+            Resolution::AutoResolved => ResolutionRecord::AutoResolved,
+        }
+    }
+}
+
+impl<'a> ChangeRecord<'a> {
+    fn of(change: &'a Change) -> ChangeRecord<'a> {
+        match change {
+            Change::Opened {
+                id,
+                title,
+                description,
+                severity,
+                service,
+                source,
+                alert_key,
+                idempotency_key,
+                recurrence,
+            } => ChangeRecord::Opened {
+                id: *id.as_uuid(),
+                title: s(title.as_str()),
+                description: opt(description.as_ref()),
+                severity: SeverityRecord::of(*severity),
+                service: s(service.as_str()),
+                source: SourceRecord::of(*source),
+                alert_key: opt(alert_key.as_ref()),
+                idempotency_key: opt(idempotency_key.as_ref()),
+                recurrence: recurrence.map(|r| RecurrenceRecord {
+                    previous: *r.previous.as_uuid(),
+                    count: r.count,
+                }),
+            },
+            Change::Acknowledged => ChangeRecord::Acknowledged,
+            Change::OwnerAssigned { owner } => ChangeRecord::OwnerAssigned {
+                owner: ActorRecord::of(owner),
+            },
+            Change::InvestigationStarted => ChangeRecord::InvestigationStarted,
+            Change::RootCauseIdentified { root_cause } => ChangeRecord::RootCauseIdentified {
+                root_cause: s(root_cause.as_str()),
+            },
+            Change::Mitigated { action } => ChangeRecord::Mitigated {
+                action: s(action.as_str()),
+            },
+            Change::Resolved { resolution } => ChangeRecord::Resolved {
+                resolution: ResolutionRecord::of(*resolution),
+            },
+            Change::Reopened { reason } => ChangeRecord::Reopened {
+                reason: s(reason.as_str()),
+            },
+            Change::Closed { summary, lessons } => ChangeRecord::Closed {
+                summary: s(summary.as_str()),
+                lessons: s(lessons.as_str()),
+            },
+            Change::SeverityChanged { from, to, reason } => ChangeRecord::SeverityChanged {
+                from: SeverityRecord::of(*from),
+                to: SeverityRecord::of(*to),
+                reason: s(reason.as_str()),
+            },
+            Change::NoteAdded { text } => ChangeRecord::NoteAdded {
+                text: s(text.as_str()),
+            },
+            Change::CustomerUpdatePosted { message } => ChangeRecord::CustomerUpdatePosted {
+                message: s(message.as_str()),
+            },
+            Change::VendorWaitStarted { vendor, reference } => ChangeRecord::VendorWaitStarted {
+                vendor: s(vendor.as_str()),
+                reference: opt(reference.as_ref()),
+            },
+            Change::VendorWaitEnded { note } => ChangeRecord::VendorWaitEnded {
+                note: opt(note.as_ref()),
+            },
+            Change::TimerFired { timer } => ChangeRecord::TimerFired {
+                timer: TimerRecord::of(timer),
+            },
+            Change::ResponderAdded { responder } => ChangeRecord::ResponderAdded {
+                responder: ActorRecord::of(responder),
+            },
+            Change::ResponderRemoved { responder } => ChangeRecord::ResponderRemoved {
+                responder: s(responder),
+            },
+            Change::TaskAdded {
+                task,
+                title,
+                assignee,
+                playbook,
+            } => ChangeRecord::TaskAdded {
+                task: *task,
+                title: s(title.as_str()),
+                assignee: opt(assignee.as_ref()),
+                playbook: opt(playbook.as_ref()),
+            },
+            Change::TaskAssigned { task, assignee } => ChangeRecord::TaskAssigned {
+                task: *task,
+                assignee: s(assignee),
+            },
+            Change::TaskCompleted { task } => ChangeRecord::TaskCompleted { task: *task },
+            Change::ReviewRecorded { review } => ChangeRecord::ReviewRecorded {
+                review: ReviewRecord::of(review),
+            },
+            Change::FollowUpCompleted { follow_up } => ChangeRecord::FollowUpCompleted {
+                follow_up: *follow_up,
+            },
+            Change::FeedbackRecorded { score, comment } => ChangeRecord::FeedbackRecorded {
+                score: score.get(),
+                comment: opt(comment.as_ref()),
+            },
+            Change::SignalReceived { signal } => ChangeRecord::SignalReceived {
+                signal: SignalRecord::of(signal),
+            },
+            Change::MergedInto { into } => ChangeRecord::MergedInto {
+                into: *into.as_uuid(),
+            },
+            Change::DuplicateMerged { duplicate, title } => ChangeRecord::DuplicateMerged {
+                duplicate: *duplicate.as_uuid(),
+                title: s(title.as_str()),
+            },
+            Change::NotificationRequested { notification } => ChangeRecord::NotificationRequested {
+                notification: NotificationRecord::of(notification),
+            },
+            Change::NotificationDelivered { key } => {
+                ChangeRecord::NotificationDelivered { key: s(key) }
+            }
+            Change::NotificationFailed {
+                key,
+                attempt,
+                error,
+                retry_at,
+            } => ChangeRecord::NotificationFailed {
+                key: s(key),
+                attempt: *attempt,
+                error: s(error),
+                retry_at: *retry_at,
+            },
+        }
+    }
+}
+
+impl SlaTargetRecord {
+    fn of(target: SlaTarget) -> SlaTargetRecord {
+        match target {
+            SlaTarget::Acknowledge => SlaTargetRecord::Acknowledge,
+            SlaTarget::Resolve => SlaTargetRecord::Resolve,
+            SlaTarget::CustomerUpdate => SlaTargetRecord::CustomerUpdate,
+        }
+    }
+}
+
+impl<'a> TimerRecord<'a> {
+    fn of(timer: &'a Timer) -> TimerRecord<'a> {
+        match timer {
+            Timer::Escalation {
+                cycle,
+                round,
+                step,
+                notify,
+            } => TimerRecord::Escalation {
+                cycle: *cycle,
+                round: *round,
+                step: *step,
+                notify: notify.iter().map(RecipientRecord::of).collect(),
+            },
+            Timer::SlaAtRisk { target, due } => TimerRecord::SlaAtRisk {
+                target: SlaTargetRecord::of(*target),
+                due: *due,
+            },
+            Timer::SlaBreached { target, due } => TimerRecord::SlaBreached {
+                target: SlaTargetRecord::of(*target),
+                due: *due,
+            },
+            Timer::QuietPeriodOver { last_signal } => TimerRecord::QuietPeriodOver {
+                last_signal: *last_signal,
+            },
+            Timer::FollowUpOverdue {
+                follow_up,
+                due,
+                owner,
+            } => TimerRecord::FollowUpOverdue {
+                follow_up: *follow_up,
+                due: *due,
+                owner: s(owner),
+            },
+            Timer::CustomerUpdateDue {
+                cycle,
+                after_updates,
+                reminder,
+                due,
+            } => TimerRecord::CustomerUpdateDue {
+                cycle: *cycle,
+                after_updates: *after_updates,
+                reminder: *reminder,
+                due: *due,
+            },
+        }
+    }
+}
+
+impl<'a> RecipientRecord<'a> {
+    fn of(recipient: &'a Recipient) -> RecipientRecord<'a> {
+        match recipient {
+            Recipient::IncidentOwner => RecipientRecord::IncidentOwner,
+            Recipient::Person(id) => RecipientRecord::Person(s(id)),
+            Recipient::Role(role) => RecipientRecord::Role(RoleRecord::of(*role)),
+            Recipient::Channel(name) => RecipientRecord::Channel(s(name)),
+        }
+    }
+}
+
+impl<'a> NotificationRecord<'a> {
+    fn of(notification: &'a Notification) -> NotificationRecord<'a> {
+        NotificationRecord {
+            key: s(&notification.key),
+            incident: *notification.incident.as_uuid(),
+            audience: match &notification.audience {
+                Audience::Owner => AudienceRecord::Owner,
+                Audience::Recipients(recipients) => {
+                    AudienceRecord::Recipients(recipients.iter().map(RecipientRecord::of).collect())
+                }
+                Audience::Customers => AudienceRecord::Customers,
+            },
+            channel: opt(notification.channel.as_ref()),
+            subject: s(&notification.subject),
+            body: s(&notification.body),
+        }
+    }
+}
+
+impl<'a> ReviewRecord<'a> {
+    fn of(review: &'a Review) -> ReviewRecord<'a> {
+        let texts = |list: &'a [Text]| list.iter().map(|t| s(t.as_str())).collect();
+        ReviewRecord {
+            what_happened: s(review.what_happened.as_str()),
+            root_cause: s(review.root_cause.as_str()),
+            customers_affected: review.customers_affected,
+            lost_revenue: review.lost_revenue.as_ref().map(|m| MoneyRecord {
+                minor: m.minor,
+                currency: s(&m.currency),
+            }),
+            contributing_factors: texts(&review.contributing_factors),
+            went_well: texts(&review.went_well),
+            lessons: texts(&review.lessons),
+            follow_ups: review
+                .follow_ups
+                .iter()
+                .map(|f| FollowUpRecord {
+                    title: s(f.title.as_str()),
+                    owner: s(&f.owner),
+                    due: f.due,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl SignalStateRecord {
+    fn of(state: SignalState) -> SignalStateRecord {
+        match state {
+            SignalState::Firing => SignalStateRecord::Firing,
+            SignalState::Resolved => SignalStateRecord::Resolved,
+        }
+    }
+}
+
+impl<'a> SignalRecord<'a> {
+    fn of(signal: &'a Signal) -> SignalRecord<'a> {
+        SignalRecord {
+            key: s(&signal.key),
+            starts_at: signal.starts_at,
+            state: SignalStateRecord::of(signal.state),
+            summary: s(&signal.summary),
+            origin: SourceRecord::of(signal.origin),
+            reporter: signal.reporter.as_ref().map(|r| ReporterRecord {
+                name: s(r.name()),
+                contact: r.contact().map(|c| s(c.reveal())),
+            }),
+            description: opt(signal.description.as_ref()),
+            labels: signal.labels.iter().map(|(k, v)| (s(k), s(v))).collect(),
+            ends_at: signal.ends_at,
+            group: opt(signal.group.as_ref()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: records to public types, through the public constructors.
+
+/// Checks and builds free text: the same rules as [`Text::new`].
+fn text(field: &'static str, value: Cow<'_, str>) -> Result<Text, Invalid> {
+    Text::new(field, value)
+}
+
+fn opt_text(field: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<Text>, Invalid> {
+    value.map(|v| text(field, v)).transpose()
+}
+
+fn owned(value: Option<Cow<'_, str>>) -> Option<String> {
+    value.map(Cow::into_owned)
+}
+
+impl EventRecord<'_> {
+    /// The event this record holds.
+    ///
+    /// # Errors
+    /// [`Invalid`] for the first value a public constructor refuses.
+    pub(super) fn into_event(self) -> Result<Event, Invalid> {
+        Ok(Event {
+            at: self.at,
+            actor: self.actor.into_actor()?,
+            change: self.change.into_change()?,
+        })
+    }
+}
+
+impl ActorRecord<'_> {
+    fn into_actor(self) -> Result<Actor, Invalid> {
+        Actor::new(self.id, self.name, self.role.into_role())
+    }
+}
+
+impl RoleRecord {
+    fn into_role(self) -> Role {
+        match self {
+            RoleRecord::Owner => Role::Owner,
+            RoleRecord::Responder => Role::Responder,
+            RoleRecord::Support => Role::Support,
+            RoleRecord::Viewer => Role::Viewer,
+            RoleRecord::System => Role::System,
+        }
+    }
+}
+
+impl SeverityRecord {
+    fn into_severity(self) -> Severity {
+        match self {
+            SeverityRecord::Low => Severity::Low,
+            SeverityRecord::Medium => Severity::Medium,
+            SeverityRecord::High => Severity::High,
+            SeverityRecord::Critical => Severity::Critical,
+        }
+    }
+}
+
+impl SourceRecord {
+    fn into_source(self) -> Source {
+        match self {
+            SourceRecord::Alert => Source::Alert,
+            SourceRecord::CustomerReport => Source::CustomerReport,
+            SourceRecord::StaffReport => Source::StaffReport,
+            SourceRecord::ProactiveCheck => Source::ProactiveCheck,
+        }
+    }
+}
+
+impl ResolutionRecord {
+    fn into_resolution(self) -> Resolution {
+        match self {
+            ResolutionRecord::Fixed => Resolution::Fixed,
+            ResolutionRecord::Workaround => Resolution::Workaround,
+            ResolutionRecord::FalseAlarm => Resolution::FalseAlarm,
+            ResolutionRecord::Duplicate { of } => Resolution::Duplicate {
+                of: IncidentId::from_uuid(of),
+            },
+            ResolutionRecord::AutoResolved => Resolution::AutoResolved,
+        }
+    }
+}
+
+impl ChangeRecord<'_> {
+    fn into_change(self) -> Result<Change, Invalid> {
+        Ok(match self {
+            ChangeRecord::Opened {
+                id,
+                title,
+                description,
+                severity,
+                service,
+                source,
+                alert_key,
+                idempotency_key,
+                recurrence,
+            } => Change::Opened {
+                id: IncidentId::from_uuid(id),
+                title: Title::new(title)?,
+                description: opt_text("description", description)?,
+                severity: severity.into_severity(),
+                service: Service::new(service)?,
+                source: source.into_source(),
+                alert_key: owned(alert_key),
+                idempotency_key: owned(idempotency_key),
+                recurrence: recurrence.map(|r| Recurrence {
+                    previous: IncidentId::from_uuid(r.previous),
+                    count: r.count,
+                }),
+            },
+            ChangeRecord::Acknowledged => Change::Acknowledged,
+            ChangeRecord::OwnerAssigned { owner } => Change::OwnerAssigned {
+                owner: owner.into_actor()?,
+            },
+            ChangeRecord::InvestigationStarted => Change::InvestigationStarted,
+            ChangeRecord::RootCauseIdentified { root_cause } => Change::RootCauseIdentified {
+                root_cause: text("root cause", root_cause)?,
+            },
+            ChangeRecord::Mitigated { action } => Change::Mitigated {
+                action: text("mitigation", action)?,
+            },
+            ChangeRecord::Resolved { resolution } => Change::Resolved {
+                resolution: resolution.into_resolution(),
+            },
+            ChangeRecord::Reopened { reason } => Change::Reopened {
+                reason: text("reason", reason)?,
+            },
+            ChangeRecord::Closed { summary, lessons } => Change::Closed {
+                summary: text("summary", summary)?,
+                lessons: text("lessons", lessons)?,
+            },
+            ChangeRecord::SeverityChanged { from, to, reason } => Change::SeverityChanged {
+                from: from.into_severity(),
+                to: to.into_severity(),
+                reason: text("reason", reason)?,
+            },
+            ChangeRecord::NoteAdded { text: note } => Change::NoteAdded {
+                text: text("note", note)?,
+            },
+            ChangeRecord::CustomerUpdatePosted { message } => Change::CustomerUpdatePosted {
+                message: text("customer update", message)?,
+            },
+            ChangeRecord::VendorWaitStarted { vendor, reference } => Change::VendorWaitStarted {
+                vendor: text("vendor", vendor)?,
+                reference: opt_text("vendor reference", reference)?,
+            },
+            ChangeRecord::VendorWaitEnded { note } => Change::VendorWaitEnded {
+                note: opt_text("vendor note", note)?,
+            },
+            ChangeRecord::TimerFired { timer } => Change::TimerFired {
+                timer: timer.into_timer(),
+            },
+            ChangeRecord::ResponderAdded { responder } => Change::ResponderAdded {
+                responder: responder.into_actor()?,
+            },
+            ChangeRecord::ResponderRemoved { responder } => Change::ResponderRemoved {
+                responder: responder.into_owned(),
+            },
+            ChangeRecord::TaskAdded {
+                task,
+                title,
+                assignee,
+                playbook,
+            } => Change::TaskAdded {
+                task,
+                title: Title::new(title)?,
+                assignee: owned(assignee),
+                playbook: owned(playbook),
+            },
+            ChangeRecord::TaskAssigned { task, assignee } => Change::TaskAssigned {
+                task,
+                assignee: assignee.into_owned(),
+            },
+            ChangeRecord::TaskCompleted { task } => Change::TaskCompleted { task },
+            ChangeRecord::ReviewRecorded { review } => Change::ReviewRecorded {
+                review: review.into_review()?,
+            },
+            ChangeRecord::FollowUpCompleted { follow_up } => {
+                Change::FollowUpCompleted { follow_up }
+            }
+            ChangeRecord::FeedbackRecorded { score, comment } => Change::FeedbackRecorded {
+                score: Score::new(score)?,
+                comment: opt_text("comment", comment)?,
+            },
+            ChangeRecord::SignalReceived { signal } => Change::SignalReceived {
+                signal: signal.into_signal()?,
+            },
+            ChangeRecord::MergedInto { into } => Change::MergedInto {
+                into: IncidentId::from_uuid(into),
+            },
+            ChangeRecord::DuplicateMerged { duplicate, title } => Change::DuplicateMerged {
+                duplicate: IncidentId::from_uuid(duplicate),
+                title: Title::new(title)?,
+            },
+            ChangeRecord::NotificationRequested { notification } => Change::NotificationRequested {
+                notification: notification.into_notification(),
+            },
+            ChangeRecord::NotificationDelivered { key } => Change::NotificationDelivered {
+                key: key.into_owned(),
+            },
+            ChangeRecord::NotificationFailed {
+                key,
+                attempt,
+                error,
+                retry_at,
+            } => Change::NotificationFailed {
+                key: key.into_owned(),
+                attempt,
+                error: error.into_owned(),
+                retry_at,
+            },
+        })
+    }
+}
+
+impl SlaTargetRecord {
+    fn into_target(self) -> SlaTarget {
+        match self {
+            SlaTargetRecord::Acknowledge => SlaTarget::Acknowledge,
+            SlaTargetRecord::Resolve => SlaTarget::Resolve,
+            SlaTargetRecord::CustomerUpdate => SlaTarget::CustomerUpdate,
+        }
+    }
+}
+
+impl TimerRecord<'_> {
+    fn into_timer(self) -> Timer {
+        match self {
+            TimerRecord::Escalation {
+                cycle,
+                round,
+                step,
+                notify,
+            } => Timer::Escalation {
+                cycle,
+                round,
+                step,
+                notify: notify
+                    .into_iter()
+                    .map(RecipientRecord::into_recipient)
+                    .collect(),
+            },
+            TimerRecord::SlaAtRisk { target, due } => Timer::SlaAtRisk {
+                target: target.into_target(),
+                due,
+            },
+            TimerRecord::SlaBreached { target, due } => Timer::SlaBreached {
+                target: target.into_target(),
+                due,
+            },
+            TimerRecord::QuietPeriodOver { last_signal } => Timer::QuietPeriodOver { last_signal },
+            TimerRecord::FollowUpOverdue {
+                follow_up,
+                due,
+                owner,
+            } => Timer::FollowUpOverdue {
+                follow_up,
+                due,
+                owner: owner.into_owned(),
+            },
+            TimerRecord::CustomerUpdateDue {
+                cycle,
+                after_updates,
+                reminder,
+                due,
+            } => Timer::CustomerUpdateDue {
+                cycle,
+                after_updates,
+                reminder,
+                due,
+            },
+        }
+    }
+}
+
+impl RecipientRecord<'_> {
+    fn into_recipient(self) -> Recipient {
+        match self {
+            RecipientRecord::IncidentOwner => Recipient::IncidentOwner,
+            RecipientRecord::Person(id) => Recipient::Person(id.into_owned()),
+            RecipientRecord::Role(role) => Recipient::Role(role.into_role()),
+            RecipientRecord::Channel(name) => Recipient::Channel(name.into_owned()),
+        }
+    }
+}
+
+impl NotificationRecord<'_> {
+    fn into_notification(self) -> Notification {
+        Notification {
+            key: self.key.into_owned(),
+            incident: IncidentId::from_uuid(self.incident),
+            audience: match self.audience {
+                AudienceRecord::Owner => Audience::Owner,
+                AudienceRecord::Recipients(recipients) => Audience::Recipients(
+                    recipients
+                        .into_iter()
+                        .map(RecipientRecord::into_recipient)
+                        .collect(),
+                ),
+                AudienceRecord::Customers => Audience::Customers,
+            },
+            channel: owned(self.channel),
+            subject: self.subject.into_owned(),
+            body: self.body.into_owned(),
+        }
+    }
+}
+
+impl ReviewRecord<'_> {
+    fn into_review(self) -> Result<Review, Invalid> {
+        let texts = |field: &'static str, list: Vec<Cow<'_, str>>| {
+            list.into_iter()
+                .map(|t| text(field, t))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Review {
+            what_happened: text("what happened", self.what_happened)?,
+            root_cause: text("root cause", self.root_cause)?,
+            customers_affected: self.customers_affected,
+            // Not checked: `Money`'s fields are public, so any value could have been recorded.
+            lost_revenue: self.lost_revenue.map(|m| Money {
+                minor: m.minor,
+                currency: m.currency.into_owned(),
+            }),
+            contributing_factors: texts("contributing factor", self.contributing_factors)?,
+            went_well: texts("went well", self.went_well)?,
+            lessons: texts("lesson", self.lessons)?,
+            follow_ups: self
+                .follow_ups
+                .into_iter()
+                .map(|f| {
+                    Ok(FollowUpPlan {
+                        title: Title::new(f.title)?,
+                        owner: f.owner.into_owned(),
+                        due: f.due,
+                    })
+                })
+                .collect::<Result<Vec<_>, Invalid>>()?,
+        })
+    }
+}
+
+impl SignalStateRecord {
+    fn into_state(self) -> SignalState {
+        match self {
+            SignalStateRecord::Firing => SignalState::Firing,
+            SignalStateRecord::Resolved => SignalState::Resolved,
+        }
+    }
+}
+
+impl SignalRecord<'_> {
+    fn into_signal(self) -> Result<Signal, Invalid> {
+        let reporter = match self.reporter {
+            None => None,
+            Some(r) => {
+                let reporter = Reporter::new(r.name)?;
+                Some(match r.contact {
+                    Some(contact) => reporter.with_contact(contact)?,
+                    None => reporter,
+                })
+            }
+        };
+        Ok(Signal {
+            key: self.key.into_owned(),
+            starts_at: self.starts_at,
+            state: self.state.into_state(),
+            summary: self.summary.into_owned(),
+            origin: self.origin.into_source(),
+            reporter,
+            description: opt_text("description", self.description)?,
+            labels: self
+                .labels
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            ends_at: self.ends_at,
+            group: owned(self.group),
+        })
+    }
+}
