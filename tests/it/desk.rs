@@ -274,7 +274,8 @@ fn two_desks_on_one_store_lose_no_update() {
     let desks: Vec<_> = (0..2)
         .map(|_| Desk::new(Arc::clone(&store), ManualClock::new(t0())).unwrap())
         .collect();
-    let id = desks[0].open(&owner(), new_incident()).unwrap().id;
+    let opened = desks[0].open(&owner(), new_incident()).unwrap();
+    let (id, opening) = (opened.id, opened.version.get() as usize);
     let per_thread = 200;
     let results: Vec<(usize, usize)> = std::thread::scope(|s| {
         let handles: Vec<_> = desks
@@ -298,20 +299,46 @@ fn two_desks_on_one_store_lose_no_update() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let landed: usize = results.iter().map(|(ok, _)| ok).sum();
+    for (ok, conflicts) in &results {
+        assert_eq!(ok + conflicts, per_thread, "results: {results:?}");
+    }
+    // A command returns `Conflict` only after the other desk's appends beat every one of its
+    // retries, each after a reload within that call; so each desk's conflicts are at most the
+    // other's successes, and at least one racer's worth of commands landed.
+    assert!(landed >= per_thread, "results: {results:?}");
+    assert!(results[0].1 <= results[1].0 && results[1].1 <= results[0].0);
+    // The stored history: the opening, then exactly the notes that returned `Ok`, each desk's
+    // in the order it sent them.
     let stored = store.load(id).unwrap();
-    let notes: Vec<_> = stored
+    assert_eq!(stored.len(), opening + landed);
+    assert!(matches!(stored[0].change, Change::Opened { .. }));
+    let notes: Vec<(usize, usize)> = stored[opening..]
         .iter()
-        .filter_map(|e| match &e.change {
-            Change::NoteAdded { text } => Some(text.to_string()),
-            _ => None,
+        .map(|e| match &e.change {
+            Change::NoteAdded { text } => {
+                let (d, n) = text.as_str().split_once('/').unwrap();
+                (d.parse().unwrap(), n.parse().unwrap())
+            }
+            other => panic!("unexpected event {other:?}"),
         })
         .collect();
-    assert_eq!(notes.len(), landed, "results: {results:?}");
-    let unique: std::collections::BTreeSet<_> = notes.iter().collect();
-    assert_eq!(unique.len(), notes.len(), "a note was recorded twice");
+    for (d, (ok, _)) in results.iter().enumerate() {
+        let sent: Vec<usize> = notes
+            .iter()
+            .filter(|(by, _)| *by == d)
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(sent.len(), *ok, "desk {d}: results {results:?}");
+        assert!(sent.windows(2).all(|w| w[0] < w[1]), "desk {d}: {sent:?}");
+    }
+    assert_eq!(
+        store.version(id).unwrap(),
+        Version::new((opening + landed) as u64)
+    );
     // A third desk over the store sees exactly what was stored.
     let fresh = Desk::new(Arc::clone(&store), ManualClock::new(t0())).unwrap();
     assert_eq!(fresh.get(id).unwrap().notes().len(), landed);
+    assert_eq!(fresh.history(id).unwrap(), stored);
 }
 
 #[test]
