@@ -125,61 +125,19 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     }
     let targets = policy.targets(incident.severity(), Some(incident.service()));
     let meter = Meter::for_targets(targets, policy);
-    let fired = incident.fired_timers();
     // The monitors say it is over: no more paging (see the module docs).
     let quiet = incident.signals_all_resolved();
-
-    let mut sla = |target: SlaTarget, limit: Option<Duration>, clock: crate::sla::Clock| {
-        let Some(limit) = limit else { return };
-        if fired.breached.contains(&target) {
-            return;
-        }
-        let Some(due) = clock.reaches(&meter, limit) else {
-            return;
-        };
-        emit(due, &|| Timer::SlaBreached { target, due });
-        if !fired.at_risk.contains(&target)
-            && let Some(risk) = clock.reaches(&meter, at_risk_after(limit, targets.at_risk_percent))
-        {
-            emit(risk, &|| Timer::SlaAtRisk { target, due });
-        }
-    };
-    if !quiet {
-        sla(
-            SlaTarget::Acknowledge,
-            targets.acknowledge,
-            acknowledge_clock(incident, &meter),
-        );
-    }
-    sla(
-        SlaTarget::Resolve,
-        targets.resolve,
-        resolve_clock(incident, &meter),
-    );
-
-    if let Some(cadence) = targets
-        .customer_updates
-        .filter(|_| !quiet || !incident.customer_updates().is_empty())
+    sla_candidates(incident, targets, &meter, quiet, emit);
+    if let Some((due, cycle, after_updates, reminder)) =
+        next_update_reminder(incident, targets, &meter, quiet)
     {
-        // Reminders count from 1 in each opening and after each customer update.
-        let cycle = incident.reopen_count();
-        let after_updates = incident.customer_updates().len() as u32;
-        let done = fired
-            .update_reminder
-            .filter(|(c, after, _)| *c == cycle && *after == after_updates)
-            .map_or(0, |(_, _, reminder)| reminder);
-        let reminder = done.saturating_add(1);
-        let start = update_clock_start(incident);
-        if let Some(due) = times(cadence, reminder).and_then(|d| meter.add(start, d)) {
-            emit(due, &|| Timer::CustomerUpdateDue {
-                cycle,
-                after_updates,
-                reminder,
-                due,
-            });
-        }
+        emit(due, &|| Timer::CustomerUpdateDue {
+            cycle,
+            after_updates,
+            reminder,
+            due,
+        });
     }
-
     if let Some((due, cycle, round, step, chain)) = next_escalation(incident, policy, targets) {
         emit(due, &|| Timer::Escalation {
             cycle,
@@ -195,6 +153,72 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     if let Some((due, last_signal)) = quiet_period_over(incident, policy) {
         emit(due, &|| Timer::QuietPeriodOver { last_signal });
     }
+}
+
+/// The SLA candidates of an active `incident`: each target's breach and, before it, its
+/// at-risk warning, unless already fired. No acknowledge target while the monitors say the
+/// problem stopped (`quiet`).
+fn sla_candidates(
+    incident: &Incident,
+    targets: &Targets,
+    meter: &Meter<'_>,
+    quiet: bool,
+    emit: &mut Emit<'_>,
+) {
+    let fired = incident.fired_timers();
+    let mut sla = |target: SlaTarget, limit: Option<Duration>, clock: crate::sla::Clock| {
+        let Some(limit) = limit else { return };
+        if fired.breached.contains(&target) {
+            return;
+        }
+        let Some(due) = clock.reaches(meter, limit) else {
+            return;
+        };
+        emit(due, &|| Timer::SlaBreached { target, due });
+        if !fired.at_risk.contains(&target)
+            && let Some(risk) = clock.reaches(meter, at_risk_after(limit, targets.at_risk_percent))
+        {
+            emit(risk, &|| Timer::SlaAtRisk { target, due });
+        }
+    };
+    if !quiet {
+        sla(
+            SlaTarget::Acknowledge,
+            targets.acknowledge,
+            acknowledge_clock(incident, meter),
+        );
+    }
+    sla(
+        SlaTarget::Resolve,
+        targets.resolve,
+        resolve_clock(incident, meter),
+    );
+}
+
+/// The next customer-update reminder of an active `incident`: when, and which (cycle,
+/// updates so far, reminder). None without a cadence, or while the monitors say the problem
+/// stopped (`quiet`) and no customer update was ever posted.
+fn next_update_reminder(
+    incident: &Incident,
+    targets: &Targets,
+    meter: &Meter<'_>,
+    quiet: bool,
+) -> Option<(DateTime<Utc>, u32, u32, u32)> {
+    let cadence = targets
+        .customer_updates
+        .filter(|_| !quiet || !incident.customer_updates().is_empty())?;
+    // Reminders count from 1 in each opening and after each customer update.
+    let cycle = incident.reopen_count();
+    let after_updates = incident.customer_updates().len() as u32;
+    let done = incident
+        .fired_timers()
+        .update_reminder
+        .filter(|(c, after, _)| *c == cycle && *after == after_updates)
+        .map_or(0, |(_, _, reminder)| reminder);
+    let reminder = done.saturating_add(1);
+    let start = update_clock_start(incident);
+    let due = times(cadence, reminder).and_then(|d| meter.add(start, d))?;
+    Some((due, cycle, after_updates, reminder))
 }
 
 /// Every next unfired timer of `incident` with its due instant.
@@ -309,82 +333,20 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
                 reminder,
                 ..
             } => {
-                // Only the latest reminder that is due: the k-th falls due once k cadences of
-                // counted time have passed since the last update.
-                let targets = policy.targets(incident.severity(), Some(incident.service()));
-                let meter = Meter::for_targets(targets, policy);
-                let start = update_clock_start(incident);
-                let mut latest = (*at, *reminder);
-                if let Some(cadence) = targets.customer_updates.filter(|c| *c > Duration::zero()) {
-                    let elapsed = meter.elapsed(start, now);
-                    let k = elapsed.num_milliseconds() / cadence.num_milliseconds();
-                    let k = u32::try_from(k).unwrap_or(u32::MAX).max(*reminder);
-                    if k > *reminder
-                        && let Some(t) = times(cadence, k).and_then(|d| meter.add(start, d))
-                    {
-                        latest = (t.min(now), k);
-                    }
-                }
+                let (t, reminder) = latest_update_reminder(incident, policy, now, *at, *reminder);
                 due.push((
-                    latest.0,
+                    t,
                     Timer::CustomerUpdateDue {
                         cycle: *cycle,
                         after_updates: *after_updates,
-                        reminder: latest.1,
-                        due: latest.0,
+                        reminder,
+                        due: t,
                     },
                 ));
             }
             Timer::Escalation {
                 cycle, round, step, ..
-            } => {
-                let targets = policy.targets(incident.severity(), Some(incident.service()));
-                let Some(chain) = targets.escalation.as_ref() else {
-                    continue;
-                };
-                let meter = chain_meter(chain, incident.severity(), policy);
-                let Some((running_since, counted)) = escalation_clock(incident, &meter) else {
-                    continue;
-                };
-                // A step is due once its offset of counted time has passed on the chain's
-                // clock: walk the offsets (cheap arithmetic), keep the latest
-                // MAX_STEPS_PER_TICK.
-                let elapsed = counted + meter.elapsed(running_since, now);
-                let mut overdue = std::collections::VecDeque::with_capacity(MAX_STEPS_PER_TICK);
-                let mut next = Some((*round, *step));
-                let mut walked = 0u64;
-                while let Some((r, s)) = next {
-                    if step_offset(chain, r, s as usize) > elapsed || walked > 10_000_000 {
-                        break;
-                    }
-                    if overdue.len() == MAX_STEPS_PER_TICK {
-                        overdue.pop_front();
-                    }
-                    overdue.push_back((r, s));
-                    walked += 1;
-                    next = next_step(chain, Some((r, s)));
-                }
-                for (r, s) in overdue {
-                    let t = meter
-                        .add(running_since, step_offset(chain, r, s as usize) - counted)
-                        .unwrap_or(now)
-                        .min(now);
-                    let notify = chain
-                        .steps
-                        .get(s as usize)
-                        .map(|x| x.notify.clone())
-                        .unwrap_or_default();
-                    due.push((
-                        t,
-                        Timer::Escalation {
-                            cycle: *cycle,
-                            round: r,
-                            step: s,
-                            notify,
-                        },
-                    ));
-                }
-            }
+            } => due_escalations(incident, policy, now, (*cycle, *round, *step), &mut due),
             Timer::SlaBreached { .. }
             | Timer::QuietPeriodOver { .. }
             | Timer::FollowUpOverdue { .. } => {
@@ -394,6 +356,91 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
     }
     due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| order(&a.1).cmp(&order(&b.1))));
     due.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Of the customer-update reminders due at `now`, only the latest: the k-th falls due once k
+/// cadences of counted time have passed since the last update. Starts from the next unfired
+/// one, `reminder`, due at `at`; returns when the latest fell due (at most `now`) and its
+/// number.
+fn latest_update_reminder(
+    incident: &Incident,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+    reminder: u32,
+) -> (DateTime<Utc>, u32) {
+    let targets = policy.targets(incident.severity(), Some(incident.service()));
+    let meter = Meter::for_targets(targets, policy);
+    let start = update_clock_start(incident);
+    let mut latest = (at, reminder);
+    if let Some(cadence) = targets.customer_updates.filter(|c| *c > Duration::zero()) {
+        let elapsed = meter.elapsed(start, now);
+        let k = elapsed.num_milliseconds() / cadence.num_milliseconds();
+        let k = u32::try_from(k).unwrap_or(u32::MAX).max(reminder);
+        if k > reminder
+            && let Some(t) = times(cadence, k).and_then(|d| meter.add(start, d))
+        {
+            latest = (t.min(now), k);
+        }
+    }
+    latest
+}
+
+/// Pushes onto `due` the escalation steps due at `now`, from the next unfired one
+/// (`cycle`, `round`, `step`) on: the latest [`MAX_STEPS_PER_TICK`], each with the instant it
+/// fell due (at most `now`).
+fn due_escalations(
+    incident: &Incident,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    (cycle, round, step): (u32, u32, u32),
+    due: &mut Vec<(DateTime<Utc>, Timer)>,
+) {
+    let targets = policy.targets(incident.severity(), Some(incident.service()));
+    let Some(chain) = targets.escalation.as_ref() else {
+        return;
+    };
+    let meter = chain_meter(chain, incident.severity(), policy);
+    let Some((running_since, counted)) = escalation_clock(incident, &meter) else {
+        return;
+    };
+    // A step is due once its offset of counted time has passed on the chain's clock: walk the
+    // offsets (cheap arithmetic), keep the latest MAX_STEPS_PER_TICK.
+    let elapsed = counted + meter.elapsed(running_since, now);
+    let mut overdue = std::collections::VecDeque::with_capacity(MAX_STEPS_PER_TICK);
+    let mut next = Some((round, step));
+    let mut walked = 0u64;
+    while let Some((r, s)) = next {
+        if step_offset(chain, r, s as usize) > elapsed || walked > 10_000_000 {
+            break;
+        }
+        if overdue.len() == MAX_STEPS_PER_TICK {
+            overdue.pop_front();
+        }
+        overdue.push_back((r, s));
+        walked += 1;
+        next = next_step(chain, Some((r, s)));
+    }
+    for (r, s) in overdue {
+        let t = meter
+            .add(running_since, step_offset(chain, r, s as usize) - counted)
+            .unwrap_or(now)
+            .min(now);
+        let notify = chain
+            .steps
+            .get(s as usize)
+            .map(|x| x.notify.clone())
+            .unwrap_or_default();
+        due.push((
+            t,
+            Timer::Escalation {
+                cycle,
+                round: r,
+                step: s,
+                notify,
+            },
+        ));
+    }
 }
 
 /// A stable order for timers due at the same instant.

@@ -13,8 +13,17 @@ use crate::text::{check_line, code_point};
 
 /// The identity of an incident: a UUID version 7, so ids sort by creation time.
 ///
-/// New ids are made by the [`Desk`](crate::Desk) from its clock; parsing accepts any UUID in
-/// the usual text forms, so ids imported from elsewhere still work.
+/// New ids are made by the [`Desk`](crate::Desk): the first 48 bits are the desk's clock in
+/// milliseconds, and the other 74 (all but the version and variant) are drawn afresh for each
+/// id from a cryptographically secure generator seeded by the operating system (`uuid`'s
+/// `fast-rng`: a thread-local ChaCha that reseeds itself). Two desks opening incidents at the
+/// same instant make different ids, and no id can be computed from earlier ones. The
+/// exception is an incident opened by an [`Alert`](crate::Alert): its id is derived from the
+/// alert's key and start time, so that two desks sharing a store open it only once. Ids are
+/// names, not secrets: knowing one grants nothing.
+///
+/// Parsing accepts any UUID in the usual text forms, so ids imported from elsewhere still
+/// work.
 ///
 /// ```
 /// use incidents::IncidentId;
@@ -28,10 +37,15 @@ use crate::text::{check_line, code_point};
 pub struct IncidentId(Uuid);
 
 impl IncidentId {
-    /// A new version-7 id whose timestamp part is `at` and whose remaining bits are random.
+    /// A new version-7 id whose timestamp part is `at` in milliseconds (an instant before
+    /// 1970 counts as 1970) and whose 74 remaining bits come from a cryptographically secure
+    /// generator seeded by the operating system.
     pub fn new_v7(at: DateTime<Utc>) -> IncidentId {
-        let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-        let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
+        let (secs, nanos) = match u64::try_from(at.timestamp()) {
+            Ok(secs) => (secs, at.timestamp_subsec_nanos()),
+            Err(_) => (0, 0),
+        };
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos);
         IncidentId(Uuid::new_v7(ts))
     }
 
@@ -697,6 +711,27 @@ mod tests {
         let actor: Actor = serde_json::from_str(good).unwrap();
         assert_eq!(actor.id(), "a");
         assert_eq!(serde_json::to_string(&actor).unwrap(), good);
+    }
+
+    #[test]
+    fn v7_ids_carry_the_time_in_milliseconds_and_fresh_random_bits() {
+        let at = DateTime::from_timestamp(1_795_000_000, 123_456_789).unwrap();
+        let ids: Vec<IncidentId> = (0..64).map(|_| IncidentId::new_v7(at)).collect();
+        for id in &ids {
+            let (secs, nanos) = id.as_uuid().get_timestamp().unwrap().to_unix();
+            assert_eq!((secs, nanos), (1_795_000_000, 123_000_000));
+            assert_eq!(id.as_uuid().get_version_num(), 7);
+        }
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        // Before 1970 the time part is zero, milliseconds included.
+        let early = DateTime::from_timestamp(-1, 999_000_000).unwrap();
+        let (secs, nanos) = IncidentId::new_v7(early)
+            .as_uuid()
+            .get_timestamp()
+            .unwrap()
+            .to_unix();
+        assert_eq!((secs, nanos), (0, 0));
     }
 
     proptest! {

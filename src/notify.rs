@@ -226,7 +226,18 @@ pub(crate) struct Fields<'a> {
     pub message: Option<&'a str>,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    /// Every placeholder empty but the incident's.
+    fn of(incident: &'a Incident) -> Fields<'a> {
+        Fields {
+            incident,
+            step: None,
+            target: None,
+            due: None,
+            message: None,
+        }
+    }
+
     /// Replaces the placeholders of `text` in one pass, each value isolated as
     /// [`push_isolated`] says. Unknown placeholders, and those without a value here, are left
     /// as they are.
@@ -322,49 +333,41 @@ impl Templates {
         timer: &Timer,
         channel: Option<String>,
     ) -> Notification {
+        // Each timer fills in its own placeholders.
+        let base = Fields::of(incident);
         let (template, audience, fields) = match timer {
             Timer::Escalation { step, notify, .. } => (
                 &self.escalation,
                 Audience::Recipients(notify.clone()),
                 Fields {
-                    incident,
                     step: Some(*step),
-                    target: None,
-                    due: None,
-                    message: None,
+                    ..base
                 },
             ),
             Timer::SlaAtRisk { target, due } => (
                 &self.at_risk,
                 Audience::Owner,
                 Fields {
-                    incident,
-                    step: None,
                     target: Some(*target),
                     due: Some(*due),
-                    message: None,
+                    ..base
                 },
             ),
             Timer::SlaBreached { target, due } => (
                 &self.breached,
                 Audience::Owner,
                 Fields {
-                    incident,
-                    step: None,
                     target: Some(*target),
                     due: Some(*due),
-                    message: None,
+                    ..base
                 },
             ),
             Timer::CustomerUpdateDue { due, .. } => (
                 &self.update_due,
                 Audience::Owner,
                 Fields {
-                    incident,
-                    step: None,
-                    target: None,
                     due: Some(*due),
-                    message: None,
+                    ..base
                 },
             ),
             Timer::FollowUpOverdue {
@@ -375,24 +378,19 @@ impl Templates {
                 &self.follow_up_overdue,
                 Audience::Recipients(vec![crate::policy::Recipient::Person(owner.clone())]),
                 Fields {
-                    incident,
-                    step: None,
-                    target: None,
                     due: Some(*due),
                     message: incident
                         .follow_up(*follow_up)
                         .map(|f| f.plan.title.as_str()),
+                    ..base
                 },
             ),
             Timer::QuietPeriodOver { last_signal } => (
                 &self.auto_resolved,
                 Audience::Owner,
                 Fields {
-                    incident,
-                    step: None,
-                    target: None,
                     due: Some(*last_signal),
-                    message: None,
+                    ..base
                 },
             ),
         };

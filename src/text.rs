@@ -222,91 +222,13 @@ fn check<'v>(
             format!("must be at most {max} characters, got {chars}"),
         ));
     }
-    let refuse = |c: char, rule: String| -> Result<&'v str, Invalid> {
-        Err(Invalid::new(field, rule).with_code_point(c))
-    };
+    let refuse = |(c, rule): Broken| Invalid::new(field, rule).with_code_point(c);
     // The isolates open on the current line (for free text), outermost first.
     let mut open: Vec<char> = Vec::new();
-    let unclosed = |c: char| {
-        refuse(
-            c,
-            format!(
-                "{} is not closed by U+2069 (pop directional isolate) on its line",
-                code_point(c)
-            ),
-        )
-    };
     let mut visible = false;
     let mut invisible = None;
     for c in value.chars() {
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-            match shape {
-                Shape::Line => {
-                    return refuse(
-                        c,
-                        format!(
-                            "must be one line without control characters, found {}",
-                            code_point(c)
-                        ),
-                    );
-                }
-                // A line (a bidi paragraph) ends: isolates must be closed by now.
-                Shape::Text if matches!(c, '\n' | '\r' | '\u{2029}') => {
-                    if let Some(&first) = open.first() {
-                        return unclosed(first);
-                    }
-                }
-                Shape::Text if matches!(c, '\t' | '\u{2028}') => {}
-                Shape::Text => {
-                    return refuse(
-                        c,
-                        format!(
-                            "must not contain control characters, found {}",
-                            code_point(c)
-                        ),
-                    );
-                }
-            }
-        } else if is_embedding_or_override(c) {
-            return refuse(
-                c,
-                format!(
-                    "must not contain {}: bidirectional embeddings and overrides can reorder \
-                     the text around them",
-                    code_point(c)
-                ),
-            );
-        } else if is_deprecated_format(c) {
-            return refuse(
-                c,
-                format!(
-                    "must not contain {}, a deprecated format character",
-                    code_point(c)
-                ),
-            );
-        } else if opens_isolate(c) || c == PDI {
-            match shape {
-                Shape::Line => {
-                    return refuse(
-                        c,
-                        format!(
-                            "must not contain {}: one-line values take no bidirectional \
-                             isolates (the marks U+200E, U+200F and U+061C are fine)",
-                            code_point(c)
-                        ),
-                    );
-                }
-                Shape::Text if c == PDI => {
-                    if open.pop().is_none() {
-                        return refuse(
-                            c,
-                            format!("{} closes no isolate on its line", code_point(c)),
-                        );
-                    }
-                }
-                Shape::Text => open.push(c),
-            }
-        }
+        check_char(c, shape, &mut open).map_err(refuse)?;
         if !c.is_whitespace() && !is_default_ignorable(c) {
             visible = true;
         } else if invisible.is_none() && !c.is_whitespace() {
@@ -314,7 +236,7 @@ fn check<'v>(
         }
     }
     if let Some(&first) = open.first() {
-        return unclosed(first);
+        return Err(refuse(unclosed(first)));
     }
     if !visible {
         let rule = "must not be empty or only white space and invisible characters";
@@ -326,6 +248,96 @@ fn check<'v>(
         });
     }
     Ok(value)
+}
+
+/// A rule a character broke: the character and the rule, as an [`Invalid`] states it.
+type Broken = (char, String);
+
+/// The rule broken by an isolate `c` still open where its line ends.
+fn unclosed(c: char) -> Broken {
+    let rule = format!(
+        "{} is not closed by U+2069 (pop directional isolate) on its line",
+        code_point(c)
+    );
+    (c, rule)
+}
+
+/// Checks one character of a value of `shape` against the rules that concern it alone or
+/// the isolates `open` on its line (outermost first), which it keeps up to date.
+fn check_char(c: char, shape: Shape, open: &mut Vec<char>) -> Result<(), Broken> {
+    if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+        check_control(c, shape, open)
+    } else if is_embedding_or_override(c) {
+        let rule = format!(
+            "must not contain {}: bidirectional embeddings and overrides can reorder the text \
+             around them",
+            code_point(c)
+        );
+        Err((c, rule))
+    } else if is_deprecated_format(c) {
+        let rule = format!(
+            "must not contain {}, a deprecated format character",
+            code_point(c)
+        );
+        Err((c, rule))
+    } else if opens_isolate(c) || c == PDI {
+        check_isolate(c, shape, open)
+    } else {
+        Ok(())
+    }
+}
+
+/// A control character or line break `c`: free text may break lines (where every isolate
+/// must be closed) and hold tabs; one-line values take none.
+fn check_control(c: char, shape: Shape, open: &[char]) -> Result<(), Broken> {
+    match shape {
+        Shape::Line => {
+            let rule = format!(
+                "must be one line without control characters, found {}",
+                code_point(c)
+            );
+            Err((c, rule))
+        }
+        // A line (a bidi paragraph) ends: isolates must be closed by now.
+        Shape::Text if matches!(c, '\n' | '\r' | '\u{2029}') => match open.first() {
+            Some(&first) => Err(unclosed(first)),
+            None => Ok(()),
+        },
+        Shape::Text if matches!(c, '\t' | '\u{2028}') => Ok(()),
+        Shape::Text => {
+            let rule = format!(
+                "must not contain control characters, found {}",
+                code_point(c)
+            );
+            Err((c, rule))
+        }
+    }
+}
+
+/// An isolate initiator or U+2069 `c`: free text balances them per line; one-line values
+/// take none.
+fn check_isolate(c: char, shape: Shape, open: &mut Vec<char>) -> Result<(), Broken> {
+    match shape {
+        Shape::Line => {
+            let rule = format!(
+                "must not contain {}: one-line values take no bidirectional isolates (the marks \
+                 U+200E, U+200F and U+061C are fine)",
+                code_point(c)
+            );
+            Err((c, rule))
+        }
+        Shape::Text if c == PDI => match open.pop() {
+            Some(_) => Ok(()),
+            None => Err((
+                c,
+                format!("{} closes no isolate on its line", code_point(c)),
+            )),
+        },
+        Shape::Text => {
+            open.push(c);
+            Ok(())
+        }
+    }
 }
 
 /// `text` made to follow the [free-text rules](Text#text-rules), for text the crate would

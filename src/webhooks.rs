@@ -269,38 +269,8 @@ fn alertmanager_alert(
         }
     };
     let starts_at = time(string(a, &path, "startsAt")?, &format!("{path}startsAt"))?;
-    let mut ended = None;
-    if let Some(ends) = optional_string(a, &path, "endsAt")? {
-        let ends_at = time(ends, &format!("{path}endsAt"))?;
-        if status == SignalState::Resolved && ends_at < starts_at {
-            return Err(bad(
-                format!("{path}endsAt"),
-                "a resolved alert cannot end before it starts",
-            ));
-        }
-        // Alertmanager sends the zero time (year 1) for "no end".
-        ended = (ends_at >= starts_at).then_some(ends_at);
-    } else if status == SignalState::Resolved {
-        return Err(bad(
-            format!("{path}endsAt"),
-            "a resolved alert must say when it ended",
-        ));
-    }
-    let service = mapping
-        .service_labels
-        .iter()
-        .find_map(|l| labels.get(l))
-        .cloned()
-        .or_else(|| mapping.default_service.clone())
-        .ok_or_else(|| {
-            bad(
-                format!("{path}labels"),
-                format!(
-                    "no service label (tried {})",
-                    mapping.service_labels.join(", ")
-                ),
-            )
-        })?;
+    let ended = alertmanager_end(a, &path, status, starts_at)?;
+    let service = alertmanager_service(&labels, mapping, &path)?;
     let written = ["summary", "description"]
         .iter()
         .find_map(|name| annotations.get(*name).filter(|t| one_line(t).is_some()))
@@ -340,6 +310,58 @@ fn alertmanager_alert(
             .map_err(|e| bad(format!("{path}annotations.description"), e.rule))?;
     }
     with_labels(alert, &labels, &format!("{path}labels"))
+}
+
+/// When the alert `a` (at `path`) ended, if it did: its `endsAt`, which a resolved alert
+/// must have and which may not precede `starts_at` then. Alertmanager sends the zero time
+/// (year 1) for "no end" on a firing alert.
+fn alertmanager_end(
+    a: &Map<String, Value>,
+    path: &str,
+    status: SignalState,
+    starts_at: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, PayloadError> {
+    let Some(ends) = optional_string(a, path, "endsAt")? else {
+        if status == SignalState::Resolved {
+            return Err(bad(
+                format!("{path}endsAt"),
+                "a resolved alert must say when it ended",
+            ));
+        }
+        return Ok(None);
+    };
+    let ends_at = time(ends, &format!("{path}endsAt"))?;
+    if status == SignalState::Resolved && ends_at < starts_at {
+        return Err(bad(
+            format!("{path}endsAt"),
+            "a resolved alert cannot end before it starts",
+        ));
+    }
+    Ok((ends_at >= starts_at).then_some(ends_at))
+}
+
+/// The service an Alertmanager alert is about: the first of the mapping's labels it has,
+/// else the mapping's default.
+fn alertmanager_service(
+    labels: &BTreeMap<String, String>,
+    mapping: &AlertmanagerMapping,
+    path: &str,
+) -> Result<String, PayloadError> {
+    mapping
+        .service_labels
+        .iter()
+        .find_map(|l| labels.get(l))
+        .cloned()
+        .or_else(|| mapping.default_service.clone())
+        .ok_or_else(|| {
+            bad(
+                format!("{path}labels"),
+                format!(
+                    "no service label (tried {})",
+                    mapping.service_labels.join(", ")
+                ),
+            )
+        })
 }
 
 /// Refuses a payload with no alerts or too many.

@@ -337,34 +337,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(());
         }
         let _recording = self.heartbeats.recording();
-        let calendar = self.config.policy.calendar();
-        let intake = self.config.policy.intake();
-        let mut silent: Vec<(usize, Silence)> = Vec::new();
-        {
-            let mut beats = self.heartbeats.state();
-            for (i, (beat, heartbeat)) in beats.iter_mut().zip(declared).enumerate() {
-                let Some((due, report_at)) = beat.deadline(heartbeat, calendar) else {
-                    continue;
-                };
-                if report_at > now {
-                    continue;
-                }
-                if let Some(window) = intake.maintenance_at(heartbeat.service(), now) {
-                    beat.not_before = Some(window.until);
-                    continue;
-                }
-                let silence = Silence {
-                    last: beat.last,
-                    checked_in: beat.checked_in,
-                    starts_at: due,
-                };
-                beat.missing = Some(silence);
-                silent.push((i, silence));
-            }
-        }
-        silent.sort_by_key(|(i, silence)| (silence.starts_at, *i));
         let mut first_error = None;
-        for (i, silence) in silent {
+        for (i, silence) in self.mark_silences(now) {
             let ingested = self
                 .heartbeat_alert(i, &silence, None)
                 .map_err(Error::from)
@@ -408,6 +382,39 @@ impl<S: Store, C: Clock> Desk<S, C> {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// Marks as missing every declared heartbeat whose silence became too long by `now`, and
+    /// returns them (by index) in the order the silences became too long. One in a
+    /// maintenance window of its service is held until the window ends instead.
+    fn mark_silences(&self, now: DateTime<Utc>) -> Vec<(usize, Silence)> {
+        let declared = self.config.policy.heartbeats();
+        let calendar = self.config.policy.calendar();
+        let intake = self.config.policy.intake();
+        let mut silent: Vec<(usize, Silence)> = Vec::new();
+        let mut beats = self.heartbeats.state();
+        for (i, (beat, heartbeat)) in beats.iter_mut().zip(declared).enumerate() {
+            let Some((due, report_at)) = beat.deadline(heartbeat, calendar) else {
+                continue;
+            };
+            if report_at > now {
+                continue;
+            }
+            if let Some(window) = intake.maintenance_at(heartbeat.service(), now) {
+                beat.not_before = Some(window.until);
+                continue;
+            }
+            let silence = Silence {
+                last: beat.last,
+                checked_in: beat.checked_in,
+                starts_at: due,
+            };
+            beat.missing = Some(silence);
+            silent.push((i, silence));
+        }
+        drop(beats);
+        silent.sort_by_key(|(i, silence)| (silence.starts_at, *i));
+        silent
     }
 
     /// After the projection is built: finds, for each heartbeat, a reported silence still

@@ -322,41 +322,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
             return Ok(Step::Done(Ingested::Duplicate { id }));
         }
 
-        let mut resolved_at = None;
-        let mut tracked = None;
-        if let Some((target, cell)) = match last {
-            Some(last) => self.follow_merges(last)?,
-            None => None,
-        } {
-            let mut slot = lock(&cell);
-            if slot.incident.duplicate_of().is_some() {
-                return Ok(Step::Again(target)); // merged since the route was followed
-            }
-            let incident = &slot.incident;
-            resolved_at = incident.resolution_record().map(|r| r.at);
-            let reopen = signal.state == SignalState::Firing
-                && maintenance.is_none()
-                && incident.status() == Status::Resolved
-                && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
-            let record_only = incident.is_active()
-                || (incident.status() == Status::Resolved
-                    && (signal.state == SignalState::Resolved || maintenance.is_some()));
-            if reopen || record_only {
-                if !self.record_signal(target, &mut slot, signal, reopen, now)? {
-                    return Ok(Step::Done(Ingested::Duplicate { id: target }));
-                }
-                return Ok(Step::Done(match (&maintenance, reopen) {
-                    (Some(window), _) => Ingested::Suppressed {
-                        window: window.clone(),
-                        recorded_on: Some(target),
-                    },
-                    (None, true) => Ingested::Reopened { id: target },
-                    (None, false) => Ingested::Recorded { id: target },
-                }));
-            }
-            tracked = Some(target);
-        }
-
+        let (tracked, resolved_at) = match self.on_route(last, signal, maintenance.as_ref(), now)? {
+            Routed::Decided(step) => return Ok(step),
+            Routed::Past {
+                tracked,
+                resolved_at,
+            } => (tracked, resolved_at),
+        };
         if signal.state == SignalState::Resolved {
             return Ok(Step::Done(Ingested::Ignored));
         }
@@ -393,6 +365,62 @@ impl<S: Store, C: Clock> Desk<S, C> {
         });
         self.open_from_alert(alert, signal.clone(), known as u32, recurrence)
             .map(Step::Done)
+    }
+
+    /// The delivery `signal` on the incident its key leads to (`last`, followed through
+    /// merges), if any: recorded there while it is active, or resolved and the delivery
+    /// resolves it again or falls in a maintenance window; reopening it within the reopen
+    /// window. Otherwise the incident it tracked, past, and when that was resolved.
+    fn on_route(
+        &self,
+        last: Option<IncidentId>,
+        signal: &Signal,
+        maintenance: Option<&crate::intake::MaintenanceWindow>,
+        now: DateTime<Utc>,
+    ) -> Result<Routed> {
+        let followed = match last {
+            Some(last) => self.follow_merges(last)?,
+            None => None,
+        };
+        let Some((target, cell)) = followed else {
+            return Ok(Routed::Past {
+                tracked: None,
+                resolved_at: None,
+            });
+        };
+        let intake = self.config.policy.intake();
+        let mut slot = lock(&cell);
+        if slot.incident.duplicate_of().is_some() {
+            return Ok(Routed::Decided(Step::Again(target))); // merged since the route was followed
+        }
+        let incident = &slot.incident;
+        let resolved_at = incident.resolution_record().map(|r| r.at);
+        let reopen = signal.state == SignalState::Firing
+            && maintenance.is_none()
+            && incident.status() == Status::Resolved
+            && resolved_at.is_some_and(|at| now - at <= intake.reopen_window);
+        let record_only = incident.is_active()
+            || (incident.status() == Status::Resolved
+                && (signal.state == SignalState::Resolved || maintenance.is_some()));
+        if !(reopen || record_only) {
+            return Ok(Routed::Past {
+                tracked: Some(target),
+                resolved_at,
+            });
+        }
+        if !self.record_signal(target, &mut slot, signal, reopen, now)? {
+            return Ok(Routed::Decided(Step::Done(Ingested::Duplicate {
+                id: target,
+            })));
+        }
+        Ok(Routed::Decided(Step::Done(match (maintenance, reopen) {
+            (Some(window), _) => Ingested::Suppressed {
+                window: window.clone(),
+                recorded_on: Some(target),
+            },
+            (None, true) => Ingested::Reopened { id: target },
+            (None, false) => Ingested::Recorded { id: target },
+        })))
     }
 
     /// Records `alert` on incident `id` by hand, on behalf of `actor` — a customer's report
@@ -756,6 +784,18 @@ impl IntakeLocks {
             held: Some((service.clone(), side)),
         }
     }
+}
+
+/// What the incident a delivery's key leads to made of it.
+enum Routed {
+    /// The delivery was decided there.
+    Decided(Step),
+    /// Not there: the incident the key tracked (resolved or closed, past the reopen window),
+    /// if any, and when it was resolved, for a recurrence.
+    Past {
+        tracked: Option<IncidentId>,
+        resolved_at: Option<DateTime<Utc>>,
+    },
 }
 
 /// The outcome of one ingest decision.

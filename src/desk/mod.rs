@@ -10,7 +10,6 @@ mod timers;
 mod wake;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -89,7 +88,6 @@ pub struct Desk<S, C = SystemClock> {
     feed_position: std::sync::atomic::AtomicU64,
     /// Serialises catch-ups.
     catch_up_lock: Mutex<()>,
-    ids: IdGenerator,
     /// The declared heartbeats' last check-ins (in memory only).
     heartbeats: heartbeat::Beats,
 }
@@ -233,7 +231,6 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             intake_locks: intake::IntakeLocks::default(),
             feed_position: std::sync::atomic::AtomicU64::new(0),
             catch_up_lock: Mutex::new(()),
-            ids: IdGenerator::new(),
             heartbeats,
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
@@ -305,7 +302,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// Store errors; nothing is recorded.
     pub fn open(&self, actor: &Actor, incident: NewIncident) -> Result<Receipt> {
         let now = self.clock.now();
-        let id = self.ids.next(now);
+        // The id's time part is the desk's clock; its 74 random bits come from a CSPRNG
+        // seeded from the operating system, so no id follows from another.
+        let id = IncidentId::new_v7(now);
         let command = Command::Open { id, incident };
         self.authorize(actor, &command)?;
         let mut events = decide(None, &command, actor, now)?;
@@ -699,47 +698,4 @@ fn lock(cell: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     // `Incident::apply` checks everything before it mutates and nothing in between panics,
     // so a poisoned lock still guards a consistent incident.
     cell.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Makes UUID v7 incident ids: the clock's time in milliseconds, then 74 bits from a
-/// SplitMix64 sequence seeded once from the operating system's random source. One system
-/// call per desk instead of one per id.
-#[derive(Debug)]
-struct IdGenerator {
-    state: AtomicU64,
-}
-
-impl IdGenerator {
-    fn new() -> IdGenerator {
-        // A v7 id for the epoch has 74 random bits (from the OS) behind a zero timestamp.
-        let random = || {
-            IncidentId::new_v7(chrono::DateTime::UNIX_EPOCH)
-                .as_uuid()
-                .as_u64_pair()
-                .1
-        };
-        IdGenerator {
-            state: AtomicU64::new(random() ^ random().rotate_left(32)),
-        }
-    }
-
-    fn next_u64(&self) -> u64 {
-        let mut z = self
-            .state
-            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn next(&self, at: chrono::DateTime<chrono::Utc>) -> IncidentId {
-        let mut random = [0u8; 10];
-        random[..8].copy_from_slice(&self.next_u64().to_le_bytes());
-        random[8..].copy_from_slice(&self.next_u64().to_le_bytes()[..2]);
-        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        IncidentId::from_uuid(
-            uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
-        )
-    }
 }

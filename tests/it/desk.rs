@@ -274,7 +274,8 @@ fn two_desks_on_one_store_lose_no_update() {
     let desks: Vec<_> = (0..2)
         .map(|_| Desk::new(Arc::clone(&store), ManualClock::new(t0())).unwrap())
         .collect();
-    let id = desks[0].open(&owner(), new_incident()).unwrap().id;
+    let opened = desks[0].open(&owner(), new_incident()).unwrap();
+    let (id, opening) = (opened.id, opened.version.get() as usize);
     let per_thread = 200;
     let results: Vec<(usize, usize)> = std::thread::scope(|s| {
         let handles: Vec<_> = desks
@@ -298,20 +299,46 @@ fn two_desks_on_one_store_lose_no_update() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let landed: usize = results.iter().map(|(ok, _)| ok).sum();
+    for (ok, conflicts) in &results {
+        assert_eq!(ok + conflicts, per_thread, "results: {results:?}");
+    }
+    // A command returns `Conflict` only after the other desk's appends beat every one of its
+    // retries, each after a reload within that call; so each desk's conflicts are at most the
+    // other's successes, and at least one racer's worth of commands landed.
+    assert!(landed >= per_thread, "results: {results:?}");
+    assert!(results[0].1 <= results[1].0 && results[1].1 <= results[0].0);
+    // The stored history: the opening, then exactly the notes that returned `Ok`, each desk's
+    // in the order it sent them.
     let stored = store.load(id).unwrap();
-    let notes: Vec<_> = stored
+    assert_eq!(stored.len(), opening + landed);
+    assert!(matches!(stored[0].change, Change::Opened { .. }));
+    let notes: Vec<(usize, usize)> = stored[opening..]
         .iter()
-        .filter_map(|e| match &e.change {
-            Change::NoteAdded { text } => Some(text.to_string()),
-            _ => None,
+        .map(|e| match &e.change {
+            Change::NoteAdded { text } => {
+                let (d, n) = text.as_str().split_once('/').unwrap();
+                (d.parse().unwrap(), n.parse().unwrap())
+            }
+            other => panic!("unexpected event {other:?}"),
         })
         .collect();
-    assert_eq!(notes.len(), landed, "results: {results:?}");
-    let unique: std::collections::BTreeSet<_> = notes.iter().collect();
-    assert_eq!(unique.len(), notes.len(), "a note was recorded twice");
+    for (d, (ok, _)) in results.iter().enumerate() {
+        let sent: Vec<usize> = notes
+            .iter()
+            .filter(|(by, _)| *by == d)
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(sent.len(), *ok, "desk {d}: results {results:?}");
+        assert!(sent.windows(2).all(|w| w[0] < w[1]), "desk {d}: {sent:?}");
+    }
+    assert_eq!(
+        store.version(id).unwrap(),
+        Version::new((opening + landed) as u64)
+    );
     // A third desk over the store sees exactly what was stored.
     let fresh = Desk::new(Arc::clone(&store), ManualClock::new(t0())).unwrap();
     assert_eq!(fresh.get(id).unwrap().notes().len(), landed);
+    assert_eq!(fresh.history(id).unwrap(), stored);
 }
 
 #[test]
@@ -325,4 +352,109 @@ fn a_desk_finds_incidents_another_desk_opened() {
     a.act(id, &owner(), Command::StartInvestigating).unwrap();
     assert_eq!(b.history(id).unwrap().len(), 3);
     assert_eq!(a.get(id).unwrap().status(), Status::Investigating);
+}
+
+/// The 74 random bits of a UUID v7: `rand_a` (12 bits) then `rand_b` (62 bits), without the
+/// 48-bit time, the version and the variant.
+fn random_bits(id: IncidentId) -> u128 {
+    let v = u128::from_be_bytes(*id.as_bytes());
+    ((v >> 64) & 0xFFF) << 62 | (v & ((1 << 62) - 1))
+}
+
+#[test]
+fn two_desks_started_at_the_same_instant_make_different_ids() {
+    let clock = ManualClock::new(t0());
+    let a = Desk::new(MemoryStore::new(), &clock).unwrap();
+    let b = Desk::new(MemoryStore::new(), &clock).unwrap();
+    let ia = a.open(&owner(), new_incident()).unwrap().id;
+    let ib = b.open(&owner(), new_incident()).unwrap().id;
+    assert_eq!(
+        ia.as_uuid().get_timestamp(),
+        ib.as_uuid().get_timestamp(),
+        "same clock, same time part"
+    );
+    assert_ne!(ia, ib);
+    assert_ne!(random_bits(ia), random_bits(ib));
+}
+
+#[test]
+fn ids_opened_at_one_instant_are_distinct_and_every_random_bit_varies() {
+    let desk = desk();
+    let ids: Vec<IncidentId> = (0..400)
+        .map(|_| desk.open(&owner(), new_incident()).unwrap().id)
+        .collect();
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    let all_bits = (1u128 << 74) - 1;
+    let (ones, zeros) = ids.iter().fold((0u128, 0u128), |(ones, zeros), &id| {
+        let bits = random_bits(id);
+        (ones | bits, zeros | (!bits & all_bits))
+    });
+    // Each of the 74 bits was seen set and seen clear (a fair bit stays constant over 400
+    // ids with probability 2^-399).
+    assert_eq!(ones, all_bits, "a random bit was never set");
+    assert_eq!(zeros, all_bits, "a random bit was never clear");
+    for id in &ids {
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        let (secs, _) = id.as_uuid().get_timestamp().unwrap().to_unix();
+        assert_eq!(secs as i64, t0().timestamp());
+    }
+}
+
+/// SplitMix64, the generator ids once came from: `state += GAMMA`, then `mix(state)`.
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn splitmix_mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn splitmix_unmix(z: u64) -> u64 {
+    // The inverse of `x ^ (x >> k)`, and of multiplying by an odd number modulo 2^64.
+    fn unshift(y: u64, k: u32) -> u64 {
+        (0..64 / k + 1).fold(y, |x, _| y ^ (x >> k))
+    }
+    fn inverse(a: u64) -> u64 {
+        // Newton's iteration; `a` is its own inverse modulo 8, each step doubles the bits.
+        (0..5).fold(a, |x, _| {
+            x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)))
+        })
+    }
+    let z = unshift(z, 31).wrapping_mul(inverse(0x94D0_49BB_1331_11EB));
+    let z = unshift(z, 27).wrapping_mul(inverse(0xBF58_476D_1CE4_E5B9));
+    unshift(z, 30)
+}
+
+/// Incident ids must not be guessable from earlier ones. They once took their random bits
+/// from a SplitMix64 sequence: bytes 6..14 of id n were one output, so undoing the mix gave
+/// the generator's state and id n+1 followed. Whatever the generator, that step must not
+/// predict the next id.
+#[test]
+fn the_next_id_does_not_follow_from_the_previous_one() {
+    let state = 0x0123_4567_89AB_CDEF;
+    assert_eq!(splitmix_unmix(splitmix_mix(state)), state);
+
+    // Bytes 6..14 of the UUID, read little-endian as the old generator wrote them; the
+    // version nibble (bits 4..8) and the variant (bits 22, 23) replaced what it wrote there.
+    let known: u64 = !(0xF0 | 0b11 << 22);
+    let output = |id: IncidentId| {
+        let bytes: [u8; 8] = id.as_bytes()[6..14].try_into().unwrap();
+        u64::from_le_bytes(bytes)
+    };
+    let predicts = |previous: IncidentId, next: IncidentId| {
+        // Every value of the 6 overwritten bits; id n used two outputs, so id n+1's first is
+        // two steps on.
+        (0..64u64).any(|hidden| {
+            let guess = (output(previous) & known) | (hidden & 0xF) << 4 | (hidden >> 4) << 22;
+            let predicted = splitmix_mix(splitmix_unmix(guess).wrapping_add(GAMMA.wrapping_mul(2)));
+            predicted & known == output(next) & known
+        })
+    };
+    let desk = desk();
+    let ids: Vec<IncidentId> = (0..50)
+        .map(|_| desk.open(&owner(), new_incident()).unwrap().id)
+        .collect();
+    let predicted = ids.windows(2).filter(|w| predicts(w[0], w[1])).count();
+    assert_eq!(predicted, 0, "ids {ids:?}");
 }

@@ -4,9 +4,9 @@
 //!
 //! The randomised tests print their seed when they fail; set `INCIDENTS_CRASH_SEED=<n>` to
 //! replay one. The `#[ignore]`d tests `child_supervisor` and `child_append_until_killed` are
-//! not tests of their own: the lock and kill tests run this binary again with one of them
-//! selected and an environment variable set, to get a second process (see "Tests in a second
-//! process" below). The other `#[ignore]`d tests demonstrate bugs, named in their reasons.
+//! not tests of their own: the lock and kill tests run this binary again with
+//! `--ignored --exact <name>` and an environment variable set, to get a second process (see
+//! "Tests in a second process" below); run alone, without that variable, they fail. The other `#[ignore]`d tests demonstrate bugs, named in their reasons.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -999,13 +999,15 @@ fn supervisor() -> MutexGuard<'static, Option<Supervisor>> {
 ///   `n` lines `ACK <incident> <version>`, kills it with SIGKILL, waits for it and answers
 ///   `KILLED` (or `RESULT error <message>` if it ended by itself).
 ///
-/// Ends when its stdin does. Does nothing unless `INCIDENTS_CRASH_SUPERVISOR` is set.
+/// Ends when its stdin does. Fails unless `INCIDENTS_CRASH_SUPERVISOR` is set, so it never
+/// passes as a test that did nothing.
 #[test]
-#[ignore = "helper: the process that starts the other helper processes"]
+#[ignore = "child process: run by another_process_is_locked_out and kill_9_loses_no_acknowledged_append"]
 fn child_supervisor() {
-    if std::env::var_os(SUPERVISOR_ENV).is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os(SUPERVISOR_ENV).is_some(),
+        "not a test of its own: the lock and kill tests run it in a child process"
+    );
     let mut out = io::stdout().lock();
     // A line of its own: the test harness has just printed "test <name> ... ".
     writeln!(out, "\nREADY").unwrap();
@@ -1147,12 +1149,12 @@ const KILL_INCIDENTS: u64 = 4;
 
 /// The appender of the kill test: appends to the store in `INCIDENTS_KILL_CHILD_DIR` from two
 /// threads until killed, printing `ACK <incident> <version>` once each append is acknowledged.
-/// Does nothing unless that variable is set.
+/// Fails unless that variable is set.
 #[test]
-#[ignore = "helper run in a child process by kill_9_loses_no_acknowledged_append"]
+#[ignore = "child process: run by kill_9_loses_no_acknowledged_append"]
 fn child_append_until_killed() {
     let Some(dir) = std::env::var_os(KILL_CHILD_DIR) else {
-        return;
+        panic!("not a test of its own: the kill test's supervisor runs it in a child process");
     };
     let seed: u64 = std::env::var(KILL_CHILD_SEED).unwrap().parse().unwrap();
     let store = FileStore::open_with(&dir, small_segments()).unwrap_or_else(|e| {

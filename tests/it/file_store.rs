@@ -156,9 +156,10 @@ const FIXTURE: [(&str, Severity, Status); 3] = [
 #[test]
 #[ignore = "writes tests/fixtures; run by hand"]
 fn write_format_fixture() {
-    if std::env::var_os("INCIDENTS_WRITE_FIXTURE").is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os("INCIDENTS_WRITE_FIXTURE").is_some(),
+        "rewrites the committed fixture: set INCIDENTS_WRITE_FIXTURE=1 to mean it"
+    );
     let dir = fixture_dir();
     let _ = std::fs::remove_dir_all(&dir);
     let clock = ManualClock::new(t0());
