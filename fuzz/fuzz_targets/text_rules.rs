@@ -8,10 +8,9 @@
 //! ```
 #![no_main]
 
-use incidents::{
-    Actor, Contact, IncidentId, Reporter, Role, Service, Severity, TEXT_MAX_CHARS,
-    TITLE_MAX_CHARS, Text, Title,
-};
+use incidents::{Actor, IncidentId, Role, Service, Severity, Text, Title};
+use incidents::intake::{Contact, Reporter};
+use incidents::limits::{TEXT_MAX_CHARS, TITLE_MAX_CHARS};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

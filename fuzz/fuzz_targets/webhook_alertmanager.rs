@@ -8,7 +8,7 @@
 #![no_main]
 
 use incidents::webhooks::{AlertmanagerMapping, alertmanager};
-use incidents::{ALERT_KEY_MAX_CHARS, TITLE_MAX_CHARS};
+use incidents::limits::{ALERT_KEY_MAX_CHARS, TITLE_MAX_CHARS};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

@@ -9,7 +9,7 @@
 
 use chrono::DateTime;
 use incidents::webhooks::generic;
-use incidents::{ALERT_KEY_MAX_CHARS, TITLE_MAX_CHARS};
+use incidents::limits::{ALERT_KEY_MAX_CHARS, TITLE_MAX_CHARS};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

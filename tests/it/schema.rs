@@ -14,11 +14,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
+use incidents::intake::Reporter;
+use incidents::lifecycle::{
+    Audience, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
+};
+use incidents::people::{FollowUpPlan, Money, Review, Score};
+use incidents::policy::Recipient;
 use incidents::store::{export_jsonl, import_jsonl};
 use incidents::{
-    Actor, Audience, Change, Error, Event, FileStore, FollowUpPlan, IncidentId, MemoryStore, Money,
-    Notification, Recipient, Recurrence, Reporter, Resolution, Review, Role, Score, Service,
-    Severity, Signal, SignalState, SlaTarget, Source, Store, Text, Timer, Title, Version,
+    Actor, Change, Error, Event, FileStore, IncidentId, MemoryStore, Resolution, Role, Service,
+    Severity, Source, Store, Text, Title, Version,
 };
 
 use crate::support::t0;
