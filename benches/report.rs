@@ -150,11 +150,11 @@ fn open_incident(
 ) -> Incident {
     let recurrence = previous
         .filter(|_| rng.chance(10))
-        .map(|previous| Recurrence { previous, count: 1 });
-    let open = Event {
-        at: opened,
-        actor: parts.actor.clone(),
-        change: Change::Opened {
+        .map(|previous| Recurrence::new(previous, 1));
+    let open = Event::new(
+        opened,
+        parts.actor.clone(),
+        Change::Opened {
             id,
             title: parts.titles[i % parts.titles.len()].clone(),
             description: None,
@@ -165,7 +165,7 @@ fn open_incident(
             idempotency_key: None,
             recurrence,
         },
-    };
+    );
     Incident::opened(id, &open).unwrap()
 }
 

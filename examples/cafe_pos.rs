@@ -40,6 +40,8 @@ impl Notifier for Printing {
                 let who: Vec<String> = r.iter().map(ToString::to_string).collect();
                 format!("{} via {}", who.join(", "), channel.unwrap_or("app"))
             }
+            // Audiences added in later versions go to the owner.
+            _ => "owner".to_string(),
         };
         println!("        -> {to}: {}", n.subject);
         Ok(())

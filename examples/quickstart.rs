@@ -217,6 +217,8 @@ impl Notifier for Outbox<'_> {
                 let who: Vec<String> = who.iter().map(ToString::to_string).collect();
                 format!("page to {}", who.join(", "))
             }
+            // Audiences may be added in later versions; send those to the owner too.
+            _ => "message to the owner".to_string(),
         };
         say(self.clock, &format!("{to}: {}", n.subject));
         if n.audience == Audience::Customers {

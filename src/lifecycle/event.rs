@@ -15,6 +15,7 @@ use crate::text::{Text, Title};
 /// Events are immutable once appended. An [`Incident`](crate::Incident) is the fold of its
 /// events; the timeline, the audit log and every report come from them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Event {
     /// When it happened. Never earlier than the previous event of the same incident.
     pub at: DateTime<Utc>,
@@ -24,9 +25,18 @@ pub struct Event {
     pub change: Change,
 }
 
+impl Event {
+    /// An event: `actor` made `change` at `at`. Events are normally made by
+    /// [`decide`](crate::lifecycle::decide); building one by hand is for stores and their tests.
+    pub fn new(at: DateTime<Utc>, actor: Actor, change: Change) -> Event {
+        Event { at, actor, change }
+    }
+}
+
 /// What an [`Event`] changed. One variant per accepted command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Change {
     /// The incident was opened. Always the first event of a history, and only there.
     Opened {
@@ -228,6 +238,7 @@ pub enum Change {
 /// Which promise an SLA event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SlaTarget {
     /// Time to acknowledge.
     Acknowledge,
@@ -269,6 +280,7 @@ impl std::fmt::Display for SlaTarget {
 /// repeated tick, a restart, or on two desks sharing a store — is recognised and skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Timer {
     /// An escalation step.
     Escalation {
@@ -350,6 +362,7 @@ impl Timer {
 /// Who a notification is for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Audience {
     /// The incident owner.
     Owner,
@@ -361,6 +374,7 @@ pub enum Audience {
 
 /// A message the outbox delivers through the host's [`Notifier`](crate::Notifier).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Notification {
     /// Deterministic and unique: `<incident id>/<what>`. Redeliveries carry the same key, so
     /// a host can drop duplicates.
@@ -376,6 +390,35 @@ pub struct Notification {
     pub subject: String,
     /// The message.
     pub body: String,
+}
+
+impl Notification {
+    /// A notification about `incident` for `audience`, keyed `<incident>/<what>`. The desk
+    /// makes these from its templates; building one by hand is for testing a
+    /// [`Notifier`](crate::Notifier).
+    pub fn new(
+        incident: IncidentId,
+        what: &str,
+        audience: Audience,
+        subject: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Notification {
+        Notification {
+            key: format!("{incident}/{what}"),
+            incident,
+            audience,
+            channel: None,
+            subject: subject.into(),
+            body: body.into(),
+        }
+    }
+
+    /// The same notification with a channel hint (`sms`, `email`, `chat`, …).
+    #[must_use]
+    pub fn with_channel(mut self, channel: impl Into<String>) -> Notification {
+        self.channel = Some(channel.into());
+        self
+    }
 }
 
 impl Change {
@@ -554,6 +597,7 @@ impl Timer {
 
 /// A link from an incident to the earlier one whose problem came back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Recurrence {
     /// The previous incident with the same alert key.
     pub previous: IncidentId,
@@ -562,9 +606,17 @@ pub struct Recurrence {
     pub count: u32,
 }
 
+impl Recurrence {
+    /// A link to `previous`, the `count`-th incident of its problem before this one.
+    pub fn new(previous: IncidentId, count: u32) -> Recurrence {
+        Recurrence { previous, count }
+    }
+}
+
 /// Whether an alert is going on or over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SignalState {
     /// The problem is happening.
     Firing,
@@ -583,6 +635,7 @@ impl std::fmt::Display for SignalState {
 
 /// One alert occurrence (or report) as recorded on an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Signal {
     /// `source/fingerprint`: what identifies the problem across deliveries.
     pub key: String,
@@ -620,6 +673,71 @@ fn alert_origin() -> Source {
 }
 
 impl Signal {
+    /// A signal from a monitor ([`Source::Alert`]) with nothing but its key, start, state and
+    /// summary; the `with_*` methods add the rest. Signals normally come from
+    /// [`Alert::signal`](crate::Alert::signal), which validates every part.
+    pub fn new(
+        key: impl Into<String>,
+        starts_at: DateTime<Utc>,
+        state: SignalState,
+        summary: impl Into<String>,
+    ) -> Signal {
+        Signal {
+            key: key.into(),
+            starts_at,
+            state,
+            summary: summary.into(),
+            origin: Source::Alert,
+            reporter: None,
+            description: None,
+            labels: BTreeMap::new(),
+            ends_at: None,
+            group: None,
+        }
+    }
+
+    /// The same signal from `origin` (a report by people, a proactive check).
+    #[must_use]
+    pub fn with_origin(mut self, origin: Source) -> Signal {
+        self.origin = origin;
+        self
+    }
+
+    /// The same signal, reported by `reporter`.
+    #[must_use]
+    pub fn with_reporter(mut self, reporter: Reporter) -> Signal {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    /// The same signal with a longer description.
+    #[must_use]
+    pub fn with_description(mut self, description: Text) -> Signal {
+        self.description = Some(description);
+        self
+    }
+
+    /// The same signal with the monitor's labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Signal {
+        self.labels = labels;
+        self
+    }
+
+    /// The same signal, with the time the monitor says it ends.
+    #[must_use]
+    pub fn with_ends_at(mut self, ends_at: DateTime<Utc>) -> Signal {
+        self.ends_at = Some(ends_at);
+        self
+    }
+
+    /// The same signal in the monitor's group `group`.
+    #[must_use]
+    pub fn with_group(mut self, group: impl Into<String>) -> Signal {
+        self.group = Some(group.into());
+        self
+    }
+
     /// Whether `other` is the same delivery: the same key, occurrence start and state — and,
     /// for reports, the same reporter (two customers reporting one topic in the same second
     /// are two reports; a retried form submission is one).

@@ -17,14 +17,7 @@ use incidents::{IncidentId, Role};
 /// same server never collide).
 fn note(what: &str, audience: Audience, subject: &str, body: &str) -> Notification {
     let incident = IncidentId::new_v7(chrono::Utc::now());
-    Notification {
-        key: format!("{incident}/{what}"),
-        incident,
-        audience,
-        channel: None,
-        subject: subject.into(),
-        body: body.into(),
-    }
+    Notification::new(incident, what, audience, subject, body)
 }
 
 fn escalation_step() -> Audience {

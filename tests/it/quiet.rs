@@ -49,6 +49,7 @@ fn fired(run: &incidents::desk::RunReport) -> Vec<(i64, String)> {
                 Timer::CustomerUpdateDue { .. } => "update due".into(),
                 Timer::QuietPeriodOver { .. } => "quiet period over".into(),
                 Timer::FollowUpOverdue { .. } => "follow-up overdue".into(),
+                other => format!("{other:?}"),
             };
             ((*at - t0()).num_minutes(), name)
         })

@@ -80,10 +80,7 @@ pub fn every_shape() -> Vec<Event> {
             source: Source::CustomerReport,
             alert_key: Some("alertmanager/abc123".into()),
             idempotency_key: Some("form-7781".into()),
-            recurrence: Some(Recurrence {
-                previous: other_id(1),
-                count: 2,
-            }),
+            recurrence: Some(Recurrence::new(other_id(1), 2)),
         },
     );
     push(
@@ -338,57 +335,47 @@ pub fn every_shape() -> Vec<Event> {
     push(
         Role::System,
         Change::SignalReceived {
-            signal: Signal {
-                key: "customer_report/terminal".into(),
-                starts_at: at(-300),
-                state: SignalState::Firing,
-                summary: "Card terminal declines".into(),
-                origin: Source::CustomerReport,
-                reporter: Some(
-                    Reporter::new("Dana Levi")
-                        .unwrap()
-                        .with_contact("dana@example.com")
-                        .unwrap(),
-                ),
-                description: Some(text("Tried three cards.")),
-                labels,
-                ends_at: Some(at(3_600)),
-                group: Some("pos/terminals".into()),
-            },
+            signal: Signal::new(
+                "customer_report/terminal",
+                at(-300),
+                SignalState::Firing,
+                "Card terminal declines",
+            )
+            .with_origin(Source::CustomerReport)
+            .with_reporter(
+                Reporter::new("Dana Levi")
+                    .unwrap()
+                    .with_contact("dana@example.com")
+                    .unwrap(),
+            )
+            .with_description(text("Tried three cards."))
+            .with_labels(labels)
+            .with_ends_at(at(3_600))
+            .with_group("pos/terminals"),
         },
     );
     push(
         Role::System,
         Change::SignalReceived {
-            signal: Signal {
-                key: "alertmanager/abc123".into(),
-                starts_at: at(-120),
-                state: SignalState::Resolved,
-                summary: "TerminalDown".into(),
-                origin: Source::Alert,
-                reporter: None,
-                description: None,
-                labels: BTreeMap::new(),
-                ends_at: None,
-                group: None,
-            },
+            signal: Signal::new(
+                "alertmanager/abc123",
+                at(-120),
+                SignalState::Resolved,
+                "TerminalDown",
+            ),
         },
     );
     push(
         Role::System,
         Change::SignalReceived {
-            signal: Signal {
-                key: "staff_report/printer".into(),
-                starts_at: at(-10),
-                state: SignalState::Firing,
-                summary: "Printer".into(),
-                origin: Source::StaffReport,
-                reporter: Some(Reporter::new("Yossi").unwrap()),
-                description: None,
-                labels: BTreeMap::new(),
-                ends_at: None,
-                group: None,
-            },
+            signal: Signal::new(
+                "staff_report/printer",
+                at(-10),
+                SignalState::Firing,
+                "Printer",
+            )
+            .with_origin(Source::StaffReport)
+            .with_reporter(Reporter::new("Yossi").unwrap()),
         },
     );
     push(Role::Owner, Change::MergedInto { into: other_id(5) });
@@ -399,13 +386,18 @@ pub fn every_shape() -> Vec<Event> {
             title: title("Till 2 declines cards"),
         },
     );
-    let notification = |what: &str, audience: Audience, channel: Option<&str>| Notification {
-        key: format!("{}/{what}", fixture_id()),
-        incident: fixture_id(),
-        audience,
-        channel: channel.map(String::from),
-        subject: format!("[critical] {what}"),
-        body: "Nobody has acknowledged it.\n<b>Card</b> & \"terminal\"".into(),
+    let notification = |what: &str, audience: Audience, channel: Option<&str>| {
+        let n = Notification::new(
+            fixture_id(),
+            what,
+            audience,
+            format!("[critical] {what}"),
+            "Nobody has acknowledged it.\n<b>Card</b> & \"terminal\"",
+        );
+        match channel {
+            Some(channel) => n.with_channel(channel),
+            None => n,
+        }
     };
     push(
         Role::System,
@@ -453,11 +445,7 @@ pub fn every_shape() -> Vec<Event> {
     changes
         .into_iter()
         .enumerate()
-        .map(|(n, (role, change))| Event {
-            at: at(n as i64),
-            actor: actor(role),
-            change,
-        })
+        .map(|(n, (role, change))| Event::new(at(n as i64), actor(role), change))
         .collect()
 }
 
@@ -494,6 +482,9 @@ fn variant_name(change: &Change) -> &'static str {
         Change::NotificationRequested { .. } => "notification_requested",
         Change::NotificationDelivered { .. } => "notification_delivered",
         Change::NotificationFailed { .. } => "notification_failed",
+        // `Change` is non-exhaustive outside the crate; the unit test
+        // `store::schema::v1::coverage` fails when a record variant has no fixture event.
+        other => panic!("no name for {other:?}"),
     }
 }
 

@@ -310,13 +310,13 @@ impl Then {
 
 /// A simple event for store tests: a note saying `text`, at `t0() + n seconds`.
 pub fn note_event(n: u64, text: &str) -> Event {
-    Event {
-        at: t0() + Duration::seconds(n as i64),
-        actor: owner(),
-        change: Change::NoteAdded {
+    Event::new(
+        t0() + Duration::seconds(n as i64),
+        owner(),
+        Change::NoteAdded {
             text: incidents::Text::new("note", text).unwrap(),
         },
-    }
+    )
 }
 
 /// `count` distinct note events, numbered from `from`.

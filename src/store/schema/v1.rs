@@ -1145,3 +1145,83 @@ impl SignalRecord<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod coverage {
+    //! The committed fixture (`tests/fixtures/schema-v1`, checked byte for byte by
+    //! `tests/it/schema.rs`) holds every variant of the records. The conversions above are
+    //! exhaustive, so a new `Change` or `Timer` does not compile without a record; these tests
+    //! fail until the fixture has an event of it.
+
+    use std::collections::BTreeSet;
+
+    use super::{ChangeRecord, TimerRecord};
+
+    /// The variant names serde knows for a tagged record enum, read from its refusal of an
+    /// unknown tag ("unknown variant `x`, expected one of `a`, `b`, …").
+    fn variants<'de, T: serde::Deserialize<'de>>(unknown: &'de str) -> BTreeSet<String> {
+        let Err(err) = serde_json::from_str::<T>(unknown) else {
+            panic!("{unknown} was accepted");
+        };
+        let text = err.to_string();
+        let listed = text
+            .split_once("expected one of ")
+            .map_or("", |(_, rest)| rest);
+        let names: BTreeSet<String> = listed
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        assert!(names.len() > 3, "could not read the variants from {text:?}");
+        names
+    }
+
+    /// Every value of `key` in the fixture's export, at any depth.
+    fn fixture_values(key: &str) -> BTreeSet<String> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/schema-v1/export.jsonl"
+        );
+        let text = std::fs::read_to_string(path).expect("the committed fixture");
+        let mut found = BTreeSet::new();
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            collect(&value, key, &mut found);
+        }
+        found
+    }
+
+    fn collect(value: &serde_json::Value, key: &str, found: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    if k == key {
+                        if let Some(s) = v.as_str() {
+                            found.insert(s.to_string());
+                        }
+                    }
+                    collect(v, key, found);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, key, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_fixture_holds_every_change_variant() {
+        let want = variants::<ChangeRecord<'_>>(r#"{"type":"no such variant"}"#);
+        let have = fixture_values("type");
+        let missing: Vec<_> = want.difference(&have).collect();
+        assert!(missing.is_empty(), "no fixture event for {missing:?}");
+    }
+
+    #[test]
+    fn the_fixture_holds_every_timer_kind() {
+        let want = variants::<TimerRecord<'_>>(r#"{"kind":"no such variant"}"#);
+        let have = fixture_values("kind");
+        let missing: Vec<_> = want.difference(&have).collect();
+        assert!(missing.is_empty(), "no fixture timer of kind {missing:?}");
+    }
+}
