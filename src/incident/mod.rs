@@ -6,7 +6,7 @@
 //! (resolve and escalation clocks, vendor waits, fired timers), `signals` (what it heard,
 //! its alert key, merges), `people` (owner, responders, tasks, reviews, follow-ups,
 //! feedback), `record` (root cause, mitigations, notes, customer updates) and `outbox`.
-//! Which parts see which change is one exhaustive table, [`route::parts`].
+//! Which parts see which change is one exhaustive table, `route::parts`.
 
 mod clocks;
 mod outbox;
