@@ -6,11 +6,13 @@
 //! (resolve and escalation clocks, vendor waits, fired timers), `signals` (what it heard,
 //! its alert key, merges), `people` (owner, responders, tasks, reviews, follow-ups,
 //! feedback), `record` (root cause, mitigations, notes, customer updates) and `outbox`.
+//! Which parts see which change is one exhaustive table, `route::parts`.
 
 mod clocks;
 mod outbox;
 mod people;
 mod record;
+mod route;
 mod signals;
 mod stage;
 
@@ -38,6 +40,7 @@ use clocks::{Clocks, Opening};
 use outbox::Outbox;
 use people::People;
 use record::Record;
+use route::{Parts, parts};
 use signals::{Quiet, Signals};
 use stage::Progress;
 
@@ -226,32 +229,48 @@ impl Incident {
 
     /// Data-level checks of an event the table allows, each part checking what it owns.
     fn check(&self, event: &Event) -> Result<(), HistoryError> {
+        self.check_parts(event, parts(&event.change))
+    }
+
+    /// [`check`](Self::check) with the parts `parts` routed to; the header's date check runs
+    /// for every event.
+    fn check_parts(&self, event: &Event, parts: Parts) -> Result<(), HistoryError> {
         let opening = Opening {
             cycle: self.progress.reopen_count,
             started_at: self.progress.cycle_started_at,
             customer_updates: self.record.customer_updates.len(),
         };
-        let problem = self
-            .check_header(event)
-            .or_else(|| self.clocks.check(event, &opening))
-            .or_else(|| self.signals.check(event, self.id))
-            .or_else(|| self.people.check(event))
-            .or_else(|| self.outbox.check(event));
+        let checks: [(Parts, &dyn Fn() -> Option<String>); 5] = [
+            (Parts::HEADER, &|| self.check_severity(event)),
+            (Parts::CLOCKS, &|| self.clocks.check(event, &opening)),
+            (Parts::SIGNALS, &|| self.signals.check(event, self.id)),
+            (Parts::PEOPLE, &|| self.people.check(event)),
+            (Parts::OUTBOX, &|| self.outbox.check(event)),
+        ];
+        let problem = self.check_date(event).or_else(|| {
+            checks
+                .iter()
+                .filter(|(part, _)| parts.has(*part))
+                .find_map(|(_, check)| check())
+        });
         match problem {
             Some(reason) => Err(self.broken(reason)),
             None => Ok(()),
         }
     }
 
-    /// The header's checks: events never go back in time, and a severity change starts from
-    /// the severity there is.
-    fn check_header(&self, event: &Event) -> Option<String> {
-        if event.at < self.updated_at {
-            return Some(format!(
+    /// Events never go back in time.
+    fn check_date(&self, event: &Event) -> Option<String> {
+        (event.at < self.updated_at).then(|| {
+            format!(
                 "the event at {} is dated before the previous event at {}",
                 event.at, self.updated_at
-            ));
-        }
+            )
+        })
+    }
+
+    /// A severity change starts from the severity there is.
+    fn check_severity(&self, event: &Event) -> Option<String> {
         match &event.change {
             Change::SeverityChanged { from, .. } if *from != self.severity => Some(format!(
                 "severity change from {from}, but the severity is {}",
@@ -261,21 +280,45 @@ impl Incident {
         }
     }
 
-    /// Applies a validated event: each part folds what it owns. Nothing here fails.
+    /// Applies a validated event: each part the table routes it to folds what it owns.
+    /// Nothing here fails.
     fn commit(&mut self, event: &Event, entered: Option<Stage>) {
-        self.progress.apply(event, entered);
-        self.clocks.apply(event);
-        match self.signals.apply(event) {
-            // The monitors say it is over: escalation rests until one fires again.
-            Some(Quiet::Began) => self.clocks.rest_escalation(event.at),
-            Some(Quiet::Ended) => self.clocks.resume_escalation(event.at),
-            None => {}
-        }
-        self.people.apply(event);
-        self.record.apply(event);
-        self.outbox.apply(event);
-        if let Change::SeverityChanged { to, .. } = &event.change {
+        self.commit_parts(event, entered, parts(&event.change));
+    }
+
+    /// [`commit`](Self::commit) with the parts `parts` routed to; entering a stage and the
+    /// header's bookkeeping happen for every event.
+    fn commit_parts(&mut self, event: &Event, entered: Option<Stage>, parts: Parts) {
+        if parts.has(Parts::HEADER)
+            && let Change::SeverityChanged { to, .. } = &event.change
+        {
             self.severity = *to;
+        }
+        if parts.has(Parts::STAGE) {
+            self.progress.apply(event);
+        }
+        if let Some(stage) = entered {
+            self.progress.entered(stage, event.at);
+        }
+        if parts.has(Parts::CLOCKS) {
+            self.clocks.apply(event);
+        }
+        if parts.has(Parts::SIGNALS) {
+            match self.signals.apply(event) {
+                // The monitors say it is over: escalation rests until one fires again.
+                Some(Quiet::Began) => self.clocks.rest_escalation(event.at),
+                Some(Quiet::Ended) => self.clocks.resume_escalation(event.at),
+                None => {}
+            }
+        }
+        if parts.has(Parts::PEOPLE) {
+            self.people.apply(event);
+        }
+        if parts.has(Parts::RECORD) {
+            self.record.apply(event);
+        }
+        if parts.has(Parts::OUTBOX) {
+            self.outbox.apply(event);
         }
         if event.actor.role() != Role::System {
             self.last_human_action_at = Some(event.at);

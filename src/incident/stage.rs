@@ -180,8 +180,10 @@ impl Progress {
         })
     }
 
-    /// Folds `event`, entering `entered` if it moves the incident.
-    pub(super) fn apply(&mut self, event: &Event, entered: Option<Stage>) {
+    /// Folds what `event` changes in the openings (moving the stage is [`entered`]).
+    ///
+    /// [`entered`]: Progress::entered
+    pub(super) fn apply(&mut self, event: &Event) {
         match &event.change {
             Change::Resolved { .. } | Change::MergedInto { .. } => {
                 self.first_resolved_at.get_or_insert(event.at);
@@ -193,18 +195,17 @@ impl Progress {
             }
             _ => {}
         }
-        if let Some(stage) = entered {
-            let working = matches!(
-                stage.status(),
-                Status::Acknowledged
-                    | Status::Investigating
-                    | Status::Identified
-                    | Status::Monitoring
-            );
-            if working && self.acknowledged_at.is_none() {
-                self.acknowledged_at = Some(event.at);
-            }
-            self.stage = stage;
+    }
+
+    /// Enters `stage`, built by [`enter`](Progress::enter) for an event at `at`.
+    pub(super) fn entered(&mut self, stage: Stage, at: DateTime<Utc>) {
+        let working = matches!(
+            stage.status(),
+            Status::Acknowledged | Status::Investigating | Status::Identified | Status::Monitoring
+        );
+        if working && self.acknowledged_at.is_none() {
+            self.acknowledged_at = Some(at);
         }
+        self.stage = stage;
     }
 }
