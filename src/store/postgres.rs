@@ -24,11 +24,11 @@ const BEGIN: &str = "begin";
 const APPEND_LOCK: i64 = 0x696e_6369_6465_6e74; // "incident"
 
 /// The default connect timeout, when neither the options nor the parameters set one.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default `statement_timeout` of every pooled connection.
-pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default number of connections a [`PostgresStore`] keeps open at most.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+const DEFAULT_MAX_CONNECTIONS: usize = 4;
 
 /// Options for [`PostgresStore::connect_with`].
 ///
@@ -59,8 +59,8 @@ impl Default for PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// The defaults: the parameters' `connect_timeout`, else [`DEFAULT_CONNECT_TIMEOUT`];
-    /// [`DEFAULT_STATEMENT_TIMEOUT`]; [`DEFAULT_MAX_CONNECTIONS`].
+    /// The defaults: the parameters' `connect_timeout`, else 5 s; a statement timeout of
+    /// 30 s; at most 4 connections.
     pub fn new() -> Self {
         Self::default()
     }
