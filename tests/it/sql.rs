@@ -267,7 +267,16 @@ fn killing_the_database_mid_run_loses_no_acknowledged_event() {
     let acked = std::sync::Mutex::new(Vec::<String>::new());
     let errors = std::sync::atomic::AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the writer when dropped, also when a step below panics (else the scope would
+    /// wait for the writer forever).
+    struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
         s.spawn(|| {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Acquire) {
