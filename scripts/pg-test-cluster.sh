@@ -72,8 +72,12 @@ restart)
     need_dir
     bin=$(pg_bin)
     port=$(cat "$dir/port")
-    as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+    # After a crash the server first syncs its data directory (syncfs: one call per file
+    # system, not one per file of the many test databases); on a busy machine that and the
+    # redo can still take more than a minute.
+    as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 300 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c recovery_init_sync_method=syncfs" \
+        start >/dev/null
     ;;
 stop)
     need_dir

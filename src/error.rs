@@ -53,8 +53,11 @@ pub enum Error {
 
     /// An operating-system I/O call failed.
     ///
-    /// For an append, the events were **not** recorded. Check the disk (space, permissions) and
-    /// retry; a store may refuse further writes until reopened, see its documentation.
+    /// For an append, the events were **not** recorded. `source.kind()` says what to do:
+    /// [`StorageFull`](std::io::ErrorKind::StorageFull) — free space;
+    /// [`PermissionDenied`](std::io::ErrorKind::PermissionDenied) — fix the directory's owner
+    /// or mode; anything else — check the disk. A store may refuse further writes until
+    /// reopened ([`Error::Poisoned`]), see its documentation.
     #[error("i/o error during {op} on {}: {source}", path.display())]
     Io {
         /// What the store was doing ("append", "fdatasync", "open", …).
@@ -96,31 +99,45 @@ pub enum Error {
         action: CommandKind,
     },
 
-    /// A database backend (SQLite, PostgreSQL) refused or failed an operation.
+    /// A database backend (SQLite, PostgreSQL) refused or failed an operation, and retrying
+    /// the same call will not help: a permission or configuration mistake, a schema newer
+    /// than this version understands, a row the store cannot read, a statement the server
+    /// refused.
     ///
-    /// For an append, nothing was recorded (each append is one transaction).
-    #[error("{backend} error during {op}: {message}")]
+    /// For an append, nothing was recorded (each append is one transaction). Log it and fix
+    /// the cause; `source` is the backend's own error (a `postgres::Error` or
+    /// `rusqlite::Error`, or a description for checks this crate makes), so a host can
+    /// downcast it and read its code.
+    #[error("{backend} error during {op}: {source}")]
     Backend {
         /// Which backend.
         backend: &'static str,
         /// What the store was doing.
         op: &'static str,
-        /// What the database said.
-        message: String,
+        /// What the database (or the check) said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
-    /// The database cannot be reached (connection refused or lost, server restarting).
+    /// The database cannot do it now, for a reason that passes: the connection was refused
+    /// or lost, the server is shutting down or starting, it ran out of resources (too many
+    /// connections, disk full), a statement ran past its timeout, a serialization failure or
+    /// deadlock, or (SQLite) the file stayed locked by another process.
     ///
-    /// Retry later: the store reconnects on its next call. An append that failed this way
-    /// recorded nothing — unless the connection dropped after the database committed and
-    /// before it answered; then the append is recorded, and retrying it gets a
-    /// [`Error::Conflict`] that shows it.
-    #[error("{backend} is unavailable: {message}")]
+    /// Retry later, with a backoff: the store drops a broken connection and makes a new one
+    /// on its next call. An append that failed this way recorded nothing — unless the
+    /// connection dropped after the database committed and before it answered; then the
+    /// append is recorded, and retrying it gets a [`Error::Conflict`] that shows it.
+    /// `source` is the backend's error (downcast it to read its SQLSTATE or result code).
+    #[error("{backend} is unavailable during {op}: {source}")]
     Unavailable {
         /// Which backend.
         backend: &'static str,
+        /// What the store was doing.
+        op: &'static str,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// A policy breaks a rule (an empty escalation chain, a zero target, steps out of order).
@@ -148,14 +165,21 @@ pub enum Error {
         dir: PathBuf,
     },
 
-    /// The store refuses writes because an earlier write or sync failed and durability of what
-    /// followed could not be promised.
+    /// The store refuses writes because an earlier write or flush failed (or a thread
+    /// panicked while writing) and durability of what followed could not be promised.
     ///
-    /// Reopen the store: recovery re-reads the log and states exactly what is durable.
-    #[error("store refuses writes after an earlier failure ({reason}); reopen it")]
+    /// Nothing of this call was recorded. Reopen the store: recovery re-reads the log and
+    /// states exactly what is durable. Reads keep working until then.
+    #[error(
+        "store refuses writes after an earlier failure ({}); reopen it",
+        DisplayCause(cause)
+    )]
     Poisoned {
-        /// The failure that poisoned the store.
-        reason: String,
+        /// The failure that poisoned the store: the failed write or flush (an [`Error::Io`]
+        /// whose `source` keeps the operating system's error kind and code), or `None` if a
+        /// thread panicked while writing a commit.
+        #[source]
+        cause: Option<std::sync::Arc<Error>>,
     },
 }
 
@@ -303,6 +327,17 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+struct DisplayCause<'a>(&'a Option<std::sync::Arc<Error>>);
+
+impl std::fmt::Display for DisplayCause<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(cause) => write!(f, "{cause}"),
+            None => f.write_str("a thread panicked while writing a commit"),
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub use file::{Durability, FileStore, FileStoreOptions, OpenReport};
 pub use jsonl::{ExportReport, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{ChangeListener, PostgresStore};
+pub use postgres::{ChangeListener, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

@@ -1,10 +1,12 @@
 //! A [`Store`] in a PostgreSQL database (feature `postgres`).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
@@ -12,11 +14,93 @@ use crate::store::{Append, FeedItem, Store, Version};
 
 const BACKEND: &str = "postgres";
 
+/// The `op` of a failed `BEGIN`: nothing was sent that could have changed anything.
+const BEGIN: &str = "begin";
+
 /// Advisory lock key taken by every append transaction (and by schema migration), so that
 /// positions are handed out in commit order and a desk catching up never skips a row that
 /// commits later with a smaller position. Appends are short; small businesses append a few
 /// events a second, far below what one lock allows.
 const APPEND_LOCK: i64 = 0x696e_6369_6465_6e74; // "incident"
+
+/// The default connect timeout, when neither the options nor the parameters set one.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default `statement_timeout` of every pooled connection.
+const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default number of connections a [`PostgresStore`] keeps open at most.
+const DEFAULT_MAX_CONNECTIONS: usize = 4;
+
+/// Options for [`PostgresStore::connect_with`].
+///
+/// ```
+/// use std::time::Duration;
+/// use incidents::store::PostgresOptions;
+///
+/// let options = PostgresOptions::new()
+///     .max_connections(8)
+///     .statement_timeout(Duration::from_secs(5));
+/// assert_eq!(options.get_max_connections(), 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    connect_timeout: Option<Duration>,
+    statement_timeout: Duration,
+    max_connections: usize,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            connect_timeout: None,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The defaults: the parameters' `connect_timeout`, else 5 s; a statement timeout of
+    /// 30 s; at most 4 connections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long connecting may take (overrides `connect_timeout` in the parameters). It also
+    /// bounds how long a call waits for a free connection when all are busy.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The server cancels any statement running longer than this (PostgreSQL's
+    /// `statement_timeout`, set on every connection; it also bounds waiting for the append
+    /// lock). The call then fails with [`Error::Unavailable`]. [`Duration::ZERO`] turns the
+    /// limit off.
+    #[must_use]
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The most connections the store keeps open (at least 1); a call beyond that waits for
+    /// one to come free.
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// The statement timeout.
+    pub fn get_statement_timeout(&self) -> Duration {
+        self.statement_timeout
+    }
+
+    /// The most connections kept open.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
+    }
+}
 
 /// A [`Store`] in PostgreSQL, for a shop with several tills or a web shop on more than one
 /// server: every desk (thread or process) talks to the same database.
@@ -31,79 +115,360 @@ const APPEND_LOCK: i64 = 0x696e_6369_6465_6e74; // "incident"
 ///
 /// The schema is created and migrated on connect, idempotently, under the same lock.
 ///
-/// **Connection failures.** A failed call returns [`Error::Unavailable`] and drops the
-/// connection; the next call connects again, so the desk works again as soon as the
-/// database is back. No call retries by itself.
+/// **Connections.** The store keeps a small pool (see [`PostgresOptions`]): each call takes
+/// a connection for as long as its statements run, so threads query in parallel, and no
+/// lock is held while a query runs. Connecting is bounded by a connect timeout, every
+/// statement by a `statement_timeout`.
+///
+/// **Connection failures.** A call whose connection broke returns [`Error::Unavailable`],
+/// and the broken connection is dropped; the next call connects again, so the desk works
+/// again as soon as the database is back. A connection found dead when a call starts (the
+/// server restarted, or an administrator ended it, while it sat idle) is replaced and the
+/// call goes on, once: reads, and appends whose `BEGIN` failed, since nothing was recorded
+/// yet. No other call retries by itself.
 pub struct PostgresStore {
-    params: String,
-    client: Mutex<Option<Client>>,
+    pool: Pool,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").finish_non_exhaustive()
+        f.debug_struct("PostgresStore")
+            .field("max_connections", &self.pool.max)
+            .field("statement_timeout", &self.pool.statement_timeout)
+            .finish_non_exhaustive()
     }
 }
 
-/// Maps a client error: connection trouble is [`Error::Unavailable`], the rest
-/// [`Error::Backend`].
-fn fail(op: &'static str) -> impl Fn(postgres::Error) -> Error {
-    move |e| {
-        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-        if e.is_closed() || io || e.to_string().contains("connection") {
-            Error::Unavailable {
-                backend: BACKEND,
-                message: format!("{op}: {e}"),
-            }
+/// What kind of trouble a client error is, read from its SQLSTATE, `is_closed()` and its
+/// source's type, never from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// The connection is gone or going: drop it.
+    Connection,
+    /// The server could not do it now (resources, timeout, serialization, deadlock).
+    Passing,
+    /// Anything else: retrying will not help.
+    Other,
+}
+
+fn trouble(e: &postgres::Error) -> Trouble {
+    if e.is_closed() {
+        return Trouble::Connection;
+    }
+    if let Some(code) = e.code() {
+        let class = code.code().get(..2);
+        return if class == Some("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code)
+        {
+            Trouble::Connection
+        } else if class == Some("53")
+            || [
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::QUERY_CANCELED,
+                SqlState::LOCK_NOT_AVAILABLE,
+            ]
+            .contains(code)
+        {
+            Trouble::Passing
         } else {
-            Error::Backend {
-                backend: BACKEND,
-                op,
-                message: e.to_string(),
+            Trouble::Other
+        };
+    }
+    // Without a server's code: a socket error (refused, reset, timed out) is the connection.
+    if std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+        Trouble::Connection
+    } else {
+        Trouble::Other
+    }
+}
+
+/// Maps a client error: what passes is [`Error::Unavailable`], the rest
+/// [`Error::Backend`]; the client's error is kept as the source.
+fn fail(op: &'static str) -> impl Fn(postgres::Error) -> Error {
+    move |e| match trouble(&e) {
+        Trouble::Connection | Trouble::Passing => Error::Unavailable {
+            backend: BACKEND,
+            op,
+            source: Box::new(e),
+        },
+        Trouble::Other => Error::Backend {
+            backend: BACKEND,
+            op,
+            source: Box::new(e),
+        },
+    }
+}
+
+/// Whether `error` says the connection it came from is broken.
+fn broke_connection(error: &Error) -> bool {
+    match error {
+        Error::Unavailable { source, .. } => source
+            .downcast_ref::<postgres::Error>()
+            .is_some_and(|e| trouble(e) == Trouble::Connection),
+        _ => false,
+    }
+}
+
+/// Which failures a call may retry on a new connection, when its connection was reused and
+/// turned out broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Any: the call only reads.
+    Reads,
+    /// Only a failed `BEGIN`: after it, a commit may have reached the server.
+    Begin,
+}
+
+/// All connections busy for longer than the pool waits.
+#[derive(Debug)]
+struct PoolBusy {
+    max: usize,
+    waited: Duration,
+}
+
+impl std::fmt::Display for PoolBusy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "all {} connections stayed busy for {:?}",
+            self.max, self.waited
+        )
+    }
+}
+
+impl std::error::Error for PoolBusy {}
+
+/// A few connections, handed out one call at a time.
+struct Pool {
+    config: Config,
+    statement_timeout: Duration,
+    /// How long a call waits for a free connection.
+    wait: Duration,
+    max: usize,
+    /// Idle connections and the count of open ones. Held only to take or return one: never
+    /// while connecting, querying or closing.
+    slots: Mutex<Slots>,
+    /// Signalled whenever a connection is returned or closed.
+    freed: Condvar,
+}
+
+struct Slots {
+    idle: Vec<Client>,
+    /// Connections open: idle, in use, or being made.
+    open: usize,
+}
+
+/// A connection taken from the pool; goes back on drop unless it broke.
+struct Pooled<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+    /// Whether it was used before (it may have died while idle).
+    reused: bool,
+}
+
+impl Pool {
+    fn new(params: &str, options: &PostgresOptions) -> Result<Pool> {
+        let mut config: Config = params
+            .parse()
+            .map_err(|e| Invalid::new("connection parameters", format!("{e}")))?;
+        let connect_timeout = options
+            .connect_timeout
+            .or_else(|| config.get_connect_timeout().copied())
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        config.connect_timeout(connect_timeout);
+        Ok(Pool {
+            config,
+            statement_timeout: options.statement_timeout,
+            wait: connect_timeout,
+            max: options.max_connections,
+            slots: Mutex::new(Slots {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        // Every update of `Slots` is one push, pop or count change: a poisoned lock still
+        // guards consistent slots.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes an idle connection, or makes one if fewer than `max` are open, or waits for one
+    /// to come free.
+    fn get(&self) -> Result<Pooled<'_>> {
+        let started = Instant::now();
+        // Declared before the guard, so dead connections close after it is released.
+        let mut dead = Vec::new();
+        let mut slots = self.slots();
+        loop {
+            while let Some(client) = slots.idle.pop() {
+                if client.is_closed() {
+                    slots.open -= 1;
+                    dead.push(client);
+                    continue;
+                }
+                return Ok(Pooled {
+                    pool: self,
+                    client: Some(client),
+                    reused: true,
+                });
             }
+            if slots.open < self.max {
+                slots.open += 1;
+                drop(slots);
+                return match self.connect() {
+                    Ok(client) => Ok(Pooled {
+                        pool: self,
+                        client: Some(client),
+                        reused: false,
+                    }),
+                    Err(e) => {
+                        self.slots().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let waited = started.elapsed();
+            if waited >= self.wait {
+                return Err(Error::Unavailable {
+                    backend: BACKEND,
+                    op: "take a connection",
+                    source: Box::new(PoolBusy {
+                        max: self.max,
+                        waited,
+                    }),
+                });
+            }
+            slots = self
+                .freed
+                .wait_timeout(slots, self.wait - waited)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
+    }
+
+    /// A new connection with the statement timeout set.
+    fn connect(&self) -> Result<Client> {
+        let mut client = self.config.connect(NoTls).map_err(fail("connect"))?;
+        if !self.statement_timeout.is_zero() {
+            let ms = self.statement_timeout.as_millis().max(1);
+            client
+                .batch_execute(&format!("SET statement_timeout = {ms}"))
+                .map_err(fail("connect"))?;
+        }
+        Ok(client)
+    }
+
+    /// Closes every idle connection (after one was found dead, the others likely are).
+    fn drop_idle(&self) {
+        let idle = {
+            let mut slots = self.slots();
+            let idle = std::mem::take(&mut slots.idle);
+            slots.open -= idle.len();
+            idle
+        };
+        self.freed.notify_all();
+        drop(idle);
+    }
+}
+
+impl Pooled<'_> {
+    /// Runs `f` on the connection; if it fails because the connection broke, the connection
+    /// is dropped instead of returned. Returns whether it broke.
+    fn run<T>(&mut self, f: &mut impl FnMut(&mut Client) -> Result<T>) -> (Result<T>, bool) {
+        let Some(client) = self.client.as_mut() else {
+            let error = Error::Unavailable {
+                backend: BACKEND,
+                op: "take a connection",
+                source: "connection already closed".into(),
+            };
+            return (Err(error), true);
+        };
+        let result = f(client);
+        let broke = client.is_closed() || result.as_ref().is_err_and(broke_connection);
+        if broke {
+            self.client = None;
+        }
+        (result, broke)
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        // A connection a panic left halfway through a call is not given to the next one. A
+        // connection not kept is closed here, before the lock is taken.
+        let keep = self
+            .client
+            .take()
+            .filter(|c| !c.is_closed() && !std::thread::panicking());
+        let mut slots = self.pool.slots();
+        match keep {
+            Some(client) => slots.idle.push(client),
+            None => slots.open -= 1,
+        }
+        drop(slots);
+        self.pool.freed.notify_one();
     }
 }
 
 impl PostgresStore {
     /// Connects with libpq-style parameters (`host=127.0.0.1 port=5432 user=shop dbname=shop`,
-    /// or a `postgresql://` URL) and creates or migrates the schema.
+    /// or a `postgresql://` URL) and the default [`PostgresOptions`], and creates or migrates
+    /// the schema.
     ///
     /// # Errors
-    /// [`Error::Unavailable`] if the server cannot be reached; [`Error::Backend`] if the schema
-    /// is newer than this version understands.
+    /// [`Error::Invalid`] if the parameters do not parse; [`Error::Unavailable`] if the
+    /// server cannot be reached; [`Error::Backend`] if the schema is newer than this version
+    /// understands, or the server refuses the login.
     pub fn connect(params: &str) -> Result<PostgresStore> {
+        Self::connect_with(params, PostgresOptions::default())
+    }
+
+    /// Connects as [`PostgresStore::connect`] does, with `options`.
+    ///
+    /// # Errors
+    /// As [`PostgresStore::connect`].
+    pub fn connect_with(params: &str, options: PostgresOptions) -> Result<PostgresStore> {
         let store = PostgresStore {
-            params: params.to_string(),
-            client: Mutex::new(None),
+            pool: Pool::new(params, &options)?,
         };
-        store.with_client(migrate)?;
+        store.with_client(Retry::Begin, migrate)?;
         Ok(store)
     }
 
-    fn guard(&self) -> MutexGuard<'_, Option<Client>> {
-        // The client is only replaced whole; a poisoned lock still guards a usable value.
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` with a live connection, connecting first if needed. If `f` fails because the
-    /// connection broke, the connection is dropped so the next call reconnects.
-    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut guard = self.guard();
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(Client::connect(&self.params, NoTls).map_err(fail("connect"))?);
-        }
-        let Some(client) = guard.as_mut() else {
-            return Err(Error::Unavailable {
-                backend: BACKEND,
-                message: "no connection".into(),
-            });
+    /// Runs `f` with a pooled connection. If `f` fails because the connection broke, the
+    /// connection is dropped; if it was an idle one (it may have died while idle) and
+    /// `retry` allows, `f` runs once more on a new connection.
+    fn with_client<T>(
+        &self,
+        retry: Retry,
+        mut f: impl FnMut(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let reused = conn.reused;
+        let (result, broke) = conn.run(&mut f);
+        drop(conn);
+        let again = match &result {
+            Err(Error::Unavailable { op, .. }) if broke && reused => {
+                retry == Retry::Reads || *op == BEGIN
+            }
+            _ => false,
         };
-        let result = f(client);
-        if matches!(result, Err(Error::Unavailable { .. })) || client.is_closed() {
-            *guard = None;
+        if !again {
+            return result;
         }
-        result
+        self.pool.drop_idle();
+        let mut conn = self.pool.get()?;
+        conn.run(&mut f).0
     }
 }
 
@@ -148,7 +513,7 @@ impl PostgresStore {
     /// # Errors
     /// [`Error::Unavailable`] if the server cannot be reached.
     pub fn listen(&self) -> Result<ChangeListener> {
-        let mut client = Client::connect(&self.params, NoTls).map_err(fail("connect"))?;
+        let mut client = self.pool.config.connect(NoTls).map_err(fail("connect"))?;
         client
             .batch_execute("LISTEN incident_events")
             .map_err(fail("listen"))?;
@@ -157,7 +522,7 @@ impl PostgresStore {
 }
 
 fn migrate(client: &mut Client) -> Result<()> {
-    let mut tx = client.transaction().map_err(fail("migrate"))?;
+    let mut tx = client.transaction().map_err(fail(BEGIN))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
         .map_err(fail("migrate"))?;
     tx.batch_execute(
@@ -188,9 +553,10 @@ fn migrate(client: &mut Client) -> Result<()> {
             return Err(Error::Backend {
                 backend: BACKEND,
                 op: "migrate",
-                message: format!(
+                source: format!(
                     "the database has schema {v}, newer than this version understands ({SCHEMA_VERSION})"
-                ),
+                )
+                .into(),
             });
         }
         // Equal: nothing to do. Older schemas would be migrated here, step by step.
@@ -232,8 +598,8 @@ impl Store for PostgresStore {
     /// incident's version with one query, insert every row with one statement, notify,
     /// commit.
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
-        self.with_client(|client| {
-            let mut tx = client.transaction().map_err(fail("begin"))?;
+        self.with_client(Retry::Begin, |client| {
+            let mut tx = client.transaction().map_err(fail(BEGIN))?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
                 .map_err(fail("lock"))?;
             let mut ids: Vec<&[u8]> = batch.iter().map(|a| &a.id.as_bytes()[..]).collect();
@@ -274,7 +640,7 @@ impl Store for PostgresStore {
             .map_err(|e| {
                 // Another writer slipped in despite the lock (it cannot, but the unique key
                 // is the last word): report it as the conflict it is.
-                                match batch.first() {
+                match batch.first() {
                     Some(first)
                         if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
                     {
@@ -295,7 +661,7 @@ impl Store for PostgresStore {
     }
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
-        self.with_client(|client| {
+        self.with_client(Retry::Reads, |client| {
             let rows = client
                 .query(
                     "SELECT position, incident, version, schema, event FROM incident_events
@@ -308,7 +674,7 @@ impl Store for PostgresStore {
     }
 
     fn version(&self, id: IncidentId) -> Result<Version> {
-        self.with_client(|client| {
+        self.with_client(Retry::Reads, |client| {
             let row = client
                 .query_one(
                     "SELECT COALESCE(MAX(version), 0) FROM incident_events WHERE incident = $1",
@@ -327,7 +693,7 @@ impl Store for PostgresStore {
     fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with_client(|client| {
+        self.with_client(Retry::Reads, |client| {
             let rows = client
                 .query(
                     "SELECT position, incident, version, schema, event FROM incident_events

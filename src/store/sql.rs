@@ -103,7 +103,7 @@ pub(crate) fn version_from(value: i64, backend: &'static str) -> Result<u64> {
     u64::try_from(value).map_err(|_| Error::Backend {
         backend,
         op: "read version",
-        message: format!("negative version {value}"),
+        source: format!("negative version {value}").into(),
     })
 }
 
@@ -123,7 +123,7 @@ pub(crate) fn append_one(
     versions.first().copied().ok_or_else(|| Error::Backend {
         backend: "store",
         op: "append",
-        message: "no version returned".into(),
+        source: "no version returned".into(),
     })
 }
 

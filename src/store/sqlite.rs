@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::error::{Error, Result};
+use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
@@ -54,27 +54,46 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Maps a SQLite error by its result code, never by its text: what passes (busy, locked, a
+/// file that cannot be opened now, a full disk, an I/O error, no memory) is
+/// [`Error::Unavailable`], the rest [`Error::Backend`]. The error is kept as the source.
 fn fail(op: &'static str) -> impl Fn(rusqlite::Error) -> Error {
-    move |e| match &e {
-        rusqlite::Error::SqliteFailure(code, _)
-            if matches!(
-                code.code,
-                rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked
-                    | rusqlite::ErrorCode::CannotOpen
-            ) =>
-        {
+    move |e| {
+        if transient(&e) {
             Error::Unavailable {
                 backend: BACKEND,
-                message: format!("{op}: {e}"),
+                op,
+                source: Box::new(e),
+            }
+        } else {
+            Error::Backend {
+                backend: BACKEND,
+                op,
+                source: Box::new(e),
             }
         }
-        _ => Error::Backend {
-            backend: BACKEND,
-            op,
-            message: e.to_string(),
-        },
     }
+}
+
+fn transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    e.sqlite_error_code().is_some_and(|code| {
+        matches!(
+            code,
+            C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::CannotOpen
+                | C::DiskFull
+                | C::SystemIoFailure
+                | C::OutOfMemory
+        )
+    })
+}
+
+/// Whether `e` is a broken unique key (`SQLITE_CONSTRAINT_UNIQUE`).
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
 impl SqliteStore {
@@ -146,9 +165,10 @@ fn migrate(conn: &Connection) -> Result<()> {
             return Err(Error::Backend {
                 backend: BACKEND,
                 op: "migrate",
-                message: format!(
+                source: format!(
                     "the database has schema {v}, newer than this version understands ({SCHEMA_VERSION})"
-                ),
+                )
+                .into(),
             });
         }
         // Older schemas would be migrated here, one step at a time.
@@ -194,7 +214,16 @@ impl Store for SqliteStore {
                         EVENT_SCHEMA,
                         row.event
                     ])
-                    .map_err(fail("append"))?;
+                    .map_err(|e| match batch.first() {
+                        // Another writer slipped in despite the immediate transaction (it
+                        // cannot, but the unique key is the last word): the conflict it is.
+                        Some(first) if unique_violation(&e) => Error::Conflict(Conflict {
+                            incident: first.id,
+                            expected: first.expected,
+                            actual: first.expected.next(),
+                        }),
+                        _ => fail("append")(e),
+                    })?;
             }
         }
         tx.commit().map_err(fail("commit"))?;

@@ -251,3 +251,107 @@ fn an_export_larger_than_one_append_imports_into_a_file_store() {
     );
     assert_eq!(target.version(nth_id(39)).unwrap(), Version::new(100));
 }
+
+/// A fault hook that, once armed, stops the first write in its tracks (saying so on
+/// `entered`), waits for `release`, then panics: a leader dying inside its I/O.
+#[derive(Debug)]
+struct PanicInWrite {
+    armed: std::sync::atomic::AtomicBool,
+    entered: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    release: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl incidents::store::file::FaultHook for PanicInWrite {
+    fn on_write(&self, _: &Path, _: u64, _: usize) -> Option<(usize, std::io::Error)> {
+        if !self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let entered = self.entered.lock().unwrap().take();
+        if let Some(entered) = entered {
+            entered.send(()).unwrap();
+        }
+        let release = self.release.lock().unwrap().take();
+        if let Some(release) = release {
+            let _ = release.recv();
+        }
+        panic!("fault hook: the disk driver panicked during the leader's write");
+    }
+}
+
+/// The group-commit leader panics inside its write (in the fault hook): the appenders that
+/// queued behind it, and every later append, fail with a typed `Poisoned` error instead of
+/// waiting forever; reads keep working, and the store reopens with nothing of the failed
+/// commit.
+#[test]
+fn a_panic_in_the_leaders_write_fails_the_waiting_appends_instead_of_hanging() {
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration as Wait;
+    // Only a hang detector: every wait below returns as soon as the thread answers.
+    const HANG: Wait = Wait::from_secs(20);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let hook = Arc::new(PanicInWrite {
+        armed: false.into(),
+        entered: Some(entered_tx).into(),
+        release: Some(release_rx).into(),
+    });
+    let options = incidents::store::FileStoreOptions::new().fault_hook(hook.clone());
+    let store = Arc::new(FileStore::open_with(dir.path(), options).unwrap());
+    store
+        .append(nth_id(99), Version::ZERO, &note_events(1, 1))
+        .unwrap();
+    hook.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let leader = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.append(nth_id(0), Version::ZERO, &note_events(1, 1)))
+    };
+    entered
+        .recv_timeout(HANG)
+        .expect("the leader reached its write");
+    // The leader is inside its write, holding the writer's seat: these queue behind it.
+    let (done, results) = mpsc::channel();
+    let followers: Vec<_> = (1..5)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let result = store.append(nth_id(n), Version::ZERO, &note_events(1, 1));
+                done.send((n, result)).unwrap();
+            })
+        })
+        .collect();
+    release.send(()).unwrap();
+    assert!(
+        leader.join().is_err(),
+        "the leader's panic reaches its caller"
+    );
+    for _ in 1..5 {
+        let (n, result) = results
+            .recv_timeout(HANG)
+            .expect("an append waited forever behind a leader that panicked");
+        assert!(
+            matches!(result, Err(Error::Poisoned { cause: None })),
+            "append {n}: {result:?}"
+        );
+    }
+    for follower in followers {
+        follower.join().unwrap();
+    }
+    let later = store.append(nth_id(7), Version::ZERO, &note_events(1, 1));
+    let err = later.unwrap_err();
+    assert!(matches!(err, Error::Poisoned { cause: None }), "{err}");
+    assert!(err.to_string().contains("panicked"), "{err}");
+    // Reads work; nothing of the failed commit is visible, before or after reopening.
+    assert_eq!(store.version(nth_id(99)).unwrap(), Version::new(1));
+    assert_eq!(store.version(nth_id(0)).unwrap(), Version::ZERO);
+    drop(store);
+    let reopened = FileStore::open(dir.path()).unwrap();
+    assert_eq!(reopened.version(nth_id(99)).unwrap(), Version::new(1));
+    assert_eq!(reopened.version(nth_id(0)).unwrap(), Version::ZERO);
+    reopened
+        .append(nth_id(0), Version::ZERO, &note_events(1, 1))
+        .unwrap();
+}

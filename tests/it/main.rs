@@ -27,13 +27,3 @@ mod support;
 mod text_rules;
 mod time;
 mod timer_props;
-
-/// Note in the test list when the PostgreSQL tests are not compiled in.
-#[cfg(not(feature = "postgres"))]
-#[test]
-fn postgres_tests_skipped_enable_feature_postgres_and_run_scripts_pg_test_cluster_sh() {
-    eprintln!(
-        "PostgreSQL tests skipped: run `eval \"$(scripts/pg-test-cluster.sh start)\"` and \
-         `cargo test --all-features`"
-    );
-}

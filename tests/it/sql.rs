@@ -14,9 +14,12 @@ use crate::support::{owner, responder, t0};
 #[cfg(feature = "postgres")]
 use {
     crate::conformance::Backend,
-    incidents::{Error, IncidentId, Resolution},
+    crate::support::note_events,
+    incidents::store::{PostgresOptions, PostgresStore},
+    incidents::{Error, IncidentId, Resolution, Version},
     std::collections::BTreeMap,
     std::sync::Arc,
+    std::sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +267,16 @@ fn killing_the_database_mid_run_loses_no_acknowledged_event() {
     let acked = std::sync::Mutex::new(Vec::<String>::new());
     let errors = std::sync::atomic::AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the writer when dropped, also when a step below panics (else the scope would
+    /// wait for the writer forever).
+    struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
         s.spawn(|| {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Acquire) {
@@ -382,7 +394,12 @@ fn two_processes_share_one_database_without_losing_an_update_or_notifying_twice(
     for child in children {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "worker failed");
-        for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout.lines().any(|l| l == WORKER_DONE),
+            "the child ran no worker (did the test filter match?): {stdout}"
+        );
+        for line in stdout.lines() {
             // "ACK <incident> <version> <note>"
             let mut parts = line.splitn(4, ' ');
             if parts.next() != Some("ACK") {
@@ -430,15 +447,20 @@ fn two_processes_share_one_database_without_losing_an_update_or_notifying_twice(
 /// line per acknowledged note.
 #[cfg(feature = "postgres")]
 #[test]
-#[ignore = "helper: run in a child process by two_processes_share_one_database_..."]
+#[ignore = "child process: run by two_processes_share_one_database_without_losing_an_update_or_notifying_twice"]
 fn child_desk_worker() {
-    let (Ok(url), Ok(ids), Ok(worker)) = (
-        std::env::var("INCIDENTS_CHILD_PG_URL"),
-        std::env::var("INCIDENTS_CHILD_IDS"),
-        std::env::var("INCIDENTS_CHILD_WORKER"),
-    ) else {
-        return;
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: this is a child process of two_processes_share_one_database_…"
+            )
+        })
     };
+    let (url, ids, worker) = (
+        var("INCIDENTS_CHILD_PG_URL"),
+        var("INCIDENTS_CHILD_IDS"),
+        var("INCIDENTS_CHILD_WORKER"),
+    );
     let ids: Vec<IncidentId> = ids.split(',').map(|s| s.parse().unwrap()).collect();
     let clock = ManualClock::new(t0());
     let desk = Desk::new(
@@ -472,4 +494,239 @@ fn child_desk_worker() {
             let _ = desk.act(id, &actor, Command::reopen("back").unwrap());
         }
     }
+    use std::io::Write;
+    writeln!(out, "{WORKER_DONE}").unwrap();
+}
+
+/// The last line a child worker prints: it ran to the end.
+#[cfg(feature = "postgres")]
+const WORKER_DONE: &str = "WORKER DONE";
+
+/// The error's source, as the PostgreSQL client's error.
+#[cfg(feature = "postgres")]
+fn pg_source(err: &Error) -> &postgres::Error {
+    std::error::Error::source(err)
+        .and_then(|s| s.downcast_ref::<postgres::Error>())
+        .unwrap_or_else(|| panic!("no postgres::Error under {err:?}"))
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn bad_parameters_are_invalid_and_an_unknown_database_is_a_backend_error_with_its_code() {
+    let err = PostgresStore::connect("host=127.0.0.1 port=not-a-number").unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    let Some(base) = pg_url() else { return };
+    let _up = server_up();
+    let err = PostgresStore::connect(&format!("{base} dbname=no_such_database")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Backend {
+                backend: "postgres",
+                op: "connect",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        pg_source(&err).code(),
+        Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
+    );
+}
+
+/// A statement held up past the store's `statement_timeout` (here: the append waits for a
+/// table another session has locked) is cancelled by the server: a typed `Unavailable` whose
+/// source carries SQLSTATE 57014, and the store works once the lock is gone.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_statement_past_its_timeout_is_unavailable_with_the_servers_code() {
+    let Some(base) = pg_url() else { return };
+    let _up = server_up();
+    let url = fresh_database(&base);
+    let options = PostgresOptions::new().statement_timeout(std::time::Duration::from_millis(200));
+    let store = PostgresStore::connect_with(&url, options).unwrap();
+    let id = IncidentId::from_bytes([7; 16]);
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut lock = admin.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE incident_events IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let err = store
+        .append(id, Version::ZERO, &note_events(1, 1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unavailable {
+                backend: "postgres",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        pg_source(&err).code(),
+        Some(&postgres::error::SqlState::QUERY_CANCELED)
+    );
+    lock.rollback().unwrap();
+    assert_eq!(
+        store.version(id).unwrap(),
+        Version::ZERO,
+        "nothing recorded"
+    );
+    store.append(id, Version::ZERO, &note_events(1, 1)).unwrap();
+}
+
+/// Eight threads append to incidents of their own and to one they share, and load them,
+/// all through one store with a pool of three connections: every append lands once, at its
+/// version; the shared incident's races are conflicts, never lost updates.
+#[cfg(feature = "postgres")]
+#[test]
+fn eight_threads_append_and_load_through_one_pooled_store() {
+    let Some(base) = pg_url() else { return };
+    let _up = server_up();
+    let url = fresh_database(&base);
+    let store =
+        PostgresStore::connect_with(&url, PostgresOptions::new().max_connections(3)).unwrap();
+    let shared = IncidentId::from_bytes([0xee; 16]);
+    let conflicts = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for t in 0..8u8 {
+            let (store, conflicts) = (&store, &conflicts);
+            s.spawn(move || {
+                let own = IncidentId::from_bytes([t + 1; 16]);
+                for n in 0..20u64 {
+                    let version = store
+                        .append(own, Version::new(n), &note_events(n + 1, 1))
+                        .unwrap();
+                    assert_eq!(version, Version::new(n + 1));
+                    assert_eq!(store.load(own).unwrap(), note_events(1, n + 1));
+                }
+                for _ in 0..5 {
+                    loop {
+                        let at = store.version(shared).unwrap();
+                        match store.append(shared, at, &note_events(at.get() + 1, 1)) {
+                            Ok(_) => break,
+                            Err(Error::Conflict(_)) => {
+                                conflicts.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(other) => panic!("thread {t}: {other}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(store.load(shared).unwrap(), note_events(1, 40));
+    let mut items = 0;
+    store
+        .scan(&mut |_, _, _| {
+            items += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(items, 8 * 20 + 40);
+    eprintln!(
+        "8 threads, 3 connections: {} conflicts on the shared incident",
+        conflicts.into_inner()
+    );
+}
+
+/// Ends every connection of the database's other sessions (`pg_terminate_backend`);
+/// returns how many.
+#[cfg(feature = "postgres")]
+fn terminate_connections(url: &str) -> usize {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .len()
+}
+
+/// The server ends the store's connections: idle ones are replaced without the caller
+/// seeing an error; while threads append, calls in flight fail with a typed
+/// `Unavailable` at worst, the store recovers on the next call, and no acknowledged append
+/// is lost or recorded twice.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_store_recovers_when_the_server_ends_its_connections() {
+    let Some(base) = pg_url() else { return };
+    let _up = server_up();
+    let url = fresh_database(&base);
+    let store =
+        PostgresStore::connect_with(&url, PostgresOptions::new().max_connections(4)).unwrap();
+    let probe = IncidentId::from_bytes([0xaa; 16]);
+    store
+        .append(probe, Version::ZERO, &note_events(1, 1))
+        .unwrap();
+
+    // Idle connections killed: the next calls replace them and succeed.
+    assert!(terminate_connections(&url) >= 1);
+    assert_eq!(store.version(probe).unwrap(), Version::new(1));
+    assert!(terminate_connections(&url) >= 1);
+    store
+        .append(probe, Version::new(1), &note_events(2, 1))
+        .unwrap();
+    assert_eq!(store.load(probe).unwrap(), note_events(1, 2));
+
+    // Killed under load.
+    let acked = AtomicUsize::new(0);
+    let unavailable = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let store = &store;
+    let versions: Vec<Version> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4u8)
+            .map(|t| {
+                let (acked, unavailable, stop) = (&acked, &unavailable, &stop);
+                s.spawn(move || {
+                    let id = IncidentId::from_bytes([t + 1; 16]);
+                    let mut at = Version::ZERO;
+                    while !stop.load(Ordering::Acquire) {
+                        match store.append(id, at, &note_events(at.get() + 1, 1)) {
+                            Ok(v) => {
+                                at = v;
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                            // The append may have committed before its connection died.
+                            Err(Error::Unavailable { .. } | Error::Conflict(_)) => {
+                                unavailable.fetch_add(1, Ordering::Relaxed);
+                                while let Err(e) = store.version(id).map(|v| at = v) {
+                                    assert!(matches!(e, Error::Unavailable { .. }), "{e}");
+                                }
+                            }
+                            Err(other) => panic!("thread {t}: {other}"),
+                        }
+                    }
+                    // Recovered: the next append succeeds.
+                    store.append(id, at, &note_events(at.get() + 1, 1)).unwrap()
+                })
+            })
+            .collect();
+        for round in 1..=3 {
+            while acked.load(Ordering::Relaxed) < round * 40 {
+                std::thread::yield_now();
+            }
+            terminate_connections(&url);
+        }
+        let before = acked.load(Ordering::Relaxed);
+        while acked.load(Ordering::Relaxed) < before + 40 {
+            std::thread::yield_now();
+        }
+        stop.store(true, Ordering::Release);
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for (t, version) in versions.iter().enumerate() {
+        let id = IncidentId::from_bytes([t as u8 + 1; 16]);
+        // Every version acknowledged is there, each event once and in order.
+        assert_eq!(store.load(id).unwrap(), note_events(1, version.get()));
+    }
+    eprintln!(
+        "{} appends acknowledged, {} failed as unavailable across 3 rounds of terminated connections",
+        acked.into_inner(),
+        unavailable.into_inner()
+    );
 }

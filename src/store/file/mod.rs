@@ -244,7 +244,8 @@ struct State {
     durable_commit: u64,
     /// Whether a thread is writing a commit right now.
     writing: bool,
-    poisoned: Option<String>,
+    /// Set by a failed commit (or a panic while writing one): every later append fails.
+    poisoned: Option<Poison>,
     /// A spare buffer, to avoid reallocating one per commit.
     spare: Vec<u8>,
     /// How many frames the last commit carried, and how long its write and flush took: a
@@ -253,6 +254,73 @@ struct State {
     last_flush: std::time::Duration,
     /// Whether a leader is waiting for more frames (appenders then wake it).
     gathering: bool,
+}
+
+/// Why the store refuses writes: the failed write or flush, or `None` after a panic.
+#[derive(Debug, Clone)]
+struct Poison(Option<Arc<Error>>);
+
+impl Poison {
+    fn error(&self) -> Error {
+        Error::Poisoned {
+            cause: self.0.clone(),
+        }
+    }
+
+    /// Keeps a copy of `error` as the cause (the original goes to the leader's caller): an
+    /// I/O error keeps its operation, path, kind and operating-system code.
+    fn of(error: &Error) -> Poison {
+        let copy = match error {
+            Error::Io { op, path, source } => Error::Io {
+                op,
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            other => Error::Io {
+                op: "commit",
+                path: PathBuf::new(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        };
+        Poison(Some(Arc::new(copy)))
+    }
+}
+
+/// The leader's claim on the writer's seat while it writes without the state lock. If the
+/// write panics (a fault hook may), dropping this on unwind gives the seat back, poisons the
+/// store and wakes every waiter, so they fail with [`Error::Poisoned`] instead of waiting
+/// forever. Disarmed with [`LeaderSeat::release`] once the write returned.
+struct LeaderSeat<'a> {
+    store: &'a FileStore,
+    armed: bool,
+}
+
+impl LeaderSeat<'_> {
+    fn release(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for LeaderSeat<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut state = lock_state(&self.store.state);
+        state.writing = false;
+        if state.poisoned.is_none() {
+            log::error!(
+                "incidents: store {} poisoned: a thread panicked while writing a commit",
+                self.store.dir.display()
+            );
+            state.poisoned = Some(Poison(None));
+        }
+        drop(state);
+        self.store.turn.notify_all();
+    }
 }
 
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -293,50 +361,7 @@ impl FileStore {
             torn_tail: None,
         };
 
-        let mut segments = Vec::with_capacity(scanned.segments.len() + 1);
-        for seg in &scanned.segments {
-            let file = open_rw(&seg.path)?;
-            if seg.valid_len < seg.file_len {
-                let saved_to =
-                    quarantine_copy(&io, &dir, &file, &seg.path, seg.valid_len, seg.file_len)?;
-                file.set_len(seg.valid_len)
-                    .map_err(|e| io_error("truncate torn tail", &seg.path, e))?;
-                io.sync_data(&file, &seg.path)?;
-                let torn = TornTail {
-                    path: seg.path.clone(),
-                    offset: seg.valid_len,
-                    bytes: seg.file_len - seg.valid_len,
-                    saved_to,
-                };
-                log::warn!(
-                    "incidents: cut a torn tail of {} bytes at offset {} of {} (saved to {})",
-                    torn.bytes,
-                    torn.offset,
-                    torn.path.display(),
-                    torn.saved_to.display()
-                );
-                report.torn_tail = Some(torn);
-            }
-            let mut durable_len = seg.valid_len;
-            if durable_len == 0 {
-                // The newest segment was caught before its header was complete.
-                let header = format::encode_file_header(format::FileHeader {
-                    segment: seg.number,
-                    previous_len: segments.last().map_or(0, |s: &Segment| s.durable_len),
-                });
-                io.write_all_at(&file, &seg.path, &header, 0)?;
-                io.sync_data(&file, &seg.path)?;
-                durable_len = header.len() as u64;
-            }
-            segments.push(Segment {
-                path: seg.path.clone(),
-                file: Arc::new(file),
-                durable_len,
-            });
-        }
-        if segments.is_empty() {
-            segments.push(create_segment(&io, &dir, 1, 0)?);
-        }
+        let segments = open_segments(&io, &dir, &scanned.segments, &mut report)?;
 
         Ok(FileStore {
             state: Mutex::new(State {
@@ -515,10 +540,8 @@ impl FileStore {
             .map_err(|rule| Error::Invalid(Invalid::new("events", rule)))?;
 
         let mut state = lock_state(&self.state);
-        if let Some(reason) = &state.poisoned {
-            return Err(Error::Poisoned {
-                reason: reason.clone(),
-            });
+        if let Some(poison) = &state.poisoned {
+            return Err(poison.error());
         }
         // Check every version first (an append may name one incident twice), then reserve.
         let mut next: HashMap<IncidentId, u64> = HashMap::new();
@@ -568,103 +591,33 @@ impl FileStore {
             if state.durable_commit >= mine {
                 return Ok(());
             }
-            if let Some(reason) = &state.poisoned {
-                return Err(Error::Poisoned {
-                    reason: reason.clone(),
-                });
+            if let Some(poison) = &state.poisoned {
+                return Err(poison.error());
             }
             if state.writing {
                 state = self.turn.wait(state).unwrap_or_else(|e| e.into_inner());
                 continue;
             }
-            // Lead. If the last commit carried several appenders' frames, they are probably
-            // on their way back with their next ones: wait for them a little (at most half a
-            // flush, at most 500 µs), so one flush serves them all instead of two flushes
-            // taking turns. A lone appender never waits.
+            // Lead: take the writer's seat, gather, take everything queued as one commit.
             state.writing = true;
-            let expected = state.last_commit_frames;
-            if expected > 1
-                && state.pending.frames.len() < expected
-                && self.options.durability == Durability::Flush
-            {
-                let window = (state.last_flush / 2).min(std::time::Duration::from_micros(500));
-                let deadline = std::time::Instant::now() + window;
-                state.gathering = true;
-                while state.pending.frames.len() < expected {
-                    let now = std::time::Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    state = self
-                        .gather
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                state.gathering = false;
-            }
-            // Take everything queued so far as one commit.
-            let commit = state.open_commit;
-            state.open_commit += 1;
-            let spare = std::mem::take(&mut state.spare);
-            let pending = std::mem::replace(
-                &mut state.pending,
-                Pending {
-                    bytes: spare,
-                    frames: Vec::new(),
-                },
-            );
-            let last = state.segments.len() - 1;
-            let current = (
-                last,
-                state.segments[last].path.clone(),
-                Arc::clone(&state.segments[last].file),
-                state.segments[last].durable_len,
-            );
+            state = self.gather(state);
+            let (commit, pending, current) = take_commit(&mut state);
             drop(state);
 
+            let seat = LeaderSeat {
+                store: self,
+                armed: true,
+            };
             let started = std::time::Instant::now();
             let written = self.write_commit(&pending.bytes, current);
             let flush_time = started.elapsed();
-
             state = lock_state(&self.state);
+            seat.release();
+
             state.writing = false;
             state.last_commit_frames = pending.frames.len();
             state.last_flush = flush_time;
-            let result = match written {
-                Ok((segment, base, new_segment)) => {
-                    if let Some(new_segment) = new_segment {
-                        state.segments.push(new_segment);
-                    }
-                    let mut offset = base;
-                    for (len, groups) in &pending.frames {
-                        let pos = FramePos {
-                            segment: segment as u32,
-                            len: *len,
-                            offset,
-                        };
-                        for (id, count) in groups {
-                            let stream = state.index.entry(*id).or_default();
-                            stream.durable += count;
-                            if stream.frames.last() != Some(&pos) {
-                                stream.frames.push(pos);
-                            }
-                        }
-                        offset += u64::from(*len);
-                    }
-                    state.segments[segment].durable_len = offset;
-                    state.durable_commit = commit;
-                    Ok(())
-                }
-                Err(error) => {
-                    log::error!("incidents: store {} poisoned: {error}", self.dir.display());
-                    state.poisoned = Some(error.to_string());
-                    Err(error)
-                }
-            };
-            let mut bytes = pending.bytes;
-            bytes.clear();
-            state.spare = bytes;
+            let result = self.publish(&mut state, commit, pending, written);
             self.turn.notify_all();
             return match result {
                 Ok(()) if state.durable_commit >= mine => Ok(()),
@@ -674,13 +627,91 @@ impl FileStore {
         }
     }
 
+    /// If the last commit carried several appenders' frames, they are probably on their way
+    /// back with their next ones: the new leader waits for them a little (at most half a
+    /// flush, at most 500 µs), so one flush serves them all instead of two flushes taking
+    /// turns. A lone appender never waits.
+    fn gather<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let expected = state.last_commit_frames;
+        if expected <= 1
+            || state.pending.frames.len() >= expected
+            || self.options.durability != Durability::Flush
+        {
+            return state;
+        }
+        let window = (state.last_flush / 2).min(std::time::Duration::from_micros(500));
+        let deadline = std::time::Instant::now() + window;
+        state.gathering = true;
+        while state.pending.frames.len() < expected {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .gather
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state.gathering = false;
+        state
+    }
+
+    /// Publishes a written commit (durable versions, frame positions), or poisons the store
+    /// if writing it failed.
+    fn publish(
+        &self,
+        state: &mut State,
+        commit: u64,
+        pending: Pending,
+        written: Result<(usize, u64, Option<Segment>)>,
+    ) -> Result<()> {
+        let result = match written {
+            Ok((segment, base, new_segment)) => {
+                if let Some(new_segment) = new_segment {
+                    state.segments.push(new_segment);
+                }
+                let mut offset = base;
+                for (len, groups) in &pending.frames {
+                    let pos = FramePos {
+                        segment: segment as u32,
+                        len: *len,
+                        offset,
+                    };
+                    for (id, count) in groups {
+                        let stream = state.index.entry(*id).or_default();
+                        stream.durable += count;
+                        if stream.frames.last() != Some(&pos) {
+                            stream.frames.push(pos);
+                        }
+                    }
+                    offset += u64::from(*len);
+                }
+                if let Some(written) = state.segments.get_mut(segment) {
+                    written.durable_len = offset;
+                }
+                state.durable_commit = commit;
+                Ok(())
+            }
+            Err(error) => {
+                log::error!("incidents: store {} poisoned: {error}", self.dir.display());
+                state.poisoned = Some(Poison::of(&error));
+                Err(error)
+            }
+        };
+        let mut bytes = pending.bytes;
+        bytes.clear();
+        state.spare = bytes;
+        result
+    }
+
     /// Writes one commit at the end of the current segment (or of a new one) and flushes it.
     /// Returns the segment index, the offset the commit starts at, and the new segment if one
     /// was started.
     fn write_commit(
         &self,
         bytes: &[u8],
-        (index, path, file, len): (usize, PathBuf, Arc<File>, u64),
+        (index, path, file, len): Current,
     ) -> Result<(usize, u64, Option<Segment>)> {
         let header = format::FILE_HEADER_LEN as u64;
         if len > header && len + bytes.len() as u64 > self.options.segment_bytes {
@@ -723,6 +754,97 @@ impl FileStore {
             .collect();
         (frames, files)
     }
+}
+
+/// The segment a commit goes to: its index, path, file and durable length.
+type Current = (usize, PathBuf, Arc<File>, u64);
+
+/// Takes everything queued as the next commit; returns its number, its frames and where it
+/// goes.
+fn take_commit(state: &mut State) -> (u64, Pending, Current) {
+    let commit = state.open_commit;
+    state.open_commit += 1;
+    let spare = std::mem::take(&mut state.spare);
+    let pending = std::mem::replace(
+        &mut state.pending,
+        Pending {
+            bytes: spare,
+            frames: Vec::new(),
+        },
+    );
+    let last = state.segments.len() - 1;
+    let segment = &state.segments[last];
+    let current = (
+        last,
+        segment.path.clone(),
+        Arc::clone(&segment.file),
+        segment.durable_len,
+    );
+    (commit, pending, current)
+}
+
+/// Opens the scanned segments for writing: cuts a torn tail (saved to quarantine first),
+/// completes a header a crash interrupted, and creates the first segment of a new store.
+fn open_segments(
+    io: &Io,
+    dir: &Path,
+    scanned: &[recovery::ScannedSegment],
+    report: &mut OpenReport,
+) -> Result<Vec<Segment>> {
+    let mut segments = Vec::with_capacity(scanned.len() + 1);
+    for seg in scanned {
+        let file = open_rw(&seg.path)?;
+        if seg.valid_len < seg.file_len {
+            report.torn_tail = Some(cut_torn_tail(io, dir, &file, seg)?);
+        }
+        let mut durable_len = seg.valid_len;
+        if durable_len == 0 {
+            // The newest segment was caught before its header was complete.
+            let header = format::encode_file_header(format::FileHeader {
+                segment: seg.number,
+                previous_len: segments.last().map_or(0, |s: &Segment| s.durable_len),
+            });
+            io.write_all_at(&file, &seg.path, &header, 0)?;
+            io.sync_data(&file, &seg.path)?;
+            durable_len = header.len() as u64;
+        }
+        segments.push(Segment {
+            path: seg.path.clone(),
+            file: Arc::new(file),
+            durable_len,
+        });
+    }
+    if segments.is_empty() {
+        segments.push(create_segment(io, dir, 1, 0)?);
+    }
+    Ok(segments)
+}
+
+/// Saves the bytes past `seg.valid_len` into quarantine, then truncates the segment there.
+fn cut_torn_tail(
+    io: &Io,
+    dir: &Path,
+    file: &File,
+    seg: &recovery::ScannedSegment,
+) -> Result<TornTail> {
+    let saved_to = quarantine_copy(io, dir, file, &seg.path, seg.valid_len, seg.file_len)?;
+    file.set_len(seg.valid_len)
+        .map_err(|e| io_error("truncate torn tail", &seg.path, e))?;
+    io.sync_data(file, &seg.path)?;
+    let torn = TornTail {
+        path: seg.path.clone(),
+        offset: seg.valid_len,
+        bytes: seg.file_len - seg.valid_len,
+        saved_to,
+    };
+    log::warn!(
+        "incidents: cut a torn tail of {} bytes at offset {} of {} (saved to {})",
+        torn.bytes,
+        torn.offset,
+        torn.path.display(),
+        torn.saved_to.display()
+    );
+    Ok(torn)
 }
 
 /// Store directories this process has open, by canonical path.
@@ -894,7 +1016,7 @@ impl Store for FileStore {
         versions.first().copied().ok_or_else(|| Error::Backend {
             backend: "store",
             op: "append",
-            message: "no version returned".into(),
+            source: "no version returned".into(),
         })
     }
 

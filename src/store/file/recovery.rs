@@ -112,108 +112,147 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         }
         let last = i + 1 == listed.len();
         let bytes = std::fs::read(path).map_err(|e| io_error("read", path, e))?;
-        let damage = |offset: usize, reason: String| Damage {
+        let at = At {
             segment: i,
-            path: path.clone(),
-            offset: offset as u64,
-            reason,
-        };
-        let mut segment = ScannedSegment {
             number: *number,
-            path: path.clone(),
-            file_len: bytes.len() as u64,
-            valid_len: 0,
+            path,
+            last,
         };
-        if bytes.len() < format::FILE_HEADER_LEN {
-            // Only the newest segment can be caught half-created.
-            if last {
-                scanned.segments.push(segment);
-                return Ok(Ok(scanned));
-            }
-            return Ok(Err(damage(0, "segment shorter than its header".into())));
+        if let Err(damage) = scan_segment(&mut scanned, &at, &bytes) {
+            return Ok(Err(damage));
         }
-        let header = match format::decode_file_header(&bytes) {
-            Ok(h) if h.segment == *number => h,
-            Ok(h) => {
-                return Ok(Err(damage(0, format!("header says segment {}", h.segment))));
-            }
-            Err(reason) => return Ok(Err(damage(0, reason))),
-        };
-        // The header remembers how long the previous segment was when this one started: a
-        // previous segment cut exactly at a frame boundary is caught here.
-        if let Some(previous) = scanned.segments.last()
-            && header.previous_len != 0
-            && header.previous_len != previous.valid_len
-        {
-            return Ok(Err(Damage {
-                segment: i - 1,
-                path: previous.path.clone(),
-                offset: previous.valid_len.min(header.previous_len),
-                reason: format!(
-                    "segment is {} bytes long, but segment {number} records that it was {} bytes",
-                    previous.valid_len, header.previous_len
-                ),
-            }));
-        }
-        let mut pos = format::FILE_HEADER_LEN;
-        while pos < bytes.len() {
-            match format::read_frame(&bytes[pos..]) {
-                FrameRead::Frame { body, len, .. } => {
-                    let segment_index = i as u32;
-                    let frame_pos = FramePos {
-                        segment: segment_index,
-                        len: len as u32,
-                        offset: pos as u64,
-                    };
-                    let mut events = 0u64;
-                    let index = &mut scanned.index;
-                    let result = format::for_each_group(body, |group, _| {
-                        let stream = index.entry(group.id).or_default();
-                        if group.first_version != stream.durable + 1 {
-                            return Err(format!(
-                                "incident {} continues at version {} but has {} events",
-                                group.id, group.first_version, stream.durable
-                            ));
-                        }
-                        stream.durable += u64::from(group.count);
-                        stream.tentative = stream.durable;
-                        if stream.frames.last() != Some(&frame_pos) {
-                            stream.frames.push(frame_pos);
-                        }
-                        events += u64::from(group.count);
-                        Ok(())
-                    });
-                    if let Err(reason) = result {
-                        return Ok(Err(damage(pos, reason)));
-                    }
-                    scanned.frames += 1;
-                    scanned.events += events;
-                    pos += len;
-                }
-                FrameRead::Incomplete if last => break,
-                FrameRead::Incomplete => {
-                    return Ok(Err(damage(
-                        pos,
-                        "segment ends inside a frame (only the newest segment may)".into(),
-                    )));
-                }
-                FrameRead::Damaged(_) if last && bytes[pos..].iter().all(|&b| b == 0) => break,
-                // The final frame's header is intact but its body fails the checksum and the
-                // file ends in a zero byte: the file system extended the file but the frame's
-                // last blocks never reached the disk. A complete frame's body ends in `}`,
-                // never in a zero byte, so this was never an acknowledged append.
-                FrameRead::Damaged(_)
-                    if last
-                        && bytes.last() == Some(&0)
-                        && format::frame_len(&bytes[pos..]) == Some(bytes.len() - pos) =>
-                {
-                    break;
-                }
-                FrameRead::Damaged(reason) => return Ok(Err(damage(pos, reason))),
-            }
-        }
-        segment.valid_len = pos as u64;
-        scanned.segments.push(segment);
     }
     Ok(Ok(scanned))
+}
+
+/// The segment being scanned.
+struct At<'a> {
+    /// Its index in the sorted list.
+    segment: usize,
+    number: u32,
+    path: &'a PathBuf,
+    /// Whether it is the newest (the only one that may end torn).
+    last: bool,
+}
+
+impl At<'_> {
+    fn damage(&self, offset: usize, reason: String) -> Damage {
+        Damage {
+            segment: self.segment,
+            path: self.path.clone(),
+            offset: offset as u64,
+            reason,
+        }
+    }
+}
+
+/// Checks one segment's header and frames and adds it to `scanned`.
+fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), Damage> {
+    let mut segment = ScannedSegment {
+        number: at.number,
+        path: at.path.clone(),
+        file_len: bytes.len() as u64,
+        valid_len: 0,
+    };
+    if bytes.len() < format::FILE_HEADER_LEN {
+        // Only the newest segment can be caught half-created.
+        if at.last {
+            scanned.segments.push(segment);
+            return Ok(());
+        }
+        return Err(at.damage(0, "segment shorter than its header".into()));
+    }
+    let header = match format::decode_file_header(bytes) {
+        Ok(h) if h.segment == at.number => h,
+        Ok(h) => return Err(at.damage(0, format!("header says segment {}", h.segment))),
+        Err(reason) => return Err(at.damage(0, reason)),
+    };
+    // The header remembers how long the previous segment was when this one started: a
+    // previous segment cut exactly at a frame boundary is caught here.
+    if let Some(previous) = scanned.segments.last()
+        && header.previous_len != 0
+        && header.previous_len != previous.valid_len
+    {
+        return Err(Damage {
+            segment: at.segment - 1,
+            path: previous.path.clone(),
+            offset: previous.valid_len.min(header.previous_len),
+            reason: format!(
+                "segment is {} bytes long, but segment {} records that it was {} bytes",
+                previous.valid_len, at.number, header.previous_len
+            ),
+        });
+    }
+    segment.valid_len = scan_frames(scanned, at, bytes)? as u64;
+    scanned.segments.push(segment);
+    Ok(())
+}
+
+/// Checks every frame after the header and indexes it; returns where the valid frames end.
+fn scan_frames(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<usize, Damage> {
+    let mut pos = format::FILE_HEADER_LEN;
+    while pos < bytes.len() {
+        match format::read_frame(&bytes[pos..]) {
+            FrameRead::Frame { body, len, .. } => {
+                let frame_pos = FramePos {
+                    segment: at.segment as u32,
+                    len: len as u32,
+                    offset: pos as u64,
+                };
+                let events = index_frame(&mut scanned.index, body, frame_pos)
+                    .map_err(|r| at.damage(pos, r))?;
+                scanned.frames += 1;
+                scanned.events += events;
+                pos += len;
+            }
+            FrameRead::Incomplete if at.last => break,
+            FrameRead::Incomplete => {
+                return Err(at.damage(
+                    pos,
+                    "segment ends inside a frame (only the newest segment may)".into(),
+                ));
+            }
+            FrameRead::Damaged(_) if at.last && bytes[pos..].iter().all(|&b| b == 0) => break,
+            // The final frame's header is intact but its body fails the checksum and the
+            // file ends in a zero byte: the file system extended the file but the frame's
+            // last blocks never reached the disk. A complete frame's body ends in `}`,
+            // never in a zero byte, so this was never an acknowledged append.
+            FrameRead::Damaged(_)
+                if at.last
+                    && bytes.last() == Some(&0)
+                    && format::frame_len(&bytes[pos..]) == Some(bytes.len() - pos) =>
+            {
+                break;
+            }
+            FrameRead::Damaged(reason) => return Err(at.damage(pos, reason)),
+        }
+    }
+    Ok(pos)
+}
+
+/// Adds one frame's groups to the index, checking that each incident's versions continue;
+/// returns how many events it holds.
+fn index_frame(
+    index: &mut HashMap<IncidentId, Stream>,
+    body: &[u8],
+    frame_pos: FramePos,
+) -> Result<u64, String> {
+    let mut events = 0u64;
+    format::for_each_group(body, |group, _| {
+        let stream = index.entry(group.id).or_default();
+        if group.first_version != stream.durable + 1 {
+            return Err(format!(
+                "incident {} continues at version {} but has {} events",
+                group.id, group.first_version, stream.durable
+            ));
+        }
+        stream.durable += u64::from(group.count);
+        stream.tentative = stream.durable;
+        if stream.frames.last() != Some(&frame_pos) {
+            stream.frames.push(frame_pos);
+        }
+        events += u64::from(group.count);
+        Ok(())
+    })?;
+    Ok(events)
 }
