@@ -17,7 +17,7 @@ mod signals;
 mod stage;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::HistoryError;
 use crate::lifecycle::{
@@ -63,7 +63,10 @@ pub(crate) struct Validated {
 ///   `Identified` or `Monitoring` (it keeps the *first* acknowledgement, for time-to-acknowledge);
 /// - `created_at() <= acknowledged_at(), resolved_at(), closed_at() <= updated_at()`;
 /// - `version()` is the number of events applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// It serializes (for a host's JSON API or export) but does not deserialize: a value read back
+/// from JSON could hold a state no history leads to. Keep events and replay them instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Incident {
     id: IncidentId,
     title: Title,

@@ -270,6 +270,10 @@ pub fn for_each_group<'a>(
 /// # Errors
 /// A description of the first structural or record problem: an unknown schema, bytes that
 /// are not a record, a value its type refuses (an empty title).
+#[cfg_attr(
+    not(any(fuzzing, feature = "testing")),
+    allow(dead_code, reason = "for tests and fuzzing")
+)]
 pub fn decode_body(schema: u16, body: &[u8]) -> Result<Vec<(IncidentId, u64, Event)>, String> {
     let mut out = Vec::new();
     for_each_group(body, |header, events| {

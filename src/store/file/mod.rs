@@ -1,8 +1,14 @@
 //! The durable file backend: a directory of checksummed, append-only segment files.
 //!
-//! See [`FileStore`] for the guarantees and [`format`](mod@format) for the bytes on disk.
+//! See [`FileStore`] for the guarantees and `format.rs` for the bytes on disk (public, as
+//! `store::file::format`, only with the `testing` feature or under `cfg(fuzzing)`).
 
+// The raw segment format is public only for tests and fuzzing: hosts read stores through
+// `FileStore`, and the bytes may change with the schema.
+#[cfg(any(fuzzing, feature = "testing"))]
 pub mod format;
+#[cfg(not(any(fuzzing, feature = "testing")))]
+mod format;
 mod io;
 mod recovery;
 
@@ -16,7 +22,10 @@ use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::{Append, Store, Version};
 
+#[cfg(feature = "testing")]
 pub use io::FaultHook;
+#[cfg(not(feature = "testing"))]
+use io::FaultHook;
 
 use io::{Io, io_error, open_rw, read_exact_at, segment_path};
 use recovery::{FramePos, Stream};
@@ -78,7 +87,9 @@ impl FileStoreOptions {
         self
     }
 
-    /// Routes every write and flush through `hook`, which may make them fail.
+    /// Routes every write and flush through `hook`, which may make them fail: for a host's own
+    /// tests of what happens when the disk fails. Only with the `testing` feature.
+    #[cfg(feature = "testing")]
     #[must_use]
     pub fn fault_hook(mut self, hook: Arc<dyn FaultHook>) -> Self {
         self.fault_hook = Some(hook);
