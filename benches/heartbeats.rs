@@ -32,6 +32,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc, Weekday};
+use chrono_tz::Tz;
 use common::{Figure, Plan, Workload};
 use incidents::policy::Heartbeat;
 use incidents::{Calendar, Desk, MemoryStore, Policy, SystemClock};
@@ -66,8 +67,7 @@ fn names() -> Vec<String> {
 
 fn policy(heartbeats: bool) -> Policy {
     use Weekday::{Fri, Mon, Sun, Thu, Tue, Wed};
-    let cafe = Calendar::weekly("Asia/Jerusalem")
-        .unwrap()
+    let cafe = Calendar::weekly(Tz::Asia__Jerusalem)
         .open([Sun, Mon, Tue, Wed, Thu, Fri], "07:00", "19:00")
         .unwrap();
     let mut policy = Policy::small_business().with_calendar(cafe).unwrap();

@@ -24,6 +24,7 @@ mod common;
 use std::hint::black_box;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use common::{Figure, Plan, Workload};
 use incidents::lifecycle::{Recurrence, decide};
 use incidents::people::Review;
@@ -241,8 +242,7 @@ fn weekly_policy() -> Policy {
         Weekday::Thu,
         Weekday::Fri,
     ];
-    let calendar = Calendar::weekly("Europe/London")
-        .unwrap()
+    let calendar = Calendar::weekly(Tz::Europe__London)
         .open(weekdays, "09:00", "17:00")
         .unwrap();
     Policy::small_business().with_calendar(calendar).unwrap()

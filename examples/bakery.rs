@@ -484,7 +484,7 @@ fn main() -> Result<()> {
     };
 
     // Open Sunday to Thursday 08:00–20:00 and Friday 08:00–14:00, Jerusalem time.
-    let calendar = Calendar::weekly(TZ.name())?
+    let calendar = Calendar::weekly(TZ)
         .open(
             [
                 Weekday::Sun,

@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use incidents::intake::Reporter;
 use incidents::lifecycle::{Audience, Notification};
 use incidents::notify::DeliveryError;
@@ -49,7 +50,7 @@ impl Notifier for Printing {
 }
 
 fn policy() -> Result<Policy, Box<dyn std::error::Error>> {
-    let calendar = Calendar::weekly("Europe/London")?.open(
+    let calendar = Calendar::weekly(Tz::Europe__London).open(
         [
             Weekday::Mon,
             Weekday::Tue,

@@ -27,9 +27,10 @@ const HORIZON_DAYS: i64 = 731;
 ///
 /// ```
 /// use chrono::{Duration, NaiveDate, TimeZone, Utc, Weekday};
+/// use chrono_tz::Tz;
 /// use incidents::Calendar;
 ///
-/// let cafe = Calendar::weekly("Europe/London")?
+/// let cafe = Calendar::weekly(Tz::Europe__London)
 ///     .open([Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri], "07:00", "19:00")?
 ///     .open([Weekday::Sat], "08:00", "14:00")?
 ///     .holiday(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap());
@@ -80,23 +81,29 @@ impl Calendar {
         }
     }
 
-    /// A calendar in the IANA time zone `tz` (e.g. `Europe/London`) with no opening hours yet;
-    /// add them with [`open`](Self::open).
-    ///
-    /// # Errors
-    /// [`Invalid`] with field `time zone` if `tz` is not a known IANA zone name.
-    pub fn weekly(tz: &str) -> Result<Calendar, Invalid> {
-        let tz: Tz = tz.parse().map_err(|_| {
-            Invalid::new(
-                "time zone",
-                format!("unknown time zone {tz:?}; expected an IANA name such as Europe/London"),
-            )
-        })?;
-        Ok(Calendar {
+    /// A calendar in the time zone `tz` (e.g. `Tz::Europe__London`) with no opening hours
+    /// yet; add them with [`open`](Self::open). A zone named in configuration is read with
+    /// [`Calendar::time_zone_named`].
+    pub fn weekly(tz: Tz) -> Calendar {
+        Calendar {
             tz,
             week: Default::default(),
             holidays: BTreeSet::new(),
             closures: Vec::new(),
+        }
+    }
+
+    /// The IANA time zone called `name` (e.g. `Europe/London`), for a zone read from
+    /// configuration.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `time zone` if `name` is not a known IANA zone name.
+    pub fn time_zone_named(name: &str) -> Result<Tz, Invalid> {
+        name.parse().map_err(|_| {
+            Invalid::new(
+                "time zone",
+                format!("unknown time zone {name:?}; expected an IANA name such as Europe/London"),
+            )
         })
     }
 
@@ -389,7 +396,7 @@ struct CalendarSpec {
 impl TryFrom<CalendarSpec> for Calendar {
     type Error = Invalid;
     fn try_from(spec: CalendarSpec) -> Result<Calendar, Invalid> {
-        let mut calendar = Calendar::weekly(&spec.time_zone)?;
+        let mut calendar = Calendar::weekly(Calendar::time_zone_named(&spec.time_zone)?);
         for (day, from, to) in &spec.hours {
             let day: Weekday = day.parse().map_err(|_| {
                 Invalid::new("opening hours", format!("{day:?} is not a day of the week"))
@@ -463,8 +470,7 @@ mod tests {
     }
 
     fn shop(tz: &str) -> Calendar {
-        Calendar::weekly(tz)
-            .unwrap()
+        Calendar::weekly(Calendar::time_zone_named(tz).unwrap())
             .open(weekdays(), "09:00", "17:00")
             .unwrap()
             .open([Weekday::Sat], "10:00", "14:00")
@@ -478,8 +484,7 @@ mod tests {
     }
 
     fn around_the_clock(tz: &str) -> Calendar {
-        Calendar::weekly(tz)
-            .unwrap()
+        Calendar::weekly(Calendar::time_zone_named(tz).unwrap())
             .open(
                 [
                     Weekday::Mon,
@@ -568,8 +573,8 @@ mod tests {
 
     #[test]
     fn bad_hours_are_rejected_with_the_rule() {
-        let c = Calendar::weekly("Europe/London").unwrap();
-        assert!(Calendar::weekly("Mars/Olympus").is_err());
+        let c = Calendar::weekly(Calendar::time_zone_named("Europe/London").unwrap());
+        assert!(Calendar::time_zone_named("Mars/Olympus").is_err());
         assert!(c.clone().open([Weekday::Mon], "17:00", "09:00").is_err());
         assert!(c.clone().open([Weekday::Mon], "9", "17:00").is_err());
         assert!(c.clone().open([Weekday::Mon], "24:30", "24:40").is_err());

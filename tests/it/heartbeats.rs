@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Jerusalem;
+use chrono_tz::Tz;
 use incidents::desk::{CheckIn, Missed, RunReport};
 use incidents::intake::{Ingested, Intake, MaintenanceWindow};
 use incidents::lifecycle::{Audience, Notification, SignalState};
@@ -245,8 +246,7 @@ fn checking_in_again_resolves_the_signal_and_the_quiet_period_auto_resolves_it()
 fn a_till_expected_only_while_the_cafe_is_open_is_not_missing_overnight_or_on_the_closed_day() {
     // A café in Jerusalem: open Sunday to Friday 07:00–19:00, closed on Saturdays.
     use Weekday::{Fri, Mon, Sun, Thu, Tue, Wed};
-    let cafe = Calendar::weekly("Asia/Jerusalem")
-        .unwrap()
+    let cafe = Calendar::weekly(Tz::Asia__Jerusalem)
         .open([Sun, Mon, Tue, Wed, Thu, Fri], "07:00", "19:00")
         .unwrap();
     let local = |(y, m, d): (i32, u32, u32), h: u32, min: u32| {
@@ -565,7 +565,7 @@ fn heartbeats_are_validated_and_travel_with_the_policy() {
     assert!(Policy::small_business().with_heartbeat(zero).is_err());
     // Opening hours need a calendar that opens, now and after the calendar is replaced.
     let business = till().with_hours(Hours::Business);
-    let never = Calendar::weekly("Europe/London").unwrap();
+    let never = Calendar::weekly(Tz::Europe__London);
     let p = Policy::new(Calendar::always_open(), BTreeMap::new())
         .unwrap()
         .with_heartbeat(business.clone())
@@ -594,8 +594,7 @@ fn heartbeats_are_validated_and_travel_with_the_policy() {
 
 fn cafe() -> Calendar {
     use Weekday::{Fri, Mon, Sun, Thu, Tue, Wed};
-    Calendar::weekly("Asia/Jerusalem")
-        .unwrap()
+    Calendar::weekly(Tz::Asia__Jerusalem)
         .open([Sun, Mon, Tue, Wed, Thu, Fri], "07:00", "19:00")
         .unwrap()
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use incidents::intake::Ingested;
 use incidents::lifecycle::SlaTarget;
 use incidents::people::Review;
@@ -564,8 +565,7 @@ fn business_hours_leave_out_closed_hours() {
         Weekday::Thu,
         Weekday::Fri,
     ];
-    let calendar = Calendar::weekly("UTC")
-        .unwrap()
+    let calendar = Calendar::weekly(Tz::UTC)
         .open(weekdays, "09:00", "17:00")
         .unwrap();
     let policy = Policy::small_business().with_calendar(calendar).unwrap();

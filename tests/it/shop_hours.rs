@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Jerusalem;
+use chrono_tz::Tz;
 use incidents::lifecycle::{Notification, Timer};
 use incidents::notify::DeliveryError;
 use incidents::{
@@ -19,8 +20,7 @@ use crate::support::owner;
 /// A café in Jerusalem: open Sunday to Friday 07:00–19:00, closed on Saturdays.
 fn cafe() -> Calendar {
     use Weekday::{Fri, Mon, Sun, Thu, Tue, Wed};
-    Calendar::weekly("Asia/Jerusalem")
-        .unwrap()
+    Calendar::weekly(Tz::Asia__Jerusalem)
         .open([Sun, Mon, Tue, Wed, Thu, Fri], "07:00", "19:00")
         .unwrap()
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
 use incidents::lifecycle::{Audience, Notification, SlaTarget, Timer};
 use incidents::notify::{Backoff, DeliveryError};
 use incidents::policy::{
@@ -51,8 +52,7 @@ impl Notifier for Outbox {
 /// Café "European Aroma": open Monday to Saturday 07:00–19:00 (Europe/London, which is UTC in
 /// November), closed Sundays; Saturday 28 November 2026 is a local holiday.
 fn cafe_calendar() -> Calendar {
-    Calendar::weekly("Europe/London")
-        .unwrap()
+    Calendar::weekly(Tz::Europe__London)
         .open(
             [
                 Weekday::Mon,
@@ -274,7 +274,7 @@ fn invalid_policies_get_typed_errors_naming_the_problem() {
         Err(PolicyError::NoRecipients { step: 1, .. })
     ));
 
-    let closed_forever = Calendar::weekly("Europe/London").unwrap();
+    let closed_forever = Calendar::weekly(Tz::Europe__London);
     let t = cafe_targets(Hours::Business, None);
     assert_eq!(
         Policy::new(closed_forever, BTreeMap::from([(Severity::High, t)])),

@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
 use incidents::lifecycle::{Notification, Timer};
 use incidents::notify::DeliveryError;
 use incidents::sla::{SlaState, sla_status};
@@ -66,8 +67,7 @@ fn arb_step() -> impl Strategy<Value = Step> {
 }
 
 fn business_policy() -> Policy {
-    let calendar = Calendar::weekly("Europe/London")
-        .unwrap()
+    let calendar = Calendar::weekly(Tz::Europe__London)
         .open(
             [
                 Weekday::Mon,
