@@ -63,6 +63,13 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 #![warn(missing_docs, missing_debug_implementations)]
+// PEDANTIC-PENDING #![warn(clippy::pedantic)]
+// Pedantic lints that do not fit this crate, each with its reason:
+#![allow(
+    // Getters and constructors are most of the API; `#[must_use]` on each adds noise, not safety
+    // (results that matter are `Result`s, which are `#[must_use]` already).
+    clippy::must_use_candidate,
+)]
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

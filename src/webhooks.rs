@@ -565,7 +565,7 @@ fn generic_alert(
         alert = alert.with_ends_at(ended);
     }
     match obj.get("proactive") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        None | Some(Value::Null | Value::Bool(false)) => {}
         Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
         Some(_) => return Err(bad(format!("{path}proactive"), "must be true or false")),
     }

@@ -502,7 +502,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let candidates = self
             .active
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .candidates(alert.service(), wanted);
         // Heard from last, then opened first, then the smallest id.
         type Rank = (
@@ -657,7 +657,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The key indexes. They are changed by whole single inserts, so a poisoned lock still
     /// guards consistent indexes.
     pub(super) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -730,7 +732,11 @@ impl IntakeLocks {
             // Only `()` lives under these locks.
             _held: stripes
                 .into_iter()
-                .map(|i| self.stripes[i].lock().unwrap_or_else(|e| e.into_inner()))
+                .map(|i| {
+                    self.stripes[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                })
                 .collect(),
         }
     }
@@ -745,7 +751,9 @@ impl IntakeLocks {
 
     fn openings(&self) -> std::sync::MutexGuard<'_, HashMap<Service, [u32; 2]>> {
         // Only counters live under this lock.
-        self.openings.lock().unwrap_or_else(|e| e.into_inner())
+        self.openings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until a signal from `origin` may decide to open an incident on `service`: no
@@ -776,7 +784,7 @@ impl IntakeLocks {
             openings = self
                 .opened
                 .wait(openings)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         openings.entry(service.clone()).or_default()[side] += 1;
         OpeningGuard {

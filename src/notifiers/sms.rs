@@ -57,7 +57,7 @@ impl Encoding {
         }
     }
 
-    /// The snake_case name (`gsm7`, `ucs2`).
+    /// The `snake_case` name (`gsm7`, `ucs2`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Encoding::Gsm7 => "gsm7",

@@ -181,7 +181,7 @@ fn trouble(e: &postgres::Error) -> Trouble {
         };
     }
     // Without a server's code: a socket error (refused, reset, timed out) is the connection.
-    if std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+    if matches!(std::error::Error::source(e), Some(s) if s.is::<std::io::Error>()) {
         Trouble::Connection
     } else {
         Trouble::Other
@@ -298,7 +298,9 @@ impl Pool {
     fn slots(&self) -> MutexGuard<'_, Slots> {
         // Every update of `Slots` is one push, pop or count change: a poisoned lock still
         // guards consistent slots.
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes an idle connection, or makes one if fewer than `max` are open, or waits for one
@@ -350,8 +352,8 @@ impl Pool {
             }
             slots = self
                 .freed
-                .wait_timeout(slots, self.wait - waited)
-                .unwrap_or_else(|e| e.into_inner())
+                .wait_timeout(slots, self.wait.saturating_sub(waited))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
     }

@@ -326,7 +326,9 @@ impl Drop for LeaderSeat<'_> {
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // Every update of `State` is completed before the guard is dropped and none of them can
     // panic halfway, so a poisoned mutex still holds consistent state.
-    state.lock().unwrap_or_else(|e| e.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl FileStore {
@@ -595,7 +597,10 @@ impl FileStore {
                 return Err(poison.error());
             }
             if state.writing {
-                state = self.turn.wait(state).unwrap_or_else(|e| e.into_inner());
+                state = self
+                    .turn
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
             // Lead: take the writer's seat, gather, take everything queued as one commit.
@@ -650,7 +655,7 @@ impl FileStore {
             state = self
                 .gather
                 .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
         state.gathering = false;
@@ -866,7 +871,7 @@ impl Drop for DirLock {
     fn drop(&mut self) {
         OPEN_HERE
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.key);
     }
 }
@@ -887,7 +892,7 @@ fn take_lock(dir: &Path) -> Result<DirLock> {
     };
     if !OPEN_HERE
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(key.clone())
     {
         return Err(locked());
@@ -905,7 +910,7 @@ fn take_lock(dir: &Path) -> Result<DirLock> {
         Err(e) => {
             OPEN_HERE
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&key);
             return Err(io_error("open lock file", &path, e));
         }
@@ -970,8 +975,7 @@ fn quarantine_target(dir: &Path, source: &Path, offset: u64) -> Result<PathBuf> 
     std::fs::create_dir_all(&qdir).map_err(|e| io_error("create directory", &qdir, e))?;
     let name = source
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "segment".into());
+        .map_or_else(|| "segment".into(), |n| n.to_string_lossy().into_owned());
     (0u32..)
         .map(|attempt| qdir.join(format!("{name}.from-{offset}.{attempt}")))
         .find(|candidate| !candidate.exists())

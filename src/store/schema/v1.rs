@@ -1196,10 +1196,10 @@ mod coverage {
         match value {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    if k == key {
-                        if let Some(s) = v.as_str() {
-                            found.insert(s.to_string());
-                        }
+                    if k == key
+                        && let Some(s) = v.as_str()
+                    {
+                        found.insert(s.to_string());
                     }
                     collect(v, key, found);
                 }
