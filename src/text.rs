@@ -818,7 +818,7 @@ pub(crate) mod tests {
         assert_eq!(code_point('\u{1D173}'), "U+1D173");
     }
 
-    /// The table is Unicode 16.0.0's Default_Ignorable_Code_Point; `regex-syntax` carries the
+    /// The table is Unicode 16.0.0's `Default_Ignorable_Code_Point`; `regex-syntax` carries the
     /// same property, generated from the UCD. If it moves to a Unicode version that changes
     /// the property, this fails: update the table and its version together.
     #[test]

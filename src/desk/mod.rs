@@ -450,7 +450,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 at,
                 actor: Actor::system(),
                 change: Change::TaskAdded {
-                    task: n as u32 + 1,
+                    task: u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1),
                     title,
                     assignee: None,
                     playbook: Some(playbook),

@@ -27,6 +27,10 @@ impl Default for Listeners {
     }
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the callbacks are closures, shown by their count"
+)]
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners")
@@ -89,6 +93,10 @@ pub struct Subscription {
     id: u64,
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the weak link back to the listeners says nothing"
+)]
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscription")

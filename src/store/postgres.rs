@@ -439,6 +439,10 @@ impl PostgresStore {
     ///
     /// # Errors
     /// As [`PostgresStore::connect`].
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "public signature: a reference would break callers before 1.0 decides it"
+    )]
     pub fn connect_with(params: &str, options: PostgresOptions) -> Result<PostgresStore> {
         let store = PostgresStore {
             pool: Pool::new(params, &options)?,
@@ -523,6 +527,10 @@ impl PostgresStore {
     }
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "`SCHEMA_VERSION` is a small constant"
+)]
 fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction().map_err(fail(BEGIN))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
@@ -599,6 +607,10 @@ impl Store for PostgresStore {
     /// One transaction, six round trips however large the batch: begin, lock, read every
     /// incident's version with one query, insert every row with one statement, notify,
     /// commit.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "`EVENT_SCHEMA` is a small constant"
+    )]
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
         self.with_client(Retry::Begin, |client| {
             let mut tx = client.transaction().map_err(fail(BEGIN))?;

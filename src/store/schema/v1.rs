@@ -487,6 +487,10 @@ impl ResolutionRecord {
 }
 
 impl<'a> ChangeRecord<'a> {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the exhaustive mapping from `Change` to its record: one arm per variant; a split would need a catch-all arm"
+    )]
     fn of(change: &'a Change) -> ChangeRecord<'a> {
         match change {
             Change::Opened {
@@ -848,6 +852,10 @@ impl ResolutionRecord {
 }
 
 impl ChangeRecord<'_> {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the exhaustive mapping from a record back to its `Change`: one arm per variant; a split would need a catch-all arm"
+    )]
     fn into_change(self) -> Result<Change, Invalid> {
         Ok(match self {
             ChangeRecord::Opened {
