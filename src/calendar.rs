@@ -414,6 +414,10 @@ impl TryFrom<CalendarSpec> for Calendar {
 }
 
 impl From<Calendar> for CalendarSpec {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "`i` indexes the seven weekdays"
+    )]
     fn from(c: Calendar) -> CalendarSpec {
         let mut hours = Vec::new();
         for (i, spans) in c.week.iter().enumerate() {
@@ -436,6 +440,10 @@ impl From<Calendar> for CalendarSpec {
 }
 
 impl fmt::Display for Calendar {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "`i` indexes the seven weekdays"
+    )]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.tz.name())?;
         for (i, spans) in self.week.iter().enumerate() {

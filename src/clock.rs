@@ -48,12 +48,18 @@ impl ManualClock {
 
     /// Sets the time (forwards or backwards).
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = to;
     }
 
     /// Moves the time by `by` (negative moves it back) and returns the new time.
     pub fn advance(&self, by: Duration) -> DateTime<Utc> {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now += by;
         *now
     }
@@ -61,7 +67,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

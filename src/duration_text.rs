@@ -81,6 +81,10 @@ pub(crate) mod option {
     use chrono::Duration;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[allow(
+        clippy::ref_option,
+        reason = "serde `with` passes the field as `&Option<Duration>`"
+    )]
     pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&super::format(*d)),

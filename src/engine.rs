@@ -95,7 +95,12 @@ fn next_step(chain: &Chain, last: Option<(u32, u32)>) -> Option<(u32, u32)> {
         Rounds::Times(extra) => round < extra,
         Rounds::UntilAcknowledged => round < u32::MAX,
     };
-    more.then(|| (round + 1, chain.repeat_from as u32))
+    more.then(|| {
+        (
+            round + 1,
+            u32::try_from(chain.repeat_from).unwrap_or(u32::MAX),
+        )
+    })
 }
 
 /// The next unfired timers of `incident`, each with the instant it falls due: at most one per
@@ -127,9 +132,9 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     let meter = Meter::for_targets(targets, policy);
     // The monitors say it is over: no more paging (see the module docs).
     let quiet = incident.signals_all_resolved();
-    sla_candidates(incident, targets, &meter, quiet, emit);
+    sla_candidates(incident, targets, meter, quiet, emit);
     if let Some((due, cycle, after_updates, reminder)) =
-        next_update_reminder(incident, targets, &meter, quiet)
+        next_update_reminder(incident, targets, meter, quiet)
     {
         emit(due, &|| Timer::CustomerUpdateDue {
             cycle,
@@ -161,7 +166,7 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
 fn sla_candidates(
     incident: &Incident,
     targets: &Targets,
-    meter: &Meter<'_>,
+    meter: Meter<'_>,
     quiet: bool,
     emit: &mut Emit<'_>,
 ) {
@@ -201,7 +206,7 @@ fn sla_candidates(
 fn next_update_reminder(
     incident: &Incident,
     targets: &Targets,
-    meter: &Meter<'_>,
+    meter: Meter<'_>,
     quiet: bool,
 ) -> Option<(DateTime<Utc>, u32, u32, u32)> {
     let cadence = targets
@@ -209,7 +214,7 @@ fn next_update_reminder(
         .filter(|_| !quiet || !incident.customer_updates().is_empty())?;
     // Reminders count from 1 in each opening and after each customer update.
     let cycle = incident.reopen_count();
-    let after_updates = incident.customer_updates().len() as u32;
+    let after_updates = u32::try_from(incident.customer_updates().len()).unwrap_or(u32::MAX);
     let done = incident
         .fired_timers()
         .update_reminder
@@ -247,7 +252,7 @@ fn next_escalation<'a>(
     let (round, step) = next_step(chain, last)?;
     let offset = step_offset(chain, round, step as usize);
     let meter = chain_meter(chain, incident.severity(), policy);
-    let (running_since, counted) = escalation_clock(incident, &meter)?;
+    let (running_since, counted) = escalation_clock(incident, meter)?;
     // A chain counted in opening hours runs when the shop is open: an incident opened (or
     // firing again) while it is closed pages at the next opening plus the step's delay.
     let start = match meter {
@@ -261,7 +266,7 @@ fn next_escalation<'a>(
 /// The escalation chain's clock in the current opening: since when it runs, and how much it
 /// counted before (it rests while the monitors say the problem stopped). `None` while it
 /// rests.
-fn escalation_clock(incident: &Incident, meter: &Meter<'_>) -> Option<(DateTime<Utc>, Duration)> {
+fn escalation_clock(incident: &Incident, meter: Meter<'_>) -> Option<(DateTime<Utc>, Duration)> {
     let spans = incident.escalation_clock();
     let &(running_since, None) = spans.last()? else {
         return None;
@@ -401,7 +406,7 @@ fn due_escalations(
         return;
     };
     let meter = chain_meter(chain, incident.severity(), policy);
-    let Some((running_since, counted)) = escalation_clock(incident, &meter) else {
+    let Some((running_since, counted)) = escalation_clock(incident, meter) else {
         return;
     };
     // A step is due once its offset of counted time has passed on the chain's clock: walk the

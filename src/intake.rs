@@ -510,6 +510,10 @@ fn default_reopen() -> Duration {
 fn default_recurrence() -> Duration {
     Duration::days(30)
 }
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the serde default of an `Option` field"
+)]
 fn default_quiet() -> Option<Duration> {
     Some(Duration::minutes(15))
 }

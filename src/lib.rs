@@ -63,6 +63,19 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 #![warn(missing_docs, missing_debug_implementations)]
+#![warn(clippy::pedantic)]
+// Pedantic lints that do not fit this crate, each with its reason:
+#![allow(
+    // Getters and constructors are most of the API; `#[must_use]` on each adds noise, not safety
+    // (results that matter are `Result`s, which are `#[must_use]` already).
+    clippy::must_use_candidate,
+    // Field names follow the domain (`by_alert`, `fired_signals`) and, in serialised types,
+    // the stored format: renaming them would change the data or the API, not the clarity.
+    clippy::struct_field_names,
+    // `write!` into a `String` returns a `Result` that is never an error; `push_str(&format!(..))`
+    // says the same without an ignored result, and none of these strings are hot.
+    clippy::format_push_string,
+)]
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -251,7 +251,7 @@ impl Source {
         Source::ProactiveCheck,
     ];
 
-    /// The snake_case name used by `Display`, `FromStr` and serde.
+    /// The `snake_case` name used by `Display`, `FromStr` and serde.
     pub const fn as_str(self) -> &'static str {
         match self {
             Source::Alert => "alert",
@@ -325,7 +325,7 @@ impl Role {
         Role::System,
     ];
 
-    /// The snake_case name.
+    /// The `snake_case` name.
     pub const fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",

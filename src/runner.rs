@@ -114,11 +114,15 @@ struct State {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // Only counters and a flag live under these locks; they stay consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn stats(&self) -> MutexGuard<'_, RunnerStats> {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn poke(&self) {
@@ -232,7 +236,7 @@ where
             let (state, _) = shared
                 .wake
                 .wait_timeout_while(state, wait, |s| s.pokes == seen && !s.stop)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if state.stop {
                 return;
             }

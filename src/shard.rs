@@ -38,21 +38,21 @@ impl<T> Sharded<T> {
     pub(crate) fn read(&self, id: &IncidentId) -> RwLockReadGuard<'_, T> {
         self.shards[Self::index(id)]
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The shard holding `id`, for writing.
     pub(crate) fn write(&self, id: &IncidentId) -> RwLockWriteGuard<'_, T> {
         self.shards[Self::index(id)]
             .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every shard in turn, for reading.
     pub(crate) fn each(&self) -> impl Iterator<Item = RwLockReadGuard<'_, T>> {
         self.shards
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()))
+            .map(|s| s.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Every shard, each locked for writing while the returned guards live: for operations
@@ -60,7 +60,7 @@ impl<T> Sharded<T> {
     pub(crate) fn write_all(&self) -> Vec<RwLockWriteGuard<'_, T>> {
         self.shards
             .iter()
-            .map(|s| s.write().unwrap_or_else(|e| e.into_inner()))
+            .map(|s| s.write().unwrap_or_else(std::sync::PoisonError::into_inner))
             .collect()
     }
 

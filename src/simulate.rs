@@ -80,7 +80,10 @@ pub fn simulate(
     let notifier = Collect::default();
     loop {
         let now = clock.now();
-        *notifier.clock_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+        *notifier
+            .clock_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
         desk.tick(now)?;
         desk.dispatch(&notifier)?;
         match desk.next_deadline() {
@@ -91,5 +94,5 @@ pub fn simulate(
     Ok(notifier
         .sent
         .into_inner()
-        .unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(std::sync::PoisonError::into_inner))
 }

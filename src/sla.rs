@@ -74,7 +74,7 @@ impl<'a> Meter<'a> {
         }
     }
 
-    pub(crate) fn elapsed(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    pub(crate) fn elapsed(self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
         match self {
             _ if to <= from => Duration::zero(),
             Meter::Wall => to - from,
@@ -85,7 +85,7 @@ impl<'a> Meter<'a> {
     /// The instant `amount` of counted time after `from`; `None` if the calendar never gets
     /// there (it stops opening).
     /// `None` also when the instant is beyond what a date can hold (never due).
-    pub(crate) fn add(&self, from: DateTime<Utc>, amount: Duration) -> Option<DateTime<Utc>> {
+    pub(crate) fn add(self, from: DateTime<Utc>, amount: Duration) -> Option<DateTime<Utc>> {
         match self {
             Meter::Wall => from.checked_add_signed(amount.max(Duration::zero())),
             Meter::Business(c) => c.add_business_time(from, amount),
@@ -111,7 +111,7 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub(crate) fn elapsed(&self, meter: &Meter<'_>, now: DateTime<Utc>) -> Duration {
+    pub(crate) fn elapsed(&self, meter: Meter<'_>, now: DateTime<Utc>) -> Duration {
         self.before
             + self
                 .running_since
@@ -119,14 +119,14 @@ impl Clock {
     }
 
     /// When the clock reaches `amount`, if it is running.
-    pub(crate) fn reaches(&self, meter: &Meter<'_>, amount: Duration) -> Option<DateTime<Utc>> {
+    pub(crate) fn reaches(&self, meter: Meter<'_>, amount: Duration) -> Option<DateTime<Utc>> {
         let since = self.running_since?;
         meter.add(since, amount - self.before)
     }
 }
 
 /// The acknowledge clock of `incident`.
-pub(crate) fn acknowledge_clock(incident: &Incident, meter: &Meter<'_>) -> Clock {
+pub(crate) fn acknowledge_clock(incident: &Incident, meter: Meter<'_>) -> Clock {
     match incident.acknowledged_at().or(incident.first_resolved_at()) {
         Some(stop) => Clock {
             before: meter.elapsed(incident.created_at(), stop),
@@ -142,7 +142,7 @@ pub(crate) fn acknowledge_clock(incident: &Incident, meter: &Meter<'_>) -> Clock
 }
 
 /// The resolve clock of `incident`.
-pub(crate) fn resolve_clock(incident: &Incident, meter: &Meter<'_>) -> Clock {
+pub(crate) fn resolve_clock(incident: &Incident, meter: Meter<'_>) -> Clock {
     let mut before = Duration::zero();
     let mut running_since = None;
     for (from, until) in incident.resolve_clock() {
@@ -173,7 +173,7 @@ fn status_of(
     limit: Duration,
     percent: u8,
     clock: Clock,
-    meter: &Meter<'_>,
+    meter: Meter<'_>,
     now: DateTime<Utc>,
 ) -> SlaStatus {
     let elapsed = clock.elapsed(meter, now);
@@ -226,24 +226,24 @@ pub fn sla_status(incident: &Incident, policy: &Policy, now: DateTime<Utc>) -> V
     let percent = targets.at_risk_percent;
     let mut out = Vec::new();
     if let Some(limit) = targets.acknowledge {
-        let clock = acknowledge_clock(incident, &meter);
+        let clock = acknowledge_clock(incident, meter);
         out.push(status_of(
             SlaTarget::Acknowledge,
             limit,
             percent,
             clock,
-            &meter,
+            meter,
             now,
         ));
     }
     if let Some(limit) = targets.resolve {
-        let clock = resolve_clock(incident, &meter);
+        let clock = resolve_clock(incident, meter);
         out.push(status_of(
             SlaTarget::Resolve,
             limit,
             percent,
             clock,
-            &meter,
+            meter,
             now,
         ));
     }
@@ -258,7 +258,7 @@ pub fn sla_status(incident: &Incident, policy: &Policy, now: DateTime<Utc>) -> V
             limit,
             percent,
             clock,
-            &meter,
+            meter,
             now,
         ));
     }

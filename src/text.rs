@@ -16,13 +16,13 @@
 //!   and nothing a person types in an incident needs one. Isolates (U+2066–U+2069) are refused
 //!   in one-line values and allowed in free text only when balanced **per line**: every PDI
 //!   closes an isolate opened earlier on its line, and none is left open when the line ends.
-//!   A line ends where UAX #9 ends a paragraph (Bidi_Class B: `\n`, `\r`, U+001C–U+001E,
+//!   A line ends where UAX #9 ends a paragraph (`Bidi_Class` B: `\n`, `\r`, U+001C–U+001E,
 //!   U+0085, U+2029), because the bidi algorithm closes every isolate there anyway: an isolate
 //!   that looks balanced across a line break is not balanced where it is displayed. U+2028
 //!   LINE SEPARATOR does not end a paragraph. The marks (LRM U+200E, RLM U+200F, ALM U+061C)
 //!   are allowed: they are how RTL writers fix the place of punctuation and numbers, and they
 //!   affect only the characters next to them.
-//! - **Invisible text.** A value that is empty once white space and Default_Ignorable_Code_Point
+//! - **Invisible text.** A value that is empty once white space and `Default_Ignorable_Code_Point`
 //!   characters are removed counts as empty. The property is a hand-kept table
 //!   ([`is_default_ignorable`]) from Unicode 16.0.0's DerivedCoreProperties.txt; a unit test
 //!   checks it against `regex-syntax`'s copy of the same property. Such characters are allowed
@@ -53,7 +53,7 @@ pub const TITLE_MAX_CHARS: usize = 200;
 /// updates, reasons), in characters.
 pub const TEXT_MAX_CHARS: usize = 10_000;
 
-/// Default_Ignorable_Code_Point, from DerivedCoreProperties.txt of **Unicode 16.0.0**:
+/// `Default_Ignorable_Code_Point`, from DerivedCoreProperties.txt of **Unicode 16.0.0**:
 /// characters that display as nothing when a renderer does not support them (zero-width
 /// spaces and joiners, bidi marks and controls, word joiner, BOM, variation selectors, Hangul
 /// fillers, tags, …). Inclusive ranges, sorted.
@@ -77,7 +77,7 @@ const DEFAULT_IGNORABLE: &[(char, char)] = &[
     ('\u{E0000}', '\u{E0FFF}'),
 ];
 
-/// Whether `c` is a Default_Ignorable_Code_Point (Unicode 16.0.0).
+/// Whether `c` is a `Default_Ignorable_Code_Point` (Unicode 16.0.0).
 pub(crate) fn is_default_ignorable(c: char) -> bool {
     DEFAULT_IGNORABLE
         .binary_search_by(|&(lo, hi)| {
@@ -92,7 +92,7 @@ pub(crate) fn is_default_ignorable(c: char) -> bool {
         .is_ok()
 }
 
-/// Whether `c` ends a paragraph for the bidi algorithm (Bidi_Class B, UAX #9).
+/// Whether `c` ends a paragraph for the bidi algorithm (`Bidi_Class` B, UAX #9).
 pub(crate) fn is_paragraph_separator(c: char) -> bool {
     matches!(
         c,
@@ -393,7 +393,7 @@ pub(crate) fn clean_text(text: &str, max: usize) -> Option<String> {
 /// fingerprints and labels, idempotency keys, task and follow-up titles.
 ///
 /// - Trimmed of surrounding white space; empty is refused, and so is a value made only of
-///   white space and invisible characters (Unicode's Default_Ignorable_Code_Point: U+200B
+///   white space and invisible characters (Unicode's `Default_Ignorable_Code_Point`: U+200B
 ///   zero width space, U+2060 word joiner, U+FEFF, a lone U+200F right-to-left mark, …).
 ///   Invisible characters *within* visible text are fine.
 /// - No control characters: no line breaks, tabs or escape codes, and no U+2028 line
@@ -818,7 +818,7 @@ pub(crate) mod tests {
         assert_eq!(code_point('\u{1D173}'), "U+1D173");
     }
 
-    /// The table is Unicode 16.0.0's Default_Ignorable_Code_Point; `regex-syntax` carries the
+    /// The table is Unicode 16.0.0's `Default_Ignorable_Code_Point`; `regex-syntax` carries the
     /// same property, generated from the UCD. If it moves to a Unicode version that changes
     /// the property, this fails: update the table and its version together.
     #[test]

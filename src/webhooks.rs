@@ -258,7 +258,7 @@ fn alertmanager_alert(
     let path = format!("{at}.");
     let a = object(value, at)?;
     let status = parse_status(string(a, &path, "status")?, &format!("{path}status"))?;
-    let labels = clean_labels(labels(a, &path, "labels")?);
+    let labels = clean_labels(&labels(a, &path, "labels")?);
     let annotations = labels_or_empty(a, &path)?;
     let derived;
     let fingerprint = match optional_string(a, &path, "fingerprint")? {
@@ -410,7 +410,7 @@ fn one_line(text: &str) -> Option<String> {
 /// Labels as monitors send them, made usable: control characters become spaces, values are
 /// cut to [`ALERT_KEY_MAX_CHARS`](crate::limits::ALERT_KEY_MAX_CHARS), empty ones dropped, and at most
 /// [`MAX_LABELS`](crate::limits::MAX_LABELS) kept (in name order).
-fn clean_labels(labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn clean_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     // Direction controls that could reorder the text around a label are dropped.
     let spoofing = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{206f}');
     let clean = |text: &str| -> String {
@@ -565,7 +565,7 @@ fn generic_alert(
         alert = alert.with_ends_at(ended);
     }
     match obj.get("proactive") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        None | Some(Value::Null | Value::Bool(false)) => {}
         Some(Value::Bool(true)) => alert = alert.from_proactive_check(),
         Some(_) => return Err(bad(format!("{path}proactive"), "must be true or false")),
     }
@@ -649,7 +649,7 @@ mod tests {
         // The summary's first non-empty line, white space collapsed; the whole as description.
         assert_eq!(slow.summary().as_str(), "Checkout is slow:");
         assert_eq!(
-            slow.description().map(|d| d.as_str()),
+            slow.description().map(super::super::text::Text::as_str),
             Some("Checkout   is slow:\n p95 is 8.4 s for 5 minutes")
         );
         assert_eq!(slow.labels()["route"], "/checkout pay");
@@ -678,6 +678,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::unreadable_literal,
+        reason = "fingerprints as Prometheus' tests print them"
+    )]
     fn fingerprints_are_alertmanagers_own() {
         // Label sets and fingerprints from Prometheus' common/model tests.
         let cases: [(&[(&str, &str)], u64); 6] = [
@@ -785,7 +789,10 @@ mod tests {
         let signal = alerts[0].signal();
         assert_eq!(signal.state, SignalState::Resolved);
         assert_eq!(
-            signal.description.as_ref().map(|d| d.as_str()),
+            signal
+                .description
+                .as_ref()
+                .map(super::super::text::Text::as_str),
             Some("5xx above 20%\nfor 5 minutes")
         );
         assert_eq!(
@@ -844,7 +851,7 @@ mod tests {
         let body = br#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","status":"resolved","started_at":"2026-11-27T02:00:00Z","ended_at":"2026-11-27T02:30:00Z","description":"disk full\nretried twice"}"#;
         let alert = &all(generic(body, DateTime::UNIX_EPOCH).unwrap())[0];
         assert_eq!(
-            alert.description().map(|d| d.as_str()),
+            alert.description().map(super::super::text::Text::as_str),
             Some("disk full\nretried twice")
         );
         assert_eq!(
@@ -864,7 +871,7 @@ mod tests {
         let body = r#"{"source":"cron","key":"backup","service":"CRM","summary":"Nightly backup failed","description":"disk \u202efull\u2066\nretried \u2069twice"}"#;
         let alert = &all(generic(body.as_bytes(), now).unwrap())[0];
         assert_eq!(
-            alert.description().map(|d| d.as_str()),
+            alert.description().map(super::super::text::Text::as_str),
             Some("disk full\nretried twice")
         );
         let invisible = r#"{"source":"cron","key":"backup","service":"CRM","summary":"x","description":"\u200b\u2060"}"#;

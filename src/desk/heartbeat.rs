@@ -51,11 +51,15 @@ impl Beats {
     fn state(&self) -> MutexGuard<'_, Vec<Beat>> {
         // Every change under this lock is a few plain stores with nothing that panics in
         // between, so a poisoned lock still guards consistent beats.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn recording(&self) -> MutexGuard<'_, ()> {
-        self.recording.lock().unwrap_or_else(|e| e.into_inner())
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

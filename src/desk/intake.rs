@@ -360,11 +360,16 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 .filter(|at| now - *at <= intake.recurrence_window)
                 .map(|_| Recurrence {
                     previous,
-                    count: known as u32,
+                    count: u32::try_from(known).unwrap_or(u32::MAX),
                 })
         });
-        self.open_from_alert(alert, signal.clone(), known as u32, recurrence)
-            .map(Step::Done)
+        self.open_from_alert(
+            alert,
+            signal,
+            u32::try_from(known).unwrap_or(u32::MAX),
+            recurrence,
+        )
+        .map(Step::Done)
     }
 
     /// The delivery `signal` on the incident its key leads to (`last`, followed through
@@ -493,6 +498,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
         alert: &Alert,
         now: DateTime<Utc>,
     ) -> Result<Option<(IncidentId, Arc<Mutex<Slot>>)>> {
+        // Heard from last, then opened first, then the smallest id.
+        type Rank = (
+            DateTime<Utc>,
+            std::cmp::Reverse<(DateTime<Utc>, IncidentId)>,
+        );
         let rule = self.config.policy.intake().correlation;
         let wanted = match rule.between {
             Correlate::Off => return Ok(None),
@@ -502,13 +512,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let candidates = self
             .active
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .candidates(alert.service(), wanted);
-        // Heard from last, then opened first, then the smallest id.
-        type Rank = (
-            DateTime<Utc>,
-            std::cmp::Reverse<(DateTime<Utc>, IncidentId)>,
-        );
         let mut best: Option<(Rank, IncidentId, Arc<Mutex<Slot>>)> = None;
         for id in candidates {
             let Some(cell) = self.cell(id)? else {
@@ -577,7 +582,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     fn open_from_alert(
         &self,
         alert: &Alert,
-        signal: Signal,
+        signal: &Signal,
         n: u32,
         recurrence: Option<Recurrence>,
     ) -> Result<Ingested> {
@@ -623,7 +628,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
                 let mut slot = lock(&cell);
                 self.keys().add(&slot.incident);
-                if !self.record_signal(id, &mut slot, &signal, false, now)? {
+                if !self.record_signal(id, &mut slot, signal, false, now)? {
                     return Ok(Ingested::Duplicate { id });
                 }
                 return Ok(Ingested::Recorded { id });
@@ -657,7 +662,9 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The key indexes. They are changed by whole single inserts, so a poisoned lock still
     /// guards consistent indexes.
     pub(super) fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -713,6 +720,10 @@ impl Drop for OpeningGuard<'_> {
 }
 
 impl IntakeLocks {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the remainder is below `KEY_STRIPES`, a `usize`"
+    )]
     fn stripe(name: &str) -> usize {
         let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -730,7 +741,11 @@ impl IntakeLocks {
             // Only `()` lives under these locks.
             _held: stripes
                 .into_iter()
-                .map(|i| self.stripes[i].lock().unwrap_or_else(|e| e.into_inner()))
+                .map(|i| {
+                    self.stripes[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                })
                 .collect(),
         }
     }
@@ -745,7 +760,9 @@ impl IntakeLocks {
 
     fn openings(&self) -> std::sync::MutexGuard<'_, HashMap<Service, [u32; 2]>> {
         // Only counters live under this lock.
-        self.openings.lock().unwrap_or_else(|e| e.into_inner())
+        self.openings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Waits until a signal from `origin` may decide to open an incident on `service`: no
@@ -776,7 +793,7 @@ impl IntakeLocks {
             openings = self
                 .opened
                 .wait(openings)
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         openings.entry(service.clone()).or_default()[side] += 1;
         OpeningGuard {

@@ -81,7 +81,7 @@ pub struct Desk<S, C = SystemClock> {
     active: Mutex<intake::Active>,
     /// Called after every append.
     listeners: Arc<wake::Listeners>,
-    /// Serialises intake decisions per key (ingest, attach, open_once) within this desk,
+    /// Serialises intake decisions per key (ingest, attach, `open_once`) within this desk,
     /// and openings that correlation could join per service.
     intake_locks: intake::IntakeLocks,
     /// How far into the store's feed this desk has caught up.
@@ -450,7 +450,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 at,
                 actor: Actor::system(),
                 change: Change::TaskAdded {
-                    task: n as u32 + 1,
+                    task: u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1),
                     title,
                     assignee: None,
                     playbook: Some(playbook),
@@ -680,7 +680,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         if listed != slot.listed {
             self.active
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .update(slot.incident.service(), id, slot.listed, listed);
             slot.listed = listed;
         }
@@ -697,5 +697,6 @@ enum Checked {
 fn lock(cell: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     // `Incident::apply` checks everything before it mutates and nothing in between panics,
     // so a poisoned lock still guards a consistent incident.
-    cell.lock().unwrap_or_else(|e| e.into_inner())
+    cell.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

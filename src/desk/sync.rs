@@ -48,7 +48,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
             position: self.feed_position.load(Ordering::Acquire),
             ..CatchUp::default()
         };
-        let _one_at_a_time = self.catch_up_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self
+            .catch_up_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
             let after = self.feed_position.load(Ordering::Acquire);
             let Some(page) = self.store.feed(after, PAGE)? else {

@@ -27,6 +27,10 @@ impl Default for Listeners {
     }
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the callbacks are closures, shown by their count"
+)]
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners")
@@ -42,7 +46,12 @@ impl Listeners {
             return;
         }
         // The list is only ever replaced whole, so a poisoned lock still holds a whole list.
-        let callbacks = Arc::clone(&self.callbacks.read().unwrap_or_else(|e| e.into_inner()));
+        let callbacks = Arc::clone(
+            &self
+                .callbacks
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         for (_, callback) in callbacks.iter() {
             callback();
         }
@@ -50,7 +59,10 @@ impl Listeners {
 
     fn add(&self, callback: Callback) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut callbacks = self.callbacks.write().unwrap_or_else(|e| e.into_inner());
+        let mut callbacks = self
+            .callbacks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut list = callbacks.to_vec();
         list.push((id, callback));
         self.count.store(list.len(), Ordering::Release);
@@ -59,7 +71,10 @@ impl Listeners {
     }
 
     fn remove(&self, id: u64) {
-        let mut callbacks = self.callbacks.write().unwrap_or_else(|e| e.into_inner());
+        let mut callbacks = self
+            .callbacks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let list: Vec<(u64, Callback)> = callbacks
             .iter()
             .filter(|(i, _)| *i != id)
@@ -78,6 +93,10 @@ pub struct Subscription {
     id: u64,
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "the weak link back to the listeners says nothing"
+)]
 impl std::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscription")

@@ -143,7 +143,9 @@ impl People {
     fn review(&mut self, event: &Event, review: &Review) {
         for plan in &review.follow_ups {
             self.follow_ups.push(FollowUp {
-                number: self.follow_ups.len() as u32 + 1,
+                number: u32::try_from(self.follow_ups.len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1),
                 plan: plan.clone(),
                 done: None,
                 reminded: false,

@@ -48,6 +48,10 @@ impl Parts {
 }
 
 /// The parts that check and fold `change`.
+#[allow(
+    clippy::match_same_arms,
+    reason = "one arm per reason, each with its comment"
+)]
 pub(super) const fn parts(change: &Change) -> Parts {
     match change {
         // `Incident::opened` builds every part from it; the transition table refuses it after.
@@ -332,9 +336,9 @@ mod tests {
     fn events() -> Vec<Event> {
         let changes = working().into_iter().chain(hearing()).chain(ending());
         changes
-            .enumerate()
-            .map(|(i, change)| Event {
-                at: t0() + Duration::minutes(i as i64),
+            .zip(0..)
+            .map(|(change, i)| Event {
+                at: t0() + Duration::minutes(i),
                 actor: person("alice"),
                 change,
             })

@@ -86,11 +86,19 @@ pub fn decide(
 type Decision = Result<Option<Change>, Refusal>;
 
 /// Records `change`.
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "returns the `Decision` every arm of the table returns"
+)]
 fn record(change: Change) -> Decision {
     Ok(Some(change))
 }
 
 /// Records the change `change` builds, unless what it would record `holds` already.
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "returns the `Decision` every arm of the table returns"
+)]
 fn unless(holds: bool, change: impl FnOnce() -> Change) -> Decision {
     Ok((!holds).then(change))
 }
@@ -147,7 +155,9 @@ fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
         Command::AddResponder { responder } => add_responder(incident, responder),
         Command::RemoveResponder { responder } => remove_responder(incident, responder),
         Command::AddTask { title, assignee } => record(Change::TaskAdded {
-            task: incident.tasks().len() as u32 + 1,
+            task: u32::try_from(incident.tasks().len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
             title: title.clone(),
             assignee: assignee.clone(),
             playbook: None,

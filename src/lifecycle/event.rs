@@ -256,7 +256,7 @@ impl SlaTarget {
         SlaTarget::CustomerUpdate,
     ];
 
-    /// The snake_case name.
+    /// The `snake_case` name.
     pub const fn as_str(self) -> &'static str {
         match self {
             SlaTarget::Acknowledge => "acknowledge",

@@ -304,6 +304,7 @@ impl WebhookNotifier {
     }
 
     /// How long one delivery may take, connecting and reading the answer included.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> WebhookNotifier {
         self.http = Http::new(timeout);
         self
@@ -311,6 +312,7 @@ impl WebhookNotifier {
 
     /// Adds a header to every request, such as `Authorization`. The value is treated as a
     /// secret.
+    #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> WebhookNotifier {
         self.headers.push((name.into(), value.into()));
         self
@@ -379,6 +381,10 @@ impl Notifier for WebhookNotifier {
     }
 }
 
+#[allow(
+    clippy::missing_fields_in_debug,
+    reason = "secrets are left out, and the client is shown by its timeout"
+)]
 impl fmt::Debug for WebhookNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("WebhookNotifier");

@@ -139,30 +139,35 @@ impl<T: Clone + PartialEq> Directory<T> {
     }
 
     /// Adds a destination for the incident owner.
+    #[must_use]
     pub fn owner(mut self, to: T) -> Directory<T> {
         self.owner.push(to);
         self
     }
 
     /// Adds a destination for customers.
+    #[must_use]
     pub fn customer(mut self, to: T) -> Directory<T> {
         self.customers.push(to);
         self
     }
 
     /// Adds a destination for the person with actor id `id`.
+    #[must_use]
     pub fn person(mut self, id: impl Into<String>, to: T) -> Directory<T> {
         self.people.entry(id.into()).or_default().push(to);
         self
     }
 
     /// Adds a destination for everyone with `role`.
+    #[must_use]
     pub fn role(mut self, role: Role, to: T) -> Directory<T> {
         self.roles.entry(role).or_default().push(to);
         self
     }
 
     /// Adds a destination for the channel called `name`.
+    #[must_use]
     pub fn channel(mut self, name: impl Into<String>, to: T) -> Directory<T> {
         self.channels.entry(name.into()).or_default().push(to);
         self

@@ -57,7 +57,7 @@ impl Encoding {
         }
     }
 
-    /// The snake_case name (`gsm7`, `ucs2`).
+    /// The `snake_case` name (`gsm7`, `ucs2`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Encoding::Gsm7 => "gsm7",
@@ -509,12 +509,16 @@ mod tests {
             words in prop::collection::vec(("[a-z ]{0,12}", "[א-ת ]{1,12}", any::<bool>()), 1..12),
             max in 1usize..3,
         ) {
-            let s: String = words
-                .iter()
-                .map(|(latin, hebrew, line)| {
-                    format!("{latin} \u{2068}{hebrew}\u{2069}{}", if *line { "\n" } else { "" })
-                })
-                .collect();
+            let mut s = String::new();
+            for (latin, hebrew, line) in &words {
+                s.push_str(latin);
+                s.push_str(" \u{2068}");
+                s.push_str(hebrew);
+                s.push('\u{2069}');
+                if *line {
+                    s.push('\n');
+                }
+            }
             let fitted = fit(&s, max);
             prop_assert!(Segments::of(&fitted).parts() <= max);
             prop_assert_eq!(open_isolates(&fitted), 0);

@@ -86,18 +86,21 @@ impl<R> SmsGatewayNotifier<R> {
     }
 
     /// Authenticates with `Authorization: Bearer TOKEN`.
+    #[must_use]
     pub fn bearer_token(mut self, token: impl Into<Secret>) -> SmsGatewayNotifier<R> {
         self.token = Some(token.into());
         self
     }
 
     /// How many SMS one text may take (at least 1); longer texts are shortened.
+    #[must_use]
     pub fn max_parts(mut self, parts: usize) -> SmsGatewayNotifier<R> {
         self.max_parts = parts.max(1);
         self
     }
 
     /// How long one delivery may take, connecting and reading the answer included.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> SmsGatewayNotifier<R> {
         self.http = Http::new(timeout);
         self

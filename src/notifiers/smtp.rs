@@ -201,18 +201,21 @@ impl<R> SmtpNotifier<R> {
 
 impl SmtpBuilder {
     /// The server's port, if not the [usual one](Security::default_port).
+    #[must_use]
     pub fn port(mut self, port: u16) -> SmtpBuilder {
         self.port = Some(port);
         self
     }
 
     /// How the connection is protected.
+    #[must_use]
     pub fn security(mut self, security: Security) -> SmtpBuilder {
         self.security = security;
         self
     }
 
     /// Log in with this user name and password (AUTH PLAIN or LOGIN).
+    #[must_use]
     pub fn credentials(
         mut self,
         user: impl Into<String>,
@@ -223,6 +226,7 @@ impl SmtpBuilder {
     }
 
     /// How long any one network operation (connect, a command's reply) may take.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> SmtpBuilder {
         self.timeout = timeout;
         self
@@ -230,12 +234,14 @@ impl SmtpBuilder {
 
     /// Also trust this root certificate (PEM), for a server whose certificate comes from a
     /// private authority or is self-signed. The web PKI's roots stay trusted.
+    #[must_use]
     pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> SmtpBuilder {
         self.root_certificates.push(pem.into());
         self
     }
 
     /// The domain after the `@` in Message-IDs; the From address's domain by default.
+    #[must_use]
     pub fn message_id_domain(mut self, domain: impl Into<String>) -> SmtpBuilder {
         self.message_id_domain = Some(domain.into());
         self

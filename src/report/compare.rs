@@ -28,6 +28,11 @@ pub enum FigureUnit {
 }
 
 impl FigureUnit {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "rounding a figure computed from real counts and durations back to its unit; negatives are clamped"
+    )]
     fn value(self, v: Option<f64>) -> Value {
         match self {
             FigureUnit::Count => Value::Count(v.map_or(0, |v| v.max(0.0) as usize), "count"),
@@ -104,6 +109,10 @@ impl Compared {
 
     /// The change for people: `−4 h 15 min (−85%)`, `−13 (−42%)`, `+35 pp`; `—` when one
     /// side has no value.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the rounded change of a figure computed from real durations"
+    )]
     pub fn change_text(&self) -> String {
         let Some(change) = self.change else {
             return "—".into();
@@ -131,9 +140,8 @@ impl Compared {
             FigureUnit::Score => format!("{}{:.1}", sign(change), change.abs()),
         };
         match (self.unit, self.change_percent) {
-            (FigureUnit::Percent, _) => absolute,
+            (FigureUnit::Percent, _) | (_, None) => absolute,
             (_, Some(p)) => format!("{absolute} ({}{:.0}%)", sign(p), p.abs()),
-            (_, None) => absolute,
         }
     }
 }
@@ -275,11 +283,23 @@ impl fmt::Display for Comparison {
 type Headline<'r> = (String, FigureUnit, Option<f64>, &'r str);
 
 /// A duration as seconds, for a headline figure.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "seconds of a report figure; 52 bits of mantissa outlast any real duration"
+)]
 fn secs(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.num_seconds() as f64)
 }
 
 /// A count, for a headline figure.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "a count of incidents; 52 bits of mantissa outlast any real count"
+)]
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "a headline figure, optional like the others"
+)]
 fn count(n: usize) -> Option<f64> {
     Some(n as f64)
 }

@@ -453,6 +453,10 @@ impl<'p> Accumulator<'p> {
     }
 
     /// Customer feedback recorded in the window.
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "an average of scores; 52 bits of mantissa outlast any real count"
+    )]
     fn satisfaction(&self) -> Satisfaction {
         Satisfaction {
             responses: self.responses,
@@ -580,6 +584,10 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 }
 
 /// `part / whole` in percent; `None` if `whole` is zero.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "a percentage of two counts; 52 bits of mantissa outlast any real count"
+)]
 fn percent(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }

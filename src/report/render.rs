@@ -522,7 +522,7 @@ pub(super) fn wrapped(f: &mut fmt::Formatter<'_>, lead: &str, text: &str) -> fmt
     for word in text.split_whitespace() {
         if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
             writeln!(f, "{line}")?;
-            line = indent.clone();
+            line.clone_from(&indent);
             empty = true;
         }
         if !empty {

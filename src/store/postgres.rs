@@ -181,7 +181,7 @@ fn trouble(e: &postgres::Error) -> Trouble {
         };
     }
     // Without a server's code: a socket error (refused, reset, timed out) is the connection.
-    if std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+    if matches!(std::error::Error::source(e), Some(s) if s.is::<std::io::Error>()) {
         Trouble::Connection
     } else {
         Trouble::Other
@@ -298,7 +298,9 @@ impl Pool {
     fn slots(&self) -> MutexGuard<'_, Slots> {
         // Every update of `Slots` is one push, pop or count change: a poisoned lock still
         // guards consistent slots.
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes an idle connection, or makes one if fewer than `max` are open, or waits for one
@@ -350,8 +352,8 @@ impl Pool {
             }
             slots = self
                 .freed
-                .wait_timeout(slots, self.wait - waited)
-                .unwrap_or_else(|e| e.into_inner())
+                .wait_timeout(slots, self.wait.saturating_sub(waited))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
     }
@@ -437,6 +439,10 @@ impl PostgresStore {
     ///
     /// # Errors
     /// As [`PostgresStore::connect`].
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "public signature: a reference would break callers before 1.0 decides it"
+    )]
     pub fn connect_with(params: &str, options: PostgresOptions) -> Result<PostgresStore> {
         let store = PostgresStore {
             pool: Pool::new(params, &options)?,
@@ -521,6 +527,10 @@ impl PostgresStore {
     }
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "`SCHEMA_VERSION` is a small constant"
+)]
 fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction().map_err(fail(BEGIN))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
@@ -597,6 +607,10 @@ impl Store for PostgresStore {
     /// One transaction, six round trips however large the batch: begin, lock, read every
     /// incident's version with one query, insert every row with one statement, notify,
     /// commit.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "`EVENT_SCHEMA` is a small constant"
+    )]
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
         self.with_client(Retry::Begin, |client| {
             let mut tx = client.transaction().map_err(fail(BEGIN))?;

@@ -107,6 +107,10 @@ pub struct GroupHeader {
 /// # Errors
 /// A message if an event cannot be encoded (it always can for events built by this crate), or
 /// if the frame would exceed [`MAX_BODY_LEN`].
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a frame over `MAX_BODY_LEN` (64 MiB) is refused before it is returned, so no count or length that fits it truncates"
+)]
 pub fn encode_frame(
     out: &mut Vec<u8>,
     groups: &[(IncidentId, u64, &[Event])],
@@ -420,7 +424,7 @@ mod tests {
         fn arbitrary_bodies_behind_valid_checksums_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
             // Wrap random bytes in a correct frame header, so the structural decoder runs.
             let mut frame = vec![0u8; FRAME_HEADER_LEN];
-            frame[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+            frame[..4].copy_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
             frame[4..6].copy_from_slice(&SCHEMA_VERSION.to_le_bytes());
             frame[6] = KIND_TRANSACTION;
             frame[8..12].copy_from_slice(&crc32fast::hash(&body).to_le_bytes());

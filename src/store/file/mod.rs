@@ -337,7 +337,9 @@ impl Drop for LeaderSeat<'_> {
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // Every update of `State` is completed before the guard is dropped and none of them can
     // panic halfway, so a poisoned mutex still holds consistent state.
-    state.lock().unwrap_or_else(|e| e.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl FileStore {
@@ -455,7 +457,9 @@ impl FileStore {
                 .map_err(|e| io_error("create", &target, e))?;
             let mut at = 0u64;
             while at < *len {
-                let n = buf.len().min((*len - at) as usize);
+                let n = buf
+                    .len()
+                    .min(usize::try_from(*len - at).unwrap_or(usize::MAX));
                 read_exact_at(file, &mut buf[..n], at).map_err(|e| io_error("read", path, e))?;
                 self.io.write_all_at(&out, &target, &buf[..n], at)?;
                 at += n as u64;
@@ -541,6 +545,10 @@ impl FileStore {
     }
 
     /// Queues `groups` as one frame and waits until it is durable.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a frame is at most `MAX_BODY_LEN` (64 MiB) plus its header: `encode_frame` refuses longer ones"
+    )]
     fn commit_frame(&self, groups: &[(IncidentId, Version, &[Event])]) -> Result<Vec<Version>> {
         let mut frame = Vec::new();
         let encoded: Vec<(IncidentId, u64, &[Event])> = groups
@@ -606,7 +614,10 @@ impl FileStore {
                 return Err(poison.error());
             }
             if state.writing {
-                state = self.turn.wait(state).unwrap_or_else(|e| e.into_inner());
+                state = self
+                    .turn
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 continue;
             }
             // Lead: take the writer's seat, gather, take everything queued as one commit.
@@ -661,7 +672,7 @@ impl FileStore {
             state = self
                 .gather
                 .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
         state.gathering = false;
@@ -670,6 +681,10 @@ impl FileStore {
 
     /// Publishes a written commit (durable versions, frame positions), or poisons the store
     /// if writing it failed.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "segment numbers are `u32` in their names; the index is one less than a number"
+    )]
     fn publish(
         &self,
         state: &mut State,
@@ -719,6 +734,10 @@ impl FileStore {
     /// Writes one commit at the end of the current segment (or of a new one) and flushes it.
     /// Returns the segment index, the offset the commit starts at, and the new segment if one
     /// was started.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "segment numbers are `u32` in their names; the index is one less than a number"
+    )]
     fn write_commit(
         &self,
         bytes: &[u8],
@@ -870,14 +889,14 @@ const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250)
 #[derive(Debug)]
 struct DirLock {
     key: PathBuf,
-    _file: File,
+    file: File,
 }
 
 impl Drop for DirLock {
     fn drop(&mut self) {
         OPEN_HERE
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.key);
     }
 }
@@ -898,7 +917,7 @@ fn take_lock(dir: &Path) -> Result<DirLock> {
     };
     if !OPEN_HERE
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(key.clone())
     {
         return Err(locked());
@@ -916,15 +935,15 @@ fn take_lock(dir: &Path) -> Result<DirLock> {
         Err(e) => {
             OPEN_HERE
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&key);
             return Err(io_error("open lock file", &path, e));
         }
     };
-    let lock = DirLock { key, _file: file };
+    let lock = DirLock { key, file };
     let started = std::time::Instant::now();
     loop {
-        match lock._file.try_lock() {
+        match lock.file.try_lock() {
             Ok(()) => return Ok(lock),
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_PATIENCE => {
                 std::thread::sleep(std::time::Duration::from_millis(2));
@@ -981,9 +1000,8 @@ fn quarantine_target(dir: &Path, source: &Path, offset: u64) -> Result<PathBuf> 
     std::fs::create_dir_all(&qdir).map_err(|e| io_error("create directory", &qdir, e))?;
     let name = source
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "segment".into());
-    (0u32..)
+        .map_or_else(|| "segment".into(), |n| n.to_string_lossy().into_owned());
+    (0..=u32::MAX)
         .map(|attempt| qdir.join(format!("{name}.from-{offset}.{attempt}")))
         .find(|candidate| !candidate.exists())
         .ok_or_else(|| {
@@ -1005,7 +1023,14 @@ fn quarantine_copy(
     to: u64,
 ) -> Result<PathBuf> {
     let target = quarantine_target(dir, path, from)?;
-    let mut bytes = vec![0u8; (to - from) as usize];
+    let len = usize::try_from(to - from).map_err(|_| {
+        io_error(
+            "read",
+            path,
+            std::io::Error::other("too large to hold in memory"),
+        )
+    })?;
+    let mut bytes = vec![0u8; len];
     read_exact_at(file, &mut bytes, from).map_err(|e| io_error("read", path, e))?;
     let out = OpenOptions::new()
         .write(true)
@@ -1074,7 +1099,14 @@ impl Store for FileStore {
             .collect();
         let mut buf = Vec::new();
         for (path, file, len) in snapshot {
-            buf.resize(len as usize, 0);
+            let len = usize::try_from(len).map_err(|_| {
+                io_error(
+                    "read",
+                    &path,
+                    std::io::Error::other("too large to hold in memory"),
+                )
+            })?;
+            buf.resize(len, 0);
             read_exact_at(&file, &mut buf, 0).map_err(|e| io_error("read", &path, e))?;
             let mut pos = format::FILE_HEADER_LEN;
             while pos < buf.len() {

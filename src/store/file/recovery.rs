@@ -99,7 +99,7 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         events: 0,
     };
     for (i, (number, path)) in listed.iter().enumerate() {
-        let expected = i as u32 + 1;
+        let expected = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1);
         if *number != expected {
             return Ok(Err(Damage {
                 segment: i,
@@ -189,6 +189,10 @@ fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), 
 }
 
 /// Checks every frame after the header and indexes it; returns where the valid frames end.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
+)]
 fn scan_frames(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<usize, Damage> {
     let mut pos = format::FILE_HEADER_LEN;
     while pos < bytes.len() {

@@ -3,7 +3,7 @@
 //! Stored events are JSON of private record types ([`v1`]), not of the public types: renaming
 //! a public field or variant cannot change stored bytes, and a stored value is checked again by
 //! the public constructors when it is read. Every backend frames the JSON with the schema
-//! version it was written with (the FileStore frame header, the SQL `schema` column, the
+//! version it was written with (the `FileStore` frame header, the SQL `schema` column, the
 //! `schema` field of a JSON Lines export); [`decode`] takes that version and upcasts older
 //! records to the current types. The procedure for a new version is in ARCHITECTURE.md,
 //! "Storage schema".
