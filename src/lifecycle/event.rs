@@ -422,6 +422,42 @@ impl Notification {
 }
 
 impl Change {
+    /// The variant's name in snake case (`"opened"`, `"timer_fired"`, …): a stable label for
+    /// logs and metrics. The stored format has names of its own and does not use this.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Change::Opened { .. } => "opened",
+            Change::Acknowledged => "acknowledged",
+            Change::OwnerAssigned { .. } => "owner_assigned",
+            Change::InvestigationStarted => "investigation_started",
+            Change::RootCauseIdentified { .. } => "root_cause_identified",
+            Change::Mitigated { .. } => "mitigated",
+            Change::Resolved { .. } => "resolved",
+            Change::Reopened { .. } => "reopened",
+            Change::Closed { .. } => "closed",
+            Change::SeverityChanged { .. } => "severity_changed",
+            Change::NoteAdded { .. } => "note_added",
+            Change::CustomerUpdatePosted { .. } => "customer_update_posted",
+            Change::VendorWaitStarted { .. } => "vendor_wait_started",
+            Change::VendorWaitEnded { .. } => "vendor_wait_ended",
+            Change::TimerFired { .. } => "timer_fired",
+            Change::ResponderAdded { .. } => "responder_added",
+            Change::ResponderRemoved { .. } => "responder_removed",
+            Change::TaskAdded { .. } => "task_added",
+            Change::TaskAssigned { .. } => "task_assigned",
+            Change::TaskCompleted { .. } => "task_completed",
+            Change::ReviewRecorded { .. } => "review_recorded",
+            Change::FollowUpCompleted { .. } => "follow_up_completed",
+            Change::FeedbackRecorded { .. } => "feedback_recorded",
+            Change::SignalReceived { .. } => "signal_received",
+            Change::MergedInto { .. } => "merged_into",
+            Change::DuplicateMerged { .. } => "duplicate_merged",
+            Change::NotificationRequested { .. } => "notification_requested",
+            Change::NotificationDelivered { .. } => "notification_delivered",
+            Change::NotificationFailed { .. } => "notification_failed",
+        }
+    }
+
     /// The command kind that records this change; its row in the transition table decides in
     /// which statuses the change may appear.
     pub const fn command_kind(&self) -> CommandKind {
