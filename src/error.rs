@@ -165,6 +165,26 @@ pub enum Error {
         dir: PathBuf,
     },
 
+    /// The store was opened read-only ([`FileStore::open_read_only`](crate::store::FileStore::open_read_only)),
+    /// so it refuses every write. Nothing was recorded.
+    #[error("store {} is open read-only; open it with FileStore::open to write", dir.display())]
+    ReadOnly {
+        /// The store's directory.
+        dir: PathBuf,
+    },
+
+    /// The directory holds a backup that never finished (it was interrupted, or a copy of it
+    /// was cut short): opening it would show only part of the data as if it were all of it.
+    ///
+    /// Take the backup again; the partial copy can be deleted.
+    #[error("{} is an incomplete backup: {reason}", dir.display())]
+    IncompleteBackup {
+        /// The directory that was opened (or checked).
+        dir: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+
     /// The store refuses writes because an earlier write or flush failed (or a thread
     /// panicked while writing) and durability of what followed could not be promised.
     ///

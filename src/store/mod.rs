@@ -27,7 +27,7 @@ use crate::lifecycle::Event;
 use crate::model::IncidentId;
 
 #[cfg(feature = "file")]
-pub use file::{Durability, FileStore, FileStoreOptions, OpenReport};
+pub use file::{Durability, FileStore, FileStoreOptions, OpenReport, VerifyReport};
 pub use jsonl::{ExportReport, export_jsonl, import_jsonl};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

@@ -316,21 +316,22 @@ fn check_cut(original: &[u8], cut: usize, bounds: &[(usize, usize)], frames: &[F
             (&seg, valid as u64, (cut - valid) as u64),
             "{context}"
         );
+        let saved_to = torn
+            .saved_to
+            .clone()
+            .unwrap_or_else(|| panic!("{context}: the torn tail was not saved"));
         assert!(
-            torn.saved_to.starts_with(dir.join(QUARANTINE_DIR)),
+            saved_to.starts_with(dir.join(QUARANTINE_DIR)),
             "{context}: saved to {}",
-            torn.saved_to.display()
+            saved_to.display()
         );
         assert_eq!(
-            std::fs::read(&torn.saved_to).unwrap(),
+            std::fs::read(&saved_to).unwrap(),
             &original[valid..cut],
             "{context}: quarantined bytes"
         );
-        assert_eq!(
-            quarantine_files(dir),
-            vec![torn.saved_to.clone()],
-            "{context}"
-        );
+        assert_eq!(quarantine_files(dir), vec![saved_to], "{context}");
+        assert_eq!(report.damaged_tail, None, "{context}");
     } else {
         assert_eq!(report.torn_tail, None, "{context}");
         assert_eq!(quarantine_files(dir), Vec::<PathBuf>::new(), "{context}");
@@ -527,13 +528,48 @@ fn a_cut_at_a_frame_boundary_of_an_older_segment_is_not_silent() {
 // 2. bit flips and zero-filled tails
 
 /// Flips bit `bit` of segment `n` (of the copy in `dir`), opens, and checks that the open is
-/// refused with corruption at the start of the frame holding that bit (0 for the file header).
-fn check_flip(dir: &Path, n: usize, bytes: &[u8], bounds: &[(usize, usize)], bit: usize) {
+/// refused with corruption at the start of the frame holding that bit (0 for the file header)
+/// — except for a bit in the body of the newest segment's final frame (`newest`): that
+/// complete frame fails its checksum and is set aside, saved to quarantine and reported.
+fn check_flip(
+    dir: &Path,
+    n: usize,
+    bytes: &[u8],
+    bounds: &[(usize, usize)],
+    bit: usize,
+    newest: bool,
+) {
     let byte = bit / 8;
     let mut flipped = bytes.to_vec();
     flipped[byte] ^= 1 << (bit % 8);
     let target = seg_path(dir, n);
     std::fs::write(&target, &flipped).unwrap();
+    let (last_start, last_end) = bounds[bounds.len() - 1];
+    if newest && byte >= last_start + FRAME_HEADER_LEN {
+        let store = FileStore::open(dir).unwrap_or_else(|e| {
+            panic!("bit {bit} (byte {byte}) in the final frame's body: refused: {e}")
+        });
+        let report = store.open_report().clone();
+        drop(store);
+        let tail = report
+            .damaged_tail
+            .unwrap_or_else(|| panic!("bit {bit}: no damaged tail reported"));
+        assert_eq!(report.torn_tail, None, "bit {bit}");
+        assert_eq!(
+            (&tail.path, tail.offset, tail.bytes),
+            (&target, last_start as u64, (last_end - last_start) as u64),
+            "bit {bit}"
+        );
+        let saved = tail.saved_to.expect("saved to quarantine");
+        assert_eq!(
+            std::fs::read(&saved).unwrap(),
+            &flipped[last_start..],
+            "bit {bit}"
+        );
+        assert_eq!(std::fs::metadata(&target).unwrap().len(), last_start as u64);
+        std::fs::remove_dir_all(dir.join(QUARANTINE_DIR)).unwrap();
+        return;
+    }
     let expected = if byte < FILE_HEADER_LEN {
         0
     } else {
@@ -563,7 +599,7 @@ fn check_flip(dir: &Path, n: usize, bytes: &[u8], bounds: &[(usize, usize)], bit
 }
 
 #[test]
-fn every_bit_flip_is_corruption_at_the_damaged_frame() {
+fn every_bit_flip_is_corruption_at_the_damaged_frame_or_a_final_frame_set_aside() {
     let _no_fork = no_fork_now();
     let seed = seed();
     let mut rng = Rng(seed);
@@ -593,7 +629,7 @@ fn every_bit_flip_is_corruption_at_the_damaged_frame() {
     let last = std::fs::read(seg_path(src.path(), 2)).unwrap();
     let last_bounds = frame_bounds(&last);
     for bit in 0..last.len() * 8 {
-        check_flip(tmp.path(), 2, &last, &last_bounds, bit);
+        check_flip(tmp.path(), 2, &last, &last_bounds, bit, true);
     }
     std::fs::write(seg_path(tmp.path(), 2), &last).unwrap();
 
@@ -605,7 +641,8 @@ fn every_bit_flip_is_corruption_at_the_damaged_frame() {
     bits.extend(bounds[bounds.len() - 1].0 * 8..first.len() * 8);
     bits.extend((0..300).map(|_| rng.below(first.len() as u64 * 8) as usize));
     for bit in bits {
-        let result = std::panic::catch_unwind(|| check_flip(tmp.path(), 1, &first, &bounds, bit));
+        let result =
+            std::panic::catch_unwind(|| check_flip(tmp.path(), 1, &first, &bounds, bit, false));
         if let Err(panic) = result {
             eprintln!("seed {seed}");
             std::panic::resume_unwind(panic);
@@ -631,7 +668,10 @@ fn a_zero_filled_tail_is_a_torn_tail() {
     let store = FileStore::open(src.path()).unwrap();
     let torn = store.open_report().torn_tail.clone().expect("torn tail");
     assert_eq!((&torn.path, torn.offset, torn.bytes), (&seg, len, 100));
-    assert_eq!(std::fs::read(&torn.saved_to).unwrap(), vec![0u8; 100]);
+    assert_eq!(
+        std::fs::read(torn.saved_to.as_ref().unwrap()).unwrap(),
+        vec![0u8; 100]
+    );
     assert_eq!(std::fs::metadata(&seg).unwrap().len(), len);
     assert_store_is(&store, &model, &ids, "after the zero tail");
     let v = store.version(ids[0]).unwrap();
@@ -659,11 +699,12 @@ fn a_zero_filled_tail_in_an_older_segment_is_corruption() {
 
 #[test]
 
-fn a_final_frame_ending_in_zeros_is_a_torn_tail() {
+fn a_final_frame_ending_in_zeros_is_set_aside_not_called_torn() {
     let _no_fork = no_fork_now();
     // A power loss while the last frame was being written can leave the file at its new size
-    // with the frame's later blocks never written: they read as zeros. That frame was never
-    // acknowledged (its fdatasync did not return), just as with a wholly zero tail.
+    // with the frame's later blocks never written: they read as zeros. A failed sector looks
+    // the same. The store cannot tell an unacknowledged write from an acknowledged append
+    // here, so it sets the frame aside and reports it as damage, apart from torn tails.
     let src = tempfile::tempdir().unwrap();
     let store = FileStore::open(src.path()).unwrap();
     let frames = apply_plan(&store, &torn_plan(), &mut BTreeMap::new());
@@ -679,13 +720,21 @@ fn a_final_frame_ending_in_zeros_is_a_torn_tail() {
     std::fs::write(&seg, &damaged).unwrap();
     let store = match FileStore::open(src.path()) {
         Ok(store) => store,
-        Err(e) => panic!("the unacknowledged final frame is reported as damage: {e}"),
+        Err(e) => panic!("the shop is locked out by a damaged final frame: {e}"),
     };
-    let torn = store.open_report().torn_tail.clone().expect("torn tail");
+    assert_eq!(store.open_report().torn_tail, None);
+    let tail = store
+        .open_report()
+        .damaged_tail
+        .clone()
+        .expect("damaged tail");
     assert_eq!(
-        (torn.offset, torn.bytes),
+        (tail.offset, tail.bytes),
         (start as u64, (end - start) as u64)
     );
+    assert!(tail.reason.contains("checksum"), "{}", tail.reason);
+    let saved = tail.saved_to.clone().expect("saved to quarantine");
+    assert_eq!(std::fs::read(&saved).unwrap(), &damaged[start..end]);
     let ids: Vec<IncidentId> = (1..=3).map(nth_id).collect();
     assert_store_is(
         &store,
@@ -693,6 +742,9 @@ fn a_final_frame_ending_in_zeros_is_a_torn_tail() {
         &ids,
         "zeroed final frame",
     );
+    drop(store);
+    let again = FileStore::open(src.path()).unwrap();
+    assert_eq!(again.open_report().damaged_tail, None, "set aside once");
 }
 
 // ---------------------------------------------------------------------------------------------

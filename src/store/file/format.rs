@@ -225,6 +225,23 @@ pub fn frame_len(bytes: &[u8]) -> Option<usize> {
     (body_len <= MAX_BODY_LEN).then_some(FRAME_HEADER_LEN + body_len)
 }
 
+/// Whether the frame at the start of `bytes` is complete, with an intact header, but its
+/// body fails its checksum: the one kind of damage that recovery may set aside at the end of
+/// the newest segment (see `recovery.rs`).
+pub fn body_fails_checksum(bytes: &[u8]) -> bool {
+    let Some(len) = frame_len(bytes) else {
+        return false;
+    };
+    let (Some(header), Some(body)) = (
+        bytes.get(..FRAME_HEADER_LEN),
+        bytes.get(FRAME_HEADER_LEN..len),
+    ) else {
+        return false;
+    };
+    let stored = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    crc32fast::hash(body) != stored
+}
+
 /// Walks the groups of a checked frame body, calling `group` with each group's header and the
 /// raw JSON of its events.
 ///

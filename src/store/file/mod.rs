@@ -5,6 +5,7 @@
 
 // The raw segment format is public only for tests and fuzzing: hosts read stores through
 // `FileStore`, and the bytes may change with the schema.
+mod backup;
 #[cfg(any(fuzzing, feature = "testing"))]
 pub mod format;
 #[cfg(not(any(fuzzing, feature = "testing")))]
@@ -12,10 +13,16 @@ mod format;
 mod io;
 mod recovery;
 
+pub use backup::{
+    BackupManifest, INCOMPLETE_MARKER, MANIFEST_FILE, ManifestSegment, Problem, VerifyReport,
+};
+
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use serde::Serialize;
 
 use crate::error::{Conflict, Error, Invalid, Result};
 use crate::lifecycle::Event;
@@ -28,7 +35,7 @@ pub use io::FaultHook;
 use io::FaultHook;
 
 use io::{Io, io_error, open_rw, read_exact_at, segment_path};
-use recovery::{FramePos, Stream};
+use recovery::{FramePos, Stream, TailKind};
 
 /// The default size at which a new segment is started: 64 MiB.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
@@ -98,7 +105,7 @@ impl FileStoreOptions {
 }
 
 /// What opening a store found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct OpenReport {
     /// Segment files.
@@ -109,28 +116,77 @@ pub struct OpenReport {
     pub events: u64,
     /// Incidents found.
     pub incidents: usize,
-    /// The torn tail that was cut away, if the last write before a crash was interrupted.
+    /// An unfinished final write (a crash interrupted it) that was left out: cut and saved to
+    /// quarantine, or only left out in memory (read-only, or `deferred`).
     pub torn_tail: Option<TornTail>,
+    /// A complete final frame that failed its checksum and was set aside (saved to
+    /// quarantine and cut, or only left out in memory): possibly an acknowledged append on a
+    /// failed sector. Logged at warn level with the quarantine file's path.
+    pub damaged_tail: Option<DamagedTail>,
+    /// Whether the store was opened read-only ([`FileStore::open_read_only`]).
+    pub read_only: bool,
+    /// A repair the open could not write (a full disk, read-only media): the store is readable
+    /// as if it had been made, and the first write makes it (or fails with its error).
+    pub deferred: Option<Deferred>,
+    /// The backup manifest found in the directory, if it is (or was restored from) a backup
+    /// made by [`FileStore::backup`]; its segment lengths were checked.
+    pub backup: Option<BackupManifest>,
 }
 
-/// An interrupted final write found and cut away on open. Its bytes were never acknowledged
-/// (an append returns only after its frame is complete and flushed); they are kept in the
-/// quarantine directory all the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An interrupted final write found on open. Its bytes were never acknowledged (an append
+/// returns only after its frame is complete and flushed); they are kept in the quarantine
+/// directory all the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TornTail {
     /// The segment it was in.
     pub path: PathBuf,
-    /// Where the incomplete frame started; the segment now ends here.
+    /// Where the incomplete frame started; the segment now ends here (or, if it was not cut
+    /// yet, will end here).
     pub offset: u64,
-    /// How many bytes were cut.
+    /// How many bytes were left out.
     pub bytes: u64,
-    /// Where the cut bytes were saved.
-    pub saved_to: PathBuf,
+    /// Where the cut bytes were saved; `None` if they were not cut (a read-only open, a
+    /// [`verify`](FileStore::verify), or a cut deferred to the first write).
+    pub saved_to: Option<PathBuf>,
+}
+
+/// A complete final frame whose body failed its checksum, set aside on open.
+///
+/// The rule, the same everywhere: the last frame of the newest segment, with an intact header
+/// and a body that reaches the end of the file (or is followed only by zero bytes), whose body
+/// checksum does not match, is left out of the store and its bytes are copied to quarantine
+/// before the segment is cut. It may be a write a crash interrupted after the file had grown,
+/// or an acknowledged append on a failed sector; the store cannot tell which, so it keeps the
+/// bytes, says so here and logs it at warn level. Damage anywhere else is
+/// [`Error::Corrupt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DamagedTail {
+    /// The segment it was in.
+    pub path: PathBuf,
+    /// Where the frame started.
+    pub offset: u64,
+    /// How many bytes were set aside (the frame and any zero bytes after it).
+    pub bytes: u64,
+    /// What failed.
+    pub reason: String,
+    /// Where the bytes were saved; `None` if they were not cut (as for [`TornTail::saved_to`]).
+    pub saved_to: Option<PathBuf>,
+}
+
+/// A repair an open could not write, deferred to the first write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Deferred {
+    /// What could not be done, e.g. "cut the torn tail".
+    pub what: String,
+    /// The error that stopped it (e.g. "No space left on device (os error 28)").
+    pub error: String,
 }
 
 /// What [`FileStore::repair`] moved aside.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RepairReport {
     /// Each damaged range, in the order found. Empty if the store was healthy.
@@ -138,7 +194,7 @@ pub struct RepairReport {
 }
 
 /// A range of a segment moved into the quarantine directory by a repair.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Quarantined {
     /// The segment the bytes came from.
@@ -154,7 +210,7 @@ pub struct Quarantined {
 }
 
 /// What [`FileStore::backup`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct BackupReport {
     /// The backup directory (open it with [`FileStore::open`] to restore).
@@ -180,16 +236,29 @@ pub const QUARANTINE_DIR: &str = "quarantine";
 ///   commit); [`append_batch`](Store::append_batch) writes many appends, atomically, with one.
 /// - **Checked on the way in and out.** Every frame carries CRC-32 checksums of its header and
 ///   body. On open, every frame is checked; reads check again.
-/// - **Torn tails are cut, damage is reported.** An incomplete final frame (the write a crash
-///   interrupted: cut short, or ending in zero bytes the file system never filled) is cut
-///   away, saved into `quarantine/`, reported in the [`OpenReport`] and logged. Damage
-///   anywhere else is [`Error::Corrupt`] with the file and byte offset; nothing is skipped
-///   silently. A final frame that is complete but fails its checksum is reported as
-///   `Corrupt` too, rather than guessed to be torn: it may be an acknowledged append hit by
-///   a bad sector. [`FileStore::repair`] moves the damaged part aside and never deletes a
-///   byte.
+/// - **Torn tails are cut, damage is reported.** Two things may lie after the last complete
+///   frame of the newest segment, and [`OpenReport`] tells them apart:
+///   - an **unfinished write** (a frame cut short, or zero bytes the file system never
+///     filled): never acknowledged; cut, saved into `quarantine/`, reported as
+///     [`OpenReport::torn_tail`] and logged;
+///   - a **complete final frame that fails its checksum** (its header intact, its body
+///     reaching the end of the file or followed only by zeros): it may be a write a crash
+///     interrupted after the file grew, or an acknowledged append on a failed sector, and the
+///     store cannot tell which. It is **set aside**: saved into `quarantine/`, cut, reported
+///     as [`OpenReport::damaged_tail`] and logged at warn level with the quarantine file's
+///     path — never refused, so the shop can still read everything before it.
+///
+///   Damage anywhere else is [`Error::Corrupt`] with the file and byte offset; nothing is
+///   skipped silently. [`FileStore::repair`] moves the damaged part aside and never deletes
+///   a byte; [`FileStore::verify`] checks without changing anything.
+/// - **Always readable.** If the open cannot write a repair (a full disk, read-only media),
+///   it opens anyway and defers it to the first write ([`OpenReport::deferred`]);
+///   [`FileStore::open_read_only`] takes no lock and writes nothing at all.
+/// - **Backups cannot pass for complete.** [`FileStore::backup`] writes into a hidden
+///   sibling, writes a manifest last and renames into place; an interrupted backup is
+///   [`Error::IncompleteBackup`] when opened.
 /// - **One writer.** The directory is locked with an OS file lock; a second open, from this
-///   process or another, gets [`Error::Locked`].
+///   process or another, gets [`Error::Locked`]. Read-only opens take no lock.
 /// - **After a failed write or flush** (a full disk, an I/O error) the append returns the
 ///   error and the store **refuses every later write** with [`Error::Poisoned`] until it is
 ///   reopened: after a failed fdatasync the kernel may have dropped the unflushed pages, so
@@ -216,7 +285,8 @@ pub struct FileStore {
     state: Mutex<State>,
     turn: Condvar,
     gather: Condvar,
-    _lock: DirLock,
+    /// The directory's lock; `None` when opened read-only.
+    _lock: Option<DirLock>,
 }
 
 impl std::fmt::Debug for FileStore {
@@ -265,6 +335,35 @@ struct State {
     last_flush: std::time::Duration,
     /// Whether a leader is waiting for more frames (appenders then wake it).
     gathering: bool,
+    /// Repairs of the tail the open could not write (a full disk): made before the first
+    /// write, which fails with their error if they still cannot be made.
+    fixups: Vec<Fixup>,
+    /// Opened read-only: every write is refused.
+    read_only: bool,
+}
+
+/// A repair of the newest segment that recovery found needed.
+#[derive(Debug, Clone)]
+enum Fixup {
+    /// Save bytes `from..to` of the segment into quarantine, then cut it at `from`.
+    Cut {
+        segment: usize,
+        from: u64,
+        to: u64,
+        damaged: bool,
+    },
+    /// Write the header of a segment a crash caught before its header was complete.
+    Header { segment: usize, number: u32 },
+}
+
+impl Fixup {
+    fn what(&self) -> &'static str {
+        match self {
+            Fixup::Cut { damaged: false, .. } => "cut the torn tail",
+            Fixup::Cut { damaged: true, .. } => "set aside the damaged final frame",
+            Fixup::Header { .. } => "complete the newest segment's header",
+        }
+    }
 }
 
 /// Why the store refuses writes: the failed write or flush, or `None` after a panic.
@@ -354,31 +453,164 @@ impl FileStore {
 
     /// Opens (or creates) the store in `dir` with `options`.
     ///
+    /// If the open finds a repair to make (a torn tail to cut, a damaged final frame to set
+    /// aside, a half-written segment header) but cannot write it — a full disk, read-only
+    /// media — it still opens: the store reads as if the repair had been made,
+    /// [`OpenReport::deferred`] says what is pending and why, and the first write makes it
+    /// (or fails with its error, changing nothing).
+    ///
     /// # Errors
-    /// As [`FileStore::open`].
+    /// As [`FileStore::open`]; also [`Error::IncompleteBackup`] if `dir` holds a backup that
+    /// never finished, or is empty while an unfinished backup into it lies beside it.
     pub fn open_with(dir: impl AsRef<Path>, options: FileStoreOptions) -> Result<FileStore> {
         let dir = dir.as_ref().to_path_buf();
         let io = Io::new(options.fault_hook.clone());
+        if backup::is_new(&dir)?
+            && let Some(partial) = backup::incomplete_sibling(&dir)
+        {
+            return Err(Error::IncompleteBackup {
+                dir,
+                reason: format!(
+                    "a backup into it never finished (its partial copy is {}); take the backup \
+                     again, or delete the partial copy to start a new store here",
+                    partial.display()
+                ),
+            });
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
         let lock = take_lock(&dir)?;
-
+        let manifest = backup::check_backup(&dir)?;
         let scanned = match recovery::scan(&dir)? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
-        let mut report = OpenReport {
-            segments: scanned.segments.len(),
-            frames: scanned.frames,
-            events: scanned.events,
-            incidents: scanned.index.len(),
-            torn_tail: None,
+        let mut report = report_of(&scanned);
+        report.backup = manifest;
+        let (mut segments, mut fixups) = open_segments(&scanned, false)?;
+        if segments.is_empty() {
+            segments.push(create_segment(&io, &dir, 1, 0)?);
+        }
+        match apply_fixups(&io, &dir, &mut segments, &mut fixups) {
+            Ok(saved) => note_saved(&mut report, &saved),
+            Err((saved, error)) => {
+                note_saved(&mut report, &saved);
+                let what = fixups.first().map_or("repair", Fixup::what);
+                log::warn!(
+                    "incidents: store {} opened, but could not {what} ({error}); it reads as if \
+                     done, and the first write will retry",
+                    dir.display()
+                );
+                report.deferred = Some(Deferred {
+                    what: what.to_owned(),
+                    error: error.to_string(),
+                });
+            }
+        }
+        Ok(Self::assemble(
+            dir,
+            options,
+            io,
+            report,
+            scanned.index,
+            segments,
+            fixups,
+            Some(lock),
+        ))
+    }
+
+    /// Opens the store in `dir` for reading only: takes no lock, writes nothing (not even the
+    /// lock file), and refuses every write with [`Error::ReadOnly`]. Works on read-only media,
+    /// on a backup, on a copy, and on a directory another process has open for writing.
+    ///
+    /// The view is what the directory held when the open read it: every append acknowledged
+    /// before the open began, and possibly some completed while it ran; it does not follow
+    /// later appends (open again to see them). A torn tail or a damaged final frame is left
+    /// out in memory and reported in the [`OpenReport`] with `saved_to: None`; nothing is cut.
+    /// (On a directory being written, the frame being written at that moment may show up as
+    /// either.)
+    ///
+    /// ```
+    /// use incidents::store::{FileStore, Store};
+    /// # let dir = std::env::temp_dir().join(format!("incidents-doc-ro-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # drop(FileStore::open(&dir)?);
+    /// let store = FileStore::open_read_only(&dir)?;
+    /// assert!(store.open_report().read_only);
+    /// # let id = incidents::IncidentId::new();
+    /// # let version = store.version(id)?;
+    /// # assert!(matches!(store.append(id, version, &[]), Err(incidents::Error::ReadOnly { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), incidents::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] if `dir` does not exist or cannot be read; [`Error::Corrupt`] for damage
+    /// before the end (see [`FileStore::repair`]); [`Error::IncompleteBackup`].
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<FileStore> {
+        let dir = dir.as_ref().to_path_buf();
+        let meta = std::fs::metadata(&dir).map_err(|e| io_error("open directory", &dir, e))?;
+        if !meta.is_dir() {
+            return Err(io_error(
+                "open directory",
+                &dir,
+                std::io::Error::other("not a directory"),
+            ));
+        }
+        let manifest = backup::check_backup(&dir)?;
+        let scanned = match recovery::scan(&dir)? {
+            Ok(scanned) => scanned,
+            Err(damage) => return Err(damage.into_error()),
         };
+        let mut report = report_of(&scanned);
+        report.backup = manifest;
+        report.read_only = true;
+        let (segments, _) = open_segments(&scanned, true)?;
+        let mut store = Self::assemble(
+            dir,
+            FileStoreOptions::default(),
+            Io::default(),
+            report,
+            scanned.index,
+            segments,
+            Vec::new(),
+            None,
+        );
+        lock_state(&store.state).read_only = true;
+        store.options.durability = Durability::Buffered;
+        Ok(store)
+    }
 
-        let segments = open_segments(&io, &dir, &scanned.segments, &mut report)?;
+    /// Checks the store or backup in `dir` without changing anything and without taking its
+    /// lock (it may be open elsewhere): a backup's completeness and every range its manifest
+    /// lists, every frame's checksums, every event's decoding.
+    ///
+    /// Problems are listed in the report, not returned as errors: a torn tail is a note
+    /// (never acknowledged; opening cuts it), a damaged final frame or any other damage is a
+    /// problem.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the directory cannot be read.
+    pub fn verify(dir: impl AsRef<Path>) -> Result<VerifyReport> {
+        backup::verify(dir.as_ref())
+    }
 
-        Ok(FileStore {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private constructor shared by the two opens"
+    )]
+    fn assemble(
+        dir: PathBuf,
+        options: FileStoreOptions,
+        io: Io,
+        report: OpenReport,
+        index: HashMap<IncidentId, Stream>,
+        segments: Vec<Segment>,
+        fixups: Vec<Fixup>,
+        lock: Option<DirLock>,
+    ) -> FileStore {
+        FileStore {
             state: Mutex::new(State {
-                index: scanned.index,
+                index,
                 segments,
                 pending: Pending::default(),
                 open_commit: 1,
@@ -389,6 +621,8 @@ impl FileStore {
                 last_commit_frames: 0,
                 last_flush: std::time::Duration::ZERO,
                 gathering: false,
+                fixups,
+                read_only: false,
             }),
             turn: Condvar::new(),
             gather: Condvar::new(),
@@ -397,10 +631,11 @@ impl FileStore {
             options,
             dir,
             _lock: lock,
-        })
+        }
     }
 
-    /// What opening found: counts, and the torn tail that was cut, if any.
+    /// What opening found: counts, the tail that was cut or set aside, if any, and whether a
+    /// repair was deferred.
     pub fn open_report(&self) -> &OpenReport {
         &self.report
     }
@@ -419,25 +654,35 @@ impl FileStore {
             .count()
     }
 
-    /// Writes a consistent copy of the store into `dest` (created; it must be empty or not
-    /// exist), while other threads keep appending. The copy holds every append that was
-    /// durable when the backup started, so for every incident a prefix of its events; open
-    /// the copy with [`FileStore::open`] to restore it.
+    /// Writes a consistent copy of the store into `dest` (it must be empty or not exist),
+    /// while other threads keep appending. The copy holds every append that was durable when
+    /// the backup started, so for every incident a prefix of its events; open the copy with
+    /// [`FileStore::open`] to restore it.
+    ///
+    /// A backup cannot pass for complete: it is written into a hidden sibling of `dest`
+    /// (`.NAME.incomplete-backup`) holding the marker [`INCOMPLETE_MARKER`], the manifest
+    /// [`MANIFEST_FILE`] (each segment's length and the CRC-32 of each copied MiB) is written
+    /// last, everything is flushed, the marker removed, and the directory renamed into place.
+    /// If the backup is interrupted, opening the partial copy — or `dest`, while the partial
+    /// copy lies beside it — is [`Error::IncompleteBackup`]; [`FileStore::verify`] checks a
+    /// backup against its manifest.
     ///
     /// # Errors
     /// [`Error::Invalid`] if `dest` is not empty; [`Error::Io`].
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
-        let dest = dest.as_ref();
-        std::fs::create_dir_all(dest).map_err(|e| io_error("create directory", dest, e))?;
-        let mut entries =
-            std::fs::read_dir(dest).map_err(|e| io_error("read directory", dest, e))?;
-        if entries.next().is_some() {
-            return Err(Invalid::new(
-                "backup directory",
-                format!("{} must be empty", dest.display()),
-            )
-            .into());
-        }
+        self.backup_with_progress(dest, &mut |_, _| {})
+    }
+
+    /// [`FileStore::backup`], calling `progress(bytes copied, bytes to copy)` after each MiB
+    /// copied: for a progress bar.
+    ///
+    /// # Errors
+    /// As [`FileStore::backup`].
+    pub fn backup_with_progress(
+        &self,
+        dest: impl AsRef<Path>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<BackupReport> {
         // Segments only ever grow, and bytes below `durable_len` never change, so copying
         // those ranges after releasing the lock gives a consistent snapshot.
         let snapshot: Vec<(PathBuf, Arc<File>, u64)> = lock_state(&self.state)
@@ -445,34 +690,7 @@ impl FileStore {
             .iter()
             .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
             .collect();
-        let mut bytes = 0;
-        let mut buf = vec![0u8; 1 << 20];
-        for (path, file, len) in &snapshot {
-            let name = path.file_name().unwrap_or_default();
-            let target = dest.join(name);
-            let out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&target)
-                .map_err(|e| io_error("create", &target, e))?;
-            let mut at = 0u64;
-            while at < *len {
-                let n = buf
-                    .len()
-                    .min(usize::try_from(*len - at).unwrap_or(usize::MAX));
-                read_exact_at(file, &mut buf[..n], at).map_err(|e| io_error("read", path, e))?;
-                self.io.write_all_at(&out, &target, &buf[..n], at)?;
-                at += n as u64;
-            }
-            self.io.sync_data(&out, &target)?;
-            bytes += len;
-        }
-        self.io.sync_dir(dest)?;
-        Ok(BackupReport {
-            dir: dest.to_path_buf(),
-            segments: snapshot.len(),
-            bytes,
-        })
+        backup::write_backup(&self.io, &snapshot, dest.as_ref(), progress)
     }
 
     /// Repairs a damaged store in `dir` (which must not be open): moves the first damaged
@@ -487,9 +705,39 @@ impl FileStore {
         let dir = dir.as_ref();
         let io = Io::default();
         let _lock = take_lock(dir)?;
+        if dir.join(INCOMPLETE_MARKER).exists() {
+            // Repairing a partial copy would make it pass for a store.
+            return Err(Error::IncompleteBackup {
+                dir: dir.to_path_buf(),
+                reason: format!(
+                    "it holds {INCOMPLETE_MARKER}: the backup never finished, and repair will \
+                     not make a partial copy look whole"
+                ),
+            });
+        }
         let mut report = RepairReport::default();
+        if let Err(Error::Corrupt { path, reason, .. }) = backup::check_backup(dir)
+            && path == dir.join(MANIFEST_FILE)
+            && let Some(saved_to) = backup::retire_manifest(&io, dir)?
+        {
+            report.quarantined.push(Quarantined {
+                bytes: std::fs::metadata(&saved_to).map_or(0, |m| m.len()),
+                path,
+                offset: 0,
+                reason,
+                saved_to,
+            });
+        }
         let mut rounds = 0usize;
-        while let Err(damage) = recovery::scan(dir)? {
+        let scanned = loop {
+            let damage = match recovery::scan(dir)? {
+                Ok(scanned) => break scanned,
+                Err(damage) => damage,
+            };
+            if rounds == 0 {
+                // The store will no longer be the backup its manifest describes.
+                backup::retire_manifest(&io, dir)?;
+            }
             let listed = recovery::list_segments(dir)?;
             // Each round removes at least the damaged frame or a segment; a round that cannot
             // would repeat forever, so stop and say so.
@@ -539,6 +787,11 @@ impl FileStore {
                 });
             }
             io.sync_dir(dir)?;
+        };
+        if let Some(tail) = &scanned.tail {
+            repair_tail(&io, dir, &scanned, tail, &mut report)?;
+        }
+        if !report.quarantined.is_empty() {
             log::warn!("incidents: repaired store {}: {:?}", dir.display(), report);
         }
         Ok(report)
@@ -559,8 +812,23 @@ impl FileStore {
             .map_err(|rule| Error::Invalid(Invalid::new("events", rule)))?;
 
         let mut state = lock_state(&self.state);
+        if state.read_only {
+            return Err(Error::ReadOnly {
+                dir: self.dir.clone(),
+            });
+        }
         if let Some(poison) = &state.poisoned {
             return Err(poison.error());
+        }
+        if !state.fixups.is_empty() {
+            // No commit can be in flight: every append passes here first. Made under the
+            // lock, so no other append starts meanwhile.
+            let state = &mut *state;
+            if let Err((_, error)) =
+                apply_fixups(&self.io, &self.dir, &mut state.segments, &mut state.fixups)
+            {
+                return Err(error);
+            }
         }
         // Check every version first (an append may name one incident twice), then reserve.
         let mut next: HashMap<IncidentId, u64> = HashMap::new();
@@ -813,68 +1081,230 @@ fn take_commit(state: &mut State) -> (u64, Pending, Current) {
     (commit, pending, current)
 }
 
-/// Opens the scanned segments for writing: cuts a torn tail (saved to quarantine first),
-/// completes a header a crash interrupted, and creates the first segment of a new store.
-fn open_segments(
-    io: &Io,
-    dir: &Path,
-    scanned: &[recovery::ScannedSegment],
-    report: &mut OpenReport,
-) -> Result<Vec<Segment>> {
-    let mut segments = Vec::with_capacity(scanned.len() + 1);
-    for seg in scanned {
-        let file = open_rw(&seg.path)?;
-        if seg.valid_len < seg.file_len {
-            report.torn_tail = Some(cut_torn_tail(io, dir, &file, seg)?);
+/// The report of a scan, before any repair.
+fn report_of(scanned: &recovery::Scanned) -> OpenReport {
+    let mut report = OpenReport {
+        segments: scanned.segments.len(),
+        frames: scanned.frames,
+        events: scanned.events,
+        incidents: scanned.index.values().filter(|s| s.durable > 0).count(),
+        ..OpenReport::default()
+    };
+    if let Some(tail) = &scanned.tail {
+        let path = scanned.segments[tail.segment].path.clone();
+        let bytes = tail.end - tail.offset;
+        match &tail.kind {
+            TailKind::Unfinished => {
+                report.torn_tail = Some(TornTail {
+                    path,
+                    offset: tail.offset,
+                    bytes,
+                    saved_to: None,
+                });
+            }
+            TailKind::FailedChecksum(reason) => {
+                log::warn!(
+                    "incidents: the final frame at offset {} of {} is complete but fails its \
+                     checksum ({reason}); it is set aside",
+                    tail.offset,
+                    path.display()
+                );
+                report.damaged_tail = Some(DamagedTail {
+                    path,
+                    offset: tail.offset,
+                    bytes,
+                    reason: reason.clone(),
+                    saved_to: None,
+                });
+            }
         }
-        let mut durable_len = seg.valid_len;
-        if durable_len == 0 {
-            // The newest segment was caught before its header was complete.
-            let header = format::encode_file_header(format::FileHeader {
-                segment: seg.number,
-                previous_len: segments.last().map_or(0, |s: &Segment| s.durable_len),
+    }
+    report
+}
+
+/// Records where cut bytes were saved.
+fn note_saved(report: &mut OpenReport, saved: &[(bool, PathBuf)]) {
+    for (damaged, path) in saved {
+        if *damaged {
+            if let Some(tail) = &mut report.damaged_tail {
+                tail.saved_to = Some(path.clone());
+            }
+        } else if let Some(tail) = &mut report.torn_tail {
+            tail.saved_to = Some(path.clone());
+        }
+    }
+}
+
+/// Opens the scanned segments (for writing, or only for reading) and lists the repairs their
+/// tail needs: cut a torn tail or a damaged final frame, complete a header a crash interrupted.
+fn open_segments(
+    scanned: &recovery::Scanned,
+    read_only: bool,
+) -> Result<(Vec<Segment>, Vec<Fixup>)> {
+    let mut segments = Vec::with_capacity(scanned.segments.len() + 1);
+    let mut fixups = Vec::new();
+    for (i, seg) in scanned.segments.iter().enumerate() {
+        let file = if read_only {
+            File::open(&seg.path).map_err(|e| io_error("open", &seg.path, e))?
+        } else {
+            open_rw(&seg.path)?
+        };
+        if seg.valid_len < seg.file_len {
+            let damaged = scanned
+                .tail
+                .as_ref()
+                .is_some_and(|t| t.segment == i && matches!(t.kind, TailKind::FailedChecksum(_)));
+            fixups.push(Fixup::Cut {
+                segment: i,
+                from: seg.valid_len,
+                to: seg.file_len,
+                damaged,
             });
-            io.write_all_at(&file, &seg.path, &header, 0)?;
-            io.sync_data(&file, &seg.path)?;
-            durable_len = header.len() as u64;
+        }
+        if seg.valid_len == 0 {
+            fixups.push(Fixup::Header {
+                segment: i,
+                number: seg.number,
+            });
         }
         segments.push(Segment {
             path: seg.path.clone(),
             file: Arc::new(file),
-            durable_len,
+            durable_len: seg.valid_len,
         });
     }
-    if segments.is_empty() {
-        segments.push(create_segment(io, dir, 1, 0)?);
-    }
-    Ok(segments)
+    Ok((segments, fixups))
 }
 
-/// Saves the bytes past `seg.valid_len` into quarantine, then truncates the segment there.
-fn cut_torn_tail(
+/// Cuts the tail opening would cut or set aside, so the repaired store opens without a report
+/// and verifies clean.
+fn repair_tail(
     io: &Io,
     dir: &Path,
-    file: &File,
-    seg: &recovery::ScannedSegment,
-) -> Result<TornTail> {
-    let saved_to = quarantine_copy(io, dir, file, &seg.path, seg.valid_len, seg.file_len)?;
-    file.set_len(seg.valid_len)
-        .map_err(|e| io_error("truncate torn tail", &seg.path, e))?;
-    io.sync_data(file, &seg.path)?;
-    let torn = TornTail {
+    scanned: &recovery::Scanned,
+    tail: &recovery::Tail,
+    report: &mut RepairReport,
+) -> Result<()> {
+    let seg = &scanned.segments[tail.segment];
+    let segment = Segment {
         path: seg.path.clone(),
-        offset: seg.valid_len,
-        bytes: seg.file_len - seg.valid_len,
-        saved_to,
+        file: Arc::new(open_rw(&seg.path)?),
+        durable_len: seg.valid_len,
     };
-    log::warn!(
-        "incidents: cut a torn tail of {} bytes at offset {} of {} (saved to {})",
-        torn.bytes,
-        torn.offset,
-        torn.path.display(),
-        torn.saved_to.display()
-    );
-    Ok(torn)
+    let damaged = matches!(tail.kind, TailKind::FailedChecksum(_));
+    if let Some(saved_to) = cut_tail(io, dir, &segment, tail.offset, tail.end, damaged)? {
+        report.quarantined.push(Quarantined {
+            path: seg.path.clone(),
+            offset: tail.offset,
+            bytes: tail.end - tail.offset,
+            reason: match &tail.kind {
+                TailKind::Unfinished => "an unfinished write (a torn tail)".to_owned(),
+                TailKind::FailedChecksum(reason) => {
+                    format!("a complete final frame that fails its checksum: {reason}")
+                }
+            },
+            saved_to,
+        });
+    }
+    Ok(())
+}
+
+/// Where cut bytes were saved, each with whether they were a damaged frame.
+type Saved = Vec<(bool, PathBuf)>;
+
+/// Makes the pending repairs in order, removing each once made. Returns where cut bytes were
+/// saved (and whether they were a damaged frame), or, with the repairs made so far, the error
+/// that stopped the next one (which stays pending).
+fn apply_fixups(
+    io: &Io,
+    dir: &Path,
+    segments: &mut [Segment],
+    fixups: &mut Vec<Fixup>,
+) -> std::result::Result<Saved, (Saved, Error)> {
+    let mut saved = Vec::new();
+    while let Some(fixup) = fixups.first().cloned() {
+        let made = match fixup {
+            Fixup::Cut {
+                segment,
+                from,
+                to,
+                damaged,
+            } => cut_tail(io, dir, &segments[segment], from, to, damaged).map(|path| {
+                if let Some(path) = path {
+                    saved.push((damaged, path));
+                }
+            }),
+            Fixup::Header { segment, number } => {
+                let previous_len = segment
+                    .checked_sub(1)
+                    .and_then(|p| segments.get(p))
+                    .map_or(0, |s| s.durable_len);
+                write_header(io, &segments[segment], number, previous_len).map(|len| {
+                    segments[segment].durable_len = len;
+                })
+            }
+        };
+        match made {
+            Ok(()) => {
+                fixups.remove(0);
+            }
+            Err(error) => return Err((saved, error)),
+        }
+    }
+    Ok(saved)
+}
+
+/// Writes the header of a segment whose header a crash interrupted; returns its length.
+fn write_header(io: &Io, segment: &Segment, number: u32, previous_len: u64) -> Result<u64> {
+    let header = format::encode_file_header(format::FileHeader {
+        segment: number,
+        previous_len,
+    });
+    io.write_all_at(&segment.file, &segment.path, &header, 0)?;
+    io.sync_data(&segment.file, &segment.path)?;
+    Ok(header.len() as u64)
+}
+
+/// Saves bytes `from..to` of the segment into quarantine, then cuts the segment at `from`.
+/// Returns where the bytes were saved (`None` if an earlier attempt already cut it).
+fn cut_tail(
+    io: &Io,
+    dir: &Path,
+    segment: &Segment,
+    from: u64,
+    to: u64,
+    damaged: bool,
+) -> Result<Option<PathBuf>> {
+    let (path, file) = (&segment.path, &*segment.file);
+    let len = file
+        .metadata()
+        .map_err(|e| io_error("stat", path, e))?
+        .len();
+    let saved_to = if len > from {
+        Some(quarantine_copy(io, dir, file, path, from, to.min(len))?)
+    } else {
+        None
+    };
+    if damaged && backup::manifest_covers(dir, path, from) {
+        backup::retire_manifest(io, dir)?;
+    }
+    file.set_len(from)
+        .map_err(|e| io_error("truncate the tail", path, e))?;
+    io.sync_data(file, path)?;
+    if let Some(saved) = &saved_to {
+        log::warn!(
+            "incidents: {} {} bytes at offset {from} of {} (saved to {})",
+            if damaged {
+                "set aside a damaged final frame of"
+            } else {
+                "cut a torn tail of"
+            },
+            to - from,
+            path.display(),
+            saved.display()
+        );
+    }
+    Ok(saved_to)
 }
 
 /// Store directories this process has open, by canonical path.

@@ -48,6 +48,33 @@ pub(crate) struct Scanned {
     pub index: HashMap<IncidentId, Stream>,
     pub frames: u64,
     pub events: u64,
+    /// What lies past the last complete frame of the newest segment, if anything.
+    pub tail: Option<Tail>,
+}
+
+/// The bytes after the last complete frame of the newest segment, which recovery leaves out.
+#[derive(Debug, Clone)]
+pub(crate) struct Tail {
+    /// Index of the segment (always the newest).
+    pub segment: usize,
+    /// Where the left-out bytes start (the end of the last complete frame).
+    pub offset: u64,
+    /// The file's length: the left-out bytes are `offset..end`.
+    pub end: u64,
+    pub kind: TailKind,
+}
+
+/// Why the tail was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TailKind {
+    /// A write that never finished: a frame cut short, or zero bytes the file system never
+    /// filled. Never acknowledged (an append returns after its frame is complete and flushed).
+    Unfinished,
+    /// A complete final frame (its header intact, its body reaching the end of the file, or
+    /// followed only by zero bytes) whose body fails its checksum. It may be a write the crash
+    /// interrupted after the file grew, or an acknowledged append on a failed sector: the store
+    /// cannot tell, so it sets the bytes aside and says so.
+    FailedChecksum(String),
 }
 
 /// The first damage found: not a torn tail, but a broken frame, header or missing segment.
@@ -97,6 +124,7 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         index: HashMap::new(),
         frames: 0,
         events: 0,
+        tail: None,
     };
     for (i, (number, path)) in listed.iter().enumerate() {
         let expected = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1);
@@ -158,6 +186,7 @@ fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), 
         // Only the newest segment can be caught half-created.
         if at.last {
             scanned.segments.push(segment);
+            note_tail(scanned, at, TailKind::Unfinished);
             return Ok(());
         }
         return Err(at.damage(0, "segment shorter than its header".into()));
@@ -183,20 +212,43 @@ fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), 
             ),
         });
     }
-    segment.valid_len = scan_frames(scanned, at, bytes)? as u64;
+    let (valid_len, kind) = scan_frames(scanned, at, bytes)?;
+    segment.valid_len = valid_len as u64;
     scanned.segments.push(segment);
+    note_tail(scanned, at, kind);
     Ok(())
 }
 
-/// Checks every frame after the header and indexes it; returns where the valid frames end.
+/// Records the newest segment's left-out bytes (if it has any) as the scan's tail.
+fn note_tail(scanned: &mut Scanned, at: &At<'_>, kind: TailKind) {
+    if let Some(segment) = scanned.segments.last()
+        && at.last
+        && segment.valid_len < segment.file_len
+    {
+        scanned.tail = Some(Tail {
+            segment: at.segment,
+            offset: segment.valid_len,
+            end: segment.file_len,
+            kind,
+        });
+    }
+}
+
+/// Checks every frame after the header and indexes it; returns where the valid frames end and
+/// why the bytes after that (if any) were left out.
 #[allow(
     clippy::cast_possible_truncation,
     reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
 )]
-fn scan_frames(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<usize, Damage> {
+fn scan_frames(
+    scanned: &mut Scanned,
+    at: &At<'_>,
+    bytes: &[u8],
+) -> Result<(usize, TailKind), Damage> {
     let mut pos = format::FILE_HEADER_LEN;
     while pos < bytes.len() {
-        match format::read_frame(&bytes[pos..]) {
+        let rest = &bytes[pos..];
+        match format::read_frame(rest) {
             FrameRead::Frame { body, len, .. } => {
                 let frame_pos = FramePos {
                     segment: at.segment as u32,
@@ -209,29 +261,33 @@ fn scan_frames(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<usize
                 scanned.events += events;
                 pos += len;
             }
-            FrameRead::Incomplete if at.last => break,
+            FrameRead::Incomplete if at.last => return Ok((pos, TailKind::Unfinished)),
             FrameRead::Incomplete => {
                 return Err(at.damage(
                     pos,
                     "segment ends inside a frame (only the newest segment may)".into(),
                 ));
             }
-            FrameRead::Damaged(_) if at.last && bytes[pos..].iter().all(|&b| b == 0) => break,
-            // The final frame's header is intact but its body fails the checksum and the
-            // file ends in a zero byte: the file system extended the file but the frame's
-            // last blocks never reached the disk. A complete frame's body ends in `}`,
-            // never in a zero byte, so this was never an acknowledged append.
-            FrameRead::Damaged(_)
+            FrameRead::Damaged(_) if at.last && rest.iter().all(|&b| b == 0) => {
+                return Ok((pos, TailKind::Unfinished));
+            }
+            // The one rule for a complete final frame that fails its checksum: its header is
+            // intact and its body reaches the end of the file (or is followed only by zero
+            // bytes), so it is the last thing written. It is set aside, not guessed to be torn
+            // and not refused as damage: the caller keeps its bytes and reports it.
+            FrameRead::Damaged(reason)
                 if at.last
-                    && bytes.last() == Some(&0)
-                    && format::frame_len(&bytes[pos..]) == Some(bytes.len() - pos) =>
+                    && format::body_fails_checksum(rest)
+                    && format::frame_len(rest)
+                        .and_then(|len| rest.get(len..))
+                        .is_some_and(|after| after.iter().all(|&b| b == 0)) =>
             {
-                break;
+                return Ok((pos, TailKind::FailedChecksum(reason)));
             }
             FrameRead::Damaged(reason) => return Err(at.damage(pos, reason)),
         }
     }
-    Ok(pos)
+    Ok((pos, TailKind::Unfinished))
 }
 
 /// Adds one frame's groups to the index, checking that each incident's versions continue;
