@@ -587,6 +587,15 @@ impl FileStore {
         let mut report = report_of(&scanned);
         report.backup = manifest;
         report.read_only = true;
+        if let Some(tail) = &report.damaged_tail {
+            log::warn!(
+                "incidents: the final frame at offset {} of {} is complete but fails its \
+                 checksum ({}); left out (read-only: nothing cut)",
+                tail.offset,
+                tail.path.display(),
+                tail.reason
+            );
+        }
         let (segments, _) = open_segments(&scanned, true)?;
         let store = Self::assemble(
             dir,
@@ -1137,12 +1146,6 @@ fn report_of(scanned: &recovery::Scanned) -> OpenReport {
                 });
             }
             TailKind::FailedChecksum(reason) => {
-                log::warn!(
-                    "incidents: the final frame at offset {} of {} is complete but fails its \
-                     checksum ({reason}); it is set aside",
-                    tail.offset,
-                    path.display()
-                );
                 report.damaged_tail = Some(DamagedTail {
                     path,
                     offset: tail.offset,
