@@ -559,7 +559,7 @@ impl FileStore {
     /// # drop(FileStore::open(&dir)?);
     /// let store = FileStore::open_read_only(&dir)?;
     /// assert!(store.open_report().read_only);
-    /// # let id = incidents::IncidentId::new();
+    /// # let id = incidents::IncidentId::from_bytes([7; 16]);
     /// # let version = store.version(id)?;
     /// # assert!(matches!(store.append(id, version, &[]), Err(incidents::Error::ReadOnly { .. })));
     /// # std::fs::remove_dir_all(&dir).unwrap();
