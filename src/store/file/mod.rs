@@ -726,12 +726,15 @@ impl FileStore {
 
     /// Repairs a damaged store in `dir` (which must not be open): moves the first damaged
     /// frame and everything after it — the rest of that segment and every later segment — into
-    /// `dir/quarantine/`, so that the store opens with every append before the damage. No byte
-    /// is deleted; the quarantined files can be inspected or sent for recovery. Does nothing
-    /// to a healthy store.
+    /// `dir/quarantine/`, so that the store opens with every append before the damage. It also
+    /// cuts what an open would cut (a torn tail, a damaged final frame), and sets aside a
+    /// damaged backup manifest, or one the repaired segments no longer match. No byte is
+    /// deleted; the quarantined files can be inspected or sent for recovery. Does nothing to a
+    /// healthy store.
     ///
     /// # Errors
-    /// [`Error::Locked`] if the store is open; [`Error::Io`].
+    /// [`Error::Locked`] if the store is open; [`Error::IncompleteBackup`] for a backup that
+    /// never finished (repair will not make a partial copy look whole); [`Error::Io`].
     pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
         let dir = dir.as_ref();
         let io = Io::default();
@@ -747,17 +750,22 @@ impl FileStore {
             });
         }
         let mut report = RepairReport::default();
-        if let Err(Error::Corrupt { path, reason, .. }) = backup::check_backup(dir)
-            && path == dir.join(MANIFEST_FILE)
-            && let Some(saved_to) = backup::retire_manifest(&io, dir)?
-        {
-            report.quarantined.push(Quarantined {
-                bytes: std::fs::metadata(&saved_to).map_or(0, |m| m.len()),
-                path,
-                offset: 0,
-                reason,
-                saved_to,
-            });
+        match backup::check_backup(dir) {
+            Ok(_) => {}
+            // A damaged manifest vouches for nothing: set it aside.
+            Err(Error::Corrupt { path, reason, .. }) if path == dir.join(MANIFEST_FILE) => {
+                if let Some(saved_to) = backup::retire_manifest(&io, dir)? {
+                    report.quarantined.push(Quarantined {
+                        bytes: std::fs::metadata(&saved_to).map_or(0, |m| m.len()),
+                        path,
+                        offset: 0,
+                        reason,
+                        saved_to,
+                    });
+                }
+            }
+            // A backup whose segments are shorter than its manifest is a partial copy.
+            Err(other) => return Err(other),
         }
         let mut rounds = 0usize;
         let scanned = loop {
