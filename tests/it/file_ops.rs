@@ -1605,3 +1605,216 @@ proptest! {
         agree_case(appends, small, mutation);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. backups and damage together
+
+#[test]
+fn a_backup_with_a_damaged_final_frame_opens_with_it_set_aside_and_its_manifest_retired() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, model) = backup_fixture(tmp.path());
+    let start = damage_final_frame(&dest);
+    {
+        let ro = FileStore::open_read_only(&dest).unwrap();
+        assert_eq!(
+            ro.open_report().damaged_tail.as_ref().map(|d| d.offset),
+            Some(start)
+        );
+    }
+    {
+        let store = FileStore::open(&dest).unwrap();
+        let report = store.open_report();
+        let damaged = report.damaged_tail.as_ref().expect("damaged_tail");
+        assert_eq!(damaged.offset, start);
+        assert!(damaged.saved_to.is_some());
+        assert_opened_with(
+            &store,
+            &without_last_append(&model, 80),
+            "backup, frame set aside",
+        );
+    }
+    assert!(
+        !dest.join(MANIFEST_FILE).exists(),
+        "the manifest no longer matches"
+    );
+    assert!(quarantine(&dest).iter().any(|(p, _)| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(MANIFEST_FILE)
+    }));
+    let verified = FileStore::verify(&dest).unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problems);
+    let store = FileStore::open(&dest).unwrap();
+    assert_eq!(store.open_report().damaged_tail, None);
+    assert_eq!(store.open_report().backup, None);
+}
+
+/// A backup whose final frame reads back as zeros (a failed sector): the bytes are within
+/// the manifest, so they were copied; whatever the open calls them, a store that opened once
+/// must open again and verify as what it is.
+#[test]
+#[ignore = "BUG: recovery.rs:271 calls a final frame of zeros an unfinished write; the open cuts \
+            it (mod.rs:1288 cut_tail retires the manifest only for damaged frames), leaving the \
+            segment shorter than BACKUP-MANIFEST.json lists, so the next open is \
+            IncompleteBackup and verify reports the length forever"]
+fn a_backup_whose_final_frame_reads_as_zeros_opens_again_after_the_first_open() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, model) = backup_fixture(tmp.path());
+    let path = newest(&dest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (start, end) = *frames_in(&bytes).last().unwrap();
+    bytes[start..end].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(
+        !FileStore::verify(&dest).unwrap().is_ok(),
+        "verify sees the zeroed range"
+    );
+    {
+        let store = FileStore::open(&dest).unwrap();
+        let report = store.open_report();
+        println!(
+            "first open: torn {:?}, damaged {:?}",
+            report.torn_tail, report.damaged_tail
+        );
+        assert_holds(&store, &without_last_append(&model, 80), "first open");
+    }
+    let again = FileStore::open(&dest);
+    assert!(
+        again.is_ok(),
+        "a backup that opened once no longer opens: {:?}",
+        again.err()
+    );
+    let verified = FileStore::verify(&dest).unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problems);
+}
+
+#[test]
+fn repair_of_a_backup_with_damage_in_the_middle_retires_its_manifest_and_verifies_clean() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, _) = backup_fixture(tmp.path());
+    let path = seg(&dest, 2);
+    let bytes = std::fs::read(&path).unwrap();
+    let (start, end) = frames_in(&bytes)[1];
+    flip(&path, (start + FRAME_HEADER_LEN + end) / 2);
+    assert!(matches!(
+        FileStore::open(&dest),
+        Err(Error::Corrupt { offset, .. }) if offset == start as u64
+    ));
+    let report = FileStore::repair(&dest).unwrap();
+    assert!(
+        report
+            .quarantined
+            .iter()
+            .any(|q| q.path == path && q.offset == start as u64),
+        "{report:?}"
+    );
+    assert!(!dest.join(MANIFEST_FILE).exists());
+    let verified = FileStore::verify(&dest).unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problems);
+    let store = FileStore::open(&dest).unwrap();
+    assert_eq!(store.open_report().torn_tail, None);
+    assert_eq!(store.open_report().damaged_tail, None);
+    assert_eq!(segments(&dest), vec![seg(&dest, 1), seg(&dest, 2)]);
+}
+
+#[test]
+fn a_backup_from_a_read_only_open_or_with_a_deferred_repair_is_whole_and_clean() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let (model, _) = store_with_tail(&src, Tail::Zeros);
+    // From a read-only open: the torn tail stays out of the copy.
+    {
+        let ro = FileStore::open_read_only(&src).unwrap();
+        let dest = tmp.path().join("from-read-only");
+        ro.backup(&dest).unwrap();
+        let verified = FileStore::verify(&dest).unwrap();
+        assert!(verified.is_ok(), "{:?}", verified.problems);
+        assert_eq!(verified.torn_tail, None);
+        let copy = FileStore::open(&dest).unwrap();
+        assert_eq!(copy.open_report().torn_tail, None);
+        assert_opened_with(&copy, &model, "backup of a read-only open");
+    }
+    // From a writing open whose cut is deferred (the store's own disk is full).
+    #[derive(Debug)]
+    struct FullUnder(PathBuf);
+    impl FaultHook for FullUnder {
+        fn on_write(&self, path: &Path, _: u64, _: usize) -> Option<(usize, io::Error)> {
+            path.starts_with(&self.0)
+                .then(|| (0, io::Error::from_raw_os_error(28)))
+        }
+    }
+    let store = FileStore::open_with(
+        &src,
+        FileStoreOptions::new().fault_hook(Arc::new(FullUnder(src.clone()))),
+    )
+    .unwrap();
+    assert!(store.open_report().deferred.is_some());
+    let dest = tmp.path().join("deferred");
+    store.backup(&dest).unwrap();
+    let verified = FileStore::verify(&dest).unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problems);
+    assert_eq!(verified.torn_tail, None);
+    let copy = FileStore::open(&dest).unwrap();
+    assert_opened_with(&copy, &model, "backup with a deferred cut");
+}
+
+#[test]
+fn verify_names_the_mib_range_of_a_flipped_byte_in_a_large_backup_segment() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let dest = tmp.path().join("backup");
+    {
+        let store = FileStore::open(&src).unwrap();
+        // About 2.5 MiB in one segment, 400 events an append.
+        let mut v = 0u64;
+        while std::fs::metadata(seg(&src, 1)).unwrap().len() < (5 << 20) / 2 {
+            let events: Vec<Event> = (v + 1..=v + 400).map(|n| ev(1, n)).collect();
+            store.append(nth_id(1), Version::new(v), &events).unwrap();
+            v += 400;
+        }
+        store.backup(&dest).unwrap();
+    }
+    let path = seg(&dest, 1);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let at = (1 << 20) + 12_345;
+    flip(&path, at);
+    let report = FileStore::verify(&dest).unwrap();
+    let range = format!("bytes {}..{}", 1 << 20, 2 << 20);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.path == path && p.offset == 1 << 20 && p.reason.contains(&range)),
+        "no problem for {range} of {len}: {:?}",
+        report.problems
+    );
+    // The frame holding the byte is named too.
+    let bytes = std::fs::read(&path).unwrap();
+    let (start, _) = frames_in(&bytes)
+        .into_iter()
+        .find(|(s, e)| (*s..*e).contains(&(at as usize)))
+        .unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.path == path && p.offset == start as u64),
+        "{:?}",
+        report.problems
+    );
+    // Only that range is reported by the manifest check.
+    assert!(
+        !report
+            .problems
+            .iter()
+            .any(|p| p.reason.contains("bytes 0..")),
+        "{:?}",
+        report.problems
+    );
+}
