@@ -1576,6 +1576,23 @@ fn agree_case(appends: Vec<(u64, u64)>, small: bool, mutation: Mutation) {
                 ro_report.torn_tail.as_ref().map(|t| t.offset),
                 "{mutation:?}"
             );
+            if verified.is_ok() {
+                assert_eq!(
+                    (
+                        verified.events,
+                        verified.frames,
+                        verified.incidents,
+                        verified.segments
+                    ),
+                    (
+                        ro_report.events,
+                        ro_report.frames,
+                        ro_report.incidents,
+                        ro_report.segments
+                    ),
+                    "{mutation:?}: verify and open count differently"
+                );
+            }
         }
         (Err(a), Err(b)) => {
             assert_eq!(a.to_string(), b.to_string(), "{mutation:?}");
@@ -1816,5 +1833,50 @@ fn verify_names_the_mib_range_of_a_flipped_byte_in_a_large_backup_segment() {
             .any(|p| p.reason.contains("bytes 0..")),
         "{:?}",
         report.problems
+    );
+}
+
+#[test]
+fn repair_refuses_a_partial_backup_and_changes_nothing() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_store(&src, 40, Some(4096));
+    let hook = Arc::new(FailAt {
+        at: 9,
+        seen: std::sync::atomic::AtomicU64::new(0),
+        armed: AtomicBool::new(true),
+    });
+    let store = FileStore::open_with(&src, backup_child_options().fault_hook(hook)).unwrap();
+    let dest = tmp.path().join("backup");
+    assert!(store.backup(&dest).is_err());
+    let partial = siblings(&dest).pop().expect("a partial copy");
+    assert!(partial.join(INCOMPLETE_MARKER).exists());
+    let before = snapshot(&partial);
+    assert!(matches!(
+        FileStore::repair(&partial),
+        Err(Error::IncompleteBackup { .. })
+    ));
+    assert!(matches!(
+        FileStore::open_read_only(&partial),
+        Err(Error::IncompleteBackup { .. })
+    ));
+    let after = snapshot(&partial);
+    let mut without_lock = after.clone();
+    without_lock.remove(Path::new(LOCK_FILE));
+    // `repair` takes the lock first (creating LOCK); nothing else may change.
+    let mut before_no_lock = before.clone();
+    before_no_lock.remove(Path::new(LOCK_FILE));
+    before_no_lock.remove(Path::new(""));
+    without_lock.remove(Path::new(""));
+    assert_eq!(without_lock, before_no_lock);
+    let verified = FileStore::verify(&partial).unwrap();
+    assert!(
+        verified
+            .problems
+            .iter()
+            .any(|p| p.path == partial.join(INCOMPLETE_MARKER)),
+        "{:?}",
+        verified.problems
     );
 }
