@@ -1815,7 +1815,7 @@ fn verify_names_the_mib_range_of_a_flipped_byte_in_a_large_backup_segment() {
     let bytes = std::fs::read(&path).unwrap();
     let (start, _) = frames_in(&bytes)
         .into_iter()
-        .find(|(s, e)| (*s..*e).contains(&(at as usize)))
+        .find(|(s, e)| (*s..*e).contains(&at))
         .unwrap();
     assert!(
         report
