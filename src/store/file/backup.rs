@@ -6,8 +6,9 @@
 //! copied MiB) is written and flushed, the directory is renamed into place, and only then is
 //! the marker removed. Whatever point a crash or `kill -9` stops it at, the destination either
 //! does not exist (and opening it while the marked sibling is there is refused), or holds the
-//! marker (refused), or is complete. A backup that fails with an error (rather than being killed)
-//! removes its partial copy before returning the error.
+//! marker (refused), or is complete. A backup that fails with an error leaves its partial copy
+//! just as a killed one does, so the same holds; the error says so, and the partial copy can be
+//! deleted.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -252,13 +253,9 @@ pub(crate) fn write_backup(
     let (parent, prefix) = sibling_prefix(dest)?;
     std::fs::create_dir_all(&parent).map_err(|e| io_error("create directory", &parent, e))?;
     let tmp = fresh_sibling(&parent, &prefix)?;
-    let written = fill(io, sources, dest, &parent, &tmp, progress);
-    if written.is_err() {
-        // Our own partial copy, of no use to anyone: remove it (best effort), so that it does
-        // not make opening `dest` refuse. A killed process leaves it, marked.
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    written
+    // On an error the partial copy stays, marked, exactly as a killed backup leaves it: opening
+    // `dest` then says the backup did not finish instead of starting an empty store there.
+    fill(io, sources, dest, &parent, &tmp, progress)
 }
 
 /// Writes the backup into `tmp`, then renames it to `dest`.
