@@ -1,0 +1,1 @@
+//! The `incidents` binary, run for real against copies of fixture stores.
