@@ -374,6 +374,43 @@ fn the_fixture_history_is_refused_by_the_commands_that_replay_it() {
     );
 }
 
+#[test]
+fn show_reads_a_history_that_cannot_be_replayed_as_stored_with_exit_code_3() {
+    let (_tmp, dir) = fixture_copy();
+    let id = "019d2a6e-0000-7000-8000-00000000f1c5";
+    let out = incidents(path_str(&dir))
+        .args(["--json", "show", id])
+        .assert()
+        .code(3);
+    let shown = json(&out.get_output().stdout);
+    assert_eq!(shown["incident"], Value::Null);
+    assert!(
+        shown["replay_error"]
+            .as_str()
+            .unwrap()
+            .contains("impossible history"),
+        "{shown}"
+    );
+    let timeline = shown["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 57);
+    assert_eq!(timeline[0]["actor"]["name"], "נועה");
+    assert_eq!(
+        timeline[0]["change"]["title"],
+        "Card terminal declines every payment"
+    );
+    let out = incidents(path_str(&dir))
+        .args(["show", id, "--tz", "Asia/Jerusalem"])
+        .assert()
+        .code(3);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("its history cannot be replayed"), "{text}");
+    // 12:00 UTC on 27 November is 14:00 in Jerusalem.
+    assert!(
+        text.contains("2026-11-27 14:00:00  נועה (support)"),
+        "{text}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Export and import
 

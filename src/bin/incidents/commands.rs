@@ -83,7 +83,15 @@ pub fn show(cx: &Context, args: &ShowArgs) -> Result<u8, Failure> {
         .id
         .parse()
         .map_err(|e: incidents::Invalid| Failure::Input(e.to_string()))?;
-    let desk = open_desk(cx, &args.access)?;
+    let desk = match open_desk(cx, &args.access) {
+        Ok(desk) => desk,
+        // A history the lifecycle does not allow (a tampered store, or one written by
+        // something else) cannot become an incident, but its events can still be read.
+        Err(Failure::Store(incidents::Error::History(broken))) => {
+            return show_unreplayable(cx, args, id, &broken);
+        }
+        Err(failure) => return Err(failure),
+    };
     let incident = desk.get(id)?;
     let timeline = desk.history(id)?;
     if cx.json {
@@ -98,6 +106,37 @@ pub fn show(cx: &Context, args: &ShowArgs) -> Result<u8, Failure> {
         });
     }
     print_text(&describe(&incident, &timeline, args.tz))
+}
+
+/// `show` when the store holds a history that cannot be replayed: the stored events of `id`
+/// as they are, with the replay error, and exit code 3.
+fn show_unreplayable(
+    cx: &Context,
+    args: &ShowArgs,
+    id: IncidentId,
+    broken: &incidents::error::HistoryError,
+) -> Result<u8, Failure> {
+    let store = cx.location.open(access(&args.access))?.into_store();
+    let timeline = store.load(id)?;
+    if timeline.is_empty() {
+        return Err(incidents::Error::NotFound { id }.into());
+    }
+    if cx.json {
+        print_json(&serde_json::json!({
+            "incident": null,
+            "replay_error": broken.to_string(),
+            "timeline": timeline,
+        }))?;
+    } else {
+        let mut text = format!(
+            "Incident {id}: its history cannot be replayed ({broken}); the stored events as \
+             they are:\n\nTimeline ({})\n",
+            args.tz
+        );
+        push_timeline(&mut text, &timeline, args.tz);
+        print_text(&text)?;
+    }
+    Ok(DAMAGED)
 }
 
 /// `report`: the desk's report over a month or a range of days.
@@ -462,6 +501,12 @@ fn describe(incident: &Incident, timeline: &[Event], tz: Tz) -> String {
         text.push_str(&format!("  resolution: {resolution:?}\n"));
     }
     text.push_str(&format!("\nTimeline ({tz})\n"));
+    push_timeline(&mut text, timeline, tz);
+    text
+}
+
+/// One line per event: the time in `tz`, who, what.
+fn push_timeline(text: &mut String, timeline: &[Event], tz: Tz) {
     for event in timeline {
         text.push_str(&format!(
             "  {}  {:<28} {}\n",
@@ -470,7 +515,6 @@ fn describe(incident: &Incident, timeline: &[Event], tz: Tz) -> String {
             event.change.describe().replace('\n', " ")
         ));
     }
-    text
 }
 
 /// A verification report, for people.
