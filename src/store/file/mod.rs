@@ -123,8 +123,13 @@ pub struct OpenReport {
     /// quarantine and cut, or only left out in memory): possibly an acknowledged append on a
     /// failed sector. Logged at warn level with the quarantine file's path.
     pub damaged_tail: Option<DamagedTail>,
-    /// Whether the store was opened read-only ([`FileStore::open_read_only`]).
+    /// Whether the store was opened read-only: by [`FileStore::open_read_only`], or by
+    /// [`FileStore::open`] falling back to it (see `read_only_because`). Writes are refused
+    /// with [`Error::ReadOnly`].
     pub read_only: bool,
+    /// Why [`FileStore::open`] fell back to read-only: the lock file could not be opened for
+    /// writing (read-only media, a full disk, no permission). Reopen once that is fixed.
+    pub read_only_because: Option<String>,
     /// A repair the open could not write (a full disk, read-only media): the store is readable
     /// as if it had been made, and the first write makes it (or fails with its error).
     pub deferred: Option<Deferred>,
@@ -457,7 +462,10 @@ impl FileStore {
     /// aside, a half-written segment header) but cannot write it — a full disk, read-only
     /// media — it still opens: the store reads as if the repair had been made,
     /// [`OpenReport::deferred`] says what is pending and why, and the first write makes it
-    /// (or fails with its error, changing nothing).
+    /// (or fails with its error, changing nothing). If the directory's lock file cannot be
+    /// opened for writing at all (read-only media, a full disk with no `LOCK` yet, no
+    /// permission), the store opens read-only instead: [`OpenReport::read_only_because`] says
+    /// why, and writes fail with [`Error::ReadOnly`].
     ///
     /// # Errors
     /// As [`FileStore::open`]; also [`Error::IncompleteBackup`] if `dir` holds a backup that
@@ -478,7 +486,22 @@ impl FileStore {
             });
         }
         std::fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
-        let lock = take_lock(&dir)?;
+        let lock = match take_lock(&dir) {
+            Ok(lock) => lock,
+            Err(Error::Io { source, .. }) if cannot_write(&source) => {
+                // Read-only media, a full disk, no permission: show the data all the same.
+                log::warn!(
+                    "incidents: store {} cannot be opened for writing ({source}); opened \
+                     read-only",
+                    dir.display()
+                );
+                let mut store = Self::open_read_only(&dir)?;
+                store.report.read_only_because = Some(source.to_string());
+                store.options = options;
+                return Ok(store);
+            }
+            Err(other) => return Err(other),
+        };
         let manifest = backup::check_backup(&dir)?;
         let scanned = match recovery::scan(&dir)? {
             Ok(scanned) => scanned,
@@ -536,7 +559,7 @@ impl FileStore {
     /// # drop(FileStore::open(&dir)?);
     /// let store = FileStore::open_read_only(&dir)?;
     /// assert!(store.open_report().read_only);
-    /// # let id = incidents::IncidentId::new();
+    /// # let id = incidents::IncidentId::from_bytes([7; 16]);
     /// # let version = store.version(id)?;
     /// # assert!(matches!(store.append(id, version, &[]), Err(incidents::Error::ReadOnly { .. })));
     /// # std::fs::remove_dir_all(&dir).unwrap();
@@ -564,8 +587,17 @@ impl FileStore {
         let mut report = report_of(&scanned);
         report.backup = manifest;
         report.read_only = true;
+        if let Some(tail) = &report.damaged_tail {
+            log::warn!(
+                "incidents: the final frame at offset {} of {} is complete but fails its \
+                 checksum ({}); left out (read-only: nothing cut)",
+                tail.offset,
+                tail.path.display(),
+                tail.reason
+            );
+        }
         let (segments, _) = open_segments(&scanned, true)?;
-        let mut store = Self::assemble(
+        let store = Self::assemble(
             dir,
             FileStoreOptions::default(),
             Io::default(),
@@ -576,7 +608,6 @@ impl FileStore {
             None,
         );
         lock_state(&store.state).read_only = true;
-        store.options.durability = Durability::Buffered;
         Ok(store)
     }
 
@@ -695,12 +726,15 @@ impl FileStore {
 
     /// Repairs a damaged store in `dir` (which must not be open): moves the first damaged
     /// frame and everything after it — the rest of that segment and every later segment — into
-    /// `dir/quarantine/`, so that the store opens with every append before the damage. No byte
-    /// is deleted; the quarantined files can be inspected or sent for recovery. Does nothing
-    /// to a healthy store.
+    /// `dir/quarantine/`, so that the store opens with every append before the damage. It also
+    /// cuts what an open would cut (a torn tail, a damaged final frame), and sets aside a
+    /// damaged backup manifest, or one the repaired segments no longer match. No byte is
+    /// deleted; the quarantined files can be inspected or sent for recovery. Does nothing to a
+    /// healthy store.
     ///
     /// # Errors
-    /// [`Error::Locked`] if the store is open; [`Error::Io`].
+    /// [`Error::Locked`] if the store is open; [`Error::IncompleteBackup`] for a backup that
+    /// never finished (repair will not make a partial copy look whole); [`Error::Io`].
     pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
         let dir = dir.as_ref();
         let io = Io::default();
@@ -716,17 +750,22 @@ impl FileStore {
             });
         }
         let mut report = RepairReport::default();
-        if let Err(Error::Corrupt { path, reason, .. }) = backup::check_backup(dir)
-            && path == dir.join(MANIFEST_FILE)
-            && let Some(saved_to) = backup::retire_manifest(&io, dir)?
-        {
-            report.quarantined.push(Quarantined {
-                bytes: std::fs::metadata(&saved_to).map_or(0, |m| m.len()),
-                path,
-                offset: 0,
-                reason,
-                saved_to,
-            });
+        match backup::check_backup(dir) {
+            Ok(_) => {}
+            // A damaged manifest vouches for nothing: set it aside.
+            Err(Error::Corrupt { path, reason, .. }) if path == dir.join(MANIFEST_FILE) => {
+                if let Some(saved_to) = backup::retire_manifest(&io, dir)? {
+                    report.quarantined.push(Quarantined {
+                        bytes: std::fs::metadata(&saved_to).map_or(0, |m| m.len()),
+                        path,
+                        offset: 0,
+                        reason,
+                        saved_to,
+                    });
+                }
+            }
+            // A backup whose segments are shorter than its manifest is a partial copy.
+            Err(other) => return Err(other),
         }
         let mut rounds = 0usize;
         let scanned = loop {
@@ -1081,6 +1120,18 @@ fn take_commit(state: &mut State) -> (u64, Pending, Current) {
     (commit, pending, current)
 }
 
+/// Whether an I/O error means the directory cannot be written (as opposed to a failure that
+/// must be reported): read-only media, a full disk, no permission.
+fn cannot_write(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ReadOnlyFilesystem
+            | std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::PermissionDenied
+            | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// The report of a scan, before any repair.
 fn report_of(scanned: &recovery::Scanned) -> OpenReport {
     let mut report = OpenReport {
@@ -1103,12 +1154,6 @@ fn report_of(scanned: &recovery::Scanned) -> OpenReport {
                 });
             }
             TailKind::FailedChecksum(reason) => {
-                log::warn!(
-                    "incidents: the final frame at offset {} of {} is complete but fails its \
-                     checksum ({reason}); it is set aside",
-                    tail.offset,
-                    path.display()
-                );
                 report.damaged_tail = Some(DamagedTail {
                     path,
                     offset: tail.offset,
@@ -1467,8 +1512,15 @@ fn quarantine_copy(
         .create_new(true)
         .open(&target)
         .map_err(|e| io_error("create", &target, e))?;
-    io.write_all_at(&out, &target, &bytes, 0)?;
-    io.sync_data(&out, &target)?;
+    let written = io
+        .write_all_at(&out, &target, &bytes, 0)
+        .and_then(|()| io.sync_data(&out, &target));
+    if let Err(error) = written {
+        // A partial copy is no use and, on a full disk retried at every write, they pile up.
+        drop(out);
+        let _ = std::fs::remove_file(&target);
+        return Err(error);
+    }
     if let Some(parent) = target.parent() {
         io.sync_dir(parent)?;
     }
