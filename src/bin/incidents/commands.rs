@@ -468,6 +468,11 @@ fn warn_about(cx: &Context, report: &OpenReport) {
                 .unwrap_or_default()
         );
     }
+    if let Some(because) = &report.read_only_because {
+        eprintln!(
+            "incidents: warning: the store was opened read-only ({because}); writes will fail"
+        );
+    }
     if let Some(deferred) = &report.deferred {
         eprintln!(
             "incidents: warning: could not {} ({}); it is done on the first write",
