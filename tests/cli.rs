@@ -766,3 +766,66 @@ fn sqlite_without_the_feature_is_a_clear_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("--features cli,sqlite"));
 }
+
+/// `INCIDENTS_PG_URL` (libpq key-value parameters, as `scripts/pg-test-cluster.sh` prints them)
+/// with a fresh database created on that server, as a `postgresql://` URL for `--store`.
+#[cfg(feature = "postgres")]
+fn fresh_postgres_url() -> Option<String> {
+    let Some(params) = std::env::var("INCIDENTS_PG_URL")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        eprintln!("PostgreSQL CLI test skipped: no INCIDENTS_PG_URL");
+        return None;
+    };
+    let value = |key: &str| {
+        params
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    let name = format!(
+        "incidents_cli_{}_{}",
+        std::process::id(),
+        Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .unsigned_abs()
+    );
+    let mut admin = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let host = value("host").unwrap_or_else(|| "localhost".into());
+    let port = value("port").unwrap_or_else(|| "5432".into());
+    let user = value("user").unwrap_or_else(|| "postgres".into());
+    Some(format!(
+        "postgresql://{user}@{host}:{port}/{name}?connect_timeout=5"
+    ))
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_round_trip() {
+    let Some(url) = fresh_postgres_url() else {
+        return;
+    };
+    let (_tmp, dir, shop) = shop_copy();
+    let exported = incidents(path_str(&dir)).arg("export").assert().success();
+    incidents(&url)
+        .arg("import")
+        .write_stdin(exported.get_output().stdout.clone())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("event(s) of 3 incident(s)"));
+    let out = incidents(&url).args(["--json", "list"]).assert().success();
+    assert_eq!(
+        ids(&json(&out.get_output().stdout)),
+        [shop.slow.to_string(), shop.printer.to_string()]
+    );
+    let out = incidents(&url)
+        .args(["--json", "report", "--month", "2026-11"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout)["opened"]["total"], 3);
+}
