@@ -6,7 +6,8 @@
 //! copied MiB) is written and flushed, the marker is removed, and the directory is renamed into
 //! place. Whatever point a crash or `kill -9` stops it at, the destination either does not
 //! exist (and opening it while the partial sibling is there is refused), or holds the marker
-//! (refused), or is complete.
+//! (refused), or is complete. A backup that fails with an error (rather than being killed)
+//! removes its partial copy before returning the error.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -251,6 +252,24 @@ pub(crate) fn write_backup(
     let (parent, prefix) = sibling_prefix(dest)?;
     std::fs::create_dir_all(&parent).map_err(|e| io_error("create directory", &parent, e))?;
     let tmp = fresh_sibling(&parent, &prefix)?;
+    let written = fill(io, sources, dest, &parent, &tmp, progress);
+    if written.is_err() {
+        // Our own partial copy, of no use to anyone: remove it (best effort), so that it does
+        // not make opening `dest` refuse. A killed process leaves it, marked.
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+/// Writes the backup into `tmp`, then renames it to `dest`.
+fn fill(
+    io: &Io,
+    sources: &Sources,
+    dest: &Path,
+    parent: &Path,
+    tmp: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BackupReport> {
     let marker = tmp.join(INCOMPLETE_MARKER);
     let note = format!(
         "A backup into {} started here and has not finished. This directory is not a usable \
@@ -258,8 +277,8 @@ pub(crate) fn write_backup(
         dest.display()
     );
     write_new_file(io, &marker, note.as_bytes())?;
-    io.sync_dir(&tmp)?;
-    io.sync_dir(&parent)?;
+    io.sync_dir(tmp)?;
+    io.sync_dir(parent)?;
 
     let total: u64 = sources.iter().map(|(_, _, len)| len).sum();
     let mut copied = 0u64;
@@ -316,18 +335,18 @@ pub(crate) fn write_backup(
     bytes.push(b'\n');
     write_new_file(io, &tmp.join(MANIFEST_FILE), &bytes)?;
     std::fs::remove_file(&marker).map_err(|e| io_error("remove", &marker, e))?;
-    io.sync_dir(&tmp)?;
+    io.sync_dir(tmp)?;
     // Into place. On Linux a rename replaces an empty directory atomically; elsewhere the
     // empty destination is removed first.
-    if let Err(first) = std::fs::rename(&tmp, dest) {
+    if let Err(first) = std::fs::rename(tmp, dest) {
         if dest.exists() {
             std::fs::remove_dir(dest).map_err(|e| io_error("remove empty directory", dest, e))?;
-            std::fs::rename(&tmp, dest).map_err(|e| io_error("rename", &tmp, e))?;
+            std::fs::rename(tmp, dest).map_err(|e| io_error("rename", tmp, e))?;
         } else {
-            return Err(io_error("rename", &tmp, first));
+            return Err(io_error("rename", tmp, first));
         }
     }
-    io.sync_dir(&parent)?;
+    io.sync_dir(parent)?;
     Ok(BackupReport {
         dir: dest.to_path_buf(),
         segments: file.manifest.segments.len(),

@@ -473,18 +473,7 @@ impl FileStore {
     pub fn open_with(dir: impl AsRef<Path>, options: FileStoreOptions) -> Result<FileStore> {
         let dir = dir.as_ref().to_path_buf();
         let io = Io::new(options.fault_hook.clone());
-        if backup::is_new(&dir)?
-            && let Some(partial) = backup::incomplete_sibling(&dir)
-        {
-            return Err(Error::IncompleteBackup {
-                dir,
-                reason: format!(
-                    "a backup into it never finished (its partial copy is {}); take the backup \
-                     again, or delete the partial copy to start a new store here",
-                    partial.display()
-                ),
-            });
-        }
+        refuse_unfinished_backup_into(&dir)?;
         std::fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
         let lock = match take_lock(&dir) {
             Ok(lock) => lock,
@@ -579,6 +568,7 @@ impl FileStore {
                 std::io::Error::other("not a directory"),
             ));
         }
+        refuse_unfinished_backup_into(&dir)?;
         let manifest = backup::check_backup(&dir)?;
         let scanned = match recovery::scan(&dir)? {
             Ok(scanned) => scanned,
@@ -1120,6 +1110,24 @@ fn take_commit(state: &mut State) -> (u64, Pending, Current) {
     (commit, pending, current)
 }
 
+/// Refuses to open `dir` as a new (empty) store while an unfinished backup into it lies beside
+/// it: the caller is almost certainly looking for that backup.
+fn refuse_unfinished_backup_into(dir: &Path) -> Result<()> {
+    if backup::is_new(dir)?
+        && let Some(partial) = backup::incomplete_sibling(dir)
+    {
+        return Err(Error::IncompleteBackup {
+            dir: dir.to_path_buf(),
+            reason: format!(
+                "a backup into it never finished (its partial copy is {}); take the backup \
+                 again, or delete the partial copy to start a new store here",
+                partial.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Whether an I/O error means the directory cannot be written (as opposed to a failure that
 /// must be reported): read-only media, a full disk, no permission.
 fn cannot_write(error: &std::io::Error) -> bool {
@@ -1330,7 +1338,9 @@ fn cut_tail(
     } else {
         None
     };
-    if damaged && backup::manifest_covers(dir, path, from) {
+    // A backup's manifest vouches for whole frames; a cut below its length (a damaged frame,
+    // or a tail zeroed in the copy) means the directory no longer matches it.
+    if backup::manifest_covers(dir, path, from) {
         backup::retire_manifest(io, dir)?;
     }
     file.set_len(from)
