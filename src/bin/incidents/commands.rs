@@ -612,6 +612,7 @@ fn print_text(text: &str) -> Result<u8, Failure> {
     Ok(OK)
 }
 
+/// A failed write to stdout.
 fn stdout_error(source: std::io::Error) -> Failure {
     Failure::Io {
         what: "write to stdout",

@@ -109,6 +109,7 @@ fn must_exist(path: &Path, what: &'static str) -> Result<(), Failure> {
     }
 }
 
+/// Opens (or creates) the SQLite database at `path`.
 #[cfg(feature = "sqlite")]
 fn open_sqlite(path: &Path) -> Result<Opened, Failure> {
     Ok(Opened::Other(Box::new(
@@ -116,6 +117,7 @@ fn open_sqlite(path: &Path) -> Result<Opened, Failure> {
     )))
 }
 
+/// Says that this build has no SQLite support.
 #[cfg(not(feature = "sqlite"))]
 fn open_sqlite(path: &Path) -> Result<Opened, Failure> {
     Err(Failure::Usage(format!(
@@ -125,6 +127,7 @@ fn open_sqlite(path: &Path) -> Result<Opened, Failure> {
     )))
 }
 
+/// Connects to the PostgreSQL database at `url`.
 #[cfg(feature = "postgres")]
 fn open_postgres(url: &str) -> Result<Opened, Failure> {
     Ok(Opened::Other(Box::new(
@@ -132,6 +135,7 @@ fn open_postgres(url: &str) -> Result<Opened, Failure> {
     )))
 }
 
+/// Says that this build has no PostgreSQL support.
 #[cfg(not(feature = "postgres"))]
 fn open_postgres(_url: &str) -> Result<Opened, Failure> {
     Err(Failure::Usage(

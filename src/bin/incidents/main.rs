@@ -66,6 +66,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     policy: Option<PathBuf>,
 
+    /// What to do.
     #[command(subcommand)]
     command: Command,
 }
@@ -121,6 +122,7 @@ struct ListArgs {
     /// The time zone the opening times are shown in.
     #[arg(long, default_value = "UTC", value_parser = parse_tz)]
     tz: chrono_tz::Tz,
+    /// Read-only, or `--read-write`.
     #[command(flatten)]
     access: ReadWrite,
 }
@@ -133,6 +135,7 @@ struct ShowArgs {
     /// The time zone the timeline is shown in.
     #[arg(long, default_value = "UTC", value_parser = parse_tz)]
     tz: chrono_tz::Tz,
+    /// Read-only, or `--read-write`.
     #[command(flatten)]
     access: ReadWrite,
 }
@@ -153,6 +156,7 @@ struct ReportArgs {
     /// The time zone the month or days are in.
     #[arg(long, default_value = "UTC", value_parser = parse_tz)]
     tz: chrono_tz::Tz,
+    /// Read-only, or `--read-write`.
     #[command(flatten)]
     access: ReadWrite,
 }
@@ -171,6 +175,7 @@ struct RepairArgs {
 struct BackupArgs {
     /// The backup directory: must not exist, or be empty.
     dest: PathBuf,
+    /// Read-only, or `--read-write`.
     #[command(flatten)]
     access: ReadWrite,
 }
@@ -181,6 +186,7 @@ struct ExportArgs {
     /// Write to this file (created or truncated) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Read-only, or `--read-write`.
     #[command(flatten)]
     access: ReadWrite,
 }
@@ -192,6 +198,7 @@ struct ImportArgs {
     file: Option<PathBuf>,
 }
 
+/// Reads a status by its name (`open`, `acknowledged`, …).
 fn parse_status(text: &str) -> Result<Status, String> {
     let wanted = text.trim().to_ascii_lowercase();
     Status::ALL
@@ -203,15 +210,18 @@ fn parse_status(text: &str) -> Result<Status, String> {
         })
 }
 
+/// Reads a severity as the library spells it (`critical`, `sev1`, `p2`, …).
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse::<Severity>().map_err(|e| e.to_string())
 }
 
+/// Reads an IANA time zone name.
 fn parse_tz(text: &str) -> Result<chrono_tz::Tz, String> {
     text.parse::<chrono_tz::Tz>()
         .map_err(|_| format!("unknown time zone {text:?} (use a name like Asia/Jerusalem)"))
 }
 
+/// Reads `YYYY-MM` as a year and a month (1 to 12).
 fn parse_month(text: &str) -> Result<(i32, u32), String> {
     let bad = || format!("expected a month as YYYY-MM, got {text:?}");
     let (year, month) = text.trim().split_once('-').ok_or_else(bad)?;
@@ -236,6 +246,7 @@ pub struct Context {
     pub policy: Option<PathBuf>,
 }
 
+/// Parses the arguments, runs the command, reports a failure and exits with its code.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Whether stdout carries data of its own (JSON Lines) that an error object would spoil.

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress display that may be switched off; every method is a no-op then.
 pub struct Progress {
+    /// The display; `None` when it is switched off.
     bar: Option<ProgressBar>,
 }
 
