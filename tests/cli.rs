@@ -332,6 +332,30 @@ fn report_over_a_month_and_over_days() {
 }
 
 #[test]
+fn a_policy_file_is_read_and_a_bad_one_refused() {
+    let (tmp, dir, _shop) = shop_copy();
+    let good = tmp.path().join("policy.json");
+    std::fs::write(
+        &good,
+        serde_json::to_vec(&incidents::Policy::small_business()).unwrap(),
+    )
+    .unwrap();
+    let out = incidents(path_str(&dir))
+        .args(["--json", "--policy", path_str(&good)])
+        .args(["report", "--month", "2026-11"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout)["opened"]["total"], 3);
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{\"targets\": 7}").unwrap();
+    let out = incidents(path_str(&dir))
+        .args(["--json", "--policy", path_str(&bad), "list"])
+        .assert()
+        .code(1);
+    assert_eq!(json(&out.get_output().stdout)["kind"], "input");
+}
+
+#[test]
 fn reading_commands_write_nothing() {
     let (_tmp, dir, shop) = shop_copy();
     let before = snapshot(&dir);
