@@ -4,6 +4,7 @@ mod concurrent_intake;
 mod conformance;
 mod desk;
 mod file_crash;
+mod file_ops;
 mod file_store;
 mod groups;
 mod heartbeats;

@@ -3,11 +3,12 @@
 //! A backup is written into a hidden sibling of its destination (`.NAME.incomplete-backup`)
 //! that holds a marker file, [`INCOMPLETE_MARKER`], from its first byte on. The segments are
 //! copied, then the manifest ([`MANIFEST_FILE`]: each segment's length and the CRC-32 of each
-//! copied MiB) is written and flushed, the marker is removed, and the directory is renamed into
-//! place. Whatever point a crash or `kill -9` stops it at, the destination either does not
-//! exist (and opening it while the partial sibling is there is refused), or holds the marker
-//! (refused), or is complete. A backup that fails with an error (rather than being killed)
-//! removes its partial copy before returning the error.
+//! copied MiB) is written and flushed, the directory is renamed into place, and only then is
+//! the marker removed. Whatever point a crash or `kill -9` stops it at, the destination either
+//! does not exist (and opening it while the marked sibling is there is refused), or holds the
+//! marker (refused), or is complete. A backup that fails with an error leaves its partial copy
+//! just as a killed one does, so the same holds; the error says so, and the partial copy can be
+//! deleted.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -252,13 +253,9 @@ pub(crate) fn write_backup(
     let (parent, prefix) = sibling_prefix(dest)?;
     std::fs::create_dir_all(&parent).map_err(|e| io_error("create directory", &parent, e))?;
     let tmp = fresh_sibling(&parent, &prefix)?;
-    let written = fill(io, sources, dest, &parent, &tmp, progress);
-    if written.is_err() {
-        // Our own partial copy, of no use to anyone: remove it (best effort), so that it does
-        // not make opening `dest` refuse. A killed process leaves it, marked.
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    written
+    // On an error the partial copy stays, marked, exactly as a killed backup leaves it: opening
+    // `dest` then says the backup did not finish instead of starting an empty store there.
+    fill(io, sources, dest, &parent, &tmp, progress)
 }
 
 /// Writes the backup into `tmp`, then renames it to `dest`.
@@ -334,10 +331,9 @@ fn fill(
     })?;
     bytes.push(b'\n');
     write_new_file(io, &tmp.join(MANIFEST_FILE), &bytes)?;
-    std::fs::remove_file(&marker).map_err(|e| io_error("remove", &marker, e))?;
     io.sync_dir(tmp)?;
-    // Into place. On Linux a rename replaces an empty directory atomically; elsewhere the
-    // empty destination is removed first.
+    // Into place, still marked. On Linux a rename replaces an empty directory atomically;
+    // elsewhere the empty destination is removed first.
     if let Err(first) = std::fs::rename(tmp, dest) {
         if dest.exists() {
             std::fs::remove_dir(dest).map_err(|e| io_error("remove empty directory", dest, e))?;
@@ -347,6 +343,11 @@ fn fill(
         }
     }
     io.sync_dir(parent)?;
+    // Only now, with everything in place and flushed, does the backup stop saying it is
+    // incomplete. Stopped before this, it is refused as incomplete (complete as it may be).
+    let marker = dest.join(INCOMPLETE_MARKER);
+    std::fs::remove_file(&marker).map_err(|e| io_error("remove", &marker, e))?;
+    io.sync_dir(dest)?;
     Ok(BackupReport {
         dir: dest.to_path_buf(),
         segments: file.manifest.segments.len(),

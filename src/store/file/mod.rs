@@ -683,8 +683,8 @@ impl FileStore {
     /// A backup cannot pass for complete: it is written into a hidden sibling of `dest`
     /// (`.NAME.incomplete-backup`) holding the marker [`INCOMPLETE_MARKER`], the manifest
     /// [`MANIFEST_FILE`] (each segment's length and the CRC-32 of each copied MiB) is written
-    /// last, everything is flushed, the marker removed, and the directory renamed into place.
-    /// If the backup is interrupted, opening the partial copy — or `dest`, while the partial
+    /// last, everything is flushed, the directory renamed into place, and only then the marker
+    /// removed. If the backup is interrupted, opening the partial copy — or `dest`, while the partial
     /// copy lies beside it — is [`Error::IncompleteBackup`]; [`FileStore::verify`] checks a
     /// backup against its manifest.
     ///
