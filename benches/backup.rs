@@ -180,14 +180,10 @@ fn main() {
     // precision through the byte count).
     let per_run = |b: u64| b / 1024;
     let mut workloads = vec![
-        Workload::new(
-            "FileStore::backup",
-            || fresh(),
-            |dest| {
-                store.backup(&*dest).unwrap();
-                per_run(bytes)
-            },
-        ),
+        Workload::new("FileStore::backup", &fresh, |dest| {
+            store.backup(&*dest).unwrap();
+            per_run(bytes)
+        }),
         Workload::new(
             "fs::copy + sync_all",
             || {
