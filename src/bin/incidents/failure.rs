@@ -54,6 +54,18 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Whether the failure is stdout's reader going away (`incidents export | head`): not an
+    /// error of the tool's, so it ends quietly with [`OK`].
+    pub fn is_broken_pipe(&self) -> bool {
+        let source = match self {
+            Failure::Io { source, .. } | Failure::Store(incidents::Error::Io { source, .. }) => {
+                source
+            }
+            _ => return false,
+        };
+        source.kind() == std::io::ErrorKind::BrokenPipe
+    }
+
     /// The exit code this failure ends the process with.
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -255,6 +255,7 @@ fn main() -> ExitCode {
     let result = run(cli);
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(failure) if failure.is_broken_pipe() => ExitCode::from(failure::OK),
         Err(failure) => {
             let message = failure.message();
             let code = failure.exit_code();
