@@ -57,13 +57,11 @@ impl Failure {
     /// Whether the failure is stdout's reader going away (`incidents export | head`): not an
     /// error of the tool's, so it ends quietly with [`OK`].
     pub fn is_broken_pipe(&self) -> bool {
-        let source = match self {
-            Failure::Io { source, .. } | Failure::Store(incidents::Error::Io { source, .. }) => {
-                source
-            }
-            _ => return false,
-        };
-        source.kind() == std::io::ErrorKind::BrokenPipe
+        matches!(
+            self,
+            Failure::Io { source, .. } | Failure::Store(incidents::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::BrokenPipe
+        )
     }
 
     /// The exit code this failure ends the process with.
