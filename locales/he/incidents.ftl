@@ -22,7 +22,7 @@ escalation =
         [critical] קריטי:
         [high] דחוף:
        *[other] תקלה:
-    } { $title } ללא מענה { PLURAL($minutes) ->
+    } { $title } ללא מענה כבר { PLURAL($minutes) ->
         [one] דקה
        *[other] { $minutes } דק׳
     }
@@ -100,7 +100,7 @@ update-due =
         [two] שתי דקות
        *[other] { $minutes } דקות
     }.
-    .sms = { $title }: עדכון ללקוחות באיחור { PLURAL($minutes) ->
+    .sms = { $title }: עדכון ללקוחות באיחור של { PLURAL($minutes) ->
         [one] דקה
        *[other] { $minutes } דק׳
     }
@@ -131,10 +131,12 @@ follow-up-overdue =
 ## הודעות ללקוחות ולמנויים
 
 # $service, $message
+# The body and SMS start with RLM (U+200F): nothing else in them is outside an isolate, and
+# without it a Hebrew update would be laid out as a left-to-right paragraph.
 customer-update =
     .subject = עדכון שירות: { $service }
-    .body = { $message }
-    .sms = { $service }: { $message }
+    .body = { "\u200F" }{ $message }
+    .sms = { "\u200F" }{ $service }: { $message }
 
 # $service, $what, $starts, $minutes (עד ההתחלה)
 maintenance-reminder =

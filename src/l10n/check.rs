@@ -60,7 +60,11 @@ pub(super) fn check(sources: &[Source<'_>]) -> Result<BTreeSet<MessageId>, L10nE
             };
             let at = offset(source.text, name);
             if !seen.insert((name, is_term)) {
-                let shown = if is_term { format!("-{name}") } else { name.into() };
+                let shown = if is_term {
+                    format!("-{name}")
+                } else {
+                    name.into()
+                };
                 return Err(L10nError::at(
                     source.name,
                     source.text,
@@ -191,10 +195,7 @@ impl Walker<'_, '_> {
         }
         for a in &m.attributes {
             if !id.parts().iter().any(|p| p.name() == a.id.name) {
-                return Err(self.misuse(
-                    a.id.name,
-                    format!("it has no part `.{}`", a.id.name),
-                ));
+                return Err(self.misuse(a.id.name, format!("it has no part `.{}`", a.id.name)));
             }
             self.pattern(&a.value)?;
         }
@@ -205,10 +206,9 @@ impl Walker<'_, '_> {
         for element in &p.elements {
             match element {
                 PatternElement::TextElement { value } => {
-                    if let Some((i, c)) = value
-                        .char_indices()
-                        .find(|&(_, c)| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-                    {
+                    if let Some((i, c)) = value.char_indices().find(
+                        |&(_, c)| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'),
+                    ) {
                         let at = value.get(i..).unwrap_or(value);
                         return Err(self.error(at, Problem::BidiControl(u32::from(c))));
                     }
@@ -271,7 +271,10 @@ impl Walker<'_, '_> {
     }
 
     /// Checks a selector; returns the variant keys it allows (`None`: any).
-    fn selector(&self, s: &InlineExpression<&str>) -> Result<Option<&'static [&'static str]>, L10nError> {
+    fn selector(
+        &self,
+        s: &InlineExpression<&str>,
+    ) -> Result<Option<&'static [&'static str]>, L10nError> {
         match s {
             InlineExpression::FunctionReference { id, arguments } if id.name == "PLURAL" => {
                 match (arguments.positional.as_slice(), arguments.named.is_empty()) {
@@ -341,7 +344,8 @@ impl Walker<'_, '_> {
             .chain(arguments.named.iter().map(|n| &n.value));
         for v in values {
             match v {
-                InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => {}
+                InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => {
+                }
                 other => {
                     return Err(self.misuse(first_name(other), "a term's arguments are literals"));
                 }
@@ -353,12 +357,17 @@ impl Walker<'_, '_> {
     /// Checks an expression whose value is inserted into the text.
     fn inserted(&self, i: &InlineExpression<&str>) -> Result<(), L10nError> {
         match i {
-            InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => Ok(()),
+            InlineExpression::StringLiteral { .. } | InlineExpression::NumberLiteral { .. } => {
+                Ok(())
+            }
             InlineExpression::VariableReference { id } => match self.variable(id.name)? {
                 Kind::Text | Kind::Count | Kind::Time => Ok(()),
                 Kind::Keyword(_) => Err(self.misuse(
                     id.name,
-                    format!("`${}` is a keyword: select on it, do not insert it", id.name),
+                    format!(
+                        "`${}` is a keyword: select on it, do not insert it",
+                        id.name
+                    ),
                 )),
             },
             InlineExpression::FunctionReference { id, .. } => {
@@ -378,10 +387,9 @@ impl Walker<'_, '_> {
                     return Err(self.error(id.name, Problem::UnknownReference(id.name.into())));
                 };
                 let Some(attribute) = attribute else {
-                    return Err(self.misuse(
-                        id.name,
-                        format!("name a part of `{0}`: {0}.body", id.name),
-                    ));
+                    return Err(
+                        self.misuse(id.name, format!("name a part of `{0}`: {0}.body", id.name))
+                    );
                 };
                 if !m.attributes.iter().any(|a| a.id.name == attribute.name) {
                     return Err(self.error(
@@ -401,7 +409,10 @@ impl Walker<'_, '_> {
                 {
                     return Err(self.misuse(
                         id.name,
-                        format!("`{}` needs `${missing}`, which this message is not given", id.name),
+                        format!(
+                            "`{}` needs `${missing}`, which this message is not given",
+                            id.name
+                        ),
                     ));
                 }
                 Ok(())

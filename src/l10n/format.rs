@@ -92,7 +92,8 @@ impl Formats {
         let locale = Locale::try_from_str(tag).ok()?;
         let plurals = PluralRules::try_new_cardinal((&locale).into()).ok()?;
         let decimals = DecimalFormatter::try_new((&locale).into(), Default::default()).ok()?;
-        let date_times = DateTimeFormatter::try_new((&locale).into(), YMD::medium().with_time_hm()).ok()?;
+        let date_times =
+            DateTimeFormatter::try_new((&locale).into(), YMD::medium().with_time_hm()).ok()?;
         Some(Formats {
             locale,
             plurals,
@@ -231,7 +232,10 @@ mod tests {
             .to_vec();
         assert_eq!(
             got,
-            ["other", "one", "two", "other", "other", "other", "other", "other", "other", "other"]
+            [
+                "other", "one", "two", "other", "other", "other", "other", "other", "other",
+                "other"
+            ]
         );
     }
 
@@ -240,18 +244,36 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 12, 3, 22, 30, 0).unwrap();
         let he = Formats::new("he").unwrap();
         // 00:30 the next day in Jerusalem (UTC+2 in winter).
-        assert_eq!(he.date_time(at, chrono_tz::Asia::Jerusalem), "4 בדצמ׳ 2026, 0:30");
+        assert_eq!(
+            he.date_time(at, chrono_tz::Asia::Jerusalem),
+            "4 בדצמ׳ 2026, 0:30"
+        );
         let en = Formats::new("en").unwrap();
-        assert_eq!(en.date_time(at, chrono_tz::UTC), "Dec 3, 2026, 10:30\u{202f}PM");
+        assert_eq!(
+            en.date_time(at, chrono_tz::UTC),
+            "Dec 3, 2026, 10:30\u{202f}PM"
+        );
     }
 
     #[test]
     fn money_keeps_its_fraction_digits() {
         let en = Formats::new("en").unwrap();
-        assert_eq!(en.money(&Money::new(100, 2, "USD").unwrap()), "1.00\u{a0}USD");
-        assert_eq!(en.money(&Money::new(-5, 2, "EUR").unwrap()), "-0.05\u{a0}EUR");
-        assert_eq!(en.money(&Money::new(1500, 0, "JPY").unwrap()), "1,500\u{a0}JPY");
+        assert_eq!(
+            en.money(&Money::new(100, 2, "USD").unwrap()),
+            "1.00\u{a0}USD"
+        );
+        assert_eq!(
+            en.money(&Money::new(-5, 2, "EUR").unwrap()),
+            "-0.05\u{a0}EUR"
+        );
+        assert_eq!(
+            en.money(&Money::new(1500, 0, "JPY").unwrap()),
+            "1,500\u{a0}JPY"
+        );
         let he = Formats::new("he").unwrap();
-        assert_eq!(he.money(&Money::new(123_456, 2, "ILS").unwrap()), "1,234.56\u{a0}ILS");
+        assert_eq!(
+            he.money(&Money::new(123_456, 2, "ILS").unwrap()),
+            "1,234.56\u{a0}ILS"
+        );
     }
 }

@@ -350,8 +350,8 @@ impl FluentType for Count {
 /// `PLURAL($n)`: the CLDR category of a count.
 fn plural<'a>(positional: &[FluentValue<'a>], _: &FluentArgs<'_>) -> FluentValue<'a> {
     match positional {
-        [FluentValue::Custom(value)] => value
-            .as_any()
+        // `as_any` on the trait object, not on its `Box` (which is `Any` too).
+        [FluentValue::Custom(value)] => AnyEq::as_any(value.as_ref())
             .downcast_ref::<Count>()
             .map_or(FluentValue::Error, |c| {
                 FluentValue::String(Cow::Borrowed(c.category))
@@ -383,9 +383,9 @@ impl Locale {
                     shown: isolate(&self.formats.integer(i64::try_from(n).unwrap_or(i64::MAX))),
                     category: plural_category(&self.formats, n),
                 })),
-                Value::Time(at) => FluentValue::String(Cow::Owned(isolate(
-                    &self.formats.date_time(at, zone),
-                ))),
+                Value::Time(at) => {
+                    FluentValue::String(Cow::Owned(isolate(&self.formats.date_time(at, zone))))
+                }
                 Value::Keyword(k) => FluentValue::String(Cow::Borrowed(k)),
             };
             args.set(name, v);
@@ -435,7 +435,10 @@ impl Locale {
         let mut keep = long.chars().count();
         let mut best = sms;
         while keep > 0 && !best.segments.is_single() {
-            let over = best.segments.chars.saturating_sub(best.segments.encoding.single());
+            let over = best
+                .segments
+                .chars
+                .saturating_sub(best.segments.encoding.single());
             keep = keep.saturating_sub(over.max(1));
             let cut: String = long.chars().take(keep).collect();
             let short = format!("{}{}", cut.trim_end(), crate::notifiers::sms::ELLIPSIS);
@@ -552,7 +555,12 @@ impl CatalogsBuilder {
             let added = self.locales.iter().find(|a| a.tag == ENGLISH);
             return Err(match added {
                 Some(a) => whole_file(a, Problem::MissingInEnglish(missing.as_str().into())),
-                None => L10nError::at("", "", 0, Problem::MissingInEnglish(missing.as_str().into())),
+                None => L10nError::at(
+                    "",
+                    "",
+                    0,
+                    Problem::MissingInEnglish(missing.as_str().into()),
+                ),
             });
         }
         Ok(Catalogs {
@@ -573,15 +581,24 @@ fn load(added: &Added, overrides: &[&Added]) -> Result<Locale, L10nError> {
         .collect();
     let defined = check::check(&sources)?;
     let formats = Formats::new(&added.tag).ok_or_else(|| {
-        L10nError::at(&added.name, &added.text, 0, Problem::BadLocale(added.tag.clone()))
+        L10nError::at(
+            &added.name,
+            &added.text,
+            0,
+            Problem::BadLocale(added.tag.clone()),
+        )
     })?;
     let mut bundle = Bundle::new_concurrent(Vec::new());
     bundle.set_use_isolating(false);
-    let internal = |a: &Added, what: String| L10nError::at(&a.name, &a.text, 0, Problem::Syntax(what));
+    let internal =
+        |a: &Added, what: String| L10nError::at(&a.name, &a.text, 0, Problem::Syntax(what));
     bundle
         .add_function("PLURAL", plural)
         .map_err(|e| internal(added, e.to_string()))?;
-    for (i, a) in std::iter::once(added).chain(overrides.iter().copied()).enumerate() {
+    for (i, a) in std::iter::once(added)
+        .chain(overrides.iter().copied())
+        .enumerate()
+    {
         let resource = FluentResource::try_new(a.text.to_string())
             .map_err(|(_, errors)| internal(a, format!("{errors:?}")))?;
         if i == 0 {
