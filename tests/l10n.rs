@@ -639,3 +639,470 @@ fn golden() {
     }
     assert_eq!(checked, GOLDEN.len());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plural rules: ICU4X's, not fluent-bundle's.
+
+/// A Hebrew catalog that offers `many`: CLDR's current Hebrew rules never choose it.
+#[test]
+fn hebrew_twenty_and_hundred_take_other_even_when_many_is_offered() {
+    let ftl = "unsubscribe-footer =\n    .body = x { $link }\n\
+               maintenance-reminder =\n    .subject = { PLURAL($minutes) ->\n        [one] ONE\n        [two] TWO\n        [many] MANY\n       *[other] OTHER\n    }\n    .body = b\n    .sms = s\n";
+    let catalogs = Catalogs::builder()
+        .override_messages("he", ftl, "many.ftl")
+        .build()
+        .unwrap();
+    let subject = |n| {
+        let m = Message::MaintenanceReminder {
+            service: "s",
+            what: "w",
+            starts: at(),
+            minutes: n,
+        };
+        catalogs.render("he", chrono_tz::UTC, &m).subject.unwrap()
+    };
+    assert_eq!(
+        [1, 2, 11, 20, 30, 100].map(subject),
+        ["ONE", "TWO", "OTHER", "OTHER", "OTHER", "OTHER"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load errors.
+
+fn load_error(tag: &str, ftl: &str) -> incidents::l10n::L10nError {
+    Catalogs::builder()
+        .override_messages(tag, ftl, "host.ftl")
+        .build()
+        .unwrap_err()
+}
+
+#[test]
+fn a_syntax_error_names_file_and_line() {
+    let e = Catalogs::builder()
+        .add_locale(
+            "ru",
+            "unsubscribe-footer =\n    .body = ok { $link }\n\nbroken = { $link ]\n\n-t = x\n",
+            "ru.ftl",
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!((e.file(), e.line()), ("ru.ftl", 4), "{e}");
+    assert!(
+        matches!(e.problem(), incidents::l10n::Problem::Syntax(_)),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("ru.ftl:4:"), "{e}");
+}
+
+#[test]
+fn an_unknown_variable_names_message_and_variable() {
+    let e = load_error("en", "\nunsubscribe-footer =\n    .body = Bye { $name }\n");
+    assert_eq!((e.file(), e.line(), e.column()), ("host.ftl", 3, 20), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("unsubscribe-footer") && text.contains("$name"),
+        "{text}"
+    );
+    // In a selector's variant, too.
+    let e = load_error(
+        "he",
+        "unsubscribe-footer =\n    .body = { PLURAL($count) ->\n       *[other] x\n    }\n",
+    );
+    assert!(e.to_string().contains("$count"), "{e}");
+}
+
+#[test]
+fn an_override_of_a_message_the_crate_does_not_send_is_an_error() {
+    let e = load_error("en", "unsubscribe-fooder =\n    .body = Bye\n");
+    assert_eq!(e.line(), 1);
+    assert!(
+        e.to_string()
+            .contains("unknown message `unsubscribe-fooder`"),
+        "{e}"
+    );
+    // And an override for a locale that has no catalog.
+    let e = load_error(
+        "fr",
+        "unsubscribe-footer =\n    .body = Au revoir { $link }\n",
+    );
+    assert!(e.to_string().contains("no catalog for `fr`"), "{e}");
+}
+
+#[test]
+fn misuse_is_refused_at_load() {
+    for (ftl, says) in [
+        // A bare count as a selector would use fluent-bundle's plural rules.
+        (
+            "escalation =\n    .subject = { $minutes ->\n       *[other] x\n    }\n    .body = b\n    .sms = s\n",
+            "PLURAL($minutes)",
+        ),
+        // A keyword is not inserted.
+        (
+            "escalation =\n    .subject = { $severity }\n    .body = b\n    .sms = s\n",
+            "keyword",
+        ),
+        // Text given to PLURAL.
+        (
+            "escalation =\n    .subject = { PLURAL($title) ->\n       *[other] x\n    }\n    .body = b\n    .sms = s\n",
+            "PLURAL takes a count",
+        ),
+        // A plural key that is not a CLDR category.
+        (
+            "escalation =\n    .subject = { PLURAL($minutes) ->\n        [several] x\n       *[other] y\n    }\n    .body = b\n    .sms = s\n",
+            "[several]",
+        ),
+        // A number as a variant key.
+        (
+            "escalation =\n    .subject = { PLURAL($minutes) ->\n        [1] x\n       *[other] y\n    }\n    .body = b\n    .sms = s\n",
+            "[1]",
+        ),
+        // Unknown term, message and function.
+        (
+            "escalation =\n    .subject = { -brand }\n    .body = b\n    .sms = s\n",
+            "-brand",
+        ),
+        (
+            "escalation =\n    .subject = { at-risk.subject }\n    .body = b\n    .sms = s\n",
+            "`at-risk` needs",
+        ),
+        (
+            "escalation =\n    .subject = { NUMBER($minutes) }\n    .body = b\n    .sms = s\n",
+            "NUMBER()",
+        ),
+        (
+            "escalation =\n    .subject = { nothing.body }\n    .body = b\n    .sms = s\n",
+            "`nothing` does not exist",
+        ),
+        // A missing part, an unknown part.
+        (
+            "escalation =\n    .subject = x\n    .body = b\n",
+            "lacks `.sms`",
+        ),
+        (
+            "escalation =\n    .subject = x\n    .body = b\n    .sms = s\n    .smss = s\n",
+            "no part `.smss`",
+        ),
+        // Bidi controls in the catalog's own text.
+        (
+            "escalation =\n    .subject = x \u{202E}y\n    .body = b\n    .sms = s\n",
+            "U+202E",
+        ),
+        // Terms take no variables.
+        ("-t = { $title }\n", "terms take no variables"),
+        // Twice in one file.
+        ("-t = a\n-t = b\n", "defined twice"),
+    ] {
+        let e = load_error("en", ftl);
+        assert!(e.to_string().contains(says), "{ftl:?}: {e}");
+    }
+    // Well used, a term and a message reference load.
+    Catalogs::builder()
+        .override_messages(
+            "en",
+            "-shop = The Bakery\nunsubscribe-footer =\n    .body = { -shop }: { $link }\n\
+             customer-update =\n    .subject = { -shop }: { $service }\n    .body = { $message }\n    .sms = { customer-update.subject }\n",
+            "ok.ftl",
+        )
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn a_second_catalog_for_a_locale_is_an_error() {
+    let e = Catalogs::builder()
+        .add_locale("HE", "", "he2.ftl")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("loaded already"), "{e}");
+    let e = Catalogs::builder()
+        .add_locale("not a tag!", "", "x.ftl")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("not a locale tag"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fallback to English, logged once.
+
+mod logger {
+    use std::sync::Mutex;
+
+    pub static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if record.level() == log::Level::Warn {
+                LINES.lock().unwrap().push(record.args().to_string());
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    static CAPTURE: Capture = Capture;
+
+    pub fn install() {
+        // Another test may have installed it already.
+        let _ = log::set_logger(&CAPTURE);
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
+#[test]
+fn a_missing_message_falls_back_to_english_logged_once() {
+    logger::install();
+    let ar = "unsubscribe-footer =\n    .body = لإلغاء الاشتراك: { $link }\n";
+    let catalogs = Catalogs::builder()
+        .add_locale("ar", ar, "ar.ftl")
+        .build()
+        .unwrap();
+    let update = Message::CustomerUpdate {
+        service: "shop",
+        message: "back",
+    };
+    for _ in 0..3 {
+        let r = catalogs.render("ar-EG", chrono_tz::UTC, &update);
+        assert_eq!(r.locale, "en");
+        assert_eq!(r.body, "\u{2068}back\u{2069}");
+    }
+    let footer = catalogs.render(
+        "ar",
+        chrono_tz::UTC,
+        &Message::UnsubscribeFooter { link: "x" },
+    );
+    assert_eq!(
+        (footer.locale.as_str(), footer.body.as_str()),
+        ("ar", "لإلغاء الاشتراك: \u{2068}x\u{2069}")
+    );
+    let lines: Vec<String> = logger::LINES
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("`ar-EG`"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        lines,
+        ["l10n: no `customer-update` message for locale `ar-EG`; it falls back to English"]
+    );
+    assert_eq!(
+        catalogs.fallbacks(),
+        [("ar-EG".to_string(), MessageId::CustomerUpdate)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Isolation.
+
+#[test]
+fn every_value_is_isolated_once() {
+    let catalogs = Catalogs::builder().build().unwrap();
+    let m = Message::FollowUpOverdue {
+        incident: facts("Till", "shop"),
+        action: "Fix it",
+        owner: "דנה",
+        due: at(),
+        days: 1234,
+    };
+    let body = catalogs.render("en", chrono_tz::UTC, &m).body;
+    for value in [
+        "Fix it",
+        "דנה",
+        "1,234",
+        "Dec 3, 2026, 7:05\u{202f}AM",
+        "Till",
+    ] {
+        assert!(
+            body.contains(&format!("\u{2068}{value}\u{2069}")),
+            "{value}: {body}"
+        );
+    }
+    assert!(
+        !body.contains("\u{2068}\u{2068}") && !body.contains("\u{2069}\u{2069}"),
+        "{body}"
+    );
+    assert_eq!(body.matches('\u{2068}').count(), 6, "{body}"); // action, id, title, due, days, owner
+}
+
+/// Whether embeddings, overrides and isolates are balanced and nested on every line.
+fn balanced(text: &str) -> bool {
+    let mut open = Vec::new();
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2029}' => {
+                if !open.is_empty() {
+                    return false;
+                }
+            }
+            '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push('\u{202C}'),
+            '\u{2066}'..='\u{2068}' => open.push('\u{2069}'),
+            '\u{202C}' | '\u{2069}' => {
+                if open.pop() != Some(c) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    open.is_empty()
+}
+
+mod bidi_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Strings heavy in bidirectional controls, marks, line breaks and Hebrew.
+    fn hostile() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            3 => prop::sample::select(vec![
+                '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}',
+                '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\n',
+                '\r', '\u{2029}', 'א', 'ש', 'a', '1', ' ', '{', '}', '$',
+            ]),
+            1 => any::<char>(),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn no_value_unbalances_a_message(title in hostile(), service in hostile(), text in hostile()) {
+            let catalogs = Catalogs::builder().build().unwrap();
+            for tag in ["en", "he"] {
+                for m in messages(facts(&title, &service), &text, 20) {
+                    let r = catalogs.render(tag, chrono_tz::Asia::Jerusalem, &m);
+                    let sms = r.sms.as_ref().map(|s| s.text.clone());
+                    for part in r.subject.iter().chain([&r.body]).chain(sms.as_ref()) {
+                        prop_assert!(balanced(part), "{} {}: {:?}", tag, m.id(), part);
+                    }
+                }
+            }
+            for value in [&title, &service, &text] {
+                let isolated = incidents::l10n::isolate(value);
+                prop_assert!(balanced(&isolated), "{:?} -> {:?}", value, isolated);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMS.
+
+#[test]
+fn sms_segment_table() {
+    use incidents::l10n::{Encoding::*, sms_segments};
+    let cases: &[(String, incidents::l10n::Encoding, usize, usize)] = &[
+        (String::new(), Gsm7, 0, 1),
+        ("a".repeat(160), Gsm7, 160, 1),
+        ("a".repeat(161), Gsm7, 161, 2),
+        ("a".repeat(306), Gsm7, 306, 2),
+        ("a".repeat(307), Gsm7, 307, 3),
+        // Extension-table characters count two.
+        ("€".repeat(80), Gsm7, 160, 1),
+        (format!("{}€", "a".repeat(159)), Gsm7, 161, 2),
+        ("[]{}\\^~|".to_string(), Gsm7, 16, 1),
+        // Basic-set characters outside ASCII count one.
+        (
+            "£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉÄÖÑÜ§¿äöñüà".to_string(),
+            Gsm7,
+            38,
+            1,
+        ),
+        // Anything else is UCS-2, in UTF-16 units.
+        ("ש".repeat(70), Ucs2, 70, 1),
+        ("ש".repeat(71), Ucs2, 71, 2),
+        ("ש".repeat(134), Ucs2, 134, 2),
+        ("ש".repeat(135), Ucs2, 135, 3),
+        (format!("{}😀", "a".repeat(68)), Ucs2, 70, 1),
+        (format!("{}😀", "a".repeat(69)), Ucs2, 71, 2),
+        // An isolation mark makes an English text UCS-2 and counts one.
+        ("\u{2068}Till 2\u{2069}".to_string(), Ucs2, 8, 1),
+        (format!("\u{2068}{}\u{2069}", "a".repeat(68)), Ucs2, 70, 1),
+        (format!("\u{2068}{}\u{2069}", "a".repeat(69)), Ucs2, 71, 2),
+    ];
+    for (text, encoding, chars, segments) in cases {
+        let s = sms_segments(text);
+        assert_eq!(
+            (s.encoding, s.chars, s.segments),
+            (*encoding, *chars, *segments),
+            "{text:?}"
+        );
+    }
+}
+
+const TITLE_60_EN: &str = "Card terminal at till 2 rejects all contactless payments now";
+const TITLE_60_HE: &str = "מסוף האשראי בקופה 2 דוחה את כל התשלומים בכרטיס ללא מגע, כעת!";
+
+#[test]
+fn shipped_sms_fit_one_segment_with_a_60_character_title() {
+    assert_eq!(TITLE_60_EN.chars().count(), 60);
+    assert_eq!(TITLE_60_HE.chars().count(), 60);
+    let catalogs = Catalogs::builder().build().unwrap();
+    let mut seen = 0;
+    for (tag, title, service, text) in [
+        ("en", TITLE_60_EN, "online shop", TITLE_60_EN),
+        ("he", TITLE_60_HE, "חנות אונליין", TITLE_60_HE),
+        // A Hebrew title in an English message, and the other way round.
+        ("en", TITLE_60_HE, "online shop", TITLE_60_HE),
+        ("he", TITLE_60_EN, "online shop", TITLE_60_EN),
+    ] {
+        for n in [1, 2, 11, 20, 100, 1440] {
+            for m in messages(facts(title, service), text, n) {
+                let r = catalogs.render(tag, chrono_tz::Asia::Jerusalem, &m);
+                if let Some(sms) = r.sms {
+                    assert_eq!(
+                        sms.segments.segments,
+                        1,
+                        "{tag} {} {n}: {:?} {:?}",
+                        m.id(),
+                        sms.text,
+                        sms.segments
+                    );
+                    assert!(balanced(&sms.text), "{:?}", sms.text);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 4 * 6 * 7);
+    // An English title keeps all of it in an English SMS (GSM-7, no isolation marks).
+    let page = Message::Escalation {
+        incident: facts(TITLE_60_EN, "online shop"),
+        step: 1,
+        minutes: 20,
+    };
+    let sms = catalogs.render("en", chrono_tz::UTC, &page).sms.unwrap();
+    assert_eq!(
+        sms.text,
+        format!("CRITICAL: {TITLE_60_EN} (online shop) unacknowledged for 20 min, step 1")
+    );
+    assert_eq!(sms.segments.encoding, incidents::l10n::Encoding::Gsm7);
+    // A Hebrew one is shortened to fit, inside its isolate.
+    let page = Message::Escalation {
+        incident: facts(TITLE_60_HE, "קופות"),
+        step: 1,
+        minutes: 20,
+    };
+    let sms = catalogs.render("he", chrono_tz::UTC, &page).sms.unwrap();
+    assert!(
+        sms.text.starts_with("קריטי: \u{2068}מסוף האשראי"),
+        "{}",
+        sms.text
+    );
+    assert!(
+        sms.text
+            .contains("...\u{2069} ללא מענה כבר \u{2068}20\u{2069} דק׳"),
+        "{}",
+        sms.text
+    );
+    assert!(
+        sms.segments.chars <= 70 && sms.segments.chars >= 65,
+        "{:?}",
+        sms.segments
+    );
+}
