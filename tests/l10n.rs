@@ -934,18 +934,12 @@ fn balanced(text: &str) -> bool {
     let mut open = Vec::new();
     for c in text.chars() {
         match c {
-            '\n' | '\r' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2029}' => {
-                if !open.is_empty() {
-                    return false;
-                }
+            '\n' | '\r' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2029}' if !open.is_empty() => {
+                return false;
             }
             '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' => open.push('\u{202C}'),
             '\u{2066}'..='\u{2068}' => open.push('\u{2069}'),
-            '\u{202C}' | '\u{2069}' => {
-                if open.pop() != Some(c) {
-                    return false;
-                }
-            }
+            '\u{202C}' | '\u{2069}' if open.pop() != Some(c) => return false,
             _ => {}
         }
     }

@@ -9,6 +9,7 @@ use icu_datetime::fieldsets::{YMD, YMDT};
 use icu_datetime::input::{Date, Time};
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal;
+use icu_decimal::options::DecimalFormatterOptions;
 use icu_locale_core::Locale;
 use icu_plurals::{PluralCategory, PluralRules};
 
@@ -91,7 +92,8 @@ impl Formats {
     pub fn new(tag: &str) -> Option<Formats> {
         let locale = Locale::try_from_str(tag).ok()?;
         let plurals = PluralRules::try_new_cardinal((&locale).into()).ok()?;
-        let decimals = DecimalFormatter::try_new((&locale).into(), Default::default()).ok()?;
+        let decimals =
+            DecimalFormatter::try_new((&locale).into(), DecimalFormatterOptions::default()).ok()?;
         let date_times =
             DateTimeFormatter::try_new((&locale).into(), YMD::medium().with_time_hm()).ok()?;
         Some(Formats {

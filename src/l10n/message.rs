@@ -432,105 +432,97 @@ impl<'a> Message<'a> {
     /// and kinds are [`MessageId::variables`]'s, in its order (a unit test holds them equal).
     pub(super) fn values(&self, id_text: &'a mut String) -> Vec<(&'static str, Value<'a>)> {
         use Value::{Count, Keyword, Text, Time};
-        let incident = |facts: &IncidentFacts<'a>, id_text: &'a mut String| {
+        let mut values = Vec::with_capacity(8);
+        if let Some(facts) = self.incident() {
             *id_text = facts.id.to_string();
-            vec![
+            values.extend([
                 ("id", Text(id_text.as_str())),
                 ("title", Text(facts.title)),
                 ("service", Text(facts.service)),
                 ("severity", Keyword(severity_key(facts.severity))),
-            ]
-        };
+            ]);
+        }
         match *self {
-            Message::Escalation {
-                incident: ref f,
-                step,
-                minutes,
-            } => {
-                let mut v = incident(f, id_text);
-                v.extend([("step", Count(step.into())), ("minutes", Count(minutes))]);
-                v
+            Message::Escalation { step, minutes, .. } => {
+                values.extend([("step", Count(step.into())), ("minutes", Count(minutes))]);
             }
             Message::AtRisk {
-                incident: ref f,
                 target,
                 due,
                 minutes,
+                ..
             }
             | Message::Breached {
-                incident: ref f,
                 target,
                 due,
                 minutes,
-            } => {
-                let mut v = incident(f, id_text);
-                v.extend([
-                    ("target", Keyword(target_key(target))),
-                    ("due", Time(due)),
-                    ("minutes", Count(minutes)),
-                ]);
-                v
-            }
-            Message::UpdateDue {
-                incident: ref f,
-                due,
-                minutes,
-            } => {
-                let mut v = incident(f, id_text);
-                v.extend([("due", Time(due)), ("minutes", Count(minutes))]);
-                v
+                ..
+            } => values.extend([
+                ("target", Keyword(target_key(target))),
+                ("due", Time(due)),
+                ("minutes", Count(minutes)),
+            ]),
+            Message::UpdateDue { due, minutes, .. } => {
+                values.extend([("due", Time(due)), ("minutes", Count(minutes))]);
             }
             Message::CustomerUpdate { service, message } => {
-                vec![("service", Text(service)), ("message", Text(message))]
+                values.extend([("service", Text(service)), ("message", Text(message))]);
             }
-            Message::AutoResolved {
-                incident: ref f,
-                since,
-                minutes,
-            } => {
-                let mut v = incident(f, id_text);
-                v.extend([("since", Time(since)), ("minutes", Count(minutes))]);
-                v
+            Message::AutoResolved { since, minutes, .. } => {
+                values.extend([("since", Time(since)), ("minutes", Count(minutes))]);
             }
             Message::FollowUpOverdue {
-                incident: ref f,
                 action,
                 owner,
                 due,
                 days,
-            } => {
-                let mut v = incident(f, id_text);
-                v.extend([
-                    ("action", Text(action)),
-                    ("owner", Text(owner)),
-                    ("due", Time(due)),
-                    ("days", Count(days)),
-                ]);
-                v
-            }
+                ..
+            } => values.extend([
+                ("action", Text(action)),
+                ("owner", Text(owner)),
+                ("due", Time(due)),
+                ("days", Count(days)),
+            ]),
             Message::MaintenanceReminder {
                 service,
                 what,
                 starts,
                 minutes,
-            } => vec![
+            } => values.extend([
                 ("service", Text(service)),
                 ("what", Text(what)),
                 ("starts", Time(starts)),
                 ("minutes", Count(minutes)),
-            ],
+            ]),
             Message::SubscriptionConfirmation {
                 service,
                 link,
                 expires,
                 hours,
-            } => vec![
+            } => values.extend([
                 ("service", Text(service)),
                 ("link", Text(link)),
                 ("expires", Time(expires)),
                 ("hours", Count(hours)),
-            ],
-            Message::UnsubscribeFooter { link } => vec![("link", Text(link))],
+            ]),
+            Message::UnsubscribeFooter { link } => values.push(("link", Text(link))),
+        }
+        values
+    }
+
+    /// The incident the message is about, if it is about one.
+    fn incident(&self) -> Option<IncidentFacts<'a>> {
+        match *self {
+            Message::Escalation { incident, .. }
+            | Message::AtRisk { incident, .. }
+            | Message::Breached { incident, .. }
+            | Message::UpdateDue { incident, .. }
+            | Message::AutoResolved { incident, .. }
+            | Message::FollowUpOverdue { incident, .. } => Some(incident),
+            Message::CustomerUpdate { .. }
+            | Message::MaintenanceReminder { .. }
+            | Message::SubscriptionConfirmation { .. }
+            | Message::UnsubscribeFooter { .. } => None,
         }
     }
 }

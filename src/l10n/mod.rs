@@ -3,7 +3,6 @@
 //! inserted value isolated for right-to-left text; an SMS budget on every SMS.
 //!
 //! ```
-//! use chrono::{TimeZone, Utc};
 //! use incidents::l10n::{Catalogs, IncidentFacts, Message};
 //! use incidents::{IncidentId, Severity};
 //!
@@ -17,7 +16,7 @@
 //! let page = Message::Escalation { incident, step: 1, minutes: 20 };
 //! let he = catalogs.render("he-IL", chrono_tz::Asia::Jerusalem, &page);
 //! let sms = he.sms.unwrap();
-//! assert!(sms.text.contains("20 דקות"));
+//! assert!(sms.text.contains("ללא מענה כבר \u{2068}20\u{2069} דק׳"));
 //! assert_eq!(sms.segments.segments, 1);
 //! let en = catalogs.render("en", chrono_tz::Asia::Jerusalem, &page);
 //! assert!(en.body.contains("for \u{2068}20\u{2069} minutes"));
@@ -275,6 +274,11 @@ impl Catalogs {
     }
 
     fn pick(&self, locale: &str) -> &Locale {
+        self.find(locale).unwrap_or(&self.locales[0])
+    }
+
+    /// The catalog of `locale`, else of its language.
+    fn find(&self, locale: &str) -> Option<&Locale> {
         let language = locale.split(['-', '_']).next().unwrap_or(locale);
         self.locales
             .iter()
@@ -284,29 +288,35 @@ impl Catalogs {
                     .iter()
                     .find(|l| l.tag.eq_ignore_ascii_case(language))
             })
-            .unwrap_or(&self.locales[0])
     }
 
     /// `message` for a recipient who reads `locale` (a BCP 47 tag), its dates and times in
     /// the shop's time zone `zone`.
     ///
-    /// The catalog is that of `locale`, else of its language, else English; a message the
-    /// catalog lacks comes from English, logged once (see [`Catalogs::fallbacks`]).
+    /// The catalog is that of `locale`, else of its language; a message it lacks, or a locale
+    /// without a catalog, falls back to English, logged once per locale and message (see
+    /// [`Catalogs::fallbacks`]).
     pub fn render(&self, locale: &str, zone: Tz, message: &Message<'_>) -> Rendered {
         let id = message.id();
-        let mut catalog = self.pick(locale);
-        if !catalog.defined.contains(&id) {
-            catalog = &self.locales[0];
-            let mut logged = self
-                .fallbacks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if logged.insert((locale.to_string(), id)) {
-                log::warn!(
-                    "l10n: no `{id}` message for locale `{locale}`; it falls back to English"
-                );
+        let catalog = match self.find(locale) {
+            Some(c) if c.defined.contains(&id) => c,
+            // No catalog for the locale, or one without this message.
+            _ => {
+                let english = &self.locales[0];
+                if !english.tag.eq_ignore_ascii_case(locale) {
+                    let mut logged = self
+                        .fallbacks
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if logged.insert((locale.to_string(), id)) {
+                        log::warn!(
+                            "l10n: no `{id}` message for locale `{locale}`; it falls back to English"
+                        );
+                    }
+                }
+                english
             }
-        }
+        };
         let mut id_text = String::new();
         let values = message.values(&mut id_text);
         let args = catalog.args(&values, zone, None);
@@ -466,6 +476,7 @@ impl CatalogsBuilder {
     /// assert_eq!(footer.body, "Отписаться: \u{2068}x\u{2069}");
     /// # Ok::<(), incidents::l10n::L10nError>(())
     /// ```
+    #[must_use]
     pub fn add_locale(
         mut self,
         tag: &str,
@@ -484,6 +495,7 @@ impl CatalogsBuilder {
     /// named `name` in errors: each message there replaces the whole message (all its
     /// parts) of the same id, and must be one the crate sends. Terms may be added or
     /// replaced too. Later overrides win.
+    #[must_use]
     pub fn override_messages(
         mut self,
         tag: &str,
