@@ -788,6 +788,11 @@ fn misuse_is_refused_at_load() {
             "escalation =\n    .subject = x \u{202E}y\n    .body = b\n    .sms = s\n",
             "U+202E",
         ),
+        // A message that references itself in a loop.
+        (
+            "escalation =\n    .subject = { escalation.body }\n    .body = { escalation.subject }\n    .sms = s\n",
+            "does not render",
+        ),
         // Terms take no variables.
         ("-t = { $title }\n", "terms take no variables"),
         // Twice in one file.
@@ -963,10 +968,14 @@ mod bidi_property {
         prop::collection::vec(piece, 0..40).prop_map(|v| v.into_iter().collect())
     }
 
+    /// Built once: a build renders every message to check it.
+    static SHIPPED: std::sync::LazyLock<Catalogs> =
+        std::sync::LazyLock::new(|| Catalogs::builder().build().unwrap());
+
     proptest! {
         #[test]
         fn no_value_unbalances_a_message(title in hostile(), service in hostile(), text in hostile()) {
-            let catalogs = Catalogs::builder().build().unwrap();
+            let catalogs = &*SHIPPED;
             for tag in ["en", "he"] {
                 for m in messages(facts(&title, &service), &text, 20) {
                     let r = catalogs.render(tag, chrono_tz::Asia::Jerusalem, &m);

@@ -23,9 +23,7 @@ type Term<'s> = fluent_syntax::ast::Term<&'s str>;
 
 /// Checks a locale's sources (its catalog, then its overrides in order; a later message or
 /// term replaces an earlier one of the same name) and returns the message ids it defines.
-///
-/// `overrides_from` is the index of the first override: from there on, every message must
-/// replace one of the crate's, and the ids must be the crate's in any source.
+/// Every message, in any source, must be one the crate sends.
 pub(super) fn check(sources: &[Source<'_>]) -> Result<BTreeSet<MessageId>, L10nError> {
     let mut parsed = Vec::with_capacity(sources.len());
     for source in sources {

@@ -102,6 +102,15 @@ pub enum Problem {
     /// locale falls back to.
     #[error("the English catalog lacks `{0}`")]
     MissingInEnglish(String),
+    /// Rendering a message with sample values failed in Fluent (a message that references
+    /// itself, directly or through others): found by trying every message at load.
+    #[error("message `{message}` does not render: {what}")]
+    Render {
+        /// The message id.
+        message: String,
+        /// Fluent's words.
+        what: String,
+    },
     /// A message lacks a part its id needs (`.subject`, `.body`, `.sms`).
     #[error("message `{message}` lacks `.{part}`")]
     MissingPart {

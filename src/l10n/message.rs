@@ -209,7 +209,7 @@ pub enum MessageId {
 
 /// How a variable may be used in a catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(in crate::l10n) enum Kind {
     /// Inserted as text, isolated.
     Text,
     /// A count: inserted formatted and isolated, and the argument of `PLURAL`.

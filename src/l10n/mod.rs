@@ -621,12 +621,81 @@ fn load(added: &Added, overrides: &[&Added]) -> Result<Locale, L10nError> {
             bundle.add_resource_overriding(resource);
         }
     }
-    Ok(Locale {
+    let locale = Locale {
         tag: added.tag.clone(),
         formats,
         bundle,
         defined,
-    })
+    };
+    locale.try_every_message().map_err(|(id, what)| {
+        L10nError::at(
+            &added.name,
+            &added.text,
+            0,
+            Problem::Render {
+                message: id.as_str().into(),
+                what,
+            },
+        )
+    })?;
+    Ok(locale)
+}
+
+impl Locale {
+    /// Renders every part of every message with sample values — each count category and
+    /// each keyword's keys — so that what the static checks cannot see (a reference cycle)
+    /// fails here, at load, and never at send time.
+    fn try_every_message(&self) -> Result<(), (MessageId, String)> {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        for &id in &self.defined {
+            let vars = id.variables();
+            // Every combination of keywords' keys: at most 4 × 3 here.
+            let combinations: usize = vars
+                .iter()
+                .map(|(_, kind)| match kind {
+                    message::Kind::Keyword(keys) => keys.len(),
+                    _ => 1,
+                })
+                .product();
+            for n in [0, 1, 2, 3, 5, 11, 20, 100, 1_000_001] {
+                for mut combination in 0..combinations {
+                    let values: Vec<(&'static str, Value<'_>)> = vars
+                        .iter()
+                        .map(|&(name, kind)| {
+                            let value = match kind {
+                                message::Kind::Text => Value::Text("x"),
+                                message::Kind::Count => Value::Count(n),
+                                message::Kind::Time => Value::Time(at),
+                                message::Kind::Keyword(keys) => {
+                                    let key = keys[combination % keys.len()];
+                                    combination /= keys.len();
+                                    Value::Keyword(key)
+                                }
+                            };
+                            (name, value)
+                        })
+                        .collect();
+                    let args = self.args(&values, Tz::UTC, None);
+                    for part in id.parts() {
+                        let Some(message) = self.bundle.get_message(id.as_str()) else {
+                            return Err((id, "missing".into()));
+                        };
+                        let Some(pattern) = message.get_attribute(part.name()).map(|a| a.value())
+                        else {
+                            return Err((id, format!("no `.{}`", part.name())));
+                        };
+                        let mut errors = Vec::new();
+                        self.bundle
+                            .format_pattern(pattern, Some(&args), &mut errors);
+                        if let Some(e) = errors.first() {
+                            return Err((id, format!("`.{}`: {e}", part.name())));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
