@@ -51,7 +51,7 @@
 //! - [`notify`] defines the [`Notifier`] a host implements; [`notifiers`] has ready-made ones
 //!   for real servers: e-mail (feature `smtp`), webhooks, Slack, Telegram and SMS gateways
 //!   (feature `http`), and SMS cost counting.
-//! - [`l10n`] (feature `l10n`) renders messages from Fluent catalogs (English and Hebrew
+//! - `l10n` (feature `l10n`) renders messages from Fluent catalogs (English and Hebrew
 //!   shipped) with ICU4X plural rules, dates and numbers, right-to-left safe, with an SMS
 //!   budget.
 //!
