@@ -51,6 +51,9 @@
 //! - [`notify`] defines the [`Notifier`] a host implements; [`notifiers`] has ready-made ones
 //!   for real servers: e-mail (feature `smtp`), webhooks, Slack, Telegram and SMS gateways
 //!   (feature `http`), and SMS cost counting.
+//! - `l10n` (feature `l10n`) renders messages from Fluent catalogs (English and Hebrew
+//!   shipped) with ICU4X plural rules, dates and numbers, right-to-left safe, with an SMS
+//!   budget.
 //!
 //! ## Where names live
 //!
@@ -90,6 +93,8 @@ pub mod error;
 mod heartbeat;
 pub mod incident;
 pub mod intake;
+#[cfg(feature = "l10n")]
+pub mod l10n;
 pub mod lifecycle;
 pub mod limits;
 mod model;

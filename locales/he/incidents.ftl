@@ -1,0 +1,170 @@
+# הודעות הספרייה `incidents` בעברית.
+#
+# לכל הודעה יש חלקים: ‎.subject‎ ו־‎.body‎ (דוא"ל, צ'אט), ובמקום שמתאים גם ‎.sms‎ (עד SMS אחד:
+# 70 תווים, כולל סימני הבידוד). מספרים בוחרים צורה עם PLURAL($n): בעברית one,‏ two ו־other.
+
+## הודעות על תקלות: $id, $title, $service, $severity
+
+# $step, $minutes
+escalation =
+    .subject = [{ $severity ->
+        [critical] קריטי
+        [high] חומרה גבוהה
+        [medium] חומרה בינונית
+       *[low] חומרה נמוכה
+    }] { $title } ({ $service }): דרוש טיפול
+    .body = אף אחד עוד לא אישר את התקלה { $id } ב־{ $service }, כבר { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    } (שלב הסלמה { $step }). נא לאשר אותה או להעביר אותה הלאה.
+    .sms = { $severity ->
+        [critical] קריטי:
+        [high] דחוף:
+       *[other] תקלה:
+    } { $title } ללא מענה כבר { PLURAL($minutes) ->
+        [one] דקה
+       *[other] { $minutes } דק׳
+    }
+
+# $target, $due, $minutes (שנותרו)
+at-risk =
+    .subject = [{ $severity ->
+        [critical] קריטי
+        [high] חומרה גבוהה
+        [medium] חומרה בינונית
+       *[low] חומרה נמוכה
+    }] { $title }: { $target ->
+        [acknowledge] זמן התגובה
+        [resolve] זמן הפתרון
+       *[customer-update] מועד העדכון ללקוחות
+    } בסכנה
+    .body = תקלה { $id } ב־{ $service }: { $target ->
+        [acknowledge] זמן התגובה
+        [resolve] זמן הפתרון
+       *[customer-update] מועד העדכון ללקוחות
+    } מסתיים ב־{ $due }, בעוד { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }.
+    .sms = { $title }: { $target ->
+        [acknowledge] תגובה
+        [resolve] פתרון
+       *[customer-update] עדכון
+    } בעוד { PLURAL($minutes) ->
+        [one] דקה
+       *[other] { $minutes } דק׳
+    }
+
+# $target, $due, $minutes (איחור)
+breached =
+    .subject = [{ $severity ->
+        [critical] קריטי
+        [high] חומרה גבוהה
+        [medium] חומרה בינונית
+       *[low] חומרה נמוכה
+    }] { $title }: { $target ->
+        [acknowledge] זמן התגובה
+        [resolve] זמן הפתרון
+       *[customer-update] מועד העדכון ללקוחות
+    } חלף
+    .body = תקלה { $id } ב־{ $service }: { $target ->
+        [acknowledge] זמן התגובה
+        [resolve] זמן הפתרון
+       *[customer-update] מועד העדכון ללקוחות
+    } הסתיים ב־{ $due }, לפני { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }.
+    .sms = { $title }: איחור ב{ $target ->
+        [acknowledge] תגובה
+        [resolve] פתרון
+       *[customer-update] עדכון
+    } { PLURAL($minutes) ->
+        [one] דקה
+       *[other] { $minutes } דק׳
+    }
+
+# $due, $minutes (איחור)
+update-due =
+    .subject = [{ $severity ->
+        [critical] קריטי
+        [high] חומרה גבוהה
+        [medium] חומרה בינונית
+       *[low] חומרה נמוכה
+    }] { $title }: הלקוחות מחכים לעדכון
+    .body = תקלה { $id } ב־{ $service }: הלקוחות היו אמורים לקבל עדכון ב־{ $due }, לפני { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }.
+    .sms = { $title }: עדכון ללקוחות באיחור של { PLURAL($minutes) ->
+        [one] דקה
+       *[other] { $minutes } דק׳
+    }
+
+# $since (ההתראה האחרונה), $minutes (שקט)
+auto-resolved =
+    .subject = [{ $severity ->
+        [critical] קריטי
+        [high] חומרה גבוהה
+        [medium] חומרה בינונית
+       *[low] חומרה נמוכה
+    }] { $title }: נפתרה אוטומטית
+    .body = כל ההתראות על התקלה { $id } ({ $service }) דיווחו שהבעיה נפתרה, ולא הגיע דבר חדש כבר { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }, מאז { $since }; התקלה סומנה כפתורה. אם הבעיה חזרה, פתחו אותה מחדש.
+
+# $action, $owner, $due, $days (איחור)
+follow-up-overdue =
+    .subject = באיחור: { $action }
+    .body = משימת ההמשך { $action } מהתחקיר של התקלה { $id } ({ $title }) הייתה אמורה להסתיים ב־{ $due }, לפני { PLURAL($days) ->
+        [one] יום אחד
+        [two] יומיים
+       *[other] { $days } ימים
+    }. נא לבצע אותה, או לקבוע מועד חדש עם { $owner }.
+
+## הודעות ללקוחות ולמנויים
+
+# $service, $message
+# The body and SMS start with RLM (U+200F): nothing else in them is outside an isolate, and
+# without it a Hebrew update would be laid out as a left-to-right paragraph.
+customer-update =
+    .subject = עדכון שירות: { $service }
+    .body = { "\u200F" }{ $message }
+    .sms = { "\u200F" }{ $service }: { $message }
+
+# $service, $what, $starts, $minutes (עד ההתחלה)
+maintenance-reminder =
+    .subject = תחזוקה מתוכננת ב־{ $service } מתחילה בעוד { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }
+    .body = תזכורת: תחזוקה מתוכננת ב־{ $service } ({ $what }) תתחיל ב־{ $starts }, בעוד { PLURAL($minutes) ->
+        [one] דקה אחת
+        [two] שתי דקות
+       *[other] { $minutes } דקות
+    }. ייתכן שהשירות לא יהיה זמין בזמן התחזוקה.
+    .sms = תחזוקה ב־{ $service } בעוד { PLURAL($minutes) ->
+        [one] דקה
+       *[other] { $minutes } דק׳
+    }: { $what }
+
+# $service, $link, $expires, $hours (עד שהקישור פג)
+subscription-confirmation =
+    .subject = אישור הרשמה לעדכונים על { $service }
+    .body = כדי לקבל עדכונים על { $service }, אשרו את ההרשמה בקישור { $link }. הקישור בתוקף עד { $expires }, עוד { PLURAL($hours) ->
+        [one] שעה אחת
+        [two] שעתיים
+       *[other] { $hours } שעות
+    }. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה.
+    .sms = לאישור עדכונים על { $service }: { $link }
+
+# $link
+unsubscribe-footer =
+    .body = קיבלתם הודעה זו כי נרשמתם לעדכונים. להסרה: { $link }
