@@ -853,3 +853,45 @@ fn postgres_round_trip() {
         .success();
     assert_eq!(json(&out.get_output().stdout)["opened"]["total"], 3);
 }
+
+#[test]
+fn export_into_a_pipe_closed_early_ends_quietly_with_exit_code_0() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    // Far more than a pipe holds (64 KiB on Linux), so the tool is still writing when its
+    // reader goes away.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    {
+        let options = incidents::store::FileStoreOptions::new()
+            .durability(incidents::store::Durability::Buffered);
+        let clock = ManualClock::new(at(10, 7, 0));
+        let desk = Desk::new(FileStore::open_with(&dir, options).unwrap(), &clock).unwrap();
+        let owner = Actor::new("shimon", "Shimon", Role::Owner).unwrap();
+        for n in 0..400 {
+            let title = format!("Till {n} prints blank receipts after the paper roll change");
+            let new = NewIncident::new(title, Severity::Low, "tills", Source::StaffReport).unwrap();
+            desk.open(&owner, new).unwrap();
+        }
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_incidents"))
+        .env_remove("INCIDENTS_STORE")
+        .args(["--store", path_str(&dir), "export"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The reader is gone (its end of the pipe closed when it was dropped above).
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(
+        first.starts_with(b"{"),
+        "{:?}",
+        String::from_utf8_lossy(&first)
+    );
+}
