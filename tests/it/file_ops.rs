@@ -1893,3 +1893,196 @@ fn failed_attempts_at_a_deferred_cut_leave_nothing_in_quarantine() {
     let saved: Vec<Vec<u8>> = quarantine(dir).into_iter().map(|(_, b)| b).collect();
     assert_eq!(saved, vec![tail]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. what a review of the change found
+
+/// A backup into an empty destination fails part-way (its marked copy stays beside it).
+fn failed_backup_into_empty_dest(tmp: &Path) -> PathBuf {
+    let src = tmp.join("src");
+    make_store(&src, 40, Some(4096));
+    let hook = Arc::new(FailAt {
+        at: 9,
+        seen: std::sync::atomic::AtomicU64::new(0),
+        armed: AtomicBool::new(true),
+    });
+    let store = FileStore::open_with(&src, backup_child_options().fault_hook(hook)).unwrap();
+    let dest = tmp.join("backup");
+    std::fs::create_dir(&dest).unwrap();
+    assert!(store.backup(&dest).is_err());
+    assert_eq!(siblings(&dest).len(), 1);
+    dest
+}
+
+#[test]
+fn repair_of_an_empty_destination_beside_a_failed_backup_refuses_and_writes_nothing() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = failed_backup_into_empty_dest(tmp.path());
+    match FileStore::repair(&dest) {
+        Err(Error::IncompleteBackup { .. }) => {}
+        other => panic!("repair of the destination: {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(&dest).unwrap().count(),
+        0,
+        "repair wrote into the destination"
+    );
+    // And so the destination is still refused, not opened as a new, empty store.
+    assert!(matches!(
+        FileStore::open(&dest),
+        Err(Error::IncompleteBackup { .. })
+    ));
+}
+
+#[test]
+fn a_destination_holding_only_a_lock_file_is_still_refused_beside_a_failed_backup() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = failed_backup_into_empty_dest(tmp.path());
+    std::fs::write(dest.join(LOCK_FILE), b"").unwrap();
+    for (what, result) in [
+        ("open", FileStore::open(&dest).map(|_| ())),
+        (
+            "open_read_only",
+            FileStore::open_read_only(&dest).map(|_| ()),
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(Error::IncompleteBackup { .. })),
+            "{what}: {result:?}"
+        );
+    }
+    assert!(segments(&dest).is_empty());
+}
+
+#[test]
+fn a_missing_destination_beside_a_failed_backup_is_incomplete_for_a_read_only_open_too() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = failed_backup_into_empty_dest(tmp.path());
+    std::fs::remove_dir(&dest).unwrap();
+    assert!(matches!(
+        FileStore::open_read_only(&dest),
+        Err(Error::IncompleteBackup { .. })
+    ));
+    assert!(!dest.exists());
+}
+
+#[test]
+fn a_manifest_naming_a_file_that_is_not_a_segment_is_refused() {
+    let _no_fork = no_fork_guard();
+    for name in ["/dev/zero", "../../elsewhere.log", "", "seg-1.log"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dest, _) = backup_fixture(tmp.path());
+        // A well-formed manifest with a correct checksum: only the name is wrong.
+        let inner = format!(
+            r#"{{"format":1,"written_by":"incidents test","segments":[{{"name":{},"len":32,"range_bytes":1048576,"crc32":[0]}}]}}"#,
+            serde_json::to_string(name).unwrap()
+        );
+        let crc = crc32fast::hash(inner.as_bytes());
+        let path = dest.join(MANIFEST_FILE);
+        std::fs::write(&path, format!(r#"{{"manifest":{inner},"crc32":{crc}}}"#)).unwrap();
+        match FileStore::open(&dest) {
+            Err(Error::Corrupt {
+                path: at, reason, ..
+            }) => {
+                assert_eq!(at, path, "{name:?}");
+                assert!(
+                    reason.contains("not a segment file name"),
+                    "{name:?}: {reason}"
+                );
+            }
+            other => panic!("{name:?}: {other:?}"),
+        }
+        let report = FileStore::verify(&dest).unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.path == path),
+            "{name:?}: {:?}",
+            report.problems
+        );
+    }
+}
+
+#[test]
+fn a_zeroed_final_frame_inside_a_backups_manifest_is_damage_not_a_torn_write() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dest, _) = backup_fixture(tmp.path());
+    let path = newest(&dest);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (start, end) = *frames_in(&bytes).last().unwrap();
+    bytes[start..end].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let store = FileStore::open(&dest).unwrap();
+    let report = store.open_report().clone();
+    drop(store);
+    assert_eq!(report.torn_tail, None, "{report:?}");
+    let tail = report.damaged_tail.expect("reported as damage");
+    assert_eq!(
+        (tail.offset, tail.bytes),
+        (start as u64, (end - start) as u64)
+    );
+    assert!(tail.saved_to.is_some());
+    // The manifest no longer matches, so it was set aside, and the store opens again.
+    assert!(!dest.join(MANIFEST_FILE).exists());
+    let again = FileStore::open(&dest).unwrap();
+    assert_eq!(again.open_report().damaged_tail, None);
+}
+
+/// Fails the flush of the segments (not of quarantine files) while armed.
+#[derive(Debug, Default)]
+struct SegmentFlushFails {
+    armed: AtomicBool,
+}
+
+impl FaultHook for SegmentFlushFails {
+    fn on_sync(&self, path: &Path) -> Option<io::Error> {
+        let segment = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("seg-"));
+        (segment && self.armed.load(Ordering::SeqCst)).then(|| io::Error::from_raw_os_error(5))
+    }
+}
+
+#[test]
+fn a_failed_flush_while_cutting_a_tail_poisons_the_store() {
+    let _no_fork = no_fork_guard();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (model, offset) = store_with_tail(&dir, Tail::Zeros);
+    let hook = Arc::new(SegmentFlushFails {
+        armed: AtomicBool::new(true),
+    });
+    let store = FileStore::open_with(&dir, FileStoreOptions::new().fault_hook(hook.clone()))
+        .expect("readable");
+    assert!(store.open_report().deferred.is_some());
+    assert_opened_with(&store, &model, "after the failed flush");
+    // The cut may not be durable: no write may follow it, even once the disk recovers.
+    hook.armed.store(false, Ordering::SeqCst);
+    let mut more = model.clone();
+    match append_one(&store, &mut more, 1) {
+        Err(Error::Poisoned { cause: Some(cause) }) => {
+            assert!(
+                matches!(
+                    &*cause,
+                    Error::Io {
+                        op: "fdatasync",
+                        ..
+                    }
+                ),
+                "{cause:?}"
+            );
+        }
+        other => panic!("expected Poisoned, got {other:?}"),
+    }
+    drop(store);
+    // Reopened, it reads everything and takes writes again.
+    let store = FileStore::open(&dir).unwrap();
+    assert_opened_with(&store, &model, "reopened");
+    let mut model = model;
+    append_one(&store, &mut model, 1).unwrap();
+    assert_holds(&store, &model, "after a new append");
+    assert!(std::fs::metadata(newest(&dir)).unwrap().len() > offset);
+}

@@ -155,9 +155,19 @@ pub(crate) fn incomplete_sibling(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Whether `dir` does not exist or is an empty directory: opening it starts a new store.
+/// A directory holding only a `LOCK` file (left by an open or a repair that found nothing)
+/// counts as empty.
 pub(crate) fn is_new(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error("read directory", dir, e))?;
+                if entry.file_name() != super::LOCK_FILE {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(e) => Err(io_error("read directory", dir, e)),
     }
@@ -219,6 +229,20 @@ fn read_manifest(dir: &Path) -> std::result::Result<Option<BackupManifest>, (Pat
         .map_err(|e| (path.clone(), format!("backup manifest: {e}")))?;
     if crc32fast::hash(&json) != file.crc32 {
         return Err((path, "backup manifest checksum mismatch".into()));
+    }
+    if let Some(bad) = file
+        .manifest
+        .segments
+        .iter()
+        .find(|s| super::io::segment_number(&s.name).is_none())
+    {
+        return Err((
+            path,
+            format!(
+                "backup manifest names {:?}, which is not a segment file name",
+                bad.name
+            ),
+        ));
     }
     if file.manifest.format != MANIFEST_FORMAT {
         return Err((

@@ -131,16 +131,22 @@ pub struct OpenReport {
     /// writing (read-only media, a full disk, no permission). Reopen once that is fixed.
     pub read_only_because: Option<String>,
     /// A repair the open could not write (a full disk, read-only media): the store is readable
-    /// as if it had been made, and the first write makes it (or fails with its error).
+    /// as if it had been made, and the first write makes it (or fails with its error; a failed
+    /// flush poisons the store, see [`Error::Poisoned`]). The report describes the open: it
+    /// is not updated when the first write makes the repair (that is logged, with the
+    /// quarantine path).
     pub deferred: Option<Deferred>,
     /// The backup manifest found in the directory, if it is (or was restored from) a backup
     /// made by [`FileStore::backup`]; its segment lengths were checked.
     pub backup: Option<BackupManifest>,
 }
 
-/// An interrupted final write found on open. Its bytes were never acknowledged (an append
-/// returns only after its frame is complete and flushed); they are kept in the quarantine
-/// directory all the same.
+/// An interrupted final write found on open: a frame cut short, or zero bytes the file system
+/// never filled. An append returns only after its frame is complete and flushed, so such bytes
+/// were never acknowledged — with one limit no store can see past: a final frame zeroed from
+/// its first byte by a failed sector looks exactly like a write that never reached the disk.
+/// (Inside a backup's manifest it is reported as a [`DamagedTail`] instead.) The bytes are kept
+/// in the quarantine directory all the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TornTail {
@@ -474,6 +480,10 @@ impl FileStore {
         let dir = dir.as_ref().to_path_buf();
         let io = Io::new(options.fault_hook.clone());
         refuse_unfinished_backup_into(&dir)?;
+        if dir.join(INCOMPLETE_MARKER).exists() {
+            // Refused before the lock is taken, so nothing is written into a partial copy.
+            backup::check_backup(&dir)?;
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
         let lock = match take_lock(&dir) {
             Ok(lock) => lock,
@@ -492,19 +502,24 @@ impl FileStore {
             Err(other) => return Err(other),
         };
         let manifest = backup::check_backup(&dir)?;
-        let scanned = match recovery::scan(&dir)? {
+        let mut scanned = match recovery::scan(&dir)? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
+        vouched_tail(&mut scanned, manifest.as_ref());
         let mut report = report_of(&scanned);
         report.backup = manifest;
         let (mut segments, mut fixups) = open_segments(&scanned, false)?;
         if segments.is_empty() {
             segments.push(create_segment(&io, &dir, 1, 0)?);
         }
+        let mut poisoned = None;
         match apply_fixups(&io, &dir, &mut segments, &mut fixups) {
             Ok(saved) => note_saved(&mut report, &saved),
             Err((saved, error)) => {
+                if is_failed_flush(&error) {
+                    poisoned = Some(Poison::of(&error));
+                }
                 note_saved(&mut report, &saved);
                 let what = fixups.first().map_or("repair", Fixup::what);
                 log::warn!(
@@ -518,7 +533,7 @@ impl FileStore {
                 });
             }
         }
-        Ok(Self::assemble(
+        let store = Self::assemble(
             dir,
             options,
             io,
@@ -527,7 +542,10 @@ impl FileStore {
             segments,
             fixups,
             Some(lock),
-        ))
+        );
+        // A repair whose flush failed: readable, but no write may follow it (reopen).
+        lock_state(&store.state).poisoned = poisoned;
+        Ok(store)
     }
 
     /// Opens the store in `dir` for reading only: takes no lock, writes nothing (not even the
@@ -560,6 +578,7 @@ impl FileStore {
     /// before the end (see [`FileStore::repair`]); [`Error::IncompleteBackup`].
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<FileStore> {
         let dir = dir.as_ref().to_path_buf();
+        refuse_unfinished_backup_into(&dir)?;
         let meta = std::fs::metadata(&dir).map_err(|e| io_error("open directory", &dir, e))?;
         if !meta.is_dir() {
             return Err(io_error(
@@ -568,12 +587,12 @@ impl FileStore {
                 std::io::Error::other("not a directory"),
             ));
         }
-        refuse_unfinished_backup_into(&dir)?;
         let manifest = backup::check_backup(&dir)?;
-        let scanned = match recovery::scan(&dir)? {
+        let mut scanned = match recovery::scan(&dir)? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
+        vouched_tail(&mut scanned, manifest.as_ref());
         let mut report = report_of(&scanned);
         report.backup = manifest;
         report.read_only = true;
@@ -728,6 +747,9 @@ impl FileStore {
     pub fn repair(dir: impl AsRef<Path>) -> Result<RepairReport> {
         let dir = dir.as_ref();
         let io = Io::default();
+        // Before the lock, which writes `LOCK`: an empty destination beside an unfinished
+        // backup must stay refusable.
+        refuse_unfinished_backup_into(dir)?;
         let _lock = take_lock(dir)?;
         if dir.join(INCOMPLETE_MARKER).exists() {
             // Repairing a partial copy would make it pass for a store.
@@ -856,6 +878,12 @@ impl FileStore {
             if let Err((_, error)) =
                 apply_fixups(&self.io, &self.dir, &mut state.segments, &mut state.fixups)
             {
+                if is_failed_flush(&error) {
+                    // A cut whose flush failed may not be durable; nothing may be written
+                    // after it (the next flush could "succeed" without it).
+                    log::error!("incidents: store {} poisoned: {error}", self.dir.display());
+                    state.poisoned = Some(Poison::of(&error));
+                }
                 return Err(error);
             }
         }
@@ -1138,6 +1166,38 @@ fn cannot_write(error: &std::io::Error) -> bool {
             | std::io::ErrorKind::PermissionDenied
             | std::io::ErrorKind::QuotaExceeded
     )
+}
+
+/// A tail inside what a backup's manifest says was copied (whole frames, durable when the
+/// backup was taken) is not an unfinished write, however it looks (cut short, zeros): it is
+/// damage, set aside and reported as such.
+fn vouched_tail(scanned: &mut recovery::Scanned, manifest: Option<&BackupManifest>) {
+    let recovery::Scanned { tail, segments, .. } = scanned;
+    let (Some(tail), Some(manifest)) = (tail.as_mut(), manifest) else {
+        return;
+    };
+    if tail.kind != TailKind::Unfinished {
+        return;
+    }
+    let name = segments[tail.segment]
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    if manifest
+        .segments
+        .iter()
+        .any(|m| Some(&m.name) == name.as_ref() && tail.offset < m.len)
+    {
+        tail.kind = TailKind::FailedChecksum(
+            "bytes the backup's manifest lists as copied are cut short or read as zeros".into(),
+        );
+    }
+}
+
+/// Whether an error is a failed flush: after one, the kernel may have dropped the unflushed
+/// pages, so the store must refuse later writes (see [`Error::Poisoned`]).
+fn is_failed_flush(error: &Error) -> bool {
+    matches!(error, Error::Io { op, .. } if *op == "fdatasync" || *op == "fsync directory")
 }
 
 /// The report of a scan, before any repair.
