@@ -81,6 +81,22 @@ impl Calendar {
         }
     }
 
+    /// Open around the clock, every day, in the time zone `tz`: nothing counts opening
+    /// hours, but dates and times in messages are the shop's local time.
+    ///
+    /// ```
+    /// use incidents::Calendar;
+    ///
+    /// let calendar = Calendar::always_open_in(chrono_tz::Asia::Jerusalem);
+    /// assert_eq!(calendar.time_zone(), chrono_tz::Asia::Jerusalem);
+    /// ```
+    pub fn always_open_in(tz: Tz) -> Calendar {
+        Calendar {
+            tz,
+            ..Calendar::always_open()
+        }
+    }
+
     /// A calendar in the time zone `tz` (e.g. `Tz::Europe__London`) with no opening hours
     /// yet; add them with [`open`](Self::open). A zone named in configuration is read with
     /// [`Calendar::time_zone_named`].

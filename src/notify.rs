@@ -325,6 +325,20 @@ fn push_isolated(out: &mut String, value: &str, rest: &str) {
     }
 }
 
+/// Who the notification of a fired `timer` is for.
+pub(crate) fn audience_of(timer: &Timer) -> Audience {
+    match timer {
+        Timer::Escalation { notify, .. } => Audience::Recipients(notify.clone()),
+        Timer::FollowUpOverdue { owner, .. } => {
+            Audience::Recipients(vec![crate::policy::Recipient::Person(owner.clone())])
+        }
+        Timer::SlaAtRisk { .. }
+        | Timer::SlaBreached { .. }
+        | Timer::CustomerUpdateDue { .. }
+        | Timer::QuietPeriodOver { .. } => Audience::Owner,
+    }
+}
+
 impl Templates {
     /// The notification for a fired `timer`.
     pub(crate) fn for_timer(
@@ -335,10 +349,9 @@ impl Templates {
     ) -> Notification {
         // Each timer fills in its own placeholders.
         let base = Fields::of(incident);
-        let (template, audience, fields) = match timer {
-            Timer::Escalation { step, notify, .. } => (
+        let (template, fields) = match timer {
+            Timer::Escalation { step, .. } => (
                 &self.escalation,
-                Audience::Recipients(notify.clone()),
                 Fields {
                     step: Some(*step),
                     ..base
@@ -346,7 +359,6 @@ impl Templates {
             ),
             Timer::SlaAtRisk { target, due } => (
                 &self.at_risk,
-                Audience::Owner,
                 Fields {
                     target: Some(*target),
                     due: Some(*due),
@@ -355,7 +367,6 @@ impl Templates {
             ),
             Timer::SlaBreached { target, due } => (
                 &self.breached,
-                Audience::Owner,
                 Fields {
                     target: Some(*target),
                     due: Some(*due),
@@ -364,19 +375,13 @@ impl Templates {
             ),
             Timer::CustomerUpdateDue { due, .. } => (
                 &self.update_due,
-                Audience::Owner,
                 Fields {
                     due: Some(*due),
                     ..base
                 },
             ),
-            Timer::FollowUpOverdue {
-                follow_up,
-                due,
-                owner,
-            } => (
+            Timer::FollowUpOverdue { follow_up, due, .. } => (
                 &self.follow_up_overdue,
-                Audience::Recipients(vec![crate::policy::Recipient::Person(owner.clone())]),
                 Fields {
                     due: Some(*due),
                     message: incident
@@ -387,13 +392,13 @@ impl Templates {
             ),
             Timer::QuietPeriodOver { last_signal } => (
                 &self.auto_resolved,
-                Audience::Owner,
                 Fields {
                     due: Some(*last_signal),
                     ..base
                 },
             ),
         };
+        let audience = audience_of(timer);
         Notification {
             key: format!("{}/{}", incident.id(), timer.key()),
             incident: incident.id(),
@@ -401,6 +406,8 @@ impl Templates {
             channel,
             subject: fields.render(&template.subject),
             body: fields.render(&template.body),
+            locale: None,
+            sms: None,
         }
     }
 
@@ -425,6 +432,8 @@ impl Templates {
             channel: None,
             subject: fields.render(&self.customer_update.subject),
             body: fields.render(&self.customer_update.body),
+            locale: None,
+            sms: None,
         }
     }
 }

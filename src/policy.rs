@@ -108,6 +108,16 @@ pub enum PolicyError {
         /// What is wrong.
         rule: String,
     },
+    /// A language tag in [`Languages`] that is not a BCP 47 tag (`he`, `en-GB`, `ar-EG`).
+    #[error("languages: {whose} {tag:?} is not a language tag ({reason})")]
+    Language {
+        /// Whose language: `shop`, `person dana`, `channel ops`.
+        whose: String,
+        /// The tag given.
+        tag: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// Which clock a target runs on.
@@ -386,6 +396,7 @@ pub struct Policy {
     playbooks: Vec<Playbook>,
     /// Sorted by name (names are unique), so a check-in finds its heartbeat by binary search.
     heartbeats: Vec<Heartbeat>,
+    languages: Languages,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -401,6 +412,8 @@ struct PolicySpec {
     playbooks: Vec<Playbook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     heartbeats: Vec<Heartbeat>,
+    #[serde(default, skip_serializing_if = "Languages::is_default")]
+    languages: Languages,
 }
 
 impl TryFrom<PolicySpec> for Policy {
@@ -416,7 +429,7 @@ impl TryFrom<PolicySpec> for Policy {
         for heartbeat in spec.heartbeats {
             policy = policy.with_heartbeat(heartbeat)?;
         }
-        Ok(policy)
+        policy.with_languages(spec.languages)
     }
 }
 
@@ -429,6 +442,7 @@ impl From<Policy> for PolicySpec {
             intake: p.intake,
             playbooks: p.playbooks,
             heartbeats: p.heartbeats,
+            languages: p.languages,
         }
     }
 }
@@ -459,6 +473,7 @@ impl Policy {
             intake: Intake::default(),
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
+            languages: Languages::default(),
         })
     }
 
@@ -582,6 +597,7 @@ impl Policy {
             intake: Intake::default(),
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
+            languages: Languages::default(),
         }
     }
 
@@ -616,6 +632,21 @@ impl Policy {
                 Ok(self)
             }
         }
+    }
+
+    /// Sets which language the shop and each person and channel read (see [`Languages`]).
+    ///
+    /// # Errors
+    /// [`PolicyError::Language`] naming a tag that is not a BCP 47 language tag.
+    pub fn with_languages(mut self, languages: Languages) -> Result<Policy, PolicyError> {
+        languages.validate()?;
+        self.languages = languages;
+        Ok(self)
+    }
+
+    /// Which language the shop and each person and channel read.
+    pub fn languages(&self) -> &Languages {
+        &self.languages
     }
 
     /// The declared heartbeats, by name.
@@ -682,4 +713,136 @@ impl Policy {
             .or_else(|| self.severities.get(&severity))
             .unwrap_or_else(|| NONE.get_or_init(Targets::none))
     }
+}
+
+/// Which language each recipient of the desk's messages reads, as BCP 47 tags (`he`, `en`,
+/// `ar`, `ru`, `en-GB`).
+///
+/// With [catalogs](crate::DeskBuilder::catalogs) (feature `l10n`), the desk renders each
+/// notification in its recipients' language: the owner and the people an escalation step
+/// names in their own ([`people`](Self::people), by actor id, else the shop's), channels in
+/// theirs ([`channels`](Self::channels), else the shop's), roles and customers in the shop's
+/// ([`shop`](Self::shop)). A step whose recipients read different languages becomes one
+/// notification per language, each addressed to its readers. Without catalogs the desk's
+/// [`Templates`](crate::notify::Templates) are used and this is not consulted.
+///
+/// ```
+/// use incidents::policy::Languages;
+/// use incidents::Policy;
+///
+/// let languages = Languages::shop("he").person("avi", "en").channel("night-shift", "ru");
+/// let policy = Policy::small_business().with_languages(languages)?;
+/// assert_eq!(policy.languages().of_person("avi"), "en");
+/// assert_eq!(policy.languages().of_person("dana"), "he");
+/// # Ok::<(), incidents::policy::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Languages {
+    /// The shop's language: the default for everyone, and the language of messages to
+    /// customers and to roles.
+    pub shop: String,
+    /// People's languages, by actor id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub people: BTreeMap<String, String>,
+    /// Channels' languages, by channel name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, String>,
+}
+
+impl Default for Languages {
+    /// Everything in English.
+    fn default() -> Self {
+        Languages::shop("en")
+    }
+}
+
+impl Languages {
+    /// Everyone reads `tag`, until told otherwise.
+    pub fn shop(tag: impl Into<String>) -> Languages {
+        Languages {
+            shop: tag.into(),
+            people: BTreeMap::new(),
+            channels: BTreeMap::new(),
+        }
+    }
+
+    /// The person with actor id `id` reads `tag`.
+    #[must_use]
+    pub fn person(mut self, id: impl Into<String>, tag: impl Into<String>) -> Languages {
+        self.people.insert(id.into(), tag.into());
+        self
+    }
+
+    /// The channel called `name` reads `tag`.
+    #[must_use]
+    pub fn channel(mut self, name: impl Into<String>, tag: impl Into<String>) -> Languages {
+        self.channels.insert(name.into(), tag.into());
+        self
+    }
+
+    /// The language of the person with actor id `id`.
+    pub fn of_person(&self, id: &str) -> &str {
+        self.people.get(id).unwrap_or(&self.shop)
+    }
+
+    /// The language a message to `recipient` is written in; `owner` is the incident's
+    /// owner's actor id, if it has one.
+    pub fn of_recipient(&self, recipient: &Recipient, owner: Option<&str>) -> &str {
+        match recipient {
+            Recipient::IncidentOwner => owner.map_or(self.shop.as_str(), |o| self.of_person(o)),
+            Recipient::Person(id) => self.of_person(id),
+            Recipient::Role(_) => &self.shop,
+            Recipient::Channel(name) => self.channels.get(name).unwrap_or(&self.shop),
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Languages::default()
+    }
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        let check = |whose: String, tag: &str| {
+            language_tag_problem(tag).map_or(Ok(()), |reason| {
+                Err(PolicyError::Language {
+                    whose,
+                    tag: tag.to_string(),
+                    reason,
+                })
+            })
+        };
+        check("shop".into(), &self.shop)?;
+        for (id, tag) in &self.people {
+            check(format!("person {id}"), tag)?;
+        }
+        for (name, tag) in &self.channels {
+            check(format!("channel {name}"), tag)?;
+        }
+        Ok(())
+    }
+}
+
+/// What makes `tag` not a BCP 47 language tag in its well-formed shape: a language subtag of
+/// 2–3 or 5–8 letters, then subtags of 1–8 letters or digits, joined by `-` (or `_`, which
+/// catalogs accept too). Whether the language exists is the catalogs' business: an unknown one
+/// falls back to English.
+fn language_tag_problem(tag: &str) -> Option<&'static str> {
+    let mut subtags = tag.split(['-', '_']);
+    let language = subtags.next().unwrap_or_default();
+    if language.is_empty() {
+        return Some("empty");
+    }
+    if !language.bytes().all(|b| b.is_ascii_alphabetic())
+        || !matches!(language.len(), 2 | 3 | 5..=8)
+    {
+        return Some("the language must be 2, 3 or 5 to 8 letters");
+    }
+    for subtag in subtags {
+        if subtag.is_empty()
+            || subtag.len() > 8
+            || !subtag.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Some("each subtag after the language must be 1 to 8 letters or digits");
+        }
+    }
+    None
 }

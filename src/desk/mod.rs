@@ -99,6 +99,54 @@ struct Config {
     templates: Templates,
     backoff: Backoff,
     permissions: Permissions,
+    /// When set, notifications are rendered from these instead of the templates.
+    #[cfg(feature = "l10n")]
+    catalogs: Option<Arc<crate::l10n::Catalogs>>,
+}
+
+impl Config {
+    /// The renderer of localized notifications, if the desk has catalogs.
+    #[cfg(feature = "l10n")]
+    fn localizer(&self) -> Option<crate::l10n::outbox::Localizer<'_>> {
+        self.catalogs
+            .as_deref()
+            .map(|catalogs| crate::l10n::outbox::Localizer {
+                catalogs,
+                languages: self.policy.languages(),
+                zone: self.policy.calendar().time_zone(),
+            })
+    }
+
+    /// The notifications for `timer`, fired on `incident` at `now`: from the catalogs in
+    /// each recipient's language if the desk has them, else one from the templates.
+    pub(crate) fn timer_notifications(
+        &self,
+        incident: &Incident,
+        timer: &crate::lifecycle::Timer,
+        channel: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Vec<crate::lifecycle::Notification> {
+        #[cfg(feature = "l10n")]
+        if let Some(localizer) = self.localizer() {
+            return localizer.for_timer(incident, timer, channel.as_deref(), now);
+        }
+        let _ = now;
+        vec![self.templates.for_timer(incident, timer, channel)]
+    }
+
+    /// The notification to customers for customer update number `n` (from 0).
+    fn customer_update_notification(
+        &self,
+        incident: &Incident,
+        n: usize,
+        message: &str,
+    ) -> crate::lifecycle::Notification {
+        #[cfg(feature = "l10n")]
+        if let Some(localizer) = self.localizer() {
+            return localizer.for_customer_update(incident, n, message);
+        }
+        self.templates.for_customer_update(incident, n, message)
+    }
 }
 
 /// One incident in the projection, with the deadlines it is queued under.
@@ -164,6 +212,41 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
     #[must_use]
     pub fn templates(mut self, templates: Templates) -> Self {
         self.config.templates = templates;
+        self
+    }
+
+    /// Renders notifications from message `catalogs` (feature `l10n`) instead of the
+    /// [templates](Self::templates): each in the language its recipients read, as the
+    /// policy's [`Languages`](crate::policy::Languages) say, with dates and times in the
+    /// policy calendar's time zone. Each notification records the language it was written in
+    /// ([`Notification::locale`](crate::lifecycle::Notification::locale)) and, where the
+    /// message has one, its SMS text ([`Notification::sms`](crate::lifecycle::Notification::sms)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use incidents::l10n::Catalogs;
+    /// use incidents::policy::Languages;
+    /// use incidents::{Actor, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, Source};
+    ///
+    /// let policy = Policy::small_business().with_languages(Languages::shop("he"))?;
+    /// let desk = Desk::builder(MemoryStore::new(), ManualClock::new(chrono::Utc::now()))
+    ///     .policy(policy)
+    ///     .catalogs(Arc::new(Catalogs::builder().build()?))
+    ///     .build()?;
+    /// let dana = Actor::new("dana", "Dana", Role::Owner)?;
+    /// let id = desk.open(&dana, NewIncident::new("הקופה לא עובדת", Severity::Critical, "קופות", Source::StaffReport)?)?.id;
+    /// desk.tick(desk.clock().now())?;
+    /// let incident = desk.get(id)?;
+    /// let page = &incident.outbox()[0].notification;
+    /// assert_eq!(page.locale.as_deref(), Some("he"));
+    /// assert!(page.sms.is_some());
+    /// # use incidents::Clock;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "l10n")]
+    #[must_use]
+    pub fn catalogs(mut self, catalogs: Arc<crate::l10n::Catalogs>) -> Self {
+        self.config.catalogs = Some(catalogs);
         self
     }
 
@@ -541,8 +624,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             if let Change::CustomerUpdatePosted { message } = &event.change {
                 let notification =
                     self.config
-                        .templates
-                        .for_customer_update(incident, posted, message.as_str());
+                        .customer_update_notification(incident, posted, message.as_str());
                 posted += 1;
                 extra.push(Event {
                     at: event.at,

@@ -151,18 +151,20 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 let mut events = Vec::new();
                 for timer in crate::engine::due_timers(incident, &self.config.policy, now) {
                     let channel = crate::engine::channel_of(&timer, incident, &self.config.policy);
-                    let notification = self.config.templates.for_timer(incident, &timer, channel);
+                    let notifications = self
+                        .config
+                        .timer_notifications(incident, &timer, channel, now);
                     let resolves = matches!(timer, Timer::QuietPeriodOver { .. });
                     events.push(Event {
                         at,
                         actor: Actor::system(),
                         change: Change::TimerFired { timer },
                     });
-                    events.push(Event {
+                    events.extend(notifications.into_iter().map(|notification| Event {
                         at,
                         actor: Actor::system(),
                         change: Change::NotificationRequested { notification },
-                    });
+                    }));
                     if resolves {
                         // Auto-resolve. It is ordered last among the due timers; nothing
                         // fires on a resolved incident.

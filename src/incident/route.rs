@@ -246,6 +246,8 @@ mod tests {
                     channel: None,
                     subject: "the till is down".into(),
                     body: "see the desk".into(),
+                    locale: None,
+                    sms: None,
                 },
             },
             Change::NotificationFailed {

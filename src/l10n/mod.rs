@@ -100,6 +100,7 @@ mod check;
 mod error;
 mod format;
 mod message;
+pub(crate) mod outbox;
 mod sms;
 
 pub use bidi::isolate;

@@ -390,6 +390,14 @@ pub struct Notification {
     pub subject: String,
     /// The message.
     pub body: String,
+    /// The language the text is in: the tag of the catalog it was rendered from (feature
+    /// `l10n`), or `None` for text from the [`Templates`](crate::notify::Templates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The text to send as an SMS, where the message has one (rendered from catalogs, feature
+    /// `l10n`): short, and counted to fit one SMS (see [`crate::notifiers::sms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<String>,
 }
 
 impl Notification {
@@ -410,6 +418,8 @@ impl Notification {
             channel: None,
             subject: subject.into(),
             body: body.into(),
+            locale: None,
+            sms: None,
         }
     }
 
@@ -417,6 +427,20 @@ impl Notification {
     #[must_use]
     pub fn with_channel(mut self, channel: impl Into<String>) -> Notification {
         self.channel = Some(channel.into());
+        self
+    }
+
+    /// The same notification marked as written in `locale` (a BCP 47 tag).
+    #[must_use]
+    pub fn with_locale(mut self, locale: impl Into<String>) -> Notification {
+        self.locale = Some(locale.into());
+        self
+    }
+
+    /// The same notification with a text for SMS.
+    #[must_use]
+    pub fn with_sms(mut self, sms: impl Into<String>) -> Notification {
+        self.sms = Some(sms.into());
         self
     }
 }

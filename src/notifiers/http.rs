@@ -216,7 +216,9 @@ enum Format {
 /// ```
 ///
 /// `audience` is `"owner"`, `"customers"` or `{"recipients": [...]}` as in the crate's
-/// events; `recipients` says the same in words (empty for owner and customers).
+/// events; `recipients` says the same in words (empty for owner and customers). A
+/// notification rendered from catalogs (feature `l10n`) also has `"locale"` (the language
+/// it is written in, `"he"`) and, where the message has one, `"sms"` (its SMS text).
 ///
 /// # Slack and Telegram
 ///
@@ -333,6 +335,8 @@ impl WebhookNotifier {
                 channel: n.channel.as_deref(),
                 subject: &n.subject,
                 body: &n.body,
+                locale: n.locale.as_deref(),
+                sms: n.sms.as_deref(),
             }),
             Format::Slack => serde_json::json!({
                 "text": format!("*{}*\n{}", slack_escape(&n.subject), slack_escape(&n.body)),
@@ -363,6 +367,10 @@ struct Body<'a> {
     channel: Option<&'a str>,
     subject: &'a str,
     body: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms: Option<&'a str>,
 }
 
 impl Notifier for WebhookNotifier {
@@ -434,6 +442,8 @@ mod tests {
             channel: Some("chat".into()),
             subject: "Till <2> & card".into(),
             body: "Nobody has acknowledged it.".into(),
+            locale: None,
+            sms: None,
         }
     }
 

@@ -347,6 +347,8 @@ mod tests {
             channel: None,
             subject: "s".into(),
             body: "b".into(),
+            locale: None,
+            sms: None,
         }
     }
 

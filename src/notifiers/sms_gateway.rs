@@ -106,11 +106,14 @@ impl<R> SmsGatewayNotifier<R> {
         self
     }
 
-    /// The text sent for `n`: subject and body, without the templates' directional isolation
-    /// marks if it is otherwise GSM-7 ([`sms::drop_isolates_if_gsm7`]), shortened to
+    /// The text sent for `n`: its [SMS text](Notification::sms) if it has one (rendered from
+    /// catalogs, already made to fit), else subject and body; without the directional
+    /// isolation marks if it is otherwise GSM-7 ([`sms::drop_isolates_if_gsm7`]), shortened to
     /// [`max_parts`](Self::max_parts).
     pub fn text(&self, n: &Notification) -> String {
-        let full = if n.body.is_empty() {
+        let full = if let Some(sms) = &n.sms {
+            sms.clone()
+        } else if n.body.is_empty() {
             n.subject.clone()
         } else {
             format!("{}\n{}", n.subject, n.body)
@@ -210,6 +213,8 @@ mod tests {
             channel: None,
             subject: subject.into(),
             body: body.into(),
+            locale: None,
+            sms: None,
         }
     }
 
@@ -233,6 +238,21 @@ mod tests {
         let text = gateway.text(&hebrew);
         assert_eq!(Segments::of(&text).encoding(), Encoding::Ucs2);
         assert!(Segments::of(&text).units() <= 70);
+    }
+
+    #[test]
+    fn a_notification_with_its_own_sms_text_sends_that() {
+        let gateway = SmsGatewayNotifier::new("http://x", Directory::<PhoneNumber>::new());
+        let mut n = note(
+            "[critical] Till down needs someone",
+            "A long body. ".repeat(20).as_str(),
+        );
+        n.sms = Some("CRITICAL: \u{2068}Till down\u{2069} unacknowledged for 5 min".into());
+        // Otherwise GSM-7: the isolation marks go, as for any text.
+        assert_eq!(
+            gateway.text(&n),
+            "CRITICAL: Till down unacknowledged for 5 min"
+        );
     }
 
     #[test]

@@ -522,6 +522,8 @@ mod tests {
             channel: None,
             subject: subject.into(),
             body: body.into(),
+            locale: None,
+            sms: None,
         }
     }
 

@@ -441,6 +441,21 @@ pub fn every_shape() -> Vec<Event> {
             retry_at: None,
         },
     );
+    // Rendered from catalogs: the language it is written in and an SMS text.
+    push(
+        Role::System,
+        Change::NotificationRequested {
+            notification: Notification::new(
+                fixture_id(),
+                "escalation/0/0/1/he",
+                Audience::Recipients(vec![Recipient::Person("dana".into())]),
+                "[קריטי] \u{2068}הקופה לא עובדת\u{2069} צריך טיפול",
+                "אף אחד לא אישר את התקלה כבר \u{2068}20\u{2069} דקות.",
+            )
+            .with_locale("he")
+            .with_sms("קריטי: \u{2068}הקופה לא עובדת\u{2069} ללא מענה"),
+        },
+    );
 
     changes
         .into_iter()

@@ -326,6 +326,10 @@ struct NotificationRecord<'a> {
     subject: Cow<'a, str>,
     #[serde(borrow)]
     body: Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    locale: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    sms: Option<Cow<'a, str>>,
 }
 
 /// A [`Money`].
@@ -707,6 +711,8 @@ impl<'a> NotificationRecord<'a> {
             channel: opt(notification.channel.as_ref()),
             subject: s(&notification.subject),
             body: s(&notification.body),
+            locale: opt(notification.locale.as_ref()),
+            sms: opt(notification.sms.as_ref()),
         }
     }
 }
@@ -1076,6 +1082,8 @@ impl NotificationRecord<'_> {
             channel: owned(self.channel),
             subject: self.subject.into_owned(),
             body: self.body.into_owned(),
+            locale: owned(self.locale),
+            sms: owned(self.sms),
         }
     }
 }
