@@ -317,3 +317,96 @@ fn a_tag_that_is_not_a_language_is_refused_by_the_policy() {
     let error = serde_json::from_value::<Policy>(json).unwrap_err();
     assert!(error.to_string().contains("person avi"), "{error}");
 }
+
+mod split {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn recipient() -> impl Strategy<Value = Recipient> {
+        prop_oneof![
+            Just(Recipient::IncidentOwner),
+            prop::sample::select(vec!["avi", "dana", "noa", "eli"])
+                .prop_map(|p| Recipient::Person(p.into())),
+            prop::sample::select(vec!["ops", "night", "front"])
+                .prop_map(|c| Recipient::Channel(c.into())),
+            prop::sample::select(vec![Role::Responder, Role::Support]).prop_map(Recipient::Role),
+        ]
+    }
+
+    fn tag() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["en", "he", "he-IL", "ru", "ar"])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whoever a step names and whatever languages they read, the step's notifications
+        /// name each of its recipients exactly once, in the order the step does within each
+        /// language, one notification per language with a distinct key, each written in the
+        /// catalog for its language (English for those without one).
+        #[test]
+        fn a_step_reaches_each_recipient_once_in_their_language(
+            step in prop::collection::vec(recipient(), 1..8),
+            shop in tag(),
+            people in prop::collection::btree_map(
+                prop::sample::select(vec!["avi", "dana", "noa", "eli"]), tag(), 0..4),
+            channels in prop::collection::btree_map(
+                prop::sample::select(vec!["ops", "night", "front"]), tag(), 0..3),
+        ) {
+            let mut languages = Languages::shop(shop);
+            for (p, t) in &people {
+                languages = languages.person(*p, *t);
+            }
+            for (c, t) in &channels {
+                languages = languages.channel(*c, *t);
+            }
+            let chain = Chain {
+                steps: vec![Step { after: Duration::zero(), notify: step.clone(), channel: None }],
+                rounds: Rounds::Once,
+                repeat_from: 0,
+                repeat_pause: Duration::minutes(15),
+                outside_hours: Default::default(),
+            };
+            let targets = Targets { escalation: Some(chain), ..Targets::none() };
+            let policy = Policy::new(Calendar::always_open(), [(Severity::Critical, targets)].into())
+                .unwrap()
+                .with_languages(languages.clone())
+                .unwrap();
+            let clock = ManualClock::new(start());
+            let desk = Desk::builder(MemoryStore::new(), &clock)
+                .policy(policy)
+                .catalogs(catalogs())
+                .build()
+                .unwrap();
+            let id = open(&desk);
+            desk.tick(start()).unwrap();
+            let sent = requested(&desk, id);
+            let base = format!("{id}/escalation/0/0/0");
+            let mut reached = Vec::new();
+            let mut keys = std::collections::BTreeSet::new();
+            for n in &sent {
+                prop_assert!(keys.insert(n.key.clone()), "key twice: {}", n.key);
+                let Audience::Recipients(readers) = &n.audience else {
+                    return Err(TestCaseError::fail(format!("{:?}", n.audience)));
+                };
+                let language = languages.of_recipient(&readers[0], Some("dana"));
+                for r in readers {
+                    prop_assert_eq!(languages.of_recipient(r, Some("dana")), language);
+                }
+                if sent.len() == 1 {
+                    prop_assert_eq!(&n.key, &base);
+                } else {
+                    prop_assert_eq!(&n.key, &format!("{base}/{language}"));
+                }
+                let expected = if language.starts_with("he") { "he" } else { "en" };
+                prop_assert_eq!(n.locale.as_deref(), Some(expected));
+                reached.extend(readers.iter().cloned());
+            }
+            // Each recipient once: the multiset of recipients is the step's.
+            let mut want = step.clone();
+            want.sort();
+            reached.sort();
+            prop_assert_eq!(reached, want);
+        }
+    }
+}
