@@ -5,6 +5,7 @@ use crate::notifiers::sms::Segments;
 
 /// What a text costs as SMS (see [`sms_segments`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SmsSegments {
     /// GSM-7 if every character is in the GSM 03.38 basic set or its extension table, else
     /// UCS-2.
