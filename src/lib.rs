@@ -109,6 +109,8 @@ mod shard;
 mod simulate;
 pub mod sla;
 pub mod store;
+#[cfg(feature = "subscribers")]
+pub mod subscribers;
 mod text;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
