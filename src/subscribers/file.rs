@@ -27,9 +27,14 @@ fn io(op: &'static str, path: &Path, source: std::io::Error) -> SubscriberError 
 pub struct JournalReport {
     /// Complete lines (appended batches) read.
     pub lines: usize,
-    /// Bytes of an unfinished last line (a crash mid-write) that were cut, if any. They were
-    /// never acknowledged: the append that wrote them had not returned `Ok`.
+    /// Bytes of an unfinished last line (a crash mid-write: no newline) that were cut, if
+    /// any. They were never acknowledged: the append that wrote them had not returned `Ok`.
     pub torn_tail: Option<u64>,
+    /// Bytes of a complete last line that failed its checksum, cut (and logged at warn
+    /// level), if any: most likely a write cut short whose newline reached the disk before
+    /// the rest, but possibly an acknowledged append on a failing disk. Not kept aside,
+    /// because it may hold a contact that is later erased.
+    pub damaged_tail: Option<u64>,
 }
 
 /// A [`SubscriberStore`] in a directory (feature `file` too): `subscribers.jsonl`, one line
@@ -38,9 +43,10 @@ pub struct JournalReport {
 /// is open, so a second writer (another process, or another handle here) is refused with
 /// [`SubscriberError::Locked`].
 ///
-/// On open, an unfinished last line (no newline: a crash mid-write) is cut and reported in
-/// [`FileSubscribers::report`]; a line that fails its checksum or does not parse anywhere
-/// else is [`SubscriberError::Corrupt`] naming the line. Compaction writes the snapshot to
+/// On open, an unfinished last line (no newline: a crash mid-write), or a last line that
+/// fails its checksum, is cut and reported in [`FileSubscribers::report`]; a line that fails
+/// its checksum anywhere else, or passes it and does not decode, is
+/// [`SubscriberError::Corrupt`] naming the line, and nothing is changed. Compaction writes the snapshot to
 /// `subscribers.jsonl.tmp`, flushes it, renames it over the journal and flushes the
 /// directory: at every point a crash leaves the old journal or the new one, whole. A failed
 /// write or flush poisons the store ([`SubscriberError::Poisoned`]) until it is reopened.
@@ -97,10 +103,12 @@ impl FileSubscribers {
             .open(&path)
             .map_err(|e| io("open journal", &path, e))?;
         let bytes = read_all(&path)?;
-        let (_, good, lines) = parse(&path, &bytes)?;
+        let parsed = parse(&path, &bytes)?;
+        let good = parsed.good;
         let mut report = JournalReport {
-            lines,
+            lines: parsed.lines,
             torn_tail: None,
+            damaged_tail: None,
         };
         if good < bytes.len() {
             journal
@@ -108,11 +116,19 @@ impl FileSubscribers {
                 .map_err(|e| io("cut torn tail", &path, e))?;
             journal.sync_data().map_err(|e| io("fdatasync", &path, e))?;
             let cut = (bytes.len() - good) as u64;
-            log::warn!(
-                "subscribers: cut an unfinished last line ({cut} bytes) from {}",
-                path.display()
-            );
-            report.torn_tail = Some(cut);
+            if parsed.damaged {
+                log::warn!(
+                    "subscribers: cut a last line that failed its checksum ({cut} bytes) from {}",
+                    path.display()
+                );
+                report.damaged_tail = Some(cut);
+            } else {
+                log::warn!(
+                    "subscribers: cut an unfinished last line ({cut} bytes) from {}",
+                    path.display()
+                );
+                report.torn_tail = Some(cut);
+            }
         }
         // A fresh journal's directory entry must be durable too.
         sync_dir(&dir)?;
@@ -174,15 +190,32 @@ fn encode(changes: &[Change]) -> Result<Vec<u8>, SubscriberError> {
     Ok(out)
 }
 
-/// The changes of the complete lines, the length they span, and how many there are. Bytes
-/// after the last newline are a torn tail (not an error); a bad complete line is.
-fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Change>, usize, usize), SubscriberError> {
-    let mut changes = Vec::new();
-    let mut at = 0;
-    let mut number = 0;
-    while let Some(end) = bytes[at..].iter().position(|&b| b == b'\n') {
-        number += 1;
+/// What a journal holds.
+struct Parsed {
+    changes: Vec<Change>,
+    /// The length of the good lines.
+    good: usize,
+    /// How many there are.
+    lines: usize,
+    /// Whether what follows them is a complete last line that failed its checksum (else an
+    /// unfinished one, or nothing).
+    damaged: bool,
+}
+
+/// The changes of the good lines. Bytes after the last newline are a torn tail, and a last
+/// line failing its checksum a damaged one (neither an error); any other bad line is.
+fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, SubscriberError> {
+    let mut parsed = Parsed {
+        changes: Vec::new(),
+        good: 0,
+        lines: 0,
+        damaged: false,
+    };
+    while let Some(end) = bytes[parsed.good..].iter().position(|&b| b == b'\n') {
+        let at = parsed.good;
+        let number = parsed.lines + 1;
         let line = &bytes[at..at + end];
+        let last = at + end + 1 == bytes.len();
         let corrupt = |reason: String| SubscriberError::Corrupt {
             path: path.to_path_buf(),
             line: number,
@@ -190,13 +223,20 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Change>, usize, usize), Subsc
         };
         let (Some(crc), Some(b' '), Some(json)) = (line.get(..8), line.get(8), line.get(9..))
         else {
+            if last {
+                parsed.damaged = true;
+                break;
+            }
             return Err(corrupt("no checksum".into()));
         };
         let crc = std::str::from_utf8(crc)
             .ok()
-            .and_then(|c| u32::from_str_radix(c, 16).ok())
-            .ok_or_else(|| corrupt("the checksum is not 8 hex digits".into()))?;
-        if crc != crc32fast::hash(json) {
+            .and_then(|c| u32::from_str_radix(c, 16).ok());
+        if crc != Some(crc32fast::hash(json)) {
+            if last {
+                parsed.damaged = true;
+                break;
+            }
             return Err(corrupt("checksum mismatch".into()));
         }
         let line: Line = serde_json::from_slice(json).map_err(|e| corrupt(e.to_string()))?;
@@ -207,18 +247,18 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(Vec<Change>, usize, usize), Subsc
             )));
         }
         for rec in line.changes {
-            changes.push(record::decode(rec).map_err(corrupt)?);
+            parsed.changes.push(record::decode(rec).map_err(corrupt)?);
         }
-        at += end + 1;
+        parsed.good = at + end + 1;
+        parsed.lines = number;
     }
-    Ok((changes, at, number))
+    Ok(parsed)
 }
 
 impl SubscriberStore for FileSubscribers {
     fn load(&mut self) -> Result<Vec<Change>, SubscriberError> {
         let bytes = read_all(&self.path)?;
-        let (changes, _, _) = parse(&self.path, &bytes)?;
-        Ok(changes)
+        Ok(parse(&self.path, &bytes)?.changes)
     }
 
     fn append(&mut self, changes: &[Change]) -> Result<(), SubscriberError> {

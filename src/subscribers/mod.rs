@@ -104,6 +104,7 @@
 
 #[cfg(feature = "file")]
 mod file;
+mod outcome;
 #[cfg(feature = "file")]
 mod record;
 mod state;
@@ -113,10 +114,11 @@ mod values;
 
 #[cfg(feature = "file")]
 pub use file::{FileSubscribers, JournalReport};
+pub use outcome::{
+    Dispatched, Erased, MessageState, Outgoing, Published, QueuedMessage, Subscribed, Subscriber,
+    SubscriberNotifier, Synced,
+};
 pub use state::{Change, MessageKind, SubscriberState};
 pub use store::{MemorySubscribers, SubscriberStore};
-pub use subscriptions::{
-    Dispatched, Erased, MessageState, Outgoing, Published, QueuedMessage, Subscribed, Subscriber,
-    SubscriberNotifier, Subscriptions, Synced,
-};
+pub use subscriptions::Subscriptions;
 pub use values::{Bulletin, Contact, Email, Settings, SubscriberError, SubscriberId, WebhookUrl};

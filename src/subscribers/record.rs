@@ -316,3 +316,114 @@ pub(super) fn decode(rec: ChangeRec) -> Result<Change, String> {
     };
     Ok(Change(kind))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::collections::BTreeSet;
+
+    /// One change of each kind, every status and contact kind among them.
+    fn every_change() -> Vec<Change> {
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 7, 0, 0).unwrap();
+        let id = SubscriberId::new(at);
+        let services: BTreeSet<Service> = [Service::new("קופות").unwrap()].into();
+        let sub = |contact: Contact, state| Sub {
+            id,
+            contact,
+            services: services.clone(),
+            adding: BTreeSet::new(),
+            locale: "he-IL".into(),
+            state,
+            created_at: at,
+            confirmed_at: Some(at),
+            confirm_token: Token::random(),
+            confirm_expires: at,
+            unsubscribe_token: Token::random(),
+            confirmations: 2,
+        };
+        let msg = |status| Msg {
+            key: format!("confirm/{id}/1"),
+            subscriber: id,
+            kind: MessageKind::Confirmation,
+            locale: "he".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            footer: "f".into(),
+            sms: Some("x".into()),
+            unsubscribe_link: "https://s.example/u".into(),
+            attempts: 1,
+            status,
+        };
+        let mut out = vec![
+            Change(Kind::Put(sub(
+                Contact::email("a@b.example").unwrap(),
+                SubscriberState::Pending,
+            ))),
+            Change(Kind::Put(sub(
+                Contact::sms("+972501234567").unwrap(),
+                SubscriberState::Confirmed,
+            ))),
+            Change(Kind::Put(sub(
+                Contact::webhook("https://h.example/x").unwrap(),
+                SubscriberState::Unsubscribed,
+            ))),
+            Change(Kind::Erased(id)),
+            Change(Kind::Published("k".into())),
+            Change(Kind::Scheduled(Reminder {
+                key: "maintenance/x/reminder".into(),
+                services,
+                what: "w".into(),
+                starts: at,
+                due: at,
+            })),
+            Change(Kind::ReminderDone("maintenance/x/reminder".into())),
+            Change(Kind::ErasedCount(3)),
+        ];
+        for status in [
+            Status::Pending {
+                due: at,
+                error: Some("e".into()),
+            },
+            Status::Delivered { at },
+            Status::Failed {
+                at,
+                error: "e".into(),
+            },
+            Status::Dropped { at },
+        ] {
+            out.push(Change(Kind::Queued(msg(status.clone()))));
+            out.push(Change(Kind::Attempted {
+                key: "k".into(),
+                outcome: Outcome {
+                    attempts: 4,
+                    status,
+                },
+            }));
+        }
+        out
+    }
+
+    #[test]
+    fn every_change_round_trips_through_its_record() {
+        for change in every_change() {
+            let json = serde_json::to_string(&of(&change)).unwrap();
+            let back: ChangeRec = serde_json::from_str(&json).unwrap();
+            assert_eq!(decode(back).unwrap(), change, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_breaks_a_rule_does_not_decode() {
+        let json = r#"{"type":"put","id":"0190c8f4-6a3e-7c2d-9b1a-3f5e8d7c6b5a","contact":{"kind":"email","address":"no at sign"},"services":[],"adding":[],"locale":"en","state":"pending","created_at":"2026-12-03T07:00:00Z","confirmed_at":null,"confirm_token":"x","confirm_expires":"2026-12-03T07:00:00Z","unsubscribe_token":"x","confirmations":1}"#;
+        let rec: ChangeRec = serde_json::from_str(json).unwrap();
+        assert!(decode(rec).is_err());
+    }
+
+    #[test]
+    fn tokens_are_redacted_in_debug() {
+        let t = Token::random();
+        assert_eq!(t.as_str().len(), 64);
+        assert!(!format!("{t:?}").contains(t.as_str()));
+    }
+}

@@ -223,8 +223,8 @@ impl State {
     }
 
     /// Whether `msg` may still go out: its subscriber is there and, for a bulletin,
-    /// confirmed; for a confirmation request, not unsubscribed, its link alive at `now` and
-    /// the latest one.
+    /// confirmed; for a confirmation request, something is still to confirm (pending, or
+    /// services added), its link is alive at `now` and the latest one.
     pub(super) fn may_send(&self, msg: &Msg, now: DateTime<Utc>) -> bool {
         let Some(sub) = self.subs.get(&msg.subscriber) else {
             return false;
@@ -232,7 +232,7 @@ impl State {
         match msg.kind {
             MessageKind::Bulletin => sub.state == SubscriberState::Confirmed,
             MessageKind::Confirmation => {
-                sub.state != SubscriberState::Unsubscribed
+                (sub.state == SubscriberState::Pending || !sub.adding.is_empty())
                     && now < sub.confirm_expires
                     && msg.key == confirmation_key(sub.id, sub.confirmations)
             }
