@@ -206,7 +206,7 @@ fn services(names: Vec<String>) -> Result<std::collections::BTreeSet<Service>, S
 }
 
 fn token(s: &str) -> Result<Token, String> {
-    Token::parse(s).ok_or_else(|| "a token is not 64 hex digits".to_string())
+    Token::parse(s).ok_or_else(|| "a token is not 24 URL-safe base64 characters".to_string())
 }
 
 fn status(s: StatusRec) -> Status {
@@ -423,7 +423,9 @@ mod tests {
     #[test]
     fn tokens_are_redacted_in_debug() {
         let t = Token::random();
-        assert_eq!(t.as_str().len(), 64);
+        assert_eq!(t.as_str().len(), 24);
+        assert_ne!(Token::random(), t);
+        assert_eq!(Token::parse(t.as_str()), Some(t.clone()));
         assert!(!format!("{t:?}").contains(t.as_str()));
     }
 }

@@ -267,24 +267,41 @@ impl fmt::Display for Contact {
     }
 }
 
-/// An unguessable token for a confirmation or unsubscribe link: 244 random bits (two UUID v4s
-/// from the operating system's generator), written as 64 lower-case hex digits (URL-safe).
-/// Its `Debug` is redacted.
+/// An unguessable token for a confirmation or unsubscribe link: 144 random bits (taken from
+/// the random bytes of two UUID v4s, drawn from the operating system's generator), written as
+/// 24 characters of URL-safe base64 (`A`–`Z`, `a`–`z`, `0`–`9`, `-`, `_`): short, so a link
+/// still fits an SMS. Its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Token(String);
 
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The characters of a token.
+const TOKEN_LEN: usize = 24;
+
 impl Token {
     pub(crate) fn random() -> Token {
-        Token(format!(
-            "{}{}",
-            Uuid::new_v4().simple(),
-            Uuid::new_v4().simple()
-        ))
+        // A v4 UUID's bytes 0–5 and 9–15 are random (6 holds the version, 8 the variant).
+        let mut bytes = Vec::with_capacity(26);
+        for _ in 0..2 {
+            let u = Uuid::new_v4();
+            let b = u.as_bytes();
+            bytes.extend_from_slice(&b[..6]);
+            bytes.extend_from_slice(&b[9..]);
+        }
+        let mut text = String::with_capacity(TOKEN_LEN);
+        for chunk in bytes[..18].chunks(3) {
+            let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b));
+            for shift in [18, 12, 6, 0] {
+                text.push(char::from(BASE64URL[((n >> shift) & 63) as usize]));
+            }
+        }
+        Token(text)
     }
 
-    /// A stored token, checked to have the shape of one.
+    /// A token's text, checked to have the shape of one.
     pub(crate) fn parse(s: &str) -> Option<Token> {
-        (s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        (s.len() == TOKEN_LEN && s.bytes().all(|b| BASE64URL.contains(&b)))
             .then(|| Token(s.to_string()))
     }
 
@@ -372,7 +389,8 @@ impl Bulletin {
     /// names it.
     ///
     /// # Errors
-    /// [`Invalid`] if `text` is empty or longer than 4,000 characters.
+    /// [`Invalid`] if `text` is empty or longer than
+    /// [`TEXT_MAX_CHARS`](crate::limits::TEXT_MAX_CHARS) (as the desk's customer updates).
     pub fn customer_update(
         incident: IncidentId,
         n: usize,
@@ -385,7 +403,7 @@ impl Bulletin {
                 incident,
                 n,
                 service,
-                text: check_text("customer update", text, 4_000)?,
+                text: check_text("customer update", text, crate::limits::TEXT_MAX_CHARS)?,
                 posted_at,
             },
         })
