@@ -54,6 +54,9 @@
 //! - `l10n` (feature `l10n`) renders messages from Fluent catalogs (English and Hebrew
 //!   shipped) with ICU4X plural rules, dates and numbers, right-to-left safe, with an SMS
 //!   budget.
+//! - `subscribers` (feature `subscribers`) lets customers subscribe to updates themselves,
+//!   with double opt-in, unsubscribe links, erasure on request, and exactly-once fan-out of
+//!   customer updates and scheduled maintenance.
 //!
 //! ## Where names live
 //!
@@ -109,6 +112,8 @@ mod shard;
 mod simulate;
 pub mod sla;
 pub mod store;
+#[cfg(feature = "subscribers")]
+pub mod subscribers;
 mod text;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;

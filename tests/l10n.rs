@@ -66,6 +66,12 @@ fn messages<'a>(f: IncidentFacts<'a>, text: &'a str, n: u64) -> Vec<Message<'a>>
             starts: at(),
             minutes: n,
         },
+        Message::MaintenanceScheduled {
+            service: f.service,
+            what: text,
+            starts: at(),
+            ends: at() + chrono::Duration::hours(2),
+        },
         Message::SubscriptionConfirmation {
             service: f.service,
             link: "https://status.example/c/Xy12",
@@ -320,6 +326,12 @@ const GOLDEN: &[(&str, &str, u64, &str)] = &[
     ),
     (
         "en",
+        "maintenance-scheduled",
+        1,
+        "Scheduled maintenance on {shop} | Scheduled maintenance on {shop}: {Card payments work again.}. It starts at {Dec 3, 2026, 9:05\u{202f}AM} and should be over by {Dec 3, 2026, 11:05\u{202f}AM}. The service may be unavailable while it lasts. | {shop} maintenance {Dec 3, 2026, 9:05\u{202f}AM}: {Card payments work again.} (70 ucs2)",
+    ),
+    (
+        "en",
         "subscription-confirmation",
         1,
         "Confirm your subscription to {shop} updates | To receive updates about {shop}, confirm by following {https://status.example/c/Xy12}. The link expires at {Dec 3, 2026, 9:05\u{202f}AM}, in {1} hour. If you did not ask for this, ignore this message. | Confirm shop updates: https://status.example/c/Xy12 (51 gsm7)",
@@ -569,6 +581,12 @@ const GOLDEN: &[(&str, &str, u64, &str)] = &[
         "maintenance-reminder",
         100,
         "תחזוקה מתוכננת ב־{קופות} מתחילה בעוד {100} דקות | תזכורת: תחזוקה מתוכננת ב־{קופות} ({התשלום באשראי חזר לעבוד.}) תתחיל ב־{3 בדצמ׳ 2026, 9:05}, בעוד {100} דקות. ייתכן שהשירות לא יהיה זמין בזמן התחזוקה. | תחזוקה ב־{קופות} בעוד {100} דק׳: {התשלום באשראי חזר לעבוד.} (59 ucs2)",
+    ),
+    (
+        "he",
+        "maintenance-scheduled",
+        1,
+        "תחזוקה מתוכננת ב־{קופות} | תחזוקה מתוכננת ב־{קופות}: {התשלום באשראי חזר לעבוד.}. התחזוקה תתחיל ב־{3 בדצמ׳ 2026, 9:05} ותסתיים עד {3 בדצמ׳ 2026, 11:05}. ייתכן שהשירות לא יהיה זמין בזמן התחזוקה. | תחזוקה ב־{קופות} מ־{3 בדצמ׳ 2026, 9:05}: {התשלום באשראי חזר לעבוד.} (67 ucs2)",
     ),
     (
         "he",
@@ -1072,7 +1090,7 @@ fn shipped_sms_fit_one_segment_with_a_60_character_title() {
             }
         }
     }
-    assert_eq!(seen, 4 * 6 * 7);
+    assert_eq!(seen, 4 * 6 * 8);
     // An English title keeps all of it in an English SMS (GSM-7, no isolation marks).
     let page = Message::Escalation {
         incident: facts(TITLE_60_EN, "online shop"),

@@ -132,6 +132,12 @@ maintenance-reminder =
     }. The service may be unavailable while it lasts.
     .sms = { $service }: maintenance in { $minutes } min: { $what }
 
+# $service, $what, $starts, $ends
+maintenance-scheduled =
+    .subject = Scheduled maintenance on { $service }
+    .body = Scheduled maintenance on { $service }: { $what }. It starts at { $starts } and should be over by { $ends }. The service may be unavailable while it lasts.
+    .sms = { $service } maintenance { $starts }: { $what }
+
 # $service, $link, $expires, $hours (until it expires)
 subscription-confirmation =
     .subject = Confirm your subscription to { $service } updates

@@ -155,6 +155,12 @@ maintenance-reminder =
        *[other] { $minutes } דק׳
     }: { $what }
 
+# $service, $what, $starts, $ends
+maintenance-scheduled =
+    .subject = תחזוקה מתוכננת ב־{ $service }
+    .body = תחזוקה מתוכננת ב־{ $service }: { $what }. התחזוקה תתחיל ב־{ $starts } ותסתיים עד { $ends }. ייתכן שהשירות לא יהיה זמין בזמן התחזוקה.
+    .sms = תחזוקה ב־{ $service } מ־{ $starts }: { $what }
+
 # $service, $link, $expires, $hours (עד שהקישור פג)
 subscription-confirmation =
     .subject = אישור הרשמה לעדכונים על { $service }

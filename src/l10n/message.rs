@@ -154,6 +154,18 @@ pub enum Message<'a> {
         /// Minutes until `starts`.
         minutes: u64,
     },
+    /// `maintenance-scheduled`: the announcement of scheduled maintenance, sent to
+    /// subscribers when it is planned. Variables: `$service`, `$what`, `$starts`, `$ends`.
+    MaintenanceScheduled {
+        /// The service (or services, joined) under maintenance.
+        service: &'a str,
+        /// What is done.
+        what: &'a str,
+        /// When it starts.
+        starts: DateTime<Utc>,
+        /// When it should be over.
+        ends: DateTime<Utc>,
+    },
     /// `subscription-confirmation`: double opt-in, "confirm by following the link before it
     /// expires". Variables: `$service`, `$link`, `$expires` and count `$hours` until then.
     SubscriptionConfirmation {
@@ -201,6 +213,8 @@ pub enum MessageId {
     FollowUpOverdue,
     /// `maintenance-reminder`
     MaintenanceReminder,
+    /// `maintenance-scheduled`
+    MaintenanceScheduled,
     /// `subscription-confirmation`
     SubscriptionConfirmation,
     /// `unsubscribe-footer`
@@ -250,7 +264,7 @@ const INCIDENT: [(&str, Kind); 4] = [
 
 impl MessageId {
     /// Every message id, in declaration order.
-    pub const ALL: [MessageId; 10] = [
+    pub const ALL: [MessageId; 11] = [
         MessageId::Escalation,
         MessageId::AtRisk,
         MessageId::Breached,
@@ -259,6 +273,7 @@ impl MessageId {
         MessageId::AutoResolved,
         MessageId::FollowUpOverdue,
         MessageId::MaintenanceReminder,
+        MessageId::MaintenanceScheduled,
         MessageId::SubscriptionConfirmation,
         MessageId::UnsubscribeFooter,
     ];
@@ -274,6 +289,7 @@ impl MessageId {
             MessageId::AutoResolved => "auto-resolved",
             MessageId::FollowUpOverdue => "follow-up-overdue",
             MessageId::MaintenanceReminder => "maintenance-reminder",
+            MessageId::MaintenanceScheduled => "maintenance-scheduled",
             MessageId::SubscriptionConfirmation => "subscription-confirmation",
             MessageId::UnsubscribeFooter => "unsubscribe-footer",
         }
@@ -326,6 +342,12 @@ impl MessageId {
                 ("starts", Kind::Time),
                 ("minutes", Kind::Count),
             ]),
+            MessageId::MaintenanceScheduled => vars.extend([
+                ("service", Kind::Text),
+                ("what", Kind::Text),
+                ("starts", Kind::Time),
+                ("ends", Kind::Time),
+            ]),
             MessageId::SubscriptionConfirmation => vars.extend([
                 ("service", Kind::Text),
                 ("link", Kind::Text),
@@ -346,6 +368,7 @@ impl MessageId {
             | MessageId::UpdateDue
             | MessageId::CustomerUpdate
             | MessageId::MaintenanceReminder
+            | MessageId::MaintenanceScheduled
             | MessageId::SubscriptionConfirmation => &[Part::Subject, Part::Body, Part::Sms],
             MessageId::AutoResolved | MessageId::FollowUpOverdue => &[Part::Subject, Part::Body],
             MessageId::UnsubscribeFooter => &[Part::Body],
@@ -360,7 +383,7 @@ impl MessageId {
             | MessageId::Breached
             | MessageId::UpdateDue => Some("title"),
             MessageId::CustomerUpdate => Some("message"),
-            MessageId::MaintenanceReminder => Some("what"),
+            MessageId::MaintenanceReminder | MessageId::MaintenanceScheduled => Some("what"),
             MessageId::SubscriptionConfirmation => Some("service"),
             MessageId::AutoResolved | MessageId::FollowUpOverdue | MessageId::UnsubscribeFooter => {
                 None
@@ -423,6 +446,7 @@ impl<'a> Message<'a> {
             Message::AutoResolved { .. } => MessageId::AutoResolved,
             Message::FollowUpOverdue { .. } => MessageId::FollowUpOverdue,
             Message::MaintenanceReminder { .. } => MessageId::MaintenanceReminder,
+            Message::MaintenanceScheduled { .. } => MessageId::MaintenanceScheduled,
             Message::SubscriptionConfirmation { .. } => MessageId::SubscriptionConfirmation,
             Message::UnsubscribeFooter { .. } => MessageId::UnsubscribeFooter,
         }
@@ -494,6 +518,17 @@ impl<'a> Message<'a> {
                 ("starts", Time(starts)),
                 ("minutes", Count(minutes)),
             ]),
+            Message::MaintenanceScheduled {
+                service,
+                what,
+                starts,
+                ends,
+            } => values.extend([
+                ("service", Text(service)),
+                ("what", Text(what)),
+                ("starts", Time(starts)),
+                ("ends", Time(ends)),
+            ]),
             Message::SubscriptionConfirmation {
                 service,
                 link,
@@ -521,6 +556,7 @@ impl<'a> Message<'a> {
             | Message::FollowUpOverdue { incident, .. } => Some(incident),
             Message::CustomerUpdate { .. }
             | Message::MaintenanceReminder { .. }
+            | Message::MaintenanceScheduled { .. }
             | Message::SubscriptionConfirmation { .. }
             | Message::UnsubscribeFooter { .. } => None,
         }
@@ -579,6 +615,12 @@ pub(super) mod tests {
                 what: facts.title,
                 starts: at,
                 minutes: 5,
+            },
+            Message::MaintenanceScheduled {
+                service: facts.service,
+                what: facts.title,
+                starts: at,
+                ends: at,
             },
             Message::SubscriptionConfirmation {
                 service: facts.service,

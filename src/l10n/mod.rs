@@ -35,8 +35,8 @@
 //! - **text** (`$title`, `$service`, `$message`, …): inserted, isolated;
 //! - **counts** (`$minutes`, `$days`, `$hours`, `$step`): inserted with the locale's digits
 //!   and grouping, isolated; and the argument of `PLURAL`;
-//! - **dates and times** (`$due`, `$since`, `$starts`, `$expires`): inserted in the shop's
-//!   time zone, in the locale's words and order ([`Formats::date_time`]), isolated;
+//! - **dates and times** (`$due`, `$since`, `$starts`, `$ends`, `$expires`): inserted in the
+//!   shop's time zone, in the locale's words and order ([`Formats::date_time`]), isolated;
 //! - **keywords** (`$severity`: `critical`, `high`, `medium`, `low`; `$target`:
 //!   `acknowledge`, `resolve`, `customer-update`): only selectors, so each language words
 //!   them itself.
