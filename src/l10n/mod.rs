@@ -99,6 +99,7 @@ mod catalogs;
 mod check;
 mod error;
 mod format;
+mod html;
 mod message;
 mod sms;
 
@@ -107,5 +108,6 @@ pub use builder::CatalogsBuilder;
 pub use catalogs::{Catalogs, Rendered, Sms};
 pub use error::{L10nError, Problem};
 pub use format::{Formats, Money, plural_category};
+pub use html::{Direction, direction, email_html, sms_preview_html};
 pub use message::{IncidentFacts, Message, MessageId, UnknownMessageId};
 pub use sms::{Encoding, SmsSegments, sms_segments};
