@@ -80,6 +80,15 @@
 //! shipped SMS texts leave room for a 60-character title in English and most of one in
 //! Hebrew.
 //!
+//! # HTML e-mail
+//!
+//! [`email_html`] makes a rendered message into a small HTML e-mail, and
+//! [`sms_preview_html`] shows an SMS as one bubble, both with `lang` and `dir` from the
+//! locale ([`direction`], from CLDR) on the root and every block, every piece of text
+//! escaped, and each isolate as `<bdi>`. Pass [`Rendered::locale`], the language the text
+//! is in. `notifiers::SmtpNotifier` (feature `smtp`) sends it beside the plain text
+//! when built with `html_alternative(locale)`.
+//!
 //! # Locales, fallback and overrides
 //!
 //! [`Catalogs::render`] takes the recipient's BCP 47 tag (`he`, `he-IL`, `en-GB`): the
