@@ -18,6 +18,8 @@
 # without root rights, no network resources to fetch and a throwaway profile.
 set -euo pipefail
 
+# runuser lives in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 cmd=${1:-}
 run_user=${INCIDENTS_CHROMIUM_RUN_USER:-nobody}
 
@@ -61,7 +63,8 @@ make_work() {
     chmod 644 "$work/page.html"
     mkdir "$work/home"
     as=()
-    if [ "$(id -u)" = 0 ] && id "$run_user" >/dev/null 2>&1; then
+    # Without runuser or the user, root runs it (still with --no-sandbox, see above).
+    if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1 && id "$run_user" >/dev/null 2>&1; then
         chown -R "$run_user" "$work"
         as=(runuser -u "$run_user" --)
     fi
