@@ -12,8 +12,8 @@ listens on three loopback ports chosen by the kernel:
 - tls: implicit TLS (SMTPS), AUTH required.
 
 Every message accepted is written to DIR/spool as N.eml (the raw bytes received) and N.json
-(envelope, which port, whether TLS and AUTH were used, and the subject, body and a few headers
-as Python's `email` package decodes them). Both are written before the server answers 250, and
+(envelope, which port, whether TLS and AUTH were used, and the subject, plain-text body, HTML
+body, content types of the parts and a few headers as Python's `email` package decodes them). Both are written before the server answers 250, and
 renamed into place, so a client that got its 250 finds complete files.
 
 Recipients whose local part is `reject-permanent` get 550 at RCPT, `reject-transient` get 451.
@@ -44,6 +44,7 @@ class Spool:
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
         login = None
         if isinstance(session.auth_data, LoginPassword):
             login = session.auth_data.login.decode("utf-8", "replace")
@@ -63,6 +64,8 @@ class Spool:
             "content_type": message.get_content_type(),
             "charset": message.get_content_charset(),
             "body": body.get_content() if body is not None else None,
+            "html": html.get_content() if html is not None else None,
+            "parts": [part.get_content_type() for part in message.walk()],
         }
         base = os.path.join(self.directory, str(n))
         for suffix, data in ((".eml", raw), (".json", json.dumps(record).encode("utf-8"))):

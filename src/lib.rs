@@ -53,7 +53,7 @@
 //!   (feature `http`), and SMS cost counting.
 //! - `l10n` (feature `l10n`) renders messages from Fluent catalogs (English and Hebrew
 //!   shipped) with ICU4X plural rules, dates and numbers, right-to-left safe, with an SMS
-//!   budget.
+//!   budget, and makes HTML e-mail whose direction follows the locale.
 //! - `subscribers` (feature `subscribers`) lets customers subscribe to updates themselves,
 //!   with double opt-in, unsubscribe links, erasure on request, and exactly-once fan-out of
 //!   customer updates and scheduled maintenance.

@@ -80,6 +80,15 @@
 //! shipped SMS texts leave room for a 60-character title in English and most of one in
 //! Hebrew.
 //!
+//! # HTML e-mail
+//!
+//! [`email_html`] makes a rendered message into a small HTML e-mail, and
+//! [`sms_preview_html`] shows an SMS as one bubble, both with `lang` and `dir` from the
+//! locale ([`direction`], from CLDR) on the root and every block, every piece of text
+//! escaped, and each isolate as `<bdi>`. Pass [`Rendered::locale`], the language the text
+//! is in. `notifiers::SmtpNotifier` (feature `smtp`) sends it beside the plain text
+//! when built with `html_alternative(locale)`.
+//!
 //! # Locales, fallback and overrides
 //!
 //! [`Catalogs::render`] takes the recipient's BCP 47 tag (`he`, `he-IL`, `en-GB`): the
@@ -99,6 +108,7 @@ mod catalogs;
 mod check;
 mod error;
 mod format;
+mod html;
 mod message;
 pub(crate) mod outbox;
 mod sms;
@@ -108,5 +118,6 @@ pub use builder::CatalogsBuilder;
 pub use catalogs::{Catalogs, Rendered, Sms};
 pub use error::{L10nError, Problem};
 pub use format::{Formats, Money, plural_category};
+pub use html::{Direction, direction, email_html, sms_preview_html};
 pub use message::{IncidentFacts, Message, MessageId, UnknownMessageId};
 pub use sms::{Encoding, SmsSegments, sms_segments};

@@ -5,6 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::address::{Address, Envelope};
+#[cfg(feature = "l10n")]
+use lettre::message::MultiPart;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue, MIME_VERSION_1_0};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -104,12 +106,17 @@ impl Security {
     }
 }
 
-/// Sends each notification as one plain-text UTF-8 e-mail through an SMTP server.
+/// Sends each notification as one UTF-8 e-mail through an SMTP server: plain text, or with
+/// [`SmtpBuilder::html_alternative`] (feature `l10n`) plain text and HTML.
 ///
 /// The message carries:
 /// - `Subject` and body in UTF-8 (a non-ASCII subject as RFC 2047 encoded words, the body
 ///   as quoted-printable or base64 as lettre sees fit), so Hebrew or any other script
 ///   arrives intact;
+/// - with an HTML alternative, a `multipart/alternative` body: the plain text first, then
+///   [`email_html`](crate::l10n::email_html) of the subject and body, whose `lang` and `dir`
+///   come from the locale given to the builder (a mail client shows the HTML, and the text
+///   where it shows no HTML);
 /// - `Message-ID: <KEY@DOMAIN>`, made from the notification [key](Notification::key) (bytes
 ///   other than RFC 5322 `atext` percent-encoded, dots included), so a redelivery has the same
 ///   id and a mail client or the host can recognise it; DOMAIN is the From address's domain
@@ -158,6 +165,9 @@ pub struct SmtpNotifier<R> {
     security: Security,
     login: Option<(String, Secret)>,
     timeout: Duration,
+    /// The locale of the HTML alternative, if one is sent.
+    #[cfg(feature = "l10n")]
+    html: Option<String>,
 }
 
 /// Settings for an [`SmtpNotifier`]; from [`SmtpNotifier::builder`].
@@ -171,6 +181,8 @@ pub struct SmtpBuilder {
     from: Mailbox,
     root_certificates: Vec<Vec<u8>>,
     message_id_domain: Option<String>,
+    #[cfg(feature = "l10n")]
+    html: Option<String>,
 }
 
 impl SmtpNotifier<()> {
@@ -188,6 +200,8 @@ impl SmtpNotifier<()> {
             from,
             root_certificates: Vec::new(),
             message_id_domain: None,
+            #[cfg(feature = "l10n")]
+            html: None,
         }
     }
 }
@@ -244,6 +258,27 @@ impl SmtpBuilder {
     #[must_use]
     pub fn message_id_domain(mut self, domain: impl Into<String>) -> SmtpBuilder {
         self.message_id_domain = Some(domain.into());
+        self
+    }
+
+    /// Also send an HTML part (feature `l10n`): each e-mail becomes `multipart/alternative`,
+    /// the plain text kept as the first part and
+    /// [`email_html`](crate::l10n::email_html)`(locale, subject, body, None)` as the
+    /// second, so the message reads in `locale`'s direction (`dir="rtl"` for `he`) with its
+    /// isolated values as `<bdi>`. `locale` is the language the notifications are written
+    /// in (a BCP 47 tag); without this setting the e-mail is plain text only.
+    ///
+    /// ```
+    /// use incidents::notifiers::SmtpNotifier;
+    ///
+    /// let builder = SmtpNotifier::builder("smtp.mail.example", "desk@bakery.example".parse()?)
+    ///     .html_alternative("he");
+    /// # Ok::<(), incidents::notifiers::ConfigError>(())
+    /// ```
+    #[cfg(feature = "l10n")]
+    #[must_use]
+    pub fn html_alternative(mut self, locale: impl Into<String>) -> SmtpBuilder {
+        self.html = Some(locale.into());
         self
     }
 
@@ -306,6 +341,8 @@ impl SmtpBuilder {
             security: self.security,
             login: self.login,
             timeout: self.timeout,
+            #[cfg(feature = "l10n")]
+            html: self.html,
         })
     }
 }
@@ -347,7 +384,6 @@ impl<R> SmtpNotifier<R> {
             .references(format!("<{}@{}>", n.incident, self.domain))
             .header(IncidentKey(n.key.clone()))
             .header(MIME_VERSION_1_0)
-            .header(ContentType::TEXT_PLAIN)
             .envelope(envelope);
         if n.audience == Audience::Customers {
             message = message.to(self.from.0.clone());
@@ -356,7 +392,15 @@ impl<R> SmtpNotifier<R> {
                 message = message.to(m.0.clone());
             }
         }
+        #[cfg(feature = "l10n")]
+        if let Some(locale) = &self.html {
+            let html = crate::l10n::email_html(locale, &n.subject, &n.body, None);
+            return message
+                .multipart(MultiPart::alternative_plain_html(n.body.clone(), html))
+                .map_err(|e| DeliveryError::permanent(format!("e-mail not built: {e}")));
+        }
         message
+            .header(ContentType::TEXT_PLAIN)
             .body(n.body.clone())
             .map_err(|e| DeliveryError::permanent(format!("e-mail not built: {e}")))
     }
@@ -396,8 +440,8 @@ impl<R> SmtpNotifier<R> {
 
 impl fmt::Debug for SmtpBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpBuilder")
-            .field("host", &self.host)
+        let mut f = f.debug_struct("SmtpBuilder");
+        f.field("host", &self.host)
             .field("port", &self.port)
             .field("security", &self.security)
             .field("from", &self.from)
@@ -405,21 +449,25 @@ impl fmt::Debug for SmtpBuilder {
             .field("password", &self.login.as_ref().map(|(_, p)| p))
             .field("timeout", &self.timeout)
             .field("root_certificates", &self.root_certificates.len())
-            .field("message_id_domain", &self.message_id_domain)
-            .finish()
+            .field("message_id_domain", &self.message_id_domain);
+        #[cfg(feature = "l10n")]
+        f.field("html_alternative", &self.html);
+        f.finish()
     }
 }
 
 impl<R> fmt::Debug for SmtpNotifier<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpNotifier")
-            .field("server", &self.server)
+        let mut f = f.debug_struct("SmtpNotifier");
+        f.field("server", &self.server)
             .field("security", &self.security)
             .field("from", &self.from)
             .field("user", &self.login.as_ref().map(|(user, _)| user))
             .field("password", &self.login.as_ref().map(|(_, p)| p))
-            .field("message_id_domain", &self.domain)
-            .finish_non_exhaustive()
+            .field("message_id_domain", &self.domain);
+        #[cfg(feature = "l10n")]
+        f.field("html_alternative", &self.html);
+        f.finish_non_exhaustive()
     }
 }
 
@@ -593,6 +641,40 @@ mod tests {
             raw.contains("Content-Type: text/plain; charset=utf-8"),
             "{raw}"
         );
+    }
+
+    #[cfg(feature = "l10n")]
+    #[test]
+    fn an_html_alternative_follows_the_plain_text() {
+        let from: Mailbox = "desk@bakery.example".parse().unwrap();
+        let to = ["dana@bakery.example".parse::<Mailbox>().unwrap()];
+        let n = note(
+            "k/2",
+            "עדכון",
+            "שלום \u{2068}POS 2\u{2069}",
+            Audience::Owner,
+        );
+        let plain = SmtpNotifier::builder("127.0.0.1", from.clone())
+            .build(Directory::<Mailbox>::new())
+            .unwrap();
+        let raw = String::from_utf8(plain.compose(&n, &to).unwrap().formatted()).unwrap();
+        assert!(!raw.contains("multipart"), "{raw}");
+        let both = SmtpNotifier::builder("127.0.0.1", from)
+            .html_alternative("he")
+            .build(Directory::<Mailbox>::new())
+            .unwrap();
+        assert!(format!("{both:?}").contains("html_alternative: Some(\"he\")"));
+        let raw = String::from_utf8(both.compose(&n, &to).unwrap().formatted()).unwrap();
+        assert!(raw.is_ascii(), "{raw}");
+        assert_eq!(
+            raw.matches("Content-Type: multipart/alternative").count(),
+            1,
+            "{raw}"
+        );
+        let plain_at = raw.find("Content-Type: text/plain; charset=utf-8").unwrap();
+        let html_at = raw.find("Content-Type: text/html; charset=utf-8").unwrap();
+        assert!(plain_at < html_at, "{raw}");
+        assert_eq!(raw.matches("MIME-Version: 1.0").count(), 1, "{raw}");
     }
 
     #[test]

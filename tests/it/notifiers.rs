@@ -201,6 +201,58 @@ mod smtp {
         assert_eq!(record["message_id"], mail.message_id(&english.key).as_str());
     }
 
+    /// The Hebrew customer update from the shipped catalogs, sent with an HTML alternative:
+    /// the plain text arrives as rendered, the HTML part right to left with `<bdi>`s.
+    #[cfg(feature = "l10n")]
+    #[test]
+    fn an_html_alternative_carries_the_hebrew_right_to_left_beside_the_plain_text() {
+        use incidents::l10n::{Catalogs, Message, email_html};
+
+        let Some(server) = server() else { return };
+        let (host, port) = host_port(&server.plain);
+        let mail = SmtpNotifier::builder(host, mailbox("Bakery <incidents@bakery.example>"))
+            .security(Security::Plain)
+            .port(port)
+            .timeout(Duration::from_secs(10))
+            .html_alternative("he")
+            .build(directory())
+            .unwrap();
+        let catalogs = Catalogs::builder().build().unwrap();
+        let update = Message::CustomerUpdate {
+            service: "קופות POS 2",
+            message: "Visa לא עובד בקופה 2.\nמזומן עובד כרגיל.",
+        };
+        let he = catalogs.render("he", chrono_tz::Asia::Jerusalem, &update);
+        let subject = he.subject.clone().unwrap();
+        let n = note("customer-update/0", Audience::Owner, &subject, &he.body);
+        mail.deliver(&n).unwrap();
+
+        let got = received(&server.spool, &n.key);
+        assert_eq!(got.len(), 1);
+        let (record, raw) = &got[0];
+        assert!(raw.is_ascii(), "{}", String::from_utf8_lossy(raw));
+        assert_eq!(record["subject"], subject.as_str());
+        assert_eq!(record["content_type"], "multipart/alternative");
+        assert_eq!(
+            record["parts"],
+            serde_json::json!(["multipart/alternative", "text/plain", "text/html"])
+        );
+        // The plain text is the rendered body, its isolation marks intact.
+        assert_eq!(body(record), he.body);
+        let html = record["html"].as_str().unwrap().replace("\r\n", "\n");
+        assert_eq!(
+            html.trim_end(),
+            email_html("he", &subject, &he.body, None).trim_end()
+        );
+        assert!(html.contains("<html lang=\"he\" dir=\"rtl\">"), "{html}");
+        assert!(html.contains("<h1 dir=\"rtl\""), "{html}");
+        assert!(
+            html.contains("<bdi>Visa לא עובד בקופה 2.</bdi><br><bdi>מזומן עובד כרגיל.</bdi></p>"),
+            "{html}"
+        );
+        assert!(!html.contains(['\u{2068}', '\u{2069}']), "{html}");
+    }
+
     #[test]
     fn customers_do_not_see_each_other() {
         let Some(server) = server() else { return };
