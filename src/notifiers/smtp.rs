@@ -271,7 +271,7 @@ impl SmtpBuilder {
     /// ```
     /// use incidents::notifiers::SmtpNotifier;
     ///
-    /// let builder = SmtpNotifier::builder("smtp.mail.example", "desk@bakery.example".parse()?)
+    /// let _builder = SmtpNotifier::builder("smtp.mail.example", "desk@bakery.example".parse()?)
     ///     .html_alternative("he");
     /// # Ok::<(), incidents::notifiers::ConfigError>(())
     /// ```
