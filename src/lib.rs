@@ -111,6 +111,8 @@ mod severity;
 mod shard;
 mod simulate;
 pub mod sla;
+#[cfg(feature = "status")]
+pub mod status;
 pub mod store;
 #[cfg(feature = "subscribers")]
 pub mod subscribers;

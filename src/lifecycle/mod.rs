@@ -49,6 +49,7 @@
 mod command;
 mod decide;
 mod event;
+mod impact;
 
 use std::fmt;
 
@@ -62,6 +63,7 @@ pub(crate) use event::DeliveryId;
 pub use event::{
     Audience, Change, Event, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
 };
+pub use impact::Impact;
 
 /// Where an incident is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
