@@ -119,12 +119,14 @@ impl PageSettings {
     }
 
     /// Adds a component.
+    #[must_use]
     pub fn component(mut self, component: Component) -> PageSettings {
         self.components.push(component);
         self
     }
 
     /// Adds a maintenance window.
+    #[must_use]
     pub fn maintenance(mut self, maintenance: Maintenance) -> PageSettings {
         self.maintenances.push(maintenance);
         self
@@ -154,6 +156,7 @@ impl Component {
     }
 
     /// With a line under the name.
+    #[must_use]
     pub fn with_description(mut self, description: &str) -> Component {
         self.description = Some(description.to_owned());
         self
