@@ -207,3 +207,71 @@ mod tests {
         assert_eq!(link("", ""), "index.html");
     }
 }
+
+#[cfg(test)]
+mod feed_tests {
+    use crate::status::text::sample;
+
+    /// A small well-formedness check of our own output: tags balance, every `&` starts an
+    /// entity, no `<` in text.
+    fn assert_well_formed(xml: &str) {
+        let body = xml
+            .strip_prefix("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n")
+            .unwrap();
+        let mut stack: Vec<&str> = Vec::new();
+        for piece in body.split('<').skip(1) {
+            let (tag, text) = piece.split_once('>').unwrap();
+            assert!(!text.contains('>'), "raw > in text {text:?}");
+            for (i, _) in text.match_indices('&') {
+                let rest = &text[i..];
+                assert!(
+                    ["&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+                        .iter()
+                        .any(|e| rest.starts_with(e)),
+                    "bare & in {text:?}"
+                );
+            }
+            let name = tag
+                .trim_start_matches('/')
+                .split([' ', '/'])
+                .next()
+                .unwrap();
+            if tag.starts_with('/') {
+                assert_eq!(stack.pop(), Some(name));
+            } else if !tag.ends_with('/') {
+                stack.push(name);
+            }
+        }
+        assert!(stack.is_empty(), "unclosed {stack:?}");
+    }
+
+    #[test]
+    fn the_feed_is_well_formed_atom_with_one_entry_per_incident_and_window() {
+        for hostile in ["<script>&amp;\"'", "\u{202E}x\u{1}", "]]>"] {
+            let (settings, snapshot) = sample::page(
+                "he",
+                chrono_tz::Asia::Jerusalem,
+                2,
+                hostile,
+                Some(hostile),
+                hostile,
+            );
+            let xml = snapshot.atom(&settings);
+            assert_well_formed(&xml);
+            assert!(!xml.contains('\u{202E}') && !xml.contains('\u{1}'));
+            assert!(xml.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"he\">"));
+            assert_eq!(xml.matches("<entry>").count(), 4);
+            for id in snapshot
+                .active
+                .iter()
+                .chain(&snapshot.history)
+                .map(|i| i.id)
+            {
+                assert!(xml.contains(&format!("<id>urn:uuid:{id}</id>")));
+            }
+            assert!(xml.contains("<link rel=\"self\" type=\"application/atom+xml\" href=\"https://status.shop.example/history.atom\"/>"));
+            assert!(xml.contains("<updated>2026-12-03T10:30:00Z</updated>"));
+            assert!(xml.contains("<content type=\"html\">&lt;p&gt;"));
+        }
+    }
+}

@@ -381,3 +381,159 @@ impl Snapshot {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::status::text::sample;
+
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn files() -> Vec<(&'static str, Value)> {
+        let (settings, snapshot) = sample::page(
+            "en",
+            chrono_tz::Asia::Jerusalem,
+            3,
+            "Shop \u{202E}x",
+            None,
+            "We are on it",
+        );
+        snapshot
+            .statuspage_json(&settings)
+            .into_iter()
+            .map(|(name, text)| (name, serde_json::from_str(&text).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn the_files_have_statuspage_field_names_and_values() {
+        let files = files();
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, STATUSPAGE_FILES);
+        let summary = &files[0].1;
+        assert_eq!(
+            keys(summary),
+            [
+                "components",
+                "incidents",
+                "page",
+                "scheduled_maintenances",
+                "status"
+            ]
+        );
+        assert_eq!(
+            keys(&summary["page"]),
+            ["id", "name", "time_zone", "updated_at", "url"]
+        );
+        assert_eq!(summary["page"]["time_zone"], "Asia/Jerusalem");
+        assert_eq!(summary["page"]["name"], "Shop x", "bidi controls dropped");
+        assert_eq!(summary["status"]["indicator"], "critical");
+        assert_eq!(summary["status"]["description"], "Major system outage");
+        let component = &summary["components"][0];
+        assert_eq!(
+            keys(component),
+            [
+                "created_at",
+                "description",
+                "group",
+                "group_id",
+                "id",
+                "name",
+                "only_show_if_degraded",
+                "page_id",
+                "position",
+                "showcase",
+                "start_date",
+                "status",
+                "updated_at"
+            ]
+        );
+        assert_eq!(component["status"], "major_outage");
+        assert_eq!(component["position"], 1);
+        assert_eq!(summary["components"][1]["status"], "operational");
+        let incident = &summary["incidents"][0];
+        assert_eq!(
+            keys(incident),
+            [
+                "components",
+                "created_at",
+                "id",
+                "impact",
+                "incident_updates",
+                "monitoring_at",
+                "name",
+                "page_id",
+                "resolved_at",
+                "shortlink",
+                "started_at",
+                "status",
+                "updated_at"
+            ]
+        );
+        assert_eq!(incident["impact"], "critical");
+        assert_eq!(incident["status"], "identified");
+        assert_eq!(incident["name"], "Issue affecting Shop x");
+        assert!(incident["resolved_at"].is_null());
+        assert_eq!(incident["components"][0]["id"], component["id"]);
+        let update = &incident["incident_updates"][0];
+        assert_eq!(
+            keys(update),
+            [
+                "affected_components",
+                "body",
+                "created_at",
+                "deliver_notifications",
+                "display_at",
+                "id",
+                "incident_id",
+                "status",
+                "updated_at"
+            ]
+        );
+        assert_eq!(update["status"], "identified");
+        assert_eq!(update["body"], "We are on it");
+        assert_eq!(update["incident_id"], incident["id"]);
+        // Statuspage's timestamps: RFC 3339 with milliseconds.
+        assert!(incident["created_at"].as_str().unwrap().ends_with(".000Z"));
+        // Only unresolved incidents in the summary; all of them in incidents.json.
+        assert_eq!(summary["incidents"].as_array().unwrap().len(), 1);
+        let all = &files[3].1["incidents"];
+        assert_eq!(all.as_array().unwrap().len(), 2);
+        assert_eq!(all[1]["status"], "resolved");
+        assert_eq!(all[1]["impact"], "major");
+        let maintenances = &files[4].1["scheduled_maintenances"];
+        assert_eq!(maintenances[0]["status"], "in_progress");
+        assert_eq!(maintenances[1]["status"], "scheduled");
+        assert_eq!(maintenances[0]["impact"], "maintenance");
+        assert!(maintenances[1]["scheduled_for"].is_string());
+        assert!(maintenances[1]["scheduled_until"].is_string());
+        assert_eq!(keys(&files[1].1), ["page", "status"]);
+        assert_eq!(keys(&files[2].1), ["components", "page"]);
+    }
+
+    #[test]
+    fn component_ids_are_stable_and_distinct() {
+        let a = Service::new("online shop").unwrap();
+        let b = Service::new("payments").unwrap();
+        assert_eq!(component_id(&a), component_id(&a));
+        assert_ne!(component_id(&a), component_id(&b));
+        assert_eq!(component_id(&a).len(), 12);
+        // Pinned: a component's id must never change between releases.
+        assert_eq!(
+            component_id(&a),
+            format!("{:012x}", fnv1a(b"online shop", 0) >> 16)
+        );
+        assert_eq!(fnv1a(b"a", 0), 0xaf63_dc4c_8601_ec8c);
+    }
+}
