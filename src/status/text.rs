@@ -197,20 +197,12 @@ impl Lang {
             .as_ref()
             .map(|l| l.id.language.as_str().to_owned())
             .unwrap_or_default();
-        let (labels, locale): (&'static Labels, Option<Locale>) = match language.as_str() {
-            "he" | "iw" => (&HE, parsed),
-            "en" => (&EN, parsed),
-            _ => (&EN, None),
-        };
-        let locale = locale.unwrap_or(Locale::UNKNOWN);
-        let tag = if locale == Locale::UNKNOWN {
-            if std::ptr::eq(labels, &HE) {
-                "he".to_owned()
-            } else {
-                "en".to_owned()
-            }
-        } else {
-            locale.to_string()
+        let hebrew = matches!(language.as_str(), "he" | "iw");
+        let labels: &'static Labels = if hebrew { &HE } else { &EN };
+        let tag = match parsed {
+            Some(locale) if hebrew || language == "en" => locale.to_string(),
+            _ if hebrew => "he".to_owned(),
+            _ => "en".to_owned(),
         };
         // A canonical BCP 47 tag is letters, digits and hyphens; check anyway, since it goes
         // into an attribute.
@@ -392,7 +384,7 @@ mod tests {
         let he = Lang::of("he-IL", chrono_tz::Asia::Jerusalem);
         assert_eq!(he.tag, "he-IL");
         assert_eq!(he.dir, Direction::RightToLeft);
-        assert!(std::ptr::eq(he.labels, &HE));
+        assert_eq!(he.labels.uptime, HE.uptime);
         let fr = Lang::of("fr", chrono_tz::Europe::Paris);
         assert_eq!(fr.tag, "en");
         assert_eq!(fr.dir, Direction::LeftToRight);
@@ -455,7 +447,7 @@ pub(crate) mod sample {
             let days = (0..90)
                 .map(|d| {
                     let date = today - Duration::days(89 - d);
-                    let (worst, down) = match (d + c as i64) % 23 {
+                    let (worst, down) = match (d + i64::try_from(c).unwrap()) % 23 {
                         0 => (ComponentStatus::MajorOutage, 3600),
                         5 => (ComponentStatus::PartialOutage, 600),
                         11 => (ComponentStatus::DegradedPerformance, 0),
