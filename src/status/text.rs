@@ -379,6 +379,31 @@ mod tests {
         assert_eq!(clean("a\u{202E}b\u{0}c\nd"), "abc\nd");
     }
 
+    /// Undoes [`escape`]'s references (for the round-trip property).
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    proptest::proptest! {
+        /// Escaped text holds no markup character and no bidi control, and unescaping it
+        /// gives back the text without its controls.
+        #[test]
+        fn escaping_round_trips_and_leaves_no_markup(text in "(.|[<>&\"'\u{202A}-\u{202E}\u{2066}-\u{2069}\n])*") {
+            let escaped = escape(&text);
+            proptest::prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+            proptest::prop_assert!(!escaped.chars().any(is_bidi_control));
+            let expected: String = text
+                .chars()
+                .filter(|&c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi_control(c) || c == '\u{FFFE}' || c == '\u{FFFF}'))
+                .collect();
+            proptest::prop_assert_eq!(unescape(&escaped), expected);
+        }
+    }
+
     #[test]
     fn languages_fall_back_to_english_as_a_whole() {
         let he = Lang::of("he-IL", chrono_tz::Asia::Jerusalem);
