@@ -63,6 +63,32 @@ pub fn render(settings: &PageSettings, snapshot: &Snapshot) -> Vec<(String, Stri
 /// [`Error::Io`] naming the file or directory and the operation, if creating a directory,
 /// writing, flushing or renaming fails. Files written before the failure stay (each whole);
 /// the temporary file of the failed one is removed when possible.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use incidents::Service;
+/// use incidents::status::{Component, PageSettings, Snapshot, publish};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = PageSettings::new(
+///     "shop.example",
+///     "The shop",
+///     "https://status.shop.example/",
+///     "he",
+///     chrono_tz::Asia::Jerusalem,
+/// )
+/// .component(Component::new(Service::new("online shop")?, "חנות"));
+/// let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+/// // No incidents: everything operational.
+/// let snapshot = Snapshot::build(&settings, at, Vec::<&[incidents::Event]>::new());
+/// let dir = tempfile::tempdir()?;
+/// let published = publish(dir.path(), &settings, &snapshot)?;
+/// assert_eq!(published.files.len(), 7);
+/// let page = std::fs::read_to_string(dir.path().join("index.html"))?;
+/// assert!(page.contains("כל המערכות פועלות"));
+/// assert!(dir.path().join("api/v2/summary.json").is_file());
+/// # Ok(()) }
+/// ```
 pub fn publish(
     dir: &Path,
     settings: &PageSettings,
