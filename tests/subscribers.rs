@@ -280,6 +280,54 @@ fn a_link_expires_at_its_exact_instant() {
 }
 
 #[test]
+fn unconfirmed_contacts_are_purged_once_their_link_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("subscribers");
+    let subs = open(FileSubscribers::open(&journal).unwrap());
+    let outbox = Outbox::default();
+    let never = subs
+        .subscribe(
+            Contact::email("never-confirmed@shop.example").unwrap(),
+            [service("shop")],
+            "en",
+            t0(),
+        )
+        .unwrap();
+    let (kept, _) = confirmed(
+        &subs,
+        Contact::email("kept@shop.example").unwrap(),
+        &["shop"],
+        "en",
+        t0(),
+    );
+    subs.dispatch(&outbox, t0()).unwrap();
+    let expires = t0() + Duration::hours(48);
+    // Not yet: the link still works a nanosecond before it expires.
+    assert!(
+        subs.purge_unconfirmed(expires - Duration::nanoseconds(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(subs.purge_unconfirmed(expires).unwrap(), vec![never.id]);
+    assert!(subs.subscriber(never.id).is_none());
+    assert_eq!(
+        subs.subscriber(kept).unwrap().state,
+        SubscriberState::Confirmed
+    );
+    assert!(
+        subs.purge_unconfirmed(expires + Duration::days(30))
+            .unwrap()
+            .is_empty()
+    );
+    drop(subs);
+    assert!(!contains(
+        &all_bytes(dir.path()),
+        "never-confirmed@shop.example"
+    ));
+    assert!(contains(&all_bytes(dir.path()), "kept@shop.example"));
+}
+
+#[test]
 fn an_expired_request_not_yet_sent_is_dropped() {
     let subs = open(MemorySubscribers::new());
     let outbox = Outbox::default();

@@ -400,6 +400,35 @@ impl<S: SubscriberStore> Subscriptions<S> {
         self.erase(id)
     }
 
+    /// Erases, as [`erase`](Subscriptions::erase) does, every subscriber who never
+    /// confirmed and whose confirmation link has expired by `now`: a contact someone typed
+    /// and never confirmed is not kept past its link. One compaction for all of them. Run it
+    /// from the host's daily housekeeping; subscribers who confirmed once (also those later
+    /// unsubscribed) are left for [`erase`](Subscriptions::erase). Returns their ids.
+    ///
+    /// # Errors
+    /// The store's write errors: nothing was erased if the tombstones could not be written;
+    /// if only the compaction failed, they are gone from memory and
+    /// [`compact`](Subscriptions::compact) (or the next open) finishes the erasure.
+    pub fn purge_unconfirmed(&self, now: DateTime<Utc>) -> Result<Vec<SubscriberId>> {
+        let mut inner = self.lock();
+        let expired: Vec<SubscriberId> = inner
+            .state
+            .subs
+            .values()
+            .filter(|s| s.state == SubscriberState::Pending && s.confirm_expires <= now)
+            .map(|s| s.id)
+            .collect();
+        if expired.is_empty() {
+            return Ok(expired);
+        }
+        let changes: Vec<Change> = expired.iter().map(|id| Change(Kind::Erased(*id))).collect();
+        inner.commit(&changes)?;
+        let snapshot = inner.state.snapshot();
+        inner.store.compact(&snapshot)?;
+        Ok(expired)
+    }
+
     /// Rewrites the store to the current state (what erasure does after its tombstone).
     ///
     /// # Errors
