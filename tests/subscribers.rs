@@ -601,6 +601,35 @@ fn an_erasure_whose_compaction_failed_is_finished_by_the_next_open() {
 // Exactly once
 
 #[test]
+fn each_sync_publishes_only_the_updates_posted_since() {
+    let desk = desk_with_update(MemoryStore::new());
+    let subs = open(MemorySubscribers::new());
+    confirmed(
+        &subs,
+        Contact::email("dana@cafe.example").unwrap(),
+        &["shop"],
+        "en",
+        t0(),
+    );
+    let now = t0() + Duration::minutes(30);
+    assert_eq!(subs.sync(&desk, now).unwrap().bulletins, 1);
+    let dana = Actor::new("dana", "Dana", Role::Owner).unwrap();
+    let id = desk.list(&incidents::Filter::all())[0].id();
+    for text in ["Still on it.", "Fixed: cards work again."] {
+        desk.act(id, &dana, Command::customer_update(text).unwrap())
+            .unwrap();
+    }
+    let synced = subs.sync(&desk, now).unwrap();
+    assert_eq!((synced.bulletins, synced.queued), (2, 2));
+    assert!(subs.is_published(&format!("{id}/customer_update_posted/2")));
+    assert_eq!(subs.sync(&desk, now).unwrap(), Default::default());
+    let outbox = Outbox::default();
+    subs.dispatch(&outbox, now).unwrap();
+    let texts: Vec<String> = outbox.take().into_iter().map(|o| o.text).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+}
+
+#[test]
 fn fan_out_is_exactly_once_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let desk = desk_with_update(MemoryStore::new());

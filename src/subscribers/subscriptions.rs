@@ -1,6 +1,6 @@
 //! [`Subscriptions`]: the operations, and what they return.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -18,10 +18,10 @@ use super::values::{
     Bulletin, BulletinKind, Contact, Settings, SubscriberError, SubscriberId, Token, check_locale,
 };
 use crate::clock::Clock;
-use crate::desk::{Desk, Filter};
+use crate::desk::Desk;
 use crate::error::Invalid;
 use crate::l10n::{Catalogs, Message};
-use crate::model::Service;
+use crate::model::{IncidentId, Service};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, SubscriberError>;
@@ -35,6 +35,11 @@ pub struct Subscriptions<S: SubscriberStore> {
     inner: Mutex<Inner<S>>,
     catalogs: Arc<Catalogs>,
     settings: Settings,
+    /// For [`sync`](Subscriptions::sync): how many of each incident's customer updates are
+    /// known published, so a sync looks at each incident without copying it and publishes
+    /// only what is new. Empty after a restart (the first sync checks every update against
+    /// the store's keys, as publishing always does).
+    synced: Mutex<HashMap<IncidentId, usize>>,
 }
 
 #[derive(Debug)]
@@ -121,6 +126,7 @@ impl<S: SubscriberStore> Subscriptions<S> {
             }),
             catalogs,
             settings,
+            synced: Mutex::new(HashMap::new()),
         })
     }
 
@@ -544,21 +550,35 @@ impl<S: SubscriberStore> Subscriptions<S> {
         desk: &Desk<St, C>,
         now: DateTime<Utc>,
     ) -> Result<Synced> {
+        let mut seen = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Collect what is new under each incident's lock, publish after.
+        let mut new = Vec::new();
+        desk.visit(|incident| {
+            let updates = incident.customer_updates();
+            let from = seen.get(&incident.id()).copied().unwrap_or(0);
+            if updates.len() > from {
+                let texts: Vec<(usize, String, DateTime<Utc>)> = updates[from..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (from + i, e.text.as_str().to_owned(), e.at))
+                    .collect();
+                new.push((incident.id(), incident.service().clone(), texts));
+            }
+        });
+        new.sort_by_key(|(_, _, texts)| texts.first().map(|t| t.2));
         let mut synced = Synced::default();
-        for incident in desk.list(&Filter::all()) {
-            for (n, entry) in incident.customer_updates().iter().enumerate() {
-                let bulletin = Bulletin::customer_update(
-                    incident.id(),
-                    n,
-                    incident.service().clone(),
-                    entry.text.as_str(),
-                    entry.at,
-                )?;
+        for (id, service, texts) in new {
+            for (n, text, at) in texts {
+                let bulletin = Bulletin::customer_update(id, n, service.clone(), &text, at)?;
                 let published = self.publish(&bulletin, now)?;
                 if !published.already {
                     synced.bulletins += 1;
                     synced.queued += published.queued;
                 }
+                seen.insert(id, n + 1);
             }
         }
         Ok(synced)
