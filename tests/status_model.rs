@@ -510,10 +510,10 @@ fn command(pick: u8, n: u8) -> Command {
         5 => Command::reopen("again").unwrap(),
         6 => Command::change_severity(severity, "reassessed").unwrap(),
         7 => Command::set_impact(
-            (n % 5 != 0).then(|| Impact::ALL[usize::from(n) % Impact::ALL.len()]),
+            (!n.is_multiple_of(5)).then(|| Impact::ALL[usize::from(n) % Impact::ALL.len()]),
         ),
         8 => Command::customer_update("an update").unwrap(),
-        9 => Command::public_title((n % 2 == 0).then_some("Public")).unwrap(),
+        9 => Command::public_title(n.is_multiple_of(2).then_some("Public")).unwrap(),
         10 => Command::resolve(Resolution::Duplicate {
             of: IncidentId::from_bytes([0xEE; 16]),
         }),
