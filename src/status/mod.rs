@@ -7,6 +7,15 @@
 //! 90 days of uptime per component. The renderers turn one snapshot into files; publishing
 //! writes them atomically into a directory the host copies to any static web space.
 //!
+//! # The files
+//!
+//! [`Desk::publish_status`](crate::Desk::publish_status) (or [`publish`] with a snapshot)
+//! writes into one directory: `index.html` ([`Snapshot::html`]: no script, no external
+//! resource, light and dark, English or Hebrew with `lang` and `dir`), `api/v2/summary.json`,
+//! `status.json`, `components.json`, `incidents.json` and `scheduled-maintenances.json`
+//! ([`Snapshot::statuspage_json`], Atlassian Statuspage's public API v2 shape), and
+//! `history.atom` ([`Snapshot::atom`], RFC 4287). Each file is replaced atomically.
+//!
 //! # What is published
 //!
 //! Only customer-facing text: an incident's **public title** (set with
