@@ -29,7 +29,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Service;
 
+mod atom;
+mod html;
+mod publish;
+mod statuspage;
+mod text;
+
 pub use crate::lifecycle::Impact;
+pub use publish::{Published, PublishedFile, publish, render};
+pub use statuspage::{STATUSPAGE_FILES, component_id};
 
 /// A component's status, as Statuspage spells it (`operational`, `degraded_performance`,
 /// `partial_outage`, `major_outage`, `under_maintenance`).
