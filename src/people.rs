@@ -320,8 +320,8 @@ pub struct Grant {
 /// | role | may |
 /// |---|---|
 /// | viewer | read only |
-/// | support | open incidents from customer reports; add notes; post customer updates; record customer feedback; attach a report to an incident |
-/// | responder | open incidents from staff reports and proactive checks; work the lifecycle (acknowledge, investigate, identify, mitigate, resolve); notes and customer updates; vendor waits; responders and tasks; complete follow-ups; record feedback; attach signals; merge duplicates |
+/// | support | open incidents from customer reports; add notes; post customer updates and set what the status page shows (public impact and title); record customer feedback; attach a report to an incident |
+/// | responder | open incidents from staff reports and proactive checks; work the lifecycle (acknowledge, investigate, identify, mitigate, resolve); notes and customer updates, with the status page's public impact and title; vendor waits; responders and tasks; complete follow-ups; record feedback; attach signals; merge duplicates |
 /// | owner | everything: also assign the owner, change severity, reopen, review and close |
 /// | system | open incidents from any source (alerts, and the reports a host's forms pass on), add notes, reopen and resolve (intake, auto-resolve) |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,6 +364,8 @@ impl Permissions {
                 C::Open,
                 C::AddNote,
                 C::PostCustomerUpdate,
+                C::SetImpact,
+                C::SetPublicTitle,
                 C::RecordFeedback,
                 C::Attach,
             ]),
@@ -378,6 +380,8 @@ impl Permissions {
             C::Resolve,
             C::AddNote,
             C::PostCustomerUpdate,
+            C::SetImpact,
+            C::SetPublicTitle,
             C::WaitForVendor,
             C::VendorResponded,
             C::AddResponder,

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::error::HistoryError;
 use crate::lifecycle::{
-    Change, Edge, Event, Recurrence, Resolution, Signal, SignalState, Status, transition,
+    Change, Edge, Event, Impact, Recurrence, Resolution, Signal, SignalState, Status, transition,
 };
 use crate::model::{Actor, IncidentId, Role, Service, Source};
 use crate::people::{Feedback, FollowUp, Handover, Task};
@@ -79,6 +79,8 @@ pub struct Incident {
     updated_at: DateTime<Utc>,
     idempotency_key: Option<String>,
     last_human_action_at: Option<DateTime<Utc>>,
+    impact_override: Option<Impact>,
+    public_title: Option<Title>,
     version: Version,
     #[serde(flatten)]
     progress: Progress,
@@ -161,6 +163,8 @@ impl Incident {
             updated_at: event.at,
             idempotency_key: idempotency_key.clone(),
             last_human_action_at: (event.actor.role() != Role::System).then_some(event.at),
+            impact_override: None,
+            public_title: None,
             version: Version::new(1),
             progress: Progress::opened(event.at),
             clocks: Clocks::opened(event.at),
@@ -244,7 +248,7 @@ impl Incident {
             customer_updates: self.record.customer_updates.len(),
         };
         let checks: [(Parts, &dyn Fn() -> Option<String>); 5] = [
-            (Parts::HEADER, &|| self.check_severity(event)),
+            (Parts::HEADER, &|| self.check_header(event)),
             (Parts::CLOCKS, &|| self.clocks.check(event, &opening)),
             (Parts::SIGNALS, &|| self.signals.check(event, self.id)),
             (Parts::PEOPLE, &|| self.people.check(event)),
@@ -272,13 +276,22 @@ impl Incident {
         })
     }
 
-    /// A severity change starts from the severity there is.
-    fn check_severity(&self, event: &Event) -> Option<String> {
+    /// A severity change starts from the severity there is; the public impact and title
+    /// change to something other than what is set (setting what is set records nothing).
+    fn check_header(&self, event: &Event) -> Option<String> {
         match &event.change {
             Change::SeverityChanged { from, .. } if *from != self.severity => Some(format!(
                 "severity change from {from}, but the severity is {}",
                 self.severity
             )),
+            Change::ImpactSet { impact } if *impact == self.impact_override => Some(match impact {
+                Some(impact) => format!("the public impact is already {impact}"),
+                None => "the public impact already follows the severity".into(),
+            }),
+            Change::PublicTitleSet { title } if *title == self.public_title => Some(match title {
+                Some(_) => "the public title is already set to that".into(),
+                None => "there is no public title to withdraw".into(),
+            }),
             _ => None,
         }
     }
@@ -292,10 +305,13 @@ impl Incident {
     /// [`commit`](Self::commit) with the parts `parts` routed to; entering a stage and the
     /// header's bookkeeping happen for every event.
     fn commit_parts(&mut self, event: &Event, entered: Option<Stage>, parts: Parts) {
-        if parts.has(Parts::HEADER)
-            && let Change::SeverityChanged { to, .. } = &event.change
-        {
-            self.severity = *to;
+        if parts.has(Parts::HEADER) {
+            match &event.change {
+                Change::SeverityChanged { to, .. } => self.severity = *to,
+                Change::ImpactSet { impact } => self.impact_override = *impact,
+                Change::PublicTitleSet { title } => self.public_title.clone_from(title),
+                _ => {}
+            }
         }
         if parts.has(Parts::STAGE) {
             self.progress.apply(event);
@@ -357,6 +373,26 @@ impl Incident {
     /// The affected service.
     pub fn service(&self) -> &Service {
         &self.service
+    }
+    /// The impact a person set for the public status page ([`Command::SetImpact`]), if one
+    /// is set.
+    ///
+    /// [`Command::SetImpact`]: crate::lifecycle::Command::SetImpact
+    pub fn impact_override(&self) -> Option<Impact> {
+        self.impact_override
+    }
+    /// How the incident affects its service's customers now: the override if a person set
+    /// one, else what the current severity maps to ([`Impact::of_severity`]).
+    pub fn impact(&self) -> Impact {
+        self.impact_override
+            .unwrap_or_else(|| Impact::of_severity(self.severity))
+    }
+    /// The title the public status page shows ([`Command::SetPublicTitle`]), if one is set.
+    /// The incident's own [`title`](Self::title) is internal.
+    ///
+    /// [`Command::SetPublicTitle`]: crate::lifecycle::Command::SetPublicTitle
+    pub fn public_title(&self) -> Option<&Title> {
+        self.public_title.as_ref()
     }
     /// Where it came from.
     pub fn source(&self) -> Source {

@@ -21,7 +21,8 @@ pub(super) struct Parts(u8);
 impl Parts {
     /// No part: the change only moves the stage, or (`Opened`) builds the incident.
     pub(super) const NONE: Parts = Parts(0);
-    /// The header's data a change can carry: the severity.
+    /// The header's data a change can carry: the severity, the public impact override and
+    /// the public title.
     pub(super) const HEADER: Parts = Parts(1);
     /// `stage`: first resolution, time unresolved, reopenings.
     pub(super) const STAGE: Parts = Parts(1 << 1);
@@ -58,7 +59,9 @@ pub(super) const fn parts(change: &Change) -> Parts {
         Change::Opened { .. } => Parts::NONE,
         // They only move the stage (a closure enters with the `Closed` stage).
         Change::Acknowledged | Change::InvestigationStarted | Change::Closed { .. } => Parts::NONE,
-        Change::SeverityChanged { .. } => Parts::HEADER,
+        Change::SeverityChanged { .. }
+        | Change::ImpactSet { .. }
+        | Change::PublicTitleSet { .. } => Parts::HEADER,
         Change::Resolved { .. } | Change::Reopened { .. } => Parts::STAGE.and(Parts::CLOCKS),
         // Signals refuse a merge into itself.
         Change::MergedInto { .. } => Parts::STAGE.and(Parts::CLOCKS).and(Parts::SIGNALS),
@@ -126,7 +129,7 @@ mod tests {
     }
 
     /// How many variants `Change` has.
-    const VARIANTS: usize = 29;
+    const VARIANTS: usize = 31;
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -212,6 +215,14 @@ mod tests {
                 to: Severity::Critical,
                 reason: text("every till"),
             },
+            Change::ImpactSet {
+                impact: Some(crate::lifecycle::Impact::PartialOutage),
+            },
+            Change::PublicTitleSet {
+                title: Some(title("Card payments fail")),
+            },
+            Change::ImpactSet { impact: None },
+            Change::PublicTitleSet { title: None },
         ]
     }
 

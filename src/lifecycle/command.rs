@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
-use crate::lifecycle::CommandKind;
+use crate::lifecycle::{CommandKind, Impact};
 use crate::model::{Actor, IncidentId, Service, Source};
 use crate::severity::Severity;
 use crate::text::{Text, Title};
@@ -290,6 +290,20 @@ pub enum Command {
         /// The incident that carries on.
         into: IncidentId,
     },
+    /// Override how the incident shows on the public status page: `Some` impact whatever
+    /// the severity says; `None` clears the override, so the impact follows the severity again
+    /// ([`Impact::of_severity`]). Setting what is already set records nothing.
+    SetImpact {
+        /// The impact to show, or `None` to follow the severity.
+        impact: Option<Impact>,
+    },
+    /// The title the public sees on the status page: `Some` publishes it, `None` withdraws it
+    /// (the page then shows a generic line for the component). The incident's own title is
+    /// internal and never published. Setting what is already set records nothing.
+    SetPublicTitle {
+        /// The public title, or `None` to withdraw it.
+        title: Option<Title>,
+    },
 }
 
 impl Command {
@@ -320,6 +334,8 @@ impl Command {
             Command::RecordFeedback { .. } => CommandKind::RecordFeedback,
             Command::Attach { .. } => CommandKind::Attach,
             Command::Merge { .. } => CommandKind::Merge,
+            Command::SetImpact { .. } => CommandKind::SetImpact,
+            Command::SetPublicTitle { .. } => CommandKind::SetPublicTitle,
         }
     }
 
@@ -459,5 +475,30 @@ impl Command {
     /// [`Command::AssignOwner`].
     pub const fn assign_owner(owner: Actor) -> Command {
         Command::AssignOwner { owner }
+    }
+
+    /// [`Command::SetImpact`]: `Some` overrides the impact the severity maps to, `None`
+    /// clears the override.
+    pub const fn set_impact(impact: Option<Impact>) -> Command {
+        Command::SetImpact { impact }
+    }
+
+    /// [`Command::SetPublicTitle`] with a validated title; `None` withdraws it.
+    ///
+    /// ```
+    /// use incidents::Command;
+    ///
+    /// let cmd = Command::public_title(Some("Card payments are slow"))?;
+    /// assert_eq!(cmd.kind(), incidents::CommandKind::SetPublicTitle);
+    /// assert_eq!(Command::public_title(Some("")).unwrap_err().field, "title");
+    /// # Ok::<(), incidents::Invalid>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `title`.
+    pub fn public_title(title: Option<&str>) -> Result<Command, Invalid> {
+        Ok(Command::SetPublicTitle {
+            title: title.map(Title::new).transpose()?,
+        })
     }
 }

@@ -172,6 +172,16 @@ fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
             score: *score,
             comment: comment.clone(),
         }),
+        Command::SetImpact { impact } => unless(incident.impact_override() == *impact, || {
+            Change::ImpactSet { impact: *impact }
+        }),
+        Command::SetPublicTitle { title } => {
+            unless(incident.public_title() == title.as_ref(), || {
+                Change::PublicTitleSet {
+                    title: title.clone(),
+                }
+            })
+        }
     }
 }
 

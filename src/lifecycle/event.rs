@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use crate::lifecycle::{CommandKind, Resolution};
+use crate::lifecycle::{CommandKind, Impact, Resolution};
 use crate::model::{Actor, IncidentId, Reporter, Service, Source};
 use crate::severity::Severity;
 use crate::text::{Text, Title};
@@ -210,6 +210,17 @@ pub enum Change {
         duplicate: IncidentId,
         /// Its title, so the timeline reads without looking it up.
         title: Title,
+    },
+    /// Someone set (`Some`) or cleared (`None`) how the incident shows on the public status
+    /// page; cleared, the impact follows the severity ([`Impact::of_severity`]).
+    ImpactSet {
+        /// The impact shown from now on, or `None` to follow the severity.
+        impact: Option<Impact>,
+    },
+    /// Someone set (`Some`) or withdrew (`None`) the title the public status page shows.
+    PublicTitleSet {
+        /// The public title from now on, or `None`.
+        title: Option<Title>,
     },
     /// A notification was requested; the outbox delivers it through the host's notifier.
     NotificationRequested {
@@ -476,6 +487,8 @@ impl Change {
             Change::SignalReceived { .. } => "signal_received",
             Change::MergedInto { .. } => "merged_into",
             Change::DuplicateMerged { .. } => "duplicate_merged",
+            Change::ImpactSet { .. } => "impact_set",
+            Change::PublicTitleSet { .. } => "public_title_set",
             Change::NotificationRequested { .. } => "notification_requested",
             Change::NotificationDelivered { .. } => "notification_delivered",
             Change::NotificationFailed { .. } => "notification_failed",
@@ -515,6 +528,8 @@ impl Change {
             Change::ReviewRecorded { .. } => CommandKind::RecordReview,
             Change::FollowUpCompleted { .. } => CommandKind::CompleteFollowUp,
             Change::FeedbackRecorded { .. } => CommandKind::RecordFeedback,
+            Change::ImpactSet { .. } => CommandKind::SetImpact,
+            Change::PublicTitleSet { .. } => CommandKind::SetPublicTitle,
             Change::NotificationRequested { .. } => CommandKind::Notify,
             Change::NotificationDelivered { .. } | Change::NotificationFailed { .. } => {
                 CommandKind::Deliver
@@ -585,6 +600,16 @@ impl Change {
             Change::DuplicateMerged { duplicate, title } => {
                 format!("{duplicate} (\"{title}\") merged into this incident")
             }
+            Change::ImpactSet { impact } => match impact {
+                Some(impact) => {
+                    format!("public impact set to {}", impact.as_str().replace('_', " "))
+                }
+                None => "public impact follows the severity again".into(),
+            },
+            Change::PublicTitleSet { title } => match title {
+                Some(title) => format!("public title: \"{title}\""),
+                None => "public title withdrawn".into(),
+            },
             Change::NotificationDelivered { key } => format!("delivered {key}"),
             Change::NotificationFailed {
                 key,

@@ -20,7 +20,8 @@
 //! - **Attach** records an alert or report on an incident by hand, like the desk's own
 //!   signals: while not closed.
 //! - **Records that do not move the status** — assign owner, change severity, add note, post
-//!   customer update — are accepted in every status but `Closed`. A root cause may be recorded
+//!   customer update, set the public impact or the public title — are accepted in every
+//!   status but `Closed`. A root cause may be recorded
 //!   after resolving (it is often found then) without reopening.
 //! - **Waiting on a vendor** pauses the resolve clock; it is possible while the incident is
 //!   active. Resolving ends the wait.
@@ -39,8 +40,8 @@
 //! already acknowledged (or further along), or starting to investigate while investigating, is
 //! accepted and records nothing ([`Edge::Ignore`]). Retries, double clicks and two people
 //! pressing the same button are harmless. The same holds for data that is already recorded:
-//! assigning the current owner, setting the current severity, or identifying the root cause
-//! already identified records nothing.
+//! assigning the current owner, setting the current severity, setting the public impact or
+//! public title already set, or identifying the root cause already identified records nothing.
 //!
 //! Commands that carry a record of their own are never silently dropped: resolving a resolved
 //! incident or closing a closed one is **rejected**, because the second resolution or summary
@@ -188,6 +189,11 @@ pub enum CommandKind {
     /// ([`Desk::merge`](crate::Desk::merge)): it is resolved as a duplicate, its timers stop,
     /// and its alert keys lead to the other incident from then on.
     Merge,
+    /// Override the impact the public status page shows for the incident, or clear the
+    /// override so it follows the severity.
+    SetImpact,
+    /// Set or withdraw the title the public status page shows.
+    SetPublicTitle,
     /// Recorded by [`Desk::merge`](crate::Desk::merge) on the incident another one was merged
     /// into. Not a command a host sends.
     Absorb,
@@ -210,7 +216,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 30] = [
+    pub const ALL: [CommandKind; 32] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -235,6 +241,8 @@ impl CommandKind {
         CommandKind::RecordFeedback,
         CommandKind::Attach,
         CommandKind::Merge,
+        CommandKind::SetImpact,
+        CommandKind::SetPublicTitle,
         CommandKind::Absorb,
         CommandKind::Remind,
         CommandKind::Signal,
@@ -284,6 +292,8 @@ impl CommandKind {
             CommandKind::RecordFeedback => "record feedback on",
             CommandKind::Attach => "attach a signal to",
             CommandKind::Merge => "merge",
+            CommandKind::SetImpact => "set the public impact of",
+            CommandKind::SetPublicTitle => "set the public title of",
             CommandKind::Absorb => "merge a duplicate into",
             CommandKind::Remind => "record a reminder on",
             CommandKind::Signal => "record a signal on",
@@ -374,6 +384,8 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::RecordFeedback
             | C::Attach
             | C::Merge
+            | C::SetImpact
+            | C::SetPublicTitle
             | C::Absorb
             | C::Remind
             | C::Signal
@@ -436,7 +448,9 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::RemoveResponder
             | C::AddTask
             | C::AssignTask
-            | C::CompleteTask,
+            | C::CompleteTask
+            | C::SetImpact
+            | C::SetPublicTitle,
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
         ) => Stay,
 
@@ -481,6 +495,8 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::Signal
             | C::Attach
             | C::Merge
+            | C::SetImpact
+            | C::SetPublicTitle
             | C::Absorb
             | C::Fire
             | C::AddResponder

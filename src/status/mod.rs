@@ -22,6 +22,19 @@
 //! partial outage, medium → degraded performance, low → none (not shown). A component's
 //! status is the worst impact of its active incidents, or under maintenance during a
 //! maintenance window, or operational.
+//!
+//! # How a snapshot is computed
+//!
+//! [`Snapshot::build`] documents every rule; in short: only incidents on a configured
+//! component's service count, and merged duplicates are left out (the surviving incident
+//! stands for them). An incident is active from its opening until resolved, and again from a
+//! reopening; while active it shows its override or its severity's impact *at each instant*,
+//! so the bars follow severity changes to the second. Maintenance shows only where no
+//! incident affects a component, and counts as up. Days are counted from local midnight in
+//! the page's zone (23 or 25 hours across a DST change; today up to the snapshot's instant),
+//! and uptime is 1 − down ÷ counted over all bars ([`UPTIME_FORMULA`]). Resolved incidents
+//! stay in the history for `history_days` with the worst impact they had. The desk builds a
+//! snapshot of its own incidents with `Desk::status_snapshot`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -30,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Service;
 
 mod atom;
+mod build;
 mod html;
 mod publish;
 mod statuspage;

@@ -14,18 +14,18 @@ use crate::support::{owner, sample, scenario_id, t0};
 /// open, acknowledge, assign owner, start investigating, identify, mitigate, resolve, reopen,
 /// close, change severity, add note, post customer update, wait for vendor, vendor responded,
 /// add responder, remove responder, add task, assign task, complete task, record review,
-/// complete follow-up, record feedback, attach, merge, and the desk's own records: absorb (the
-/// other side of a merge), remind (follow-ups), signal (alerts, reports), fire (timers),
-/// notify, deliver.
+/// complete follow-up, record feedback, attach, merge, set impact, set public title, and the
+/// desk's own records: absorb (the other side of a merge), remind (follow-ups), signal
+/// (alerts, reports), fire (timers), notify, deliver.
 ///
 /// `X` move to status X · `=` records, status stays · `.` ignored (records nothing) ·
 /// `-` rejected.
-const DOCUMENTED: &[(&str, [&str; 30])] = &[
+const DOCUMENTED: &[(&str, [&str; 32])] = &[
     (
         "none",
         [
             "Open", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
         ],
     ),
     (
@@ -55,6 +55,8 @@ const DOCUMENTED: &[(&str, [&str; 30])] = &[
             "=",
             "=",
             "Resolved",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -96,6 +98,8 @@ const DOCUMENTED: &[(&str, [&str; 30])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
         ],
     ),
     (
@@ -125,6 +129,8 @@ const DOCUMENTED: &[(&str, [&str; 30])] = &[
             "=",
             "=",
             "Resolved",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -166,6 +172,8 @@ const DOCUMENTED: &[(&str, [&str; 30])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
         ],
     ),
     (
@@ -201,20 +209,22 @@ const DOCUMENTED: &[(&str, [&str; 30])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
         ],
     ),
     (
         "Resolved",
         [
             "-", "-", "=", "-", "=", "-", "-", "Open", "Closed", "=", "=", "=", "-", "-", "=", "=",
-            "=", "=", "=", "=", "=", "=", "=", "-", "=", "=", "=", "-", "=", "=",
+            "=", "=", "=", "=", "=", "=", "=", "-", "=", "=", "=", "=", "=", "-", "=", "=",
         ],
     ),
     (
         "Closed",
         [
             "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "=", "=", "-", "-", "-", "=", "-", "-", "=", "=",
+            "-", "-", "-", "=", "=", "-", "-", "-", "-", "-", "=", "-", "-", "=", "=",
         ],
     ),
 ];

@@ -27,7 +27,13 @@ fn documented(role: Role, kind: CommandKind) -> bool {
         Role::Viewer => false,
         Role::Support => matches!(
             kind,
-            C::Open | C::AddNote | C::PostCustomerUpdate | C::RecordFeedback | C::Attach
+            C::Open
+                | C::AddNote
+                | C::PostCustomerUpdate
+                | C::SetImpact
+                | C::SetPublicTitle
+                | C::RecordFeedback
+                | C::Attach
         ),
         Role::Responder => matches!(
             kind,
@@ -39,6 +45,8 @@ fn documented(role: Role, kind: CommandKind) -> bool {
                 | C::Resolve
                 | C::AddNote
                 | C::PostCustomerUpdate
+                | C::SetImpact
+                | C::SetPublicTitle
                 | C::WaitForVendor
                 | C::VendorResponded
                 | C::AddResponder

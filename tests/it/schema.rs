@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use chrono::Duration;
 use incidents::intake::Reporter;
 use incidents::lifecycle::{
-    Audience, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
+    Audience, Impact, Notification, Recurrence, Signal, SignalState, SlaTarget, Timer,
 };
 use incidents::people::{FollowUpPlan, Money, Review, Score};
 use incidents::policy::Recipient;
@@ -456,6 +456,22 @@ pub fn every_shape() -> Vec<Event> {
             .with_sms("קריטי: \u{2068}הקופה לא עובדת\u{2069} ללא מענה"),
         },
     );
+    // What the public status page shows: an impact set and cleared, a public title set and
+    // withdrawn.
+    push(
+        Role::Support,
+        Change::ImpactSet {
+            impact: Some(Impact::MajorOutage),
+        },
+    );
+    push(Role::Owner, Change::ImpactSet { impact: None });
+    push(
+        Role::Support,
+        Change::PublicTitleSet {
+            title: Some(title("Card payments fail at the tills \"& <shop>\"")),
+        },
+    );
+    push(Role::Responder, Change::PublicTitleSet { title: None });
 
     changes
         .into_iter()
@@ -467,7 +483,7 @@ pub fn every_shape() -> Vec<Event> {
 /// Every [`Change::name`]: `the_fixture_events_cover_every_change_variant` checks that
 /// `every_shape` has an event of each (the crate's own `store::schema::v1::coverage` test
 /// checks that the list of stored records has no variant missing from the fixture).
-const VARIANTS: [&str; 29] = [
+const VARIANTS: [&str; 31] = [
     "opened",
     "acknowledged",
     "owner_assigned",
@@ -494,6 +510,8 @@ const VARIANTS: [&str; 29] = [
     "signal_received",
     "merged_into",
     "duplicate_merged",
+    "impact_set",
+    "public_title_set",
     "notification_requested",
     "notification_delivered",
     "notification_failed",

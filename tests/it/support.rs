@@ -102,6 +102,10 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
                 0x01, 0x9d, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 2,
             ]),
         },
+        CommandKind::SetImpact => {
+            Command::set_impact(Some(incidents::lifecycle::Impact::MajorOutage))
+        }
+        CommandKind::SetPublicTitle => Command::public_title(Some("Checkout is down")).unwrap(),
         CommandKind::Signal
         | CommandKind::Absorb
         | CommandKind::Fire

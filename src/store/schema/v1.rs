@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::error::Invalid;
 use crate::lifecycle::{
-    Audience, Change, Event, Notification, Recurrence, Resolution, Signal, SignalState, SlaTarget,
-    Timer,
+    Audience, Change, Event, Impact, Notification, Recurrence, Resolution, Signal, SignalState,
+    SlaTarget, Timer,
 };
 use crate::model::{Actor, IncidentId, Reporter, Role, Service, Source};
 use crate::people::{FollowUpPlan, Money, Review, Score};
@@ -69,6 +69,16 @@ enum SeverityRecord {
     Medium,
     High,
     Critical,
+}
+
+/// An [`Impact`] (a public status page's).
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ImpactRecord {
+    None,
+    DegradedPerformance,
+    PartialOutage,
+    MajorOutage,
 }
 
 /// A [`Source`].
@@ -227,6 +237,16 @@ enum ChangeRecord<'a> {
         duplicate: Uuid,
         #[serde(borrow)]
         title: Cow<'a, str>,
+    },
+    /// `impact: null` clears the override.
+    ImpactSet {
+        #[serde(default)]
+        impact: Option<ImpactRecord>,
+    },
+    /// `title: null` withdraws the public title.
+    PublicTitleSet {
+        #[serde(borrow, default)]
+        title: Option<Cow<'a, str>>,
     },
     NotificationRequested {
         #[serde(borrow)]
@@ -467,6 +487,17 @@ impl SeverityRecord {
     }
 }
 
+impl ImpactRecord {
+    fn of(impact: Impact) -> ImpactRecord {
+        match impact {
+            Impact::None => ImpactRecord::None,
+            Impact::DegradedPerformance => ImpactRecord::DegradedPerformance,
+            Impact::PartialOutage => ImpactRecord::PartialOutage,
+            Impact::MajorOutage => ImpactRecord::MajorOutage,
+        }
+    }
+}
+
 impl SourceRecord {
     fn of(source: Source) -> SourceRecord {
         match source {
@@ -600,6 +631,12 @@ impl<'a> ChangeRecord<'a> {
             },
             Change::MergedInto { into } => ChangeRecord::MergedInto {
                 into: *into.as_uuid(),
+            },
+            Change::ImpactSet { impact } => ChangeRecord::ImpactSet {
+                impact: impact.map(ImpactRecord::of),
+            },
+            Change::PublicTitleSet { title } => ChangeRecord::PublicTitleSet {
+                title: opt(title.as_ref()),
             },
             Change::DuplicateMerged { duplicate, title } => ChangeRecord::DuplicateMerged {
                 duplicate: *duplicate.as_uuid(),
@@ -832,6 +869,17 @@ impl SeverityRecord {
     }
 }
 
+impl ImpactRecord {
+    fn into_impact(self) -> Impact {
+        match self {
+            ImpactRecord::None => Impact::None,
+            ImpactRecord::DegradedPerformance => Impact::DegradedPerformance,
+            ImpactRecord::PartialOutage => Impact::PartialOutage,
+            ImpactRecord::MajorOutage => Impact::MajorOutage,
+        }
+    }
+}
+
 impl SourceRecord {
     fn into_source(self) -> Source {
         match self {
@@ -967,6 +1015,12 @@ impl ChangeRecord<'_> {
             },
             ChangeRecord::MergedInto { into } => Change::MergedInto {
                 into: IncidentId::from_uuid(into),
+            },
+            ChangeRecord::ImpactSet { impact } => Change::ImpactSet {
+                impact: impact.map(ImpactRecord::into_impact),
+            },
+            ChangeRecord::PublicTitleSet { title } => Change::PublicTitleSet {
+                title: title.map(Title::new).transpose()?,
             },
             ChangeRecord::DuplicateMerged { duplicate, title } => Change::DuplicateMerged {
                 duplicate: IncidentId::from_uuid(duplicate),
