@@ -18,6 +18,7 @@
 #![cfg(feature = "status")]
 
 mod support {
+    pub mod status_pages;
     pub mod webdriver;
 }
 
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use support::status_pages::{self, HOSTILE_TITLE, Page};
 use support::webdriver::{Driver, Session};
 
 const AXE: &str = include_str!("vendor/axe-core-4.10.3/axe.min.js");
@@ -280,4 +282,91 @@ fn the_checks_catch_a_faulty_page() {
     ] {
         assert!(all.contains(wanted), "missing {wanted:?} in:\n{all}");
     }
+}
+
+/// The English and Hebrew pages, light and dark: no console error, no request, `lang`,
+/// `dir` and the body's direction, axe's WCAG 2.x A/AA rules; screenshots of each.
+#[test]
+fn english_and_hebrew_pages_pass_in_light_and_dark() {
+    let Some(driver) = driver("english_and_hebrew_pages_pass_in_light_and_dark") else {
+        return;
+    };
+    const TEST: &str = "browser";
+    let mut problems = Vec::new();
+    for (page, lang, dir) in [(Page::English, "en", "ltr"), (Page::Hebrew, "he", "rtl")] {
+        let index = status_pages::publish(TEST, page).join("index.html");
+        let expect = Expect {
+            lang,
+            dir,
+            shot: page.name(),
+        };
+        for problem in check_page(&driver, &index, &expect) {
+            problems.push(format!("{}: {problem}", page.name()));
+        }
+    }
+    report("the status pages", &problems);
+}
+
+/// A public title and customer update made of markup run nothing and add no element: no
+/// dialog, no script element, no iframe; the text shows as text.
+#[test]
+fn a_hostile_title_runs_no_script() {
+    let Some(driver) = driver("a_hostile_title_runs_no_script") else {
+        return;
+    };
+    let index = status_pages::publish("hostile", Page::Hostile).join("index.html");
+    let session = driver.session(WIDTH, HEIGHT).unwrap();
+    session.open_file(&index).unwrap();
+    assert_eq!(session.open_dialog().unwrap(), None, "a dialog opened");
+    let facts = session
+        .execute(
+            "return {
+                scripts: document.scripts.length,
+                iframes: document.getElementsByTagName('iframe').length,
+                images: document.images.length,
+                handlers: [...document.querySelectorAll('*')]
+                    .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+                text: document.body.innerText,
+                hidden: getComputedStyle(document.body).display === 'none',
+            };",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(facts["scripts"], json!(0), "{facts}");
+    assert_eq!(facts["iframes"], json!(0), "{facts}");
+    assert_eq!(facts["images"], json!(0), "{facts}");
+    assert_eq!(facts["handlers"], json!(0), "{facts}");
+    assert_eq!(facts["hidden"], json!(false), "{facts}");
+    let text = facts["text"].as_str().unwrap();
+    // The markup shows as the text it is (the bidi override is dropped or isolated).
+    assert!(
+        text.contains("<script>alert('title')</script>"),
+        "the title is not shown as text: {text}"
+    );
+    assert!(
+        text.contains("<script>alert('update')</script>"),
+        "the update is not shown as text: {text}"
+    );
+    assert!(HOSTILE_TITLE.contains("<script>"));
+    let errors: Vec<_> = session
+        .log("browser")
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.level == "SEVERE")
+        .map(|e| e.message)
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    let requested = session.requested_urls().unwrap();
+    let url = support::webdriver::file_url(&index).unwrap();
+    assert!(
+        requested.iter().all(|r| *r == url),
+        "requests beyond the page: {requested:?}"
+    );
+    let shot = screenshot_dir().join("hostile-light.png");
+    session.save_screenshot(&shot).unwrap();
+    assert_eq!(
+        session.open_dialog().unwrap(),
+        None,
+        "a dialog opened later"
+    );
 }

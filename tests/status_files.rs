@@ -10,6 +10,7 @@
 
 mod support {
     pub mod atom;
+    pub mod status_pages;
 }
 
 use std::fs;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use jsonschema::{Resource, Validator};
 use serde_json::{Value, json};
+use support::status_pages::{self, Page};
 
 /// The endpoints and their schemas (`api/v2/<name>.json` ↔ `<name>.schema.json`).
 const ENDPOINTS: [&str; 5] = [
@@ -302,4 +304,107 @@ fn iris_and_dates() {
     assert!(is_rfc3339("2026-11-27T12:00:00.123+02:00"));
     assert!(!is_rfc3339("2026-11-27T12:00:00"));
     assert!(!is_rfc3339("2026-11-27 12:00:00Z"));
+}
+
+/// Every published JSON file validates against its schema, for each page; what the desk's
+/// history holds shows in it.
+#[test]
+fn the_published_json_matches_the_statuspage_schemas() {
+    const TEST: &str = "json";
+    for page in [Page::English, Page::Hebrew, Page::Hostile] {
+        let dir = status_pages::publish(TEST, page);
+        for name in ENDPOINTS {
+            let path = dir.join(format!("api/v2/{name}.json"));
+            let doc = read_json(&path);
+            let found = errors(name, &doc);
+            assert!(
+                found.is_empty(),
+                "{}: {} errors:\n{}\n{doc:#}",
+                path.display(),
+                found.len(),
+                found.join("\n")
+            );
+        }
+        let summary = read_json(&dir.join("api/v2/summary.json"));
+        assert_eq!(
+            summary["components"].as_array().unwrap().len(),
+            3,
+            "{summary:#}"
+        );
+        if page == Page::Hostile {
+            continue;
+        }
+        // The active high incident makes a partial outage: indicator major; the medium one
+        // degrades the tills; the payments incident is resolved and only in incidents.json.
+        assert_eq!(summary["status"]["indicator"], "major", "{summary:#}");
+        let statuses: Vec<&str> = summary["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["partial_outage", "operational", "degraded_performance"],
+            "{summary:#}"
+        );
+        assert_eq!(
+            summary["incidents"].as_array().unwrap().len(),
+            2,
+            "{summary:#}"
+        );
+        let incidents = read_json(&dir.join("api/v2/incidents.json"));
+        let all = incidents["incidents"].as_array().unwrap();
+        assert_eq!(all.len(), 3, "{incidents:#}");
+        assert!(
+            all.iter()
+                .any(|i| i["status"] == "resolved" && i["impact"] == "critical"),
+            "{incidents:#}"
+        );
+        let maintenances = read_json(&dir.join("api/v2/scheduled-maintenances.json"));
+        assert_eq!(
+            maintenances["scheduled_maintenances"][0]["status"], "scheduled",
+            "{maintenances:#}"
+        );
+        // Nothing internal leaks: the internal titles and the root cause are not published.
+        for path in ENDPOINTS.map(|n| dir.join(format!("api/v2/{n}.json"))) {
+            let text = fs::read_to_string(&path).unwrap();
+            for internal in ["PSP returns 502", "latency p99", "a slow query", "Dana"] {
+                assert!(!text.contains(internal), "{}: {internal}", path.display());
+            }
+        }
+    }
+}
+
+/// The published Atom feed meets RFC 4287, for each page, and has an entry per incident.
+#[test]
+fn the_published_feed_is_valid_atom() {
+    const TEST: &str = "atom";
+    for page in [Page::English, Page::Hebrew, Page::Hostile] {
+        let path = status_pages::publish(TEST, page).join("history.atom");
+        let xml = fs::read_to_string(&path).unwrap();
+        let problems = support::atom::problems(&xml);
+        assert!(
+            problems.is_empty(),
+            "{}: {}\n{xml}",
+            path.display(),
+            problems.join("\n")
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let entries = doc
+            .root_element()
+            .children()
+            .filter(|n| n.tag_name().name() == "entry")
+            .count();
+        assert!(entries >= 1, "{}: no entries\n{xml}", path.display());
+        if page == Page::Hebrew {
+            let lang = doc
+                .root_element()
+                .attribute(("http://www.w3.org/XML/1998/namespace", "lang"));
+            assert_eq!(lang, Some("he"), "{xml}");
+        }
+        for internal in ["PSP returns 502", "latency p99", "a slow query", "Dana"] {
+            assert!(!xml.contains(internal), "{}: {internal}", path.display());
+        }
+    }
 }
