@@ -5,6 +5,8 @@ mod intake;
 mod merge;
 mod query;
 mod report;
+#[cfg(feature = "status")]
+mod status;
 mod sync;
 mod timers;
 mod wake;

@@ -551,10 +551,10 @@ mod page_tests {
             assert!(!tag.contains("onmouseover"), "handler attribute in <{tag}>");
         }
         for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'] {
-            assert!(!html.contains(c), "override or embedding {:?} in page", c);
+            assert!(!html.contains(c), "override or embedding {c:?} in page");
         }
         for c in ['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
-            assert!(!html.contains(c), "isolate control {:?} in page", c);
+            assert!(!html.contains(c), "isolate control {c:?} in page");
         }
         // Every attribute value is double-quoted and holds no quote of either kind.
         for tag in html.split('<').skip(1) {
@@ -651,7 +651,7 @@ mod page_tests {
                 "Body",
             );
             let html = snapshot.html(&settings);
-            assert_eq!(html.matches("<li").count() >= 20 * 90, true);
+            assert!(html.matches("<li").count() >= 20 * 90);
             println!("{locale}: {} bytes", html.len());
             assert!(html.len() < 100 * 1024, "{locale}: {} bytes", html.len());
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{PageSettings, Snapshot};
-use crate::Error;
+use crate::{Clock, Desk, Error, Store};
 
 /// One file written by [`publish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,32 @@ pub fn render(settings: &PageSettings, snapshot: &Snapshot) -> Vec<(String, Stri
 /// [`Error::Io`] naming the file or directory and the operation, if creating a directory,
 /// writing, flushing or renaming fails. Files written before the failure stay (each whole);
 /// the temporary file of the failed one is removed when possible.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use incidents::Service;
+/// use incidents::status::{Component, PageSettings, Snapshot, publish};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let settings = PageSettings::new(
+///     "shop.example",
+///     "The shop",
+///     "https://status.shop.example/",
+///     "he",
+///     chrono_tz::Asia::Jerusalem,
+/// )
+/// .component(Component::new(Service::new("online shop")?, "חנות"));
+/// let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+/// // No incidents: everything operational.
+/// let snapshot = Snapshot::build(&settings, at, Vec::<&[incidents::Event]>::new());
+/// let dir = tempfile::tempdir()?;
+/// let published = publish(dir.path(), &settings, &snapshot)?;
+/// assert_eq!(published.files.len(), 7);
+/// let page = std::fs::read_to_string(dir.path().join("index.html"))?;
+/// assert!(page.contains("כל המערכות פועלות"));
+/// assert!(dir.path().join("api/v2/summary.json").is_file());
+/// # Ok(()) }
+/// ```
 pub fn publish(
     dir: &Path,
     settings: &PageSettings,
@@ -78,6 +104,41 @@ pub fn publish(
         });
     }
     Ok(Published { files })
+}
+
+impl<S: Store, C: Clock> Desk<S, C> {
+    /// Publishes the desk's status page into `dir`: [`Desk::status_snapshot`] at the desk's
+    /// clock, then [`publish`] (the page, the Statuspage JSON and the Atom feed, each file
+    /// replaced atomically).
+    ///
+    /// Call it after every change a customer should see (a customer update, a resolution),
+    /// or from the host's timer loop; it reads the store and writes seven files.
+    ///
+    /// ```
+    /// use incidents::status::{Component, PageSettings};
+    /// use incidents::{Actor, Desk, ManualClock, MemoryStore, NewIncident, Role, Severity, Source};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(chrono::Utc::now());
+    /// let desk = Desk::new(MemoryStore::new(), &clock)?;
+    /// let dana = Actor::new("dana", "Dana", Role::Owner)?;
+    /// desk.open(&dana, NewIncident::new("PSP down", Severity::Critical, "payments", Source::Alert)?)?;
+    /// let settings = PageSettings::new("shop", "Shop", "https://status.shop.example/", "en", chrono_tz::UTC)
+    ///     .component(Component::new("payments".parse()?, "Card payments"));
+    /// let dir = tempfile::tempdir()?;
+    /// let published = desk.publish_status(dir.path(), &settings)?;
+    /// let page = std::fs::read_to_string(&published.files[0].path)?;
+    /// assert!(page.contains("Major outage"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Store errors while loading the histories; [`Error::Io`] naming the path if a file
+    /// cannot be written (see [`publish`]).
+    pub fn publish_status(&self, dir: &Path, settings: &PageSettings) -> Result<Published, Error> {
+        let snapshot = self.status_snapshot(settings)?;
+        publish(dir, settings, &snapshot)
+    }
 }
 
 fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {

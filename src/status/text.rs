@@ -197,20 +197,12 @@ impl Lang {
             .as_ref()
             .map(|l| l.id.language.as_str().to_owned())
             .unwrap_or_default();
-        let (labels, locale): (&'static Labels, Option<Locale>) = match language.as_str() {
-            "he" | "iw" => (&HE, parsed),
-            "en" => (&EN, parsed),
-            _ => (&EN, None),
-        };
-        let locale = locale.unwrap_or(Locale::UNKNOWN);
-        let tag = if locale == Locale::UNKNOWN {
-            if std::ptr::eq(labels, &HE) {
-                "he".to_owned()
-            } else {
-                "en".to_owned()
-            }
-        } else {
-            locale.to_string()
+        let hebrew = matches!(language.as_str(), "he" | "iw");
+        let labels: &'static Labels = if hebrew { &HE } else { &EN };
+        let tag = match parsed {
+            Some(locale) if hebrew || language == "en" => locale.to_string(),
+            _ if hebrew => "he".to_owned(),
+            _ => "en".to_owned(),
         };
         // A canonical BCP 47 tag is letters, digits and hyphens; check anyway, since it goes
         // into an attribute.
@@ -387,12 +379,37 @@ mod tests {
         assert_eq!(clean("a\u{202E}b\u{0}c\nd"), "abc\nd");
     }
 
+    /// Undoes [`escape`]'s references (for the round-trip property).
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    proptest::proptest! {
+        /// Escaped text holds no markup character and no bidi control, and unescaping it
+        /// gives back the text without its controls.
+        #[test]
+        fn escaping_round_trips_and_leaves_no_markup(text in "(.|[<>&\"'\u{202A}-\u{202E}\u{2066}-\u{2069}\n])*") {
+            let escaped = escape(&text);
+            proptest::prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+            proptest::prop_assert!(!escaped.chars().any(is_bidi_control));
+            let expected: String = text
+                .chars()
+                .filter(|&c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi_control(c) || c == '\u{FFFE}' || c == '\u{FFFF}'))
+                .collect();
+            proptest::prop_assert_eq!(unescape(&escaped), expected);
+        }
+    }
+
     #[test]
     fn languages_fall_back_to_english_as_a_whole() {
         let he = Lang::of("he-IL", chrono_tz::Asia::Jerusalem);
         assert_eq!(he.tag, "he-IL");
         assert_eq!(he.dir, Direction::RightToLeft);
-        assert!(std::ptr::eq(he.labels, &HE));
+        assert_eq!(he.labels.uptime, HE.uptime);
         let fr = Lang::of("fr", chrono_tz::Europe::Paris);
         assert_eq!(fr.tag, "en");
         assert_eq!(fr.dir, Direction::LeftToRight);
@@ -455,7 +472,7 @@ pub(crate) mod sample {
             let days = (0..90)
                 .map(|d| {
                     let date = today - Duration::days(89 - d);
-                    let (worst, down) = match (d + c as i64) % 23 {
+                    let (worst, down) = match (d + i64::try_from(c).unwrap()) % 23 {
                         0 => (ComponentStatus::MajorOutage, 3600),
                         5 => (ComponentStatus::PartialOutage, 600),
                         11 => (ComponentStatus::DegradedPerformance, 0),
