@@ -8,7 +8,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use incidents::lifecycle::Event;
 use incidents::status::{Component, Maintenance, PageSettings, Snapshot};
 use incidents::{
     Actor, Command, Desk, IncidentId, ManualClock, MemoryStore, NewIncident, Resolution, Role,
@@ -259,20 +258,28 @@ fn history(
     ids
 }
 
-/// The snapshot of `page` at [`now`].
+/// A desk at [`now`] holding `page`'s history, and the page's settings.
+fn desk_with_history(
+    clock: &ManualClock,
+    page: Page,
+) -> (Desk<MemoryStore, &ManualClock>, PageSettings) {
+    let desk = Desk::new(MemoryStore::new(), clock).unwrap();
+    let _ids = history(&desk, clock, page);
+    (desk, settings(page))
+}
+
+/// The snapshot of `page` at [`now`], as the desk builds it.
 pub fn snapshot(page: Page) -> (PageSettings, Snapshot) {
     let clock = ManualClock::new(now() - Duration::days(3));
-    let desk = Desk::new(MemoryStore::new(), &clock).unwrap();
-    let ids = history(&desk, &clock, page);
-    let settings = settings(page);
-    let histories: Vec<Vec<Event>> = ids.iter().map(|id| desk.history(*id).unwrap()).collect();
-    let snapshot = Snapshot::build(&settings, now(), histories.iter().map(Vec::as_slice));
+    let (desk, settings) = desk_with_history(&clock, page);
+    let snapshot = desk.status_snapshot(&settings).unwrap();
+    assert_eq!(snapshot.at, now());
     (settings, snapshot)
 }
 
-/// Publishes `page` into `target/status-pages/<test>/<name>/` (emptied first; a directory
-/// per test, as tests run in parallel) and returns the directory. The browser, which may run
-/// as another user, reads it there.
+/// Publishes `page` with [`Desk::publish_status`] into `target/status-pages/<test>/<name>/`
+/// (emptied first; a directory per test, as tests run in parallel) and returns the
+/// directory. The browser, which may run as another user, reads it there.
 pub fn publish(test: &str, page: Page) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
@@ -281,7 +288,9 @@ pub fn publish(test: &str, page: Page) -> PathBuf {
         .join(page.name());
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let (settings, snapshot) = snapshot(page);
-    incidents::status::publish(&dir, &settings, &snapshot).unwrap();
+    let clock = ManualClock::new(now() - Duration::days(3));
+    let (desk, settings) = desk_with_history(&clock, page);
+    let published = desk.publish_status(&dir, &settings).unwrap();
+    assert_eq!(published.files.len(), 7, "{published:?}");
     dir
 }
