@@ -88,6 +88,13 @@ pub enum Error {
     #[error(transparent)]
     Payload(#[from] crate::webhooks::PayloadError),
 
+    /// The subscriber store refused or failed (feature `subscribers`): a bad contact or
+    /// link, an unknown or expired token, or its journal's I/O. Hosts that handle incidents
+    /// and subscribers in one function can use `?` on both.
+    #[cfg(feature = "subscribers")]
+    #[error(transparent)]
+    Subscribers(#[from] crate::subscribers::SubscriberError),
+
     /// The actor's role may not do this (see [`Permissions`](crate::people::Permissions)).
     ///
     /// Nothing was changed. Ask someone whose role may.

@@ -592,31 +592,31 @@ const GOLDEN: &[(&str, &str, u64, &str)] = &[
         "he",
         "subscription-confirmation",
         1,
-        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד שעה אחת. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | לאישור עדכונים על {קופות}: {https://status.example/c/Xy12} (58 ucs2)",
+        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד שעה אחת. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | אישור הרשמה: {https://status.example/c/Xy12} (44 ucs2)",
     ),
     (
         "he",
         "subscription-confirmation",
         2,
-        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד שעתיים. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | לאישור עדכונים על {קופות}: {https://status.example/c/Xy12} (58 ucs2)",
+        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד שעתיים. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | אישור הרשמה: {https://status.example/c/Xy12} (44 ucs2)",
     ),
     (
         "he",
         "subscription-confirmation",
         11,
-        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {11} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | לאישור עדכונים על {קופות}: {https://status.example/c/Xy12} (58 ucs2)",
+        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {11} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | אישור הרשמה: {https://status.example/c/Xy12} (44 ucs2)",
     ),
     (
         "he",
         "subscription-confirmation",
         20,
-        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {20} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | לאישור עדכונים על {קופות}: {https://status.example/c/Xy12} (58 ucs2)",
+        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {20} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | אישור הרשמה: {https://status.example/c/Xy12} (44 ucs2)",
     ),
     (
         "he",
         "subscription-confirmation",
         100,
-        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {100} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | לאישור עדכונים על {קופות}: {https://status.example/c/Xy12} (58 ucs2)",
+        "אישור הרשמה לעדכונים על {קופות} | כדי לקבל עדכונים על {קופות}, אשרו את ההרשמה בקישור {https://status.example/c/Xy12}. הקישור בתוקף עד {3 בדצמ׳ 2026, 9:05}, עוד {100} שעות. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה. | אישור הרשמה: {https://status.example/c/Xy12} (44 ucs2)",
     ),
     (
         "he",
@@ -1126,4 +1126,30 @@ fn shipped_sms_fit_one_segment_with_a_60_character_title() {
         "{:?}",
         sms.segments
     );
+}
+
+/// A confirmation SMS carries a whole link: with a 24-character token after a 31-character
+/// address (`https://status.example.co.il/c/`), the Hebrew one is exactly one UCS-2 segment
+/// (70 characters, the two isolation marks included), and the English one one GSM-7 segment
+/// even for a 60-character service name.
+#[test]
+fn a_confirmation_sms_with_a_real_link_fits_one_segment() {
+    let catalogs = Catalogs::builder().build().unwrap();
+    let link = "https://status.example.co.il/c/AbCdEfGhIjKlMnOpQrStUv-_";
+    assert_eq!(link.chars().count(), 55);
+    let service = "Online shop checkout, gift cards and the loyalty programme!";
+    let message = |service| Message::SubscriptionConfirmation {
+        service,
+        link,
+        expires: chrono::DateTime::UNIX_EPOCH,
+        hours: 48,
+    };
+    let he = catalogs.render("he", chrono_tz::Asia::Jerusalem, &message("קופות ומשלוחים"));
+    let sms = he.sms.unwrap();
+    assert_eq!(sms.segments.chars, 70, "{:?}", sms.text);
+    assert_eq!(sms.segments.segments, 1);
+    let en = catalogs.render("en", chrono_tz::Asia::Jerusalem, &message(service));
+    let sms = en.sms.unwrap();
+    assert_eq!(sms.segments.encoding, incidents::l10n::Encoding::Gsm7);
+    assert_eq!(sms.segments.segments, 1, "{:?}", sms.text);
 }

@@ -83,12 +83,15 @@ fn the_hebrew_email_is_rtl_throughout_with_a_bdi_for_each_isolate() {
     // One <bdi> for each isolate the catalogs made, and no isolation marks left.
     let isolates = [he.subject.as_deref().unwrap_or_default(), &he.body, &footer]
         .iter()
-        .map(|t| t.matches('\u{2068}').count())
+        .map(|t| t.matches(['\u{2066}', '\u{2067}', '\u{2068}']).count())
         .sum::<usize>();
     assert_eq!(isolates, 4);
-    assert_eq!(html.matches("<bdi>").count(), isolates);
+    // The update's first line is Hebrew that starts with "Visa": isolated right to left.
+    assert!(he.body.contains("\u{2067}Visa"), "{:?}", he.body);
+    assert_eq!(html.matches("<bdi dir=\"rtl\">").count(), 1, "{html}");
+    assert_eq!(html.matches("<bdi").count(), isolates);
     assert_eq!(html.matches("</bdi>").count(), isolates);
-    assert!(!html.contains(['\u{2068}', '\u{2069}']));
+    assert!(!html.contains(['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}']));
     assert!(html.contains(&format!("<a href=\"{LINK}\">{LINK}</a>")));
     let sms = sms(&he);
     assert!(sms.contains("<html lang=\"he\" dir=\"rtl\">"));
@@ -340,10 +343,10 @@ fn chromium_keeps_dir_and_the_bdis_of_the_hebrew_email() {
     assert_eq!(dom.matches("<p dir=\"rtl\"").count(), 2, "{dom}");
     assert!(dom.contains("<bdi>קופות POS 2 בסניף 14</bdi>"), "{dom}");
     assert!(
-        dom.contains("<bdi>Visa לא עובד בקופה 2 כרגע.</bdi><br><bdi>"),
+        dom.contains("<bdi dir=\"rtl\">Visa לא עובד בקופה 2 כרגע.</bdi><br><bdi>"),
         "{dom}"
     );
-    assert_eq!(dom.matches("<bdi>").count(), 4, "{dom}");
+    assert_eq!(dom.matches("<bdi").count(), 4, "{dom}");
     assert_eq!(dom.matches("</bdi>").count(), 4, "{dom}");
     assert!(
         dom.contains(&format!("<bdi><a href=\"{LINK}\">{LINK}</a></bdi>")),
@@ -354,5 +357,63 @@ fn chromium_keeps_dir_and_the_bdis_of_the_hebrew_email() {
 
     let sms = dump_dom(&chromium, "sms-he-dom", &sms(&he));
     assert!(sms.contains("<html lang=\"he\" dir=\"rtl\">"), "{sms}");
-    assert_eq!(sms.matches("<bdi>").count(), 3, "{sms}");
+    assert_eq!(sms.matches("<bdi").count(), 3, "{sms}");
+}
+
+/// The e-mail with a script that measures, in the laid-out page, where the word `latin`
+/// and the word `hebrew` of the first paragraph sit, and writes `latin-right-of-hebrew` or
+/// `latin-left-of-hebrew` into the DOM for `dump-dom` to show. (Only this test copy has a
+/// script; the e-mail itself has none.)
+fn with_word_order_probe(html: &str, latin: &str, hebrew: &str) -> String {
+    let probe = format!(
+        r#"<script>
+window.addEventListener('load', () => {{
+  const p = document.querySelector('p');
+  const rect = (word) => {{
+    const walk = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {{
+      const at = n.data.indexOf(word);
+      if (at >= 0) {{
+        const r = document.createRange();
+        r.setStart(n, at);
+        r.setEnd(n, at + word.length);
+        return r.getBoundingClientRect();
+      }}
+    }}
+    return null;
+  }};
+  const a = rect({latin:?}), b = rect({hebrew:?});
+  const out = document.createElement('output');
+  out.id = 'order';
+  out.textContent = !a || !b ? 'missing' : a.left > b.left ? 'latin-right-of-hebrew' : 'latin-left-of-hebrew';
+  document.body.appendChild(out);
+}});
+</script></body>"#
+    );
+    html.replacen("</body>", &probe, 1)
+}
+
+#[test]
+fn a_hebrew_update_starting_with_a_latin_word_reads_right_to_left_in_chromium() {
+    let Some(chromium) = chromium() else { return };
+    let catalogs = catalogs();
+    let (he, footer) = rendered(&catalogs, "he", SERVICE, UPDATE);
+    let html = email(&he, &footer);
+    // "Visa לא עובד": read right to left, "Visa" comes first, so it sits at the right.
+    let dom = dump_dom(
+        &chromium,
+        "email-he-word-order",
+        &with_word_order_probe(&html, "Visa", "עובד"),
+    );
+    assert!(dom.contains(">latin-right-of-hebrew</output>"), "{dom}");
+    // The probe sees the difference: isolated by its first strong letter (FSI, a plain
+    // <bdi>), the same sentence is laid out left to right and "Visa" lands at the left.
+    let first_strong = html.replacen("<bdi dir=\"rtl\">", "<bdi>", 1);
+    assert_ne!(first_strong, html);
+    let dom = dump_dom(
+        &chromium,
+        "email-he-word-order-fsi",
+        &with_word_order_probe(&first_strong, "Visa", "עובד"),
+    );
+    assert!(dom.contains(">latin-left-of-hebrew</output>"), "{dom}");
 }

@@ -510,10 +510,10 @@ fn command(pick: u8, n: u8) -> Command {
         5 => Command::reopen("again").unwrap(),
         6 => Command::change_severity(severity, "reassessed").unwrap(),
         7 => Command::set_impact(
-            (n % 5 != 0).then(|| Impact::ALL[usize::from(n) % Impact::ALL.len()]),
+            (!n.is_multiple_of(5)).then(|| Impact::ALL[usize::from(n) % Impact::ALL.len()]),
         ),
         8 => Command::customer_update("an update").unwrap(),
-        9 => Command::public_title((n % 2 == 0).then_some("Public")).unwrap(),
+        9 => Command::public_title(n.is_multiple_of(2).then_some("Public")).unwrap(),
         10 => Command::resolve(Resolution::Duplicate {
             of: IncidentId::from_bytes([0xEE; 16]),
         }),
@@ -615,6 +615,50 @@ proptest! {
             .max()
             .unwrap_or(Impact::None);
         prop_assert_eq!(view.status, ComponentStatus::of_impact(worst));
+
+        // The bars' down seconds, recomputed naively: between consecutive event instants,
+        // replay every incident up to there and take the worst impact.
+        let bars_from = zone
+            .from_local_datetime(&view.days[0].date.and_time(NaiveTime::MIN))
+            .single()
+            .unwrap()
+            .with_timezone(&Utc);
+        let counted = histories.iter().filter(|events| {
+            let upto: Vec<&Event> = events.iter().filter(|e| e.at <= at).collect();
+            upto.first().is_some_and(|first| {
+                let Change::Opened { id, .. } = &first.change else { return false };
+                Incident::replay(*id, upto.iter().copied())
+                    .is_ok_and(|i| i.duplicate_of().is_none() && i.service().as_str() == "payments")
+            })
+        });
+        let counted: Vec<&Vec<Event>> = counted.collect();
+        let impact_at = |t: DateTime<Utc>| {
+            counted
+                .iter()
+                .filter_map(|events| {
+                    let upto: Vec<&Event> = events.iter().filter(|e| e.at <= t).collect();
+                    let Change::Opened { id, .. } = &upto.first()?.change else { return None };
+                    Incident::replay(*id, upto.iter().copied()).ok()
+                })
+                .filter(Incident::is_active)
+                .map(|i| i.impact())
+                .max()
+                .unwrap_or(Impact::None)
+        };
+        let mut instants: Vec<DateTime<Utc>> = counted
+            .iter()
+            .flat_map(|events| events.iter().map(|e| e.at))
+            .filter(|t| *t > bars_from && *t < at)
+            .chain([bars_from, at])
+            .collect();
+        instants.sort();
+        instants.dedup();
+        let naive_down: i64 = instants
+            .windows(2)
+            .filter(|w| impact_at(w[0]) >= Impact::PartialOutage)
+            .map(|w| (w[1] - w[0]).num_seconds())
+            .sum();
+        prop_assert_eq!(view.days.iter().map(|d| d.down_seconds).sum::<i64>(), naive_down);
         prop_assert_eq!(snapshot.components[1].status, ComponentStatus::Operational);
         // Every active incident shown has an impact, and only the configured service's.
         for incident in &snapshot.active {

@@ -280,6 +280,54 @@ fn a_link_expires_at_its_exact_instant() {
 }
 
 #[test]
+fn unconfirmed_contacts_are_purged_once_their_link_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("subscribers");
+    let subs = open(FileSubscribers::open(&journal).unwrap());
+    let outbox = Outbox::default();
+    let never = subs
+        .subscribe(
+            Contact::email("never-confirmed@shop.example").unwrap(),
+            [service("shop")],
+            "en",
+            t0(),
+        )
+        .unwrap();
+    let (kept, _) = confirmed(
+        &subs,
+        Contact::email("kept@shop.example").unwrap(),
+        &["shop"],
+        "en",
+        t0(),
+    );
+    subs.dispatch(&outbox, t0()).unwrap();
+    let expires = t0() + Duration::hours(48);
+    // Not yet: the link still works a nanosecond before it expires.
+    assert!(
+        subs.purge_unconfirmed(expires - Duration::nanoseconds(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(subs.purge_unconfirmed(expires).unwrap(), vec![never.id]);
+    assert!(subs.subscriber(never.id).is_none());
+    assert_eq!(
+        subs.subscriber(kept).unwrap().state,
+        SubscriberState::Confirmed
+    );
+    assert!(
+        subs.purge_unconfirmed(expires + Duration::days(30))
+            .unwrap()
+            .is_empty()
+    );
+    drop(subs);
+    assert!(!contains(
+        &all_bytes(dir.path()),
+        "never-confirmed@shop.example"
+    ));
+    assert!(contains(&all_bytes(dir.path()), "kept@shop.example"));
+}
+
+#[test]
 fn an_expired_request_not_yet_sent_is_dropped() {
     let subs = open(MemorySubscribers::new());
     let outbox = Outbox::default();
@@ -551,6 +599,35 @@ fn an_erasure_whose_compaction_failed_is_finished_by_the_next_open() {
 
 // ---------------------------------------------------------------------------------------------
 // Exactly once
+
+#[test]
+fn each_sync_publishes_only_the_updates_posted_since() {
+    let desk = desk_with_update(MemoryStore::new());
+    let subs = open(MemorySubscribers::new());
+    confirmed(
+        &subs,
+        Contact::email("dana@cafe.example").unwrap(),
+        &["shop"],
+        "en",
+        t0(),
+    );
+    let now = t0() + Duration::minutes(30);
+    assert_eq!(subs.sync(&desk, now).unwrap().bulletins, 1);
+    let dana = Actor::new("dana", "Dana", Role::Owner).unwrap();
+    let id = desk.list(&incidents::Filter::all())[0].id();
+    for text in ["Still on it.", "Fixed: cards work again."] {
+        desk.act(id, &dana, Command::customer_update(text).unwrap())
+            .unwrap();
+    }
+    let synced = subs.sync(&desk, now).unwrap();
+    assert_eq!((synced.bulletins, synced.queued), (2, 2));
+    assert!(subs.is_published(&format!("{id}/customer_update_posted/2")));
+    assert_eq!(subs.sync(&desk, now).unwrap(), Default::default());
+    let outbox = Outbox::default();
+    subs.dispatch(&outbox, now).unwrap();
+    let texts: Vec<String> = outbox.take().into_iter().map(|o| o.text).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+}
 
 #[test]
 fn fan_out_is_exactly_once_across_a_restart() {

@@ -169,7 +169,7 @@ subscription-confirmation =
         [two] שעתיים
        *[other] { $hours } שעות
     }. אם לא ביקשתם להירשם, אפשר להתעלם מההודעה.
-    .sms = לאישור עדכונים על { $service }: { $link }
+    .sms = אישור הרשמה: { $link }
 
 # $link
 unsubscribe-footer =

@@ -675,6 +675,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
         found
     }
 
+    /// Calls `f` with each incident in turn, in no order, without copying it (each under its
+    /// lock for the call only).
+    #[cfg(feature = "subscribers")]
+    pub(crate) fn visit(&self, mut f: impl FnMut(&Incident)) {
+        for cell in &self.cells() {
+            f(&lock(cell).incident);
+        }
+    }
+
     /// How many incidents there are, by status and (for active ones) by severity.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();

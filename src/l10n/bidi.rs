@@ -1,8 +1,53 @@
 //! Isolating inserted values: balanced inside, wrapped in FSI … PDI.
 
+use icu_properties::CodePointMapData;
+use icu_properties::props::BidiClass;
+
 use crate::text::{FSI, PDI, is_paragraph_separator};
 
 const PDF: char = '\u{202C}';
+const LRI: char = '\u{2066}';
+const RLI: char = '\u{2067}';
+
+/// The isolate that opens one line of a value: FSI, unless the line's first strong character
+/// disagrees with most of its strong characters — a Hebrew sentence that starts with a Latin
+/// word ("Visa לא עובד"), or an English one that starts with a Hebrew name — where FSI would
+/// lay the whole sentence out the wrong way; then RLI or LRI for the direction most of it
+/// is written in. Characters inside isolates the line holds are skipped, as UAX #9 does when
+/// it looks for the first strong character; bidirectional classes come from ICU4X's Unicode
+/// data.
+fn opener_of(line: &str) -> char {
+    let classes = CodePointMapData::<BidiClass>::new();
+    let (mut first, mut ltr, mut rtl, mut depth) = (None, 0usize, 0usize, 0usize);
+    for c in line.chars() {
+        match c {
+            LRI | RLI | FSI => depth += 1,
+            PDI => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            _ => {
+                let class = classes.get(c);
+                let right = if class == BidiClass::LeftToRight {
+                    false
+                } else if class == BidiClass::RightToLeft || class == BidiClass::ArabicLetter {
+                    true
+                } else {
+                    continue;
+                };
+                first.get_or_insert(right);
+                if right {
+                    rtl += 1;
+                } else {
+                    ltr += 1;
+                }
+            }
+        }
+    }
+    match first {
+        Some(false) if rtl > ltr => RLI,
+        Some(true) if ltr > rtl => LRI,
+        _ => FSI,
+    }
+}
 
 /// An opener of a bidirectional embedding, override or isolate, and what closes it.
 fn closer_of(c: char) -> Option<char> {
@@ -19,6 +64,11 @@ fn closer_of(c: char) -> Option<char> {
 /// strong isolate) … PDI (U+2069 pop directional isolate), after balancing the
 /// bidirectional controls inside it.
 ///
+/// FSI gives the line the direction of its first strong letter. Where that letter is not in
+/// the direction most of the line is written in — a Hebrew update that starts with the word
+/// "Visa" — the line is opened with RLI (U+2067) or LRI (U+2066) for the direction of most of
+/// its strong letters instead, so the sentence still reads in its own direction.
+///
 /// Inside each line, an embedding or override (U+202A, U+202B, U+202D, U+202E) or isolate
 /// (U+2066–U+2068) left open is closed at the end of the line (PDF U+202C or PDI), a closer
 /// without an opener is dropped, and a PDI closes the embeddings opened since its isolate
@@ -34,6 +84,9 @@ fn closer_of(c: char) -> Option<char> {
 /// // An override left open is closed inside the value; a stray PDI is dropped.
 /// assert_eq!(isolate("a\u{202E}b\u{2069}"), "\u{2068}a\u{202E}b\u{202C}\u{2069}");
 /// assert_eq!(isolate("one\ntwo"), "\u{2068}one\u{2069}\n\u{2068}two\u{2069}");
+/// // Mostly Hebrew, starting with a Latin word: right to left all the same.
+/// assert_eq!(isolate("Visa לא עובד"), "\u{2067}Visa לא עובד\u{2069}");
+/// assert_eq!(isolate("קופה 2 is down again"), "\u{2066}קופה 2 is down again\u{2069}");
 /// ```
 pub fn isolate(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
@@ -43,7 +96,7 @@ pub fn isolate(value: &str) -> String {
             _ => (piece, ""),
         };
         if !line.is_empty() {
-            out.push(FSI);
+            out.push(opener_of(line));
             push_balanced(&mut out, line);
             out.push(PDI);
         }
@@ -124,5 +177,20 @@ mod tests {
             "\u{2068}\u{2066}\u{202A}x\u{202C}\u{2069}y\u{2069}"
         );
         assert_eq!(isolate("\n\n"), "\n\n");
+    }
+
+    #[test]
+    fn the_opener_follows_most_of_the_line() {
+        assert_eq!(opener_of("קופה 2"), FSI);
+        assert_eq!(opener_of("Visa down at קופה"), FSI);
+        assert_eq!(opener_of("Visa לא עובד"), RLI);
+        assert_eq!(opener_of("PayPal ו-Visa לא עובדים בקופה"), RLI);
+        assert_eq!(opener_of("דני says the till is down"), LRI);
+        assert_eq!(opener_of("Visa لا يعمل الآن"), RLI);
+        // A tie keeps the first strong letter; digits and marks are not strong.
+        assert_eq!(opener_of("ab אב"), FSI);
+        assert_eq!(opener_of("12 — 34"), FSI);
+        // What an isolate inside the value holds does not count.
+        assert_eq!(opener_of("ok \u{2068}שלום עולם גדול\u{2069}"), FSI);
     }
 }

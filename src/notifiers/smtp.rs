@@ -264,9 +264,12 @@ impl SmtpBuilder {
     /// Also send an HTML part (feature `l10n`): each e-mail becomes `multipart/alternative`,
     /// the plain text kept as the first part and
     /// [`email_html`](crate::l10n::email_html)`(locale, subject, body, None)` as the
-    /// second, so the message reads in `locale`'s direction (`dir="rtl"` for `he`) with its
-    /// isolated values as `<bdi>`. `locale` is the language the notifications are written
-    /// in (a BCP 47 tag); without this setting the e-mail is plain text only.
+    /// second, so the message reads in its language's direction (`dir="rtl"` for `he`) with
+    /// its isolated values as `<bdi>`. The language is the notification's own
+    /// [`locale`](Notification::locale) when it has one (a desk with catalogs renders each
+    /// notification for its readers and records the locale), else `locale`: the language
+    /// the desk's notifications are written in (a BCP 47 tag). Without this setting the
+    /// e-mail is plain text only.
     ///
     /// ```
     /// use incidents::notifiers::SmtpNotifier;
@@ -393,7 +396,8 @@ impl<R> SmtpNotifier<R> {
             }
         }
         #[cfg(feature = "l10n")]
-        if let Some(locale) = &self.html {
+        if let Some(default) = &self.html {
+            let locale = n.locale.as_deref().unwrap_or(default);
             let html = crate::l10n::email_html(locale, &n.subject, &n.body, None);
             return message
                 .multipart(MultiPart::alternative_plain_html(n.body.clone(), html))

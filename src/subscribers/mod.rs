@@ -93,7 +93,9 @@
 //! fails after the tombstone was recorded, the subscriber is already gone from memory; the
 //! next [`Subscriptions::open`] (which compacts when it finds a tombstone) or
 //! [`Subscriptions::compact`] finishes the job. Unsubscribing is not erasure: an unsubscribed
-//! contact is kept, receiving nothing, until erased.
+//! contact is kept, receiving nothing, until erased. A contact that was typed in but never
+//! confirmed is not kept either: [`Subscriptions::purge_unconfirmed`] erases every
+//! subscriber whose confirmation link expired unconfirmed (run it daily).
 //!
 //! What was sent stays recorded with each message (language, subject, body, SMS text) until
 //! the subscriber is erased: [`Subscriptions::messages`].

@@ -57,6 +57,16 @@ pub struct Outgoing {
     pub unsubscribe_link: String,
 }
 
+impl Outgoing {
+    /// The message as an HTML e-mail part, for a `multipart/alternative` beside
+    /// [`body`](Outgoing::body): [`email_html`](crate::l10n::email_html) of the subject, the
+    /// text and the unsubscribe footer, in the message's locale — `lang` and `dir` set on
+    /// every block (`rtl` for Hebrew), each isolated value a `<bdi>`, the links clickable.
+    pub fn html(&self) -> String {
+        crate::l10n::email_html(&self.locale, &self.subject, &self.text, Some(&self.footer))
+    }
+}
+
 /// A subscriber, for a host's screens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,6 +1,6 @@
 //! [`Subscriptions`]: the operations, and what they return.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -18,10 +18,10 @@ use super::values::{
     Bulletin, BulletinKind, Contact, Settings, SubscriberError, SubscriberId, Token, check_locale,
 };
 use crate::clock::Clock;
-use crate::desk::{Desk, Filter};
+use crate::desk::Desk;
 use crate::error::Invalid;
 use crate::l10n::{Catalogs, Message};
-use crate::model::Service;
+use crate::model::{IncidentId, Service};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, SubscriberError>;
@@ -35,6 +35,11 @@ pub struct Subscriptions<S: SubscriberStore> {
     inner: Mutex<Inner<S>>,
     catalogs: Arc<Catalogs>,
     settings: Settings,
+    /// For [`sync`](Subscriptions::sync): how many of each incident's customer updates are
+    /// known published, so a sync looks at each incident without copying it and publishes
+    /// only what is new. Empty after a restart (the first sync checks every update against
+    /// the store's keys, as publishing always does).
+    synced: Mutex<HashMap<IncidentId, usize>>,
 }
 
 #[derive(Debug)]
@@ -121,6 +126,7 @@ impl<S: SubscriberStore> Subscriptions<S> {
             }),
             catalogs,
             settings,
+            synced: Mutex::new(HashMap::new()),
         })
     }
 
@@ -400,6 +406,35 @@ impl<S: SubscriberStore> Subscriptions<S> {
         self.erase(id)
     }
 
+    /// Erases, as [`erase`](Subscriptions::erase) does, every subscriber who never
+    /// confirmed and whose confirmation link has expired by `now`: a contact someone typed
+    /// and never confirmed is not kept past its link. One compaction for all of them. Run it
+    /// from the host's daily housekeeping; subscribers who confirmed once (also those later
+    /// unsubscribed) are left for [`erase`](Subscriptions::erase). Returns their ids.
+    ///
+    /// # Errors
+    /// The store's write errors: nothing was erased if the tombstones could not be written;
+    /// if only the compaction failed, they are gone from memory and
+    /// [`compact`](Subscriptions::compact) (or the next open) finishes the erasure.
+    pub fn purge_unconfirmed(&self, now: DateTime<Utc>) -> Result<Vec<SubscriberId>> {
+        let mut inner = self.lock();
+        let expired: Vec<SubscriberId> = inner
+            .state
+            .subs
+            .values()
+            .filter(|s| s.state == SubscriberState::Pending && s.confirm_expires <= now)
+            .map(|s| s.id)
+            .collect();
+        if expired.is_empty() {
+            return Ok(expired);
+        }
+        let changes: Vec<Change> = expired.iter().map(|id| Change(Kind::Erased(*id))).collect();
+        inner.commit(&changes)?;
+        let snapshot = inner.state.snapshot();
+        inner.store.compact(&snapshot)?;
+        Ok(expired)
+    }
+
     /// Rewrites the store to the current state (what erasure does after its tombstone).
     ///
     /// # Errors
@@ -515,21 +550,35 @@ impl<S: SubscriberStore> Subscriptions<S> {
         desk: &Desk<St, C>,
         now: DateTime<Utc>,
     ) -> Result<Synced> {
+        let mut seen = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Collect what is new under each incident's lock, publish after.
+        let mut new = Vec::new();
+        desk.visit(|incident| {
+            let updates = incident.customer_updates();
+            let from = seen.get(&incident.id()).copied().unwrap_or(0);
+            if updates.len() > from {
+                let texts: Vec<(usize, String, DateTime<Utc>)> = updates[from..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (from + i, e.text.as_str().to_owned(), e.at))
+                    .collect();
+                new.push((incident.id(), incident.service().clone(), texts));
+            }
+        });
+        new.sort_by_key(|(_, _, texts)| texts.first().map(|t| t.2));
         let mut synced = Synced::default();
-        for incident in desk.list(&Filter::all()) {
-            for (n, entry) in incident.customer_updates().iter().enumerate() {
-                let bulletin = Bulletin::customer_update(
-                    incident.id(),
-                    n,
-                    incident.service().clone(),
-                    entry.text.as_str(),
-                    entry.at,
-                )?;
+        for (id, service, texts) in new {
+            for (n, text, at) in texts {
+                let bulletin = Bulletin::customer_update(id, n, service.clone(), &text, at)?;
                 let published = self.publish(&bulletin, now)?;
                 if !published.already {
                     synced.bulletins += 1;
                     synced.queued += published.queued;
                 }
+                seen.insert(id, n + 1);
             }
         }
         Ok(synced)

@@ -247,10 +247,30 @@ mod smtp {
         assert!(html.contains("<html lang=\"he\" dir=\"rtl\">"), "{html}");
         assert!(html.contains("<h1 dir=\"rtl\""), "{html}");
         assert!(
-            html.contains("<bdi>Visa לא עובד בקופה 2.</bdi><br><bdi>מזומן עובד כרגיל.</bdi></p>"),
+            html.contains(
+                "<bdi dir=\"rtl\">Visa לא עובד בקופה 2.</bdi><br><bdi>מזומן עובד כרגיל.</bdi></p>"
+            ),
             "{html}"
         );
-        assert!(!html.contains(['\u{2068}', '\u{2069}']), "{html}");
+        assert!(
+            !html.contains(['\u{2067}', '\u{2068}', '\u{2069}']),
+            "{html}"
+        );
+
+        // A notification rendered for an English reader says so, and its HTML follows it,
+        // whatever the builder's language.
+        let en = catalogs.render("en", chrono_tz::Asia::Jerusalem, &update);
+        let n = note(
+            "customer-update/0/en",
+            Audience::Owner,
+            en.subject.as_deref().unwrap(),
+            &en.body,
+        )
+        .with_locale("en");
+        mail.deliver(&n).unwrap();
+        let got = received(&server.spool, &n.key);
+        let html = got[0].0["html"].as_str().unwrap().replace("\r\n", "\n");
+        assert!(html.contains("<html lang=\"en\" dir=\"ltr\">"), "{html}");
     }
 
     #[test]
