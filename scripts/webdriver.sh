@@ -65,8 +65,13 @@ install_all() {
 }
 
 # Whether the driver at port $1 answers /status with ready: true.
+# (python3, which picks the port too, rather than curl, which a slim image may lack.)
 ready() {
-    curl -fsS --max-time 2 "http://127.0.0.1:$1/status" 2>/dev/null | grep -q '"ready": *true'
+    python3 - "$1" <<'PY' 2>/dev/null
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status", timeout=2) as r:
+    sys.exit(0 if json.load(r)["value"]["ready"] is True else 1)
+PY
 }
 
 print_exports() {
