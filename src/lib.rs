@@ -105,6 +105,7 @@ pub mod notifiers;
 pub mod notify;
 pub mod people;
 pub mod policy;
+pub mod regulatory;
 pub mod report;
 pub mod runner;
 mod severity;

@@ -488,6 +488,30 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 }
                 .into());
             }
+            // A late filing needs the reasons its phase asks for; lateness counts on the
+            // policy's calendar, so the desk checks it rather than `decide`.
+            if let Command::FileNotice {
+                regime,
+                phase,
+                late_reason: None,
+                ..
+            } = &command
+                && crate::regulatory::state::late_without_reason(
+                    incident,
+                    regime,
+                    phase,
+                    self.config.policy.calendar(),
+                    self.clock.now(),
+                )
+            {
+                return Err(crate::error::Rejected {
+                    incident: Some(id),
+                    status: Some(incident.status()),
+                    command: command.kind(),
+                    reason: crate::error::Refusal::LateWithoutReason,
+                }
+                .into());
+            }
             self.add_notifications(incident, &mut events);
             Ok(events)
         })
