@@ -440,6 +440,22 @@ fn became_aware_moved_earlier_moves_the_clocks_and_keeps_the_audit() {
         refusal(desk.act(id, &owner(), future)),
         Refusal::AwareInFuture
     );
+    // The evidence keeps who moved awareness and why, in the shop's zone, as text and JSON.
+    let evidence =
+        incidents::regulatory::Evidence::of(&incident, &utc_cal, Tz::Asia__Jerusalem).unwrap();
+    let text = evidence.to_string();
+    assert!(
+        text.contains("Became aware: 2026-11-09 18:00 +02:00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-11-11 00:00 +02:00  Eli (eli, owner)"),
+        "{text}"
+    );
+    assert!(text.contains("became-aware moved from 2026-11-10 14:00 +02:00 to 2026-11-09 18:00 +02:00: the export log shows the leak a day earlier"), "{text}");
+    let json = serde_json::to_value(&evidence).unwrap();
+    assert_eq!(json["notices"][0]["due"], "2026-11-12T18:00:00+02:00");
+    assert_eq!(json["timeline"].as_array().unwrap().len(), 2);
     // Responders may not declare or move awareness (owners decide; see `Permissions`).
     let responder = Actor::new("sam", "Sam", Role::Responder).unwrap();
     let move_it = Command::set_became_aware(earlier, "x").unwrap();

@@ -25,8 +25,12 @@
 
 #[cfg(feature = "regulatory")]
 pub mod builtin;
+#[cfg(feature = "regulatory")]
+mod evidence;
 pub(crate) mod state;
 
+#[cfg(feature = "regulatory")]
+pub use evidence::{Evidence, EvidenceEntry, NoticeRecord};
 pub use state::{AwarenessChange, Breach, Filing, PhaseClock};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
