@@ -672,32 +672,9 @@ impl Change {
                 Some(title) => format!("public title: \"{title}\""),
                 None => "public title withdrawn".into(),
             },
-            Change::BreachDeclared {
-                regimes,
-                became_aware,
-            } => {
-                let ids: Vec<&str> = regimes.iter().map(|r| r.id.as_str()).collect();
-                format!(
-                    "data breach declared ({}); aware since {}",
-                    ids.join(", "),
-                    became_aware.format("%Y-%m-%d %H:%M UTC")
-                )
-            }
-            Change::BecameAwareSet { from, to, reason } => format!(
-                "became aware moved from {} to {}: {reason}",
-                from.format("%Y-%m-%d %H:%M UTC"),
-                to.format("%Y-%m-%d %H:%M UTC")
-            ),
-            Change::NoticeFiled {
-                regime,
-                phase,
-                reference,
-                late_reason,
-                ..
-            } => match late_reason {
-                Some(why) => format!("notice {regime}/{phase} filed late (ref {reference}): {why}"),
-                None => format!("notice {regime}/{phase} filed (ref {reference})"),
-            },
+            Change::BreachDeclared { .. }
+            | Change::BecameAwareSet { .. }
+            | Change::NoticeFiled { .. } => describe_breach(self),
             Change::NotificationDelivered { key } => format!("delivered {key}"),
             Change::NotificationFailed {
                 key,
@@ -712,6 +689,39 @@ impl Change {
                 None => format!("delivery {attempt} of {key} failed ({error}); gave up"),
             },
         }
+    }
+}
+
+/// [`Change::describe`] for the breach records.
+fn describe_breach(change: &Change) -> String {
+    match change {
+        Change::BreachDeclared {
+            regimes,
+            became_aware,
+        } => {
+            let ids: Vec<&str> = regimes.iter().map(|r| r.id.as_str()).collect();
+            format!(
+                "data breach declared ({}); aware since {}",
+                ids.join(", "),
+                became_aware.format("%Y-%m-%d %H:%M UTC")
+            )
+        }
+        Change::BecameAwareSet { from, to, reason } => format!(
+            "became aware moved from {} to {}: {reason}",
+            from.format("%Y-%m-%d %H:%M UTC"),
+            to.format("%Y-%m-%d %H:%M UTC")
+        ),
+        Change::NoticeFiled {
+            regime,
+            phase,
+            reference,
+            late_reason,
+            ..
+        } => match late_reason {
+            Some(why) => format!("notice {regime}/{phase} filed late (ref {reference}): {why}"),
+            None => format!("notice {regime}/{phase} filed (ref {reference})"),
+        },
+        _ => String::new(),
     }
 }
 

@@ -29,6 +29,11 @@
 //!   breaches, customer updates falling due) only while the incident is active;
 //!   notification requests also once resolved; delivery records of earlier notifications in
 //!   every status, even `Closed`.
+//! - **Data breaches** ([`regulatory`](crate::regulatory)): declaring one, moving the
+//!   became-aware instant and filing notices are accepted in every status but `Closed` — a
+//!   breach is often found after the fix — and the notice clocks' warnings fire while
+//!   resolved too ([`CommandKind::WarnNotice`]). Closing waits until every declared notice is
+//!   filed ([`Refusal::NoticesOpen`](crate::Refusal::NoticesOpen)).
 //! - **People and learning.** Responders and tasks while not closed; the post-incident review
 //!   once resolved (before closing); completing a review's follow-ups and recording customer
 //!   feedback in every status, even `Closed` — with delivery records, follow-up reminders
