@@ -370,6 +370,20 @@ fn several_regimes_on_one_incident_each_keep_their_own_clocks() {
     let clocks = breach.clocks(&london);
     assert_eq!(clocks.len(), 5);
     assert_eq!(clocks.iter().filter(|c| c.filed.is_some()).count(), 1);
+    // Per-regime compliance over the first week: the acquirer on time; GDPR's two and
+    // the card numbers' (10 business days) not due yet at the window's end.
+    let week =
+        incidents::regulatory::compliance([&incident], aware, aware + Duration::days(7), &london);
+    assert_eq!(week.len(), 2);
+    assert_eq!(
+        (week[0].regime.as_str(), week[0].due, week[0].unfiled),
+        ("gdpr", 2, 2)
+    );
+    assert_eq!(
+        (week[1].regime.as_str(), week[1].on_time, week[1].due),
+        ("card-brands", 1, 1)
+    );
+    assert_eq!(week[1].on_time_rate(), Some(1.0));
     // A notice of a regime not declared is refused; so is closing with notices open.
     let nis2 = Command::file_notice("nis2", "early-warning", "x", "y", None).unwrap();
     assert_eq!(refusal(desk.act(id, &owner(), nis2)), Refusal::NoSuchNotice);

@@ -33,7 +33,7 @@
 //!   became-aware instant and filing notices are accepted in every status but `Closed` — a
 //!   breach is often found after the fix — and the notice clocks' warnings fire while
 //!   resolved too ([`CommandKind::WarnNotice`]). Closing waits until every declared notice is
-//!   filed ([`Refusal::NoticesOpen`](crate::Refusal::NoticesOpen)).
+//!   filed ([`Refusal::NoticesOpen`]).
 //! - **People and learning.** Responders and tasks while not closed; the post-incident review
 //!   once resolved (before closing); completing a review's follow-ups and recording customer
 //!   feedback in every status, even `Closed` — with delivery records, follow-up reminders

@@ -16,7 +16,11 @@
 //! phase's time has passed and an overdue warning at its deadline, each exactly once, paging
 //! the incident's owner. [`Incident::breach`](crate::Incident::breach) reads the state.
 //!
-//! The built-in regimes (feature `regulatory`, in [`builtin`]) are a starting point with
+//! With the feature `regulatory`, `Evidence` exports one incident's regulatory record as JSON
+//! and text, and `compliance` counts per regime the notices due in a window filed on time,
+//! late, or not at all.
+//!
+//! The built-in regimes (feature `regulatory`, in `builtin`) are a starting point with
 //! their sources cited. **They are not legal advice**: check them with a lawyer for your
 //! business, and build your own [`Regime`] values where they differ.
 //!
@@ -26,9 +30,13 @@
 #[cfg(feature = "regulatory")]
 pub mod builtin;
 #[cfg(feature = "regulatory")]
+mod compliance;
+#[cfg(feature = "regulatory")]
 mod evidence;
 pub(crate) mod state;
 
+#[cfg(feature = "regulatory")]
+pub use compliance::{RegimeCompliance, compliance};
 #[cfg(feature = "regulatory")]
 pub use evidence::{Evidence, EvidenceEntry, NoticeRecord};
 pub use state::{AwarenessChange, Breach, Filing, PhaseClock};
