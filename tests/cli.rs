@@ -270,6 +270,68 @@ fn show_prints_the_incident_and_its_timeline() {
 }
 
 #[test]
+fn show_lists_a_breach_s_notices_with_their_deadlines_in_the_zone() {
+    use incidents::regulatory::{Deadline, Phase, Recipient, Regime};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let id = {
+        let clock = ManualClock::new(at(26, 17, 0));
+        let desk = Desk::new(FileStore::open(&dir).unwrap(), &clock).unwrap();
+        let owner = Actor::new("shimon", "Shimon", Role::Owner).unwrap();
+        let new = NewIncident::new(
+            "Customer list exposed",
+            Severity::High,
+            "online shop",
+            Source::StaffReport,
+        )
+        .unwrap();
+        let id = desk.open(&owner, new).unwrap().id;
+        let regime = Regime::new("gdpr", "GDPR", "Art. 33", "EU")
+            .with_phase(Phase::new(
+                "authority",
+                Recipient::Authority,
+                Deadline::CalendarHours(72),
+            ))
+            .with_phase(Phase::new(
+                "acquirer",
+                Recipient::Acquirer,
+                Deadline::CalendarHours(24),
+            ));
+        desk.act(
+            id,
+            &owner,
+            Act::declare_breach(vec![regime], at(26, 16, 0)).unwrap(),
+        )
+        .unwrap();
+        clock.set(at(27, 8, 0));
+        desk.act(
+            id,
+            &owner,
+            Act::file_notice("gdpr", "acquirer", "ACQ-1", "called", None).unwrap(),
+        )
+        .unwrap();
+        id
+    };
+    let out = incidents(path_str(&dir))
+        .args(["show", &id.to_string(), "--tz", "Asia/Jerusalem"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("  data breach: aware since 2026-11-26 18:00\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  notice gdpr/authority to the authority: due 2026-11-29 18:00 · open\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  notice gdpr/acquirer to the acquirer: due 2026-11-27 18:00 · filed 2026-11-27 10:00 (ref ACQ-1)\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn show_an_unknown_or_malformed_id_fails_with_exit_code_1() {
     let (_tmp, dir, _shop) = shop_copy();
     let unknown = "019d2a6e-0000-7000-8000-0000000000ff";

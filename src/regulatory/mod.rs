@@ -377,3 +377,125 @@ pub(crate) fn validate_all(regimes: &[Regime]) -> Result<(), RegimeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+    use chrono_tz::Tz;
+
+    use super::{Deadline, Phase, Recipient, Regime};
+    use crate::calendar::Calendar;
+    use crate::incident::Incident;
+    use crate::lifecycle::{Change, Event, Timer};
+    use crate::model::{Actor, IncidentId, Role, Service, Source};
+    use crate::severity::Severity;
+    use crate::text::{Text, Title};
+
+    #[test]
+    fn calendar_days_landing_in_a_dst_gap_are_read_an_hour_later() {
+        // 29 March 2026, 02:30 does not exist in Berlin (02:00 → 03:00).
+        let berlin = Calendar::always_open_in(Tz::Europe__Berlin);
+        let aware = Tz::Europe__Berlin
+            .with_ymd_and_hms(2026, 3, 28, 2, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let due = Deadline::CalendarDays(1).due(aware, &berlin).unwrap();
+        assert_eq!(due, Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn at_risk_is_three_quarters_of_the_time() {
+        let aware = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            Phase::at_risk(aware, aware + Duration::hours(24)),
+            aware + Duration::hours(18)
+        );
+        // A deadline before awareness warns at once.
+        assert_eq!(Phase::at_risk(aware, aware - Duration::hours(1)), aware);
+    }
+
+    /// Replaying what `decide` would never record is a history error, not a panic.
+    #[test]
+    fn impossible_breach_histories_are_refused_on_replay() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let id = IncidentId::from_bytes([0xBB; 16]);
+        let dana = Actor::new("dana", "Dana", Role::Owner).unwrap();
+        let event =
+            |n: i64, change: Change| Event::new(t0 + Duration::minutes(n), dana.clone(), change);
+        let opened = event(
+            0,
+            Change::Opened {
+                id,
+                title: Title::new("leak").unwrap(),
+                description: None,
+                severity: Severity::High,
+                service: Service::new("shop").unwrap(),
+                source: Source::StaffReport,
+                alert_key: None,
+                idempotency_key: None,
+                recurrence: None,
+            },
+        );
+        let regime = Regime::new("r", "R", "Art. 1", "all").with_phase(Phase::new(
+            "p",
+            Recipient::Authority,
+            Deadline::CalendarHours(72),
+        ));
+        let declared = event(
+            1,
+            Change::BreachDeclared {
+                regimes: vec![regime],
+                became_aware: t0,
+            },
+        );
+        let filed = |phase: &str| {
+            event(
+                2,
+                Change::NoticeFiled {
+                    regime: "r".into(),
+                    phase: phase.into(),
+                    reference: Text::new("reference", "x").unwrap(),
+                    summary: Text::new("summary", "y").unwrap(),
+                    late_reason: None,
+                },
+            )
+        };
+        let warned = event(
+            3,
+            Change::TimerFired {
+                timer: Timer::NoticeOverdue {
+                    regime: "r".into(),
+                    phase: "p".into(),
+                    due: t0,
+                },
+            },
+        );
+        // Filing before any declaration, an undeclared phase, twice; warning twice.
+        assert!(Incident::replay(id, &[opened.clone(), filed("p")]).is_err());
+        assert!(Incident::replay(id, &[opened.clone(), declared.clone(), filed("q")]).is_err());
+        assert!(
+            Incident::replay(
+                id,
+                &[opened.clone(), declared.clone(), filed("p"), filed("p")]
+            )
+            .is_err()
+        );
+        assert!(
+            Incident::replay(
+                id,
+                &[
+                    opened.clone(),
+                    declared.clone(),
+                    warned.clone(),
+                    warned.clone()
+                ]
+            )
+            .is_err()
+        );
+        assert!(
+            Incident::replay(id, &[opened.clone(), declared.clone(), declared.clone()]).is_err()
+        );
+        let ok = Incident::replay(id, &[opened, declared, filed("p"), warned]).unwrap();
+        assert!(ok.breach().unwrap().all_filed());
+    }
+}
