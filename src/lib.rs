@@ -57,6 +57,9 @@
 //! - `subscribers` (feature `subscribers`) lets customers subscribe to updates themselves,
 //!   with double opt-in, unsubscribe links, erasure on request, and exactly-once fan-out of
 //!   customer updates and scheduled maintenance.
+//! - [`regulatory`] runs data-breach notice deadlines (GDPR, Israel, California, card brands,
+//!   NIS2: built in with feature `regulatory`, not legal advice) as timers, with an evidence
+//!   export.
 //!
 //! ## Where names live
 //!
