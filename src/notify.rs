@@ -326,11 +326,13 @@ fn push_isolated(out: &mut String, value: &str, rest: &str) {
 }
 
 /// The owner's page for a regulatory notice warning (no template: the text names the regime,
-/// the recipient and the deadline in UTC; a host wanting its own words reads the timer).
+/// the recipient and the deadline in `zone`, the shop's; a host wanting its own words reads
+/// the timer).
 pub(crate) fn notice_notification(
     incident: &Incident,
     timer: &Timer,
     channel: Option<String>,
+    zone: chrono_tz::Tz,
 ) -> Option<Notification> {
     let (regime, phase, due, state) = match timer {
         Timer::NoticeAtRisk { regime, phase, due } => (regime, phase, due, "at risk"),
@@ -341,7 +343,7 @@ pub(crate) fn notice_notification(
         .breach()
         .and_then(|b| b.phase(regime, phase))
         .map_or_else(String::new, |(_, p)| format!(" to {}", p.recipient));
-    let due = due.format("%Y-%m-%d %H:%M UTC");
+    let due = due.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
     Some(Notification {
         key: format!("{}/{}", incident.id(), timer.key()),
         incident: incident.id(),
@@ -380,7 +382,9 @@ impl Templates {
         timer: &Timer,
         channel: Option<String>,
     ) -> Notification {
-        if let Some(notification) = notice_notification(incident, timer, channel.clone()) {
+        if let Some(notification) =
+            notice_notification(incident, timer, channel.clone(), chrono_tz::Tz::UTC)
+        {
             return notification;
         }
         // Each timer fills in its own placeholders.

@@ -137,6 +137,15 @@ fn gdpr_72_hours_across_the_autumn_dst_change_in_berlin() {
         .filter(|e| e.notification.key.contains("/notice/"))
         .collect();
     assert_eq!(pages.len(), 4);
+    // The page gives the deadline in the policy calendar's zone.
+    assert!(
+        pages[2]
+            .notification
+            .body
+            .contains("overdue: due 2026-10-26 19:00 CET"),
+        "{}",
+        pages[2].notification.body
+    );
 }
 
 #[test]

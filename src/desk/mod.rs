@@ -128,6 +128,15 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
+        // Regulatory notice warnings: English, deadlines in the shop's zone.
+        if let Some(page) = crate::notify::notice_notification(
+            incident,
+            timer,
+            channel.clone(),
+            self.policy.calendar().time_zone(),
+        ) {
+            return vec![page];
+        }
         #[cfg(feature = "l10n")]
         if let Some(localizer) = self.localizer() {
             return localizer.for_timer(incident, timer, channel.as_deref(), now);

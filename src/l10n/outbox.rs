@@ -33,9 +33,12 @@ impl Localizer<'_> {
         now: DateTime<Utc>,
     ) -> Vec<Notification> {
         // Regulatory notice warnings have no catalog messages yet: English, as the templates.
-        if let Some(n) =
-            crate::notify::notice_notification(incident, timer, channel.map(str::to_owned))
-        {
+        if let Some(n) = crate::notify::notice_notification(
+            incident,
+            timer,
+            channel.map(str::to_owned),
+            self.zone,
+        ) {
             return vec![n];
         }
         let facts = IncidentFacts::of(incident);
