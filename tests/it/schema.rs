@@ -201,74 +201,6 @@ pub fn every_shape() -> Vec<Event> {
     );
     push(Role::Owner, Change::VendorWaitEnded { note: None });
 
-    // A breach under a regime with every recipient and deadline kind; awareness moved; one
-    // notice filed on time, one late with reasons.
-    let mut regime = Regime::new(
-        "gdpr",
-        "GDPR personal data breach",
-        "Regulation (EU) 2016/679, Art. 33 and 34",
-        "controllers \"& <processors>\"",
-    );
-    for (n, (recipient, deadline)) in [
-        (NoticeRecipient::Authority, Deadline::CalendarHours(72)),
-        (
-            NoticeRecipient::DataSubjects,
-            Deadline::Immediately { target_hours: 72 },
-        ),
-        (NoticeRecipient::Acquirer, Deadline::BusinessDays(10)),
-        (
-            NoticeRecipient::Other("the insurer".into()),
-            Deadline::CalendarDays(30),
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut phase =
-            Phase::new(format!("phase-{n}"), recipient, deadline).with_content("what happened");
-        if n == 0 {
-            phase = phase
-                .late_needs_reason()
-                .with_content("the reasons for a delay");
-        }
-        regime = regime.with_phase(phase);
-    }
-    push(
-        Role::Owner,
-        Change::BreachDeclared {
-            regimes: vec![regime],
-            became_aware: at(-120),
-        },
-    );
-    push(
-        Role::Owner,
-        Change::BecameAwareSet {
-            from: at(-120),
-            to: at(-180),
-            reason: text("the export log shows it an hour earlier"),
-        },
-    );
-    push(
-        Role::Owner,
-        Change::NoticeFiled {
-            regime: "gdpr".into(),
-            phase: "phase-1".into(),
-            reference: text("DPA-2026-0042"),
-            summary: text("form and letter"),
-            late_reason: None,
-        },
-    );
-    push(
-        Role::Owner,
-        Change::NoticeFiled {
-            regime: "gdpr".into(),
-            phase: "phase-0".into(),
-            reference: text("DPA-2026-0043"),
-            summary: text("the full report"),
-            late_reason: Some(text("the processor's logs came late")),
-        },
-    );
-
     // Every timer kind; the escalation names every recipient kind and role.
     let mut recipients = vec![
         Recipient::IncidentOwner,
@@ -301,16 +233,6 @@ pub fn every_shape() -> Vec<Event> {
             cycle: 1,
             after_updates: 3,
             reminder: 2,
-            due,
-        },
-        Timer::NoticeAtRisk {
-            regime: "gdpr".into(),
-            phase: "phase-2".into(),
-            due,
-        },
-        Timer::NoticeOverdue {
-            regime: "gdpr".into(),
-            phase: "phase-3".into(),
             due,
         },
     ];
@@ -551,6 +473,88 @@ pub fn every_shape() -> Vec<Event> {
         },
     );
     push(Role::Responder, Change::PublicTitleSet { title: None });
+
+    // A breach under a regime with every recipient and deadline kind; awareness moved; one
+    // notice filed on time, one late with reasons.
+    let mut regime = Regime::new(
+        "gdpr",
+        "GDPR personal data breach",
+        "Regulation (EU) 2016/679, Art. 33 and 34",
+        "controllers \"& <processors>\"",
+    );
+    for (n, (recipient, deadline)) in [
+        (NoticeRecipient::Authority, Deadline::CalendarHours(72)),
+        (
+            NoticeRecipient::DataSubjects,
+            Deadline::Immediately { target_hours: 72 },
+        ),
+        (NoticeRecipient::Acquirer, Deadline::BusinessDays(10)),
+        (
+            NoticeRecipient::Other("the insurer".into()),
+            Deadline::CalendarDays(30),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut phase =
+            Phase::new(format!("phase-{n}"), recipient, deadline).with_content("what happened");
+        if n == 0 {
+            phase = phase
+                .late_needs_reason()
+                .with_content("the reasons for a delay");
+        }
+        regime = regime.with_phase(phase);
+    }
+    push(
+        Role::Owner,
+        Change::BreachDeclared {
+            regimes: vec![regime],
+            became_aware: at(-120),
+        },
+    );
+    push(
+        Role::Owner,
+        Change::BecameAwareSet {
+            from: at(-120),
+            to: at(-180),
+            reason: text("the export log shows it an hour earlier"),
+        },
+    );
+    push(
+        Role::Owner,
+        Change::NoticeFiled {
+            regime: "gdpr".into(),
+            phase: "phase-1".into(),
+            reference: text("DPA-2026-0042"),
+            summary: text("form and letter"),
+            late_reason: None,
+        },
+    );
+    push(
+        Role::Owner,
+        Change::NoticeFiled {
+            regime: "gdpr".into(),
+            phase: "phase-0".into(),
+            reference: text("DPA-2026-0043"),
+            summary: text("the full report"),
+            late_reason: Some(text("the processor's logs came late")),
+        },
+    );
+    for timer in [
+        Timer::NoticeAtRisk {
+            regime: "gdpr".into(),
+            phase: "phase-2".into(),
+            due,
+        },
+        Timer::NoticeOverdue {
+            regime: "gdpr".into(),
+            phase: "phase-3".into(),
+            due,
+        },
+    ] {
+        push(Role::System, Change::TimerFired { timer });
+    }
 
     changes
         .into_iter()
