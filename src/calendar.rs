@@ -66,6 +66,28 @@ impl Default for Calendar {
 }
 
 impl Calendar {
+    /// Whether the local date `day` is a business day: not a holiday, and a day the business
+    /// opens; a calendar open around the clock every day (no weekly hours set) counts Monday
+    /// to Friday.
+    pub(crate) fn is_business_day(&self, day: NaiveDate) -> bool {
+        if self.holidays.contains(&day) {
+            return false;
+        }
+        let full = |spans: &Vec<Span>| {
+            spans.as_slice()
+                == [Span {
+                    start: 0,
+                    end: 24 * 60,
+                }]
+        };
+        let weekday = day.weekday();
+        if self.week.iter().all(full) {
+            !matches!(weekday, chrono::Weekday::Sat | chrono::Weekday::Sun)
+        } else {
+            !self.week[weekday.num_days_from_monday() as usize].is_empty()
+        }
+    }
+
     /// Open around the clock, every day, in UTC. Add holidays or closures if needed.
     pub fn always_open() -> Calendar {
         Calendar {

@@ -125,6 +125,7 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
             owner: f.plan.owner.clone(),
         });
     }
+    notice_candidates(incident, policy, emit);
     if !incident.is_active() {
         return;
     }
@@ -157,6 +158,36 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
     }
     if let Some((due, last_signal)) = quiet_period_over(incident, policy) {
         emit(due, &|| Timer::QuietPeriodOver { last_signal });
+    }
+}
+
+/// The regulatory notice clocks of a declared breach: for each unfiled phase its overdue
+/// warning and, before it, its at-risk warning (at 75 % of the time), each unless fired.
+/// They run while resolved too; a closed incident has every notice filed.
+fn notice_candidates(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
+    let Some(breach) = incident.breach() else {
+        return;
+    };
+    for clock in breach.clocks(policy.calendar()) {
+        if clock.filed.is_some() || clock.overdue {
+            continue;
+        }
+        let Some(due) = clock.due else { continue };
+        let (regime, phase) = (&clock.regime.id, &clock.phase.id);
+        emit(due, &|| Timer::NoticeOverdue {
+            regime: regime.clone(),
+            phase: phase.clone(),
+            due,
+        });
+        if !clock.warned
+            && let Some(risk) = clock.at_risk
+        {
+            emit(risk, &|| Timer::NoticeAtRisk {
+                regime: regime.clone(),
+                phase: phase.clone(),
+                due,
+            });
+        }
     }
 }
 
@@ -352,9 +383,20 @@ pub(crate) fn due_timers(incident: &Incident, policy: &Policy, now: DateTime<Utc
             Timer::Escalation {
                 cycle, round, step, ..
             } => due_escalations(incident, policy, now, (*cycle, *round, *step), &mut due),
+            Timer::NoticeAtRisk { regime, phase, .. } => {
+                // Skip the warning when the notice is already overdue.
+                let overdue = all.iter().any(|(o, t)| {
+                    matches!(t, Timer::NoticeOverdue { regime: r, phase: p, .. } if r == regime && p == phase)
+                        && *o <= now
+                });
+                if !overdue {
+                    due.push((*at, timer.clone()));
+                }
+            }
             Timer::SlaBreached { .. }
             | Timer::QuietPeriodOver { .. }
-            | Timer::FollowUpOverdue { .. } => {
+            | Timer::FollowUpOverdue { .. }
+            | Timer::NoticeOverdue { .. } => {
                 due.push((*at, timer.clone()));
             }
         }
@@ -456,8 +498,10 @@ fn order(timer: &Timer) -> (u8, u32, u32) {
         Timer::SlaBreached { target, .. } => (2, *target as u32, 0),
         Timer::CustomerUpdateDue { reminder, .. } => (3, *reminder, 0),
         Timer::FollowUpOverdue { follow_up, .. } => (4, *follow_up, 0),
+        Timer::NoticeAtRisk { .. } => (5, 0, 0),
+        Timer::NoticeOverdue { .. } => (6, 0, 0),
         // Last: it resolves the incident, after which no other timer may fire.
-        Timer::QuietPeriodOver { .. } => (5, 0, 0),
+        Timer::QuietPeriodOver { .. } => (7, 0, 0),
     }
 }
 

@@ -316,6 +316,23 @@ pub enum Refusal {
     NoSuchFollowUp,
     /// Closing without a post-incident review when the policy requires one.
     ReviewRequired,
+    /// A became-aware instant later than now. Use the instant the business learned of the
+    /// breach, which has passed.
+    AwareInFuture,
+    /// Declaring a breach on an incident that already has one.
+    BreachAlreadyDeclared,
+    /// A breach command on an incident with no breach declared. Declare it first.
+    NoBreach,
+    /// Filing a notice for a regime or phase not declared on the incident.
+    NoSuchNotice,
+    /// Filing a notice already filed.
+    NoticeAlreadyFiled,
+    /// Filing after the deadline without the reasons the phase requires. Give `late_reason`.
+    LateWithoutReason,
+    /// Closing while a declared notice is not filed. File it (late, with reasons) first.
+    NoticesOpen,
+    /// Declaring a breach with a regime that fails [`Regime::validate`](crate::regulatory::Regime::validate).
+    InvalidRegime,
 }
 
 impl Refusal {
@@ -346,6 +363,16 @@ impl Refusal {
             }
             Refusal::NoSuchTask => "the incident has no task with that number",
             Refusal::NoSuchFollowUp => "the incident's reviews have no follow-up with that number",
+            Refusal::AwareInFuture => "the became-aware instant may not lie in the future",
+            Refusal::BreachAlreadyDeclared => "a breach is already declared on the incident",
+            Refusal::NoBreach => "no breach is declared on the incident",
+            Refusal::NoSuchNotice => "no such regime and phase are declared on the incident",
+            Refusal::NoticeAlreadyFiled => "that notice is already filed",
+            Refusal::LateWithoutReason => {
+                "the notice is late and its regime requires the reasons for the delay"
+            }
+            Refusal::InvalidRegime => "a declared regime is not valid (see Regime::validate)",
+            Refusal::NoticesOpen => "a regulatory notice is not filed yet; file it before closing",
             Refusal::ReviewRequired => "the policy requires a post-incident review before closing",
         }
     }

@@ -57,6 +57,9 @@
 //! - `subscribers` (feature `subscribers`) lets customers subscribe to updates themselves,
 //!   with double opt-in, unsubscribe links, erasure on request, and exactly-once fan-out of
 //!   customer updates and scheduled maintenance.
+//! - [`regulatory`] runs data-breach notice deadlines (GDPR, Israel, California, card brands,
+//!   NIS2: built in with feature `regulatory`, not legal advice) as timers, with an evidence
+//!   export.
 //!
 //! ## Where names live
 //!
@@ -105,6 +108,7 @@ pub mod notifiers;
 pub mod notify;
 pub mod people;
 pub mod policy;
+pub mod regulatory;
 pub mod report;
 pub mod runner;
 mod severity;

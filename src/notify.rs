@@ -325,6 +325,39 @@ fn push_isolated(out: &mut String, value: &str, rest: &str) {
     }
 }
 
+/// The owner's page for a regulatory notice warning (no template: the text names the regime,
+/// the recipient and the deadline in `zone`, the shop's; a host wanting its own words reads
+/// the timer).
+pub(crate) fn notice_notification(
+    incident: &Incident,
+    timer: &Timer,
+    channel: Option<String>,
+    zone: chrono_tz::Tz,
+) -> Option<Notification> {
+    let (regime, phase, due, state) = match timer {
+        Timer::NoticeAtRisk { regime, phase, due } => (regime, phase, due, "at risk"),
+        Timer::NoticeOverdue { regime, phase, due } => (regime, phase, due, "overdue"),
+        _ => return None,
+    };
+    let recipient = incident
+        .breach()
+        .and_then(|b| b.phase(regime, phase))
+        .map_or_else(String::new, |(_, p)| format!(" to {}", p.recipient));
+    let due = due.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+    Some(Notification {
+        key: format!("{}/{}", incident.id(), timer.key()),
+        incident: incident.id(),
+        audience: audience_of(timer),
+        channel,
+        subject: format!("[{}] {regime} notice {phase} {state}", incident.title()),
+        body: format!(
+            "The {regime} notice \"{phase}\"{recipient} is {state}: due {due}. Not filed yet."
+        ),
+        locale: None,
+        sms: None,
+    })
+}
+
 /// Who the notification of a fired `timer` is for.
 pub(crate) fn audience_of(timer: &Timer) -> Audience {
     match timer {
@@ -335,7 +368,9 @@ pub(crate) fn audience_of(timer: &Timer) -> Audience {
         Timer::SlaAtRisk { .. }
         | Timer::SlaBreached { .. }
         | Timer::CustomerUpdateDue { .. }
-        | Timer::QuietPeriodOver { .. } => Audience::Owner,
+        | Timer::QuietPeriodOver { .. }
+        | Timer::NoticeAtRisk { .. }
+        | Timer::NoticeOverdue { .. } => Audience::Owner,
     }
 }
 
@@ -347,6 +382,11 @@ impl Templates {
         timer: &Timer,
         channel: Option<String>,
     ) -> Notification {
+        if let Some(notification) =
+            notice_notification(incident, timer, channel.clone(), chrono_tz::Tz::UTC)
+        {
+            return notification;
+        }
         // Each timer fills in its own placeholders.
         let base = Fields::of(incident);
         let (template, fields) = match timer {
@@ -397,6 +437,8 @@ impl Templates {
                     ..base
                 },
             ),
+            // Built by `notice_notification` above.
+            Timer::NoticeAtRisk { .. } | Timer::NoticeOverdue { .. } => (&self.at_risk, base),
         };
         let audience = audience_of(timer);
         Notification {

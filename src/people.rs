@@ -322,7 +322,7 @@ pub struct Grant {
 /// | viewer | read only |
 /// | support | open incidents from customer reports; add notes; post customer updates and set what the status page shows (public impact and title); record customer feedback; attach a report to an incident |
 /// | responder | open incidents from staff reports and proactive checks; work the lifecycle (acknowledge, investigate, identify, mitigate, resolve); notes and customer updates, with the status page's public impact and title; vendor waits; responders and tasks; complete follow-ups; record feedback; attach signals; merge duplicates |
-/// | owner | everything: also assign the owner, change severity, reopen, review and close |
+/// | owner | everything: also assign the owner, change severity, reopen, review and close, and the data-breach commands (declare a breach, move the became-aware instant, file notices): legal notices are the owner's decision, so responders get none of them |
 /// | system | open incidents from any source (alerts, and the reports a host's forms pass on), add notes, reopen and resolve (intake, auto-resolve) |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permissions {

@@ -270,6 +270,68 @@ fn show_prints_the_incident_and_its_timeline() {
 }
 
 #[test]
+fn show_lists_a_breach_s_notices_with_their_deadlines_in_the_zone() {
+    use incidents::regulatory::{Deadline, Phase, Recipient, Regime};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let id = {
+        let clock = ManualClock::new(at(26, 17, 0));
+        let desk = Desk::new(FileStore::open(&dir).unwrap(), &clock).unwrap();
+        let owner = Actor::new("shimon", "Shimon", Role::Owner).unwrap();
+        let new = NewIncident::new(
+            "Customer list exposed",
+            Severity::High,
+            "online shop",
+            Source::StaffReport,
+        )
+        .unwrap();
+        let id = desk.open(&owner, new).unwrap().id;
+        let regime = Regime::new("gdpr", "GDPR", "Art. 33", "EU")
+            .with_phase(Phase::new(
+                "authority",
+                Recipient::Authority,
+                Deadline::CalendarHours(72),
+            ))
+            .with_phase(Phase::new(
+                "acquirer",
+                Recipient::Acquirer,
+                Deadline::CalendarHours(24),
+            ));
+        desk.act(
+            id,
+            &owner,
+            Act::declare_breach(vec![regime], at(26, 16, 0)).unwrap(),
+        )
+        .unwrap();
+        clock.set(at(27, 8, 0));
+        desk.act(
+            id,
+            &owner,
+            Act::file_notice("gdpr", "acquirer", "ACQ-1", "called", None).unwrap(),
+        )
+        .unwrap();
+        id
+    };
+    let out = incidents(path_str(&dir))
+        .args(["show", &id.to_string(), "--tz", "Asia/Jerusalem"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("  data breach: aware since 2026-11-26 18:00\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  notice gdpr/authority to the authority: due 2026-11-29 18:00 · open\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  notice gdpr/acquirer to the acquirer: due 2026-11-27 18:00 · filed 2026-11-27 10:00 (ref ACQ-1)\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn show_an_unknown_or_malformed_id_fails_with_exit_code_1() {
     let (_tmp, dir, _shop) = shop_copy();
     let unknown = "019d2a6e-0000-7000-8000-0000000000ff";
@@ -416,7 +478,7 @@ fn show_reads_a_history_that_cannot_be_replayed_as_stored_with_exit_code_3() {
         "{shown}"
     );
     let timeline = shown["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 62);
+    assert_eq!(timeline.len(), 68);
     assert_eq!(timeline[0]["actor"]["name"], "נועה");
     assert_eq!(
         timeline[0]["change"]["title"],
@@ -446,7 +508,7 @@ fn export_of_the_fixture_is_its_jsonl_fixture() {
     assert_eq!(out.get_output().stdout, expected);
     assert_eq!(
         String::from_utf8_lossy(&out.get_output().stderr),
-        "Exported 62 event(s) of 1 incident(s).\n"
+        "Exported 68 event(s) of 1 incident(s).\n"
     );
 
     let file = tmp.path().join("out.jsonl");
@@ -455,7 +517,7 @@ fn export_of_the_fixture_is_its_jsonl_fixture() {
         .assert()
         .success();
     let summary = json(&out.get_output().stdout);
-    assert_eq!(summary["events"], 62);
+    assert_eq!(summary["events"], 68);
     assert_eq!(summary["incidents"], 1);
     assert_eq!(std::fs::read(&file).unwrap(), expected);
 }
@@ -474,7 +536,7 @@ fn import_into_an_empty_store_then_export_is_the_same() {
     let summary = json(&out.get_output().stdout);
     assert_eq!(
         (summary["events"].as_u64(), summary["incidents"].as_u64()),
-        (Some(62), Some(1))
+        (Some(68), Some(1))
     );
     let out = incidents(path_str(&piped)).arg("export").assert().success();
     assert_eq!(out.get_output().stdout, expected);
@@ -484,7 +546,7 @@ fn import_into_an_empty_store_then_export_is_the_same() {
         .args(["import", path_str(&fixture_jsonl())])
         .assert()
         .success()
-        .stdout("Imported 62 event(s) of 1 incident(s).\n");
+        .stdout("Imported 68 event(s) of 1 incident(s).\n");
     let out = incidents(path_str(&named)).arg("export").assert().success();
     assert_eq!(out.get_output().stdout, expected);
     // The shop's store round-trips too, and replays the same.
@@ -539,7 +601,7 @@ fn backup_then_verify_the_backup() {
     );
     let done = json(&out.get_output().stdout);
     assert_eq!(done["segments"], 1);
-    assert_eq!(done["bytes"], 14_516);
+    assert_eq!(done["bytes"], 16_588);
 
     let out = incidents(path_str(&dest))
         .args(["--json", "verify"])
@@ -547,7 +609,7 @@ fn backup_then_verify_the_backup() {
         .success();
     let verified = json(&out.get_output().stdout);
     assert_eq!(verified["problems"], Value::Array(Vec::new()));
-    assert_eq!(verified["events"], 62);
+    assert_eq!(verified["events"], 68);
     assert!(verified["manifest"].is_object(), "{verified}");
     incidents(path_str(&dest))
         .arg("verify")

@@ -128,6 +128,15 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
+        // Regulatory notice warnings: English, deadlines in the shop's zone.
+        if let Some(page) = crate::notify::notice_notification(
+            incident,
+            timer,
+            channel.clone(),
+            self.policy.calendar().time_zone(),
+        ) {
+            return vec![page];
+        }
         #[cfg(feature = "l10n")]
         if let Some(localizer) = self.localizer() {
             return localizer.for_timer(incident, timer, channel.as_deref(), now);
@@ -485,6 +494,30 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     status: Some(incident.status()),
                     command: command.kind(),
                     reason: crate::error::Refusal::ReviewRequired,
+                }
+                .into());
+            }
+            // A late filing needs the reasons its phase asks for; lateness counts on the
+            // policy's calendar, so the desk checks it rather than `decide`.
+            if let Command::FileNotice {
+                regime,
+                phase,
+                late_reason: None,
+                ..
+            } = &command
+                && crate::regulatory::state::late_without_reason(
+                    incident,
+                    regime,
+                    phase,
+                    self.config.policy.calendar(),
+                    self.clock.now(),
+                )
+            {
+                return Err(crate::error::Rejected {
+                    incident: Some(id),
+                    status: Some(incident.status()),
+                    command: command.kind(),
+                    reason: crate::error::Refusal::LateWithoutReason,
                 }
                 .into());
             }

@@ -130,8 +130,10 @@ impl Clocks {
             // One auto-resolve per opening: the quiet period counts signals of this opening.
             Timer::QuietPeriodOver { last_signal } => (*last_signal < opening.started_at)
                 .then(|| "quiet period over signals of an earlier opening".into()),
-            // Follow-ups belong to the people part.
-            Timer::FollowUpOverdue { .. } => None,
+            // Follow-ups belong to the people part, notice warnings to the breach.
+            Timer::FollowUpOverdue { .. }
+            | Timer::NoticeAtRisk { .. }
+            | Timer::NoticeOverdue { .. } => None,
         }
     }
 
@@ -178,7 +180,10 @@ impl Clocks {
                 reminder,
                 ..
             } => self.fired.update_reminder = Some((*cycle, *after_updates, *reminder)),
-            Timer::QuietPeriodOver { .. } | Timer::FollowUpOverdue { .. } => {}
+            Timer::QuietPeriodOver { .. }
+            | Timer::FollowUpOverdue { .. }
+            | Timer::NoticeAtRisk { .. }
+            | Timer::NoticeOverdue { .. } => {}
         }
     }
 

@@ -94,6 +94,8 @@ pub struct Incident {
     record: Record,
     #[serde(flatten)]
     outbox: Outbox,
+    #[serde(skip_serializing_if = "crate::regulatory::state::BreachPart::is_none")]
+    breach: crate::regulatory::state::BreachPart,
 }
 
 impl Incident {
@@ -172,6 +174,7 @@ impl Incident {
             people: People::default(),
             record: Record::default(),
             outbox: Outbox::default(),
+            breach: crate::regulatory::state::BreachPart::default(),
         })
     }
 
@@ -247,7 +250,8 @@ impl Incident {
             started_at: self.progress.cycle_started_at,
             customer_updates: self.record.customer_updates.len(),
         };
-        let checks: [(Parts, &dyn Fn() -> Option<String>); 5] = [
+        let checks: [(Parts, &dyn Fn() -> Option<String>); 6] = [
+            (Parts::BREACH, &|| self.breach.check(event)),
             (Parts::HEADER, &|| self.check_header(event)),
             (Parts::CLOCKS, &|| self.clocks.check(event, &opening)),
             (Parts::SIGNALS, &|| self.signals.check(event, self.id)),
@@ -338,6 +342,9 @@ impl Incident {
         }
         if parts.has(Parts::OUTBOX) {
             self.outbox.apply(event);
+        }
+        if parts.has(Parts::BREACH) {
+            self.breach.apply(event);
         }
         if event.actor.role() != Role::System {
             self.last_human_action_at = Some(event.at);
@@ -648,7 +655,13 @@ impl Incident {
         };
         self.progress.unresolved_before + current
     }
-    /// The notifications requested for this incident and where each stands.
+    /// The personal-data breach declared on this incident, if any: its regimes, awareness,
+    /// filings and warnings ([`regulatory`](crate::regulatory)).
+    pub fn breach(&self) -> Option<&crate::regulatory::Breach> {
+        self.breach.0.as_ref()
+    }
+
+    /// The notifications requested for this incident and where each stands, oldest first.
     pub fn outbox(&self) -> &[OutboxEntry] {
         &self.outbox.outbox
     }

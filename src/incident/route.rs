@@ -36,6 +36,8 @@ impl Parts {
     pub(super) const RECORD: Parts = Parts(1 << 5);
     /// `outbox`: the notifications requested and where each stands.
     pub(super) const OUTBOX: Parts = Parts(1 << 6);
+    /// `breach`: the declared breach, its awareness, filings and notice warnings.
+    pub(super) const BREACH: Parts = Parts(1 << 7);
 
     /// Both sets.
     const fn and(self, other: Parts) -> Parts {
@@ -66,6 +68,15 @@ pub(super) const fn parts(change: &Change) -> Parts {
         // Signals refuse a merge into itself.
         Change::MergedInto { .. } => Parts::STAGE.and(Parts::CLOCKS).and(Parts::SIGNALS),
         Change::VendorWaitStarted { .. } | Change::VendorWaitEnded { .. } => Parts::CLOCKS,
+        // The breach owns the notice warnings.
+        Change::TimerFired {
+            timer:
+                crate::lifecycle::Timer::NoticeAtRisk { .. }
+                | crate::lifecycle::Timer::NoticeOverdue { .. },
+        }
+        | Change::BreachDeclared { .. }
+        | Change::BecameAwareSet { .. }
+        | Change::NoticeFiled { .. } => Parts::BREACH,
         // Clocks own the timers; people own follow-up reminders.
         Change::TimerFired { .. } => Parts::CLOCKS.and(Parts::PEOPLE),
         Change::SignalReceived { .. } | Change::DuplicateMerged { .. } => Parts::SIGNALS,
@@ -108,7 +119,8 @@ mod tests {
     const ID: IncidentId = IncidentId::from_bytes([0xAA; 16]);
 
     /// Every part, named for the messages.
-    const EACH: [(&str, Parts); 7] = [
+    const EACH: [(&str, Parts); 8] = [
+        ("breach", Parts::BREACH),
         ("header", Parts::HEADER),
         ("stage", Parts::STAGE),
         ("clocks", Parts::CLOCKS),
@@ -129,7 +141,7 @@ mod tests {
     }
 
     /// How many variants `Change` has.
-    const VARIANTS: usize = 31;
+    const VARIANTS: usize = 34;
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
@@ -268,6 +280,37 @@ mod tests {
                 retry_at: Some(t0() + Duration::hours(1)),
             },
             Change::NotificationDelivered { key },
+            Change::BreachDeclared {
+                regimes: vec![
+                    crate::regulatory::Regime::new("r", "R", "Art. 1", "all").with_phase(
+                        crate::regulatory::Phase::new(
+                            "p",
+                            crate::regulatory::Recipient::Authority,
+                            crate::regulatory::Deadline::CalendarHours(72),
+                        ),
+                    ),
+                ],
+                became_aware: t0(),
+            },
+            Change::BecameAwareSet {
+                from: t0(),
+                to: t0() - Duration::hours(1),
+                reason: text("earlier"),
+            },
+            Change::TimerFired {
+                timer: Timer::NoticeAtRisk {
+                    regime: "r".into(),
+                    phase: "p".into(),
+                    due: t0(),
+                },
+            },
+            Change::NoticeFiled {
+                regime: "r".into(),
+                phase: "p".into(),
+                reference: text("ref"),
+                summary: text("sent"),
+                late_reason: None,
+            },
         ]
     }
 

@@ -32,6 +32,15 @@ impl Localizer<'_> {
         channel: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<Notification> {
+        // Regulatory notice warnings have no catalog messages yet: English, as the templates.
+        if let Some(n) = crate::notify::notice_notification(
+            incident,
+            timer,
+            channel.map(str::to_owned),
+            self.zone,
+        ) {
+            return vec![n];
+        }
         let facts = IncidentFacts::of(incident);
         let owner_name;
         let message = match timer {
@@ -80,6 +89,8 @@ impl Localizer<'_> {
                 since: *last_signal,
                 minutes: minutes(*last_signal, now),
             },
+            // Returned above.
+            Timer::NoticeAtRisk { .. } | Timer::NoticeOverdue { .. } => return Vec::new(),
         };
         let key = format!("{}/{}", incident.id(), timer.key());
         self.by_language(

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
@@ -304,6 +305,38 @@ pub enum Command {
         /// The public title, or `None` to withdraw it.
         title: Option<Title>,
     },
+    /// Declare the incident a personal-data breach under `regimes` (validated when built
+    /// with [`Command::declare_breach`]); `became_aware` may not lie in the future. Once per
+    /// incident.
+    DeclareBreach {
+        /// The regimes that apply, whole: the event stores their phases.
+        regimes: Vec<crate::regulatory::Regime>,
+        /// When the business became aware of the breach.
+        became_aware: DateTime<Utc>,
+    },
+    /// Move the became-aware instant (not into the future), with the reason; the clocks
+    /// move with it and the history keeps the old value. Setting the same instant records
+    /// nothing.
+    SetBecameAware {
+        /// The new instant.
+        at: DateTime<Utc>,
+        /// Why it moved.
+        reason: Text,
+    },
+    /// Record that a regime's notice was filed: its clock stops. Filed after the deadline,
+    /// a phase that needs reasons refuses it without `late_reason`.
+    FileNotice {
+        /// The regime's id.
+        regime: String,
+        /// The phase's id.
+        phase: String,
+        /// The recipient's reference (case number, receipt).
+        reference: Text,
+        /// What was sent.
+        summary: Text,
+        /// Why it is late.
+        late_reason: Option<Text>,
+    },
 }
 
 impl Command {
@@ -336,6 +369,9 @@ impl Command {
             Command::Merge { .. } => CommandKind::Merge,
             Command::SetImpact { .. } => CommandKind::SetImpact,
             Command::SetPublicTitle { .. } => CommandKind::SetPublicTitle,
+            Command::DeclareBreach { .. } => CommandKind::DeclareBreach,
+            Command::SetBecameAware { .. } => CommandKind::SetBecameAware,
+            Command::FileNotice { .. } => CommandKind::FileNotice,
         }
     }
 
@@ -499,6 +535,58 @@ impl Command {
     pub fn public_title(title: Option<&str>) -> Result<Command, Invalid> {
         Ok(Command::SetPublicTitle {
             title: title.map(Title::new).transpose()?,
+        })
+    }
+
+    /// [`Command::DeclareBreach`] with validated regimes.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `regimes` naming what is wrong ([`RegimeError`](crate::regulatory::RegimeError)).
+    pub fn declare_breach(
+        regimes: Vec<crate::regulatory::Regime>,
+        became_aware: DateTime<Utc>,
+    ) -> Result<Command, Invalid> {
+        crate::regulatory::validate_all(&regimes)
+            .map_err(|e| Invalid::new("regimes", e.to_string()))?;
+        Ok(Command::DeclareBreach {
+            regimes,
+            became_aware,
+        })
+    }
+
+    /// [`Command::SetBecameAware`] with a validated reason.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `reason`.
+    pub fn set_became_aware(
+        at: DateTime<Utc>,
+        reason: impl AsRef<str>,
+    ) -> Result<Command, Invalid> {
+        Ok(Command::SetBecameAware {
+            at,
+            reason: Text::new("reason", reason)?,
+        })
+    }
+
+    /// [`Command::FileNotice`] with validated texts.
+    ///
+    /// # Errors
+    /// [`Invalid`] with field `reference`, `summary` or `late reason`.
+    pub fn file_notice(
+        regime: &str,
+        phase: &str,
+        reference: &str,
+        summary: &str,
+        late_reason: Option<&str>,
+    ) -> Result<Command, Invalid> {
+        Ok(Command::FileNotice {
+            regime: regime.to_owned(),
+            phase: phase.to_owned(),
+            reference: Text::new("reference", reference)?,
+            summary: Text::new("summary", summary)?,
+            late_reason: late_reason
+                .map(|r| Text::new("late reason", r))
+                .transpose()?,
         })
     }
 }

@@ -68,7 +68,7 @@ pub fn decide(
     // recorded record nothing.
     let change = match state {
         None => opening(command),
-        Some(incident) => change(incident, command, edge),
+        Some(incident) => change(incident, command, edge, now),
     }
     .map_err(rejected)?;
     let at = state.map_or(now, |incident| now.max(incident.updated_at()));
@@ -124,7 +124,7 @@ fn opening(command: &Command) -> Decision {
 
 /// The command on an existing incident: one arm per command, those with rules of their own
 /// in the functions below (the lifecycle's, the records', then the people's).
-fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
+fn change(incident: &Incident, command: &Command, edge: Edge, now: DateTime<Utc>) -> Decision {
     let text = |text: &Text| text.clone();
     match command {
         Command::Open { .. } => Err(Refusal::AlreadyExists),
@@ -138,10 +138,15 @@ fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
         Command::Reopen { reason } => record(Change::Reopened {
             reason: text(reason),
         }),
-        Command::Close { summary, lessons } => record(Change::Closed {
-            summary: text(summary),
-            lessons: text(lessons),
-        }),
+        Command::Close { summary, lessons } => {
+            if incident.breach().is_some_and(|b| !b.all_filed()) {
+                return Err(Refusal::NoticesOpen);
+            }
+            record(Change::Closed {
+                summary: text(summary),
+                lessons: text(lessons),
+            })
+        }
         Command::Merge { into } => merge(incident, *into),
         Command::AssignOwner { owner } => assign_owner(incident, owner),
         Command::ChangeSeverity { to, reason } => change_severity(incident, *to, reason),
@@ -175,6 +180,33 @@ fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
         Command::SetImpact { impact } => unless(incident.impact_override() == *impact, || {
             Change::ImpactSet { impact: *impact }
         }),
+        Command::DeclareBreach {
+            regimes,
+            became_aware,
+        } => declare_breach(incident, regimes, *became_aware, now),
+        Command::SetBecameAware { at, reason } => set_became_aware(incident, *at, reason, now),
+        Command::FileNotice {
+            regime,
+            phase,
+            reference,
+            summary,
+            late_reason,
+        } => {
+            let breach = incident.breach().ok_or(Refusal::NoBreach)?;
+            if breach.phase(regime, phase).is_none() {
+                return Err(Refusal::NoSuchNotice);
+            }
+            if breach.filing(regime, phase).is_some() {
+                return Err(Refusal::NoticeAlreadyFiled);
+            }
+            record(Change::NoticeFiled {
+                regime: regime.clone(),
+                phase: phase.clone(),
+                reference: reference.clone(),
+                summary: summary.clone(),
+                late_reason: late_reason.clone(),
+            })
+        }
         Command::SetPublicTitle { title } => {
             unless(incident.public_title() == title.as_ref(), || {
                 Change::PublicTitleSet {
@@ -183,6 +215,51 @@ fn change(incident: &Incident, command: &Command, edge: Edge) -> Decision {
             })
         }
     }
+}
+
+// The breach.
+
+/// Once per incident, aware no later than now. A command value may be deserialised, so the
+/// regimes are checked again here.
+fn declare_breach(
+    incident: &Incident,
+    regimes: &[crate::regulatory::Regime],
+    became_aware: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Decision {
+    if incident.breach().is_some() {
+        return Err(Refusal::BreachAlreadyDeclared);
+    }
+    if became_aware > now {
+        return Err(Refusal::AwareInFuture);
+    }
+    if crate::regulatory::validate_all(regimes).is_err() {
+        return Err(Refusal::InvalidRegime);
+    }
+    record(Change::BreachDeclared {
+        regimes: regimes.to_vec(),
+        became_aware,
+    })
+}
+
+/// Moving awareness needs a breach and may not go into the future; the same instant records
+/// nothing.
+fn set_became_aware(
+    incident: &Incident,
+    at: DateTime<Utc>,
+    reason: &Text,
+    now: DateTime<Utc>,
+) -> Decision {
+    let breach = incident.breach().ok_or(Refusal::NoBreach)?;
+    if at > now {
+        return Err(Refusal::AwareInFuture);
+    }
+    let from = breach.became_aware();
+    unless(from == at, || Change::BecameAwareSet {
+        from,
+        to: at,
+        reason: reason.clone(),
+    })
 }
 
 // The lifecycle.

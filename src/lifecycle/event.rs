@@ -222,6 +222,37 @@ pub enum Change {
         /// The public title from now on, or `None`.
         title: Option<Title>,
     },
+    /// The incident was declared a personal-data breach under these regimes (stored whole,
+    /// phases included, so the history explains itself).
+    BreachDeclared {
+        /// The regimes that apply.
+        regimes: Vec<crate::regulatory::Regime>,
+        /// When the business became aware of the breach: the clocks count from here.
+        became_aware: DateTime<Utc>,
+    },
+    /// Someone moved the became-aware instant, with a reason; the clocks moved with it.
+    BecameAwareSet {
+        /// The instant before.
+        from: DateTime<Utc>,
+        /// The instant after.
+        to: DateTime<Utc>,
+        /// Why.
+        reason: Text,
+    },
+    /// A regime's notice was filed: that phase's clock stops.
+    NoticeFiled {
+        /// The regime's id.
+        regime: String,
+        /// The phase's id.
+        phase: String,
+        /// The recipient's reference (case number, receipt).
+        reference: Text,
+        /// What was sent.
+        summary: Text,
+        /// Why it is late, for a late filing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        late_reason: Option<Text>,
+    },
     /// A notification was requested; the outbox delivers it through the host's notifier.
     NotificationRequested {
         /// What to send, to whom.
@@ -345,6 +376,24 @@ pub enum Timer {
         /// When the update fell due.
         due: DateTime<Utc>,
     },
+    /// Three quarters of a regulatory notice's time have passed and it is not filed.
+    NoticeAtRisk {
+        /// The regime's id.
+        regime: String,
+        /// The phase's id.
+        phase: String,
+        /// When the notice is due.
+        due: DateTime<Utc>,
+    },
+    /// A regulatory notice's deadline passed and it is not filed.
+    NoticeOverdue {
+        /// The regime's id.
+        regime: String,
+        /// The phase's id.
+        phase: String,
+        /// When it was due.
+        due: DateTime<Utc>,
+    },
 }
 
 impl Timer {
@@ -366,6 +415,10 @@ impl Timer {
                 format!("quiet/{}", last_signal.timestamp_millis())
             }
             Timer::FollowUpOverdue { follow_up, .. } => format!("follow_up/{follow_up}/overdue"),
+            Timer::NoticeAtRisk { regime, phase, .. } => format!("notice/{regime}/{phase}/at_risk"),
+            Timer::NoticeOverdue { regime, phase, .. } => {
+                format!("notice/{regime}/{phase}/overdue")
+            }
         }
     }
 }
@@ -489,6 +542,9 @@ impl Change {
             Change::DuplicateMerged { .. } => "duplicate_merged",
             Change::ImpactSet { .. } => "impact_set",
             Change::PublicTitleSet { .. } => "public_title_set",
+            Change::BreachDeclared { .. } => "breach_declared",
+            Change::BecameAwareSet { .. } => "became_aware_set",
+            Change::NoticeFiled { .. } => "notice_filed",
             Change::NotificationRequested { .. } => "notification_requested",
             Change::NotificationDelivered { .. } => "notification_delivered",
             Change::NotificationFailed { .. } => "notification_failed",
@@ -516,7 +572,13 @@ impl Change {
             Change::TimerFired {
                 timer: Timer::FollowUpOverdue { .. },
             } => CommandKind::Remind,
+            Change::TimerFired {
+                timer: Timer::NoticeAtRisk { .. } | Timer::NoticeOverdue { .. },
+            } => CommandKind::WarnNotice,
             Change::TimerFired { .. } => CommandKind::Fire,
+            Change::BreachDeclared { .. } => CommandKind::DeclareBreach,
+            Change::BecameAwareSet { .. } => CommandKind::SetBecameAware,
+            Change::NoticeFiled { .. } => CommandKind::FileNotice,
             Change::SignalReceived { .. } => CommandKind::Signal,
             Change::MergedInto { .. } => CommandKind::Merge,
             Change::DuplicateMerged { .. } => CommandKind::Absorb,
@@ -610,6 +672,9 @@ impl Change {
                 Some(title) => format!("public title: \"{title}\""),
                 None => "public title withdrawn".into(),
             },
+            Change::BreachDeclared { .. }
+            | Change::BecameAwareSet { .. }
+            | Change::NoticeFiled { .. } => describe_breach(self),
             Change::NotificationDelivered { key } => format!("delivered {key}"),
             Change::NotificationFailed {
                 key,
@@ -624,6 +689,39 @@ impl Change {
                 None => format!("delivery {attempt} of {key} failed ({error}); gave up"),
             },
         }
+    }
+}
+
+/// [`Change::describe`] for the breach records.
+fn describe_breach(change: &Change) -> String {
+    match change {
+        Change::BreachDeclared {
+            regimes,
+            became_aware,
+        } => {
+            let ids: Vec<&str> = regimes.iter().map(|r| r.id.as_str()).collect();
+            format!(
+                "data breach declared ({}); aware since {}",
+                ids.join(", "),
+                became_aware.format("%Y-%m-%d %H:%M UTC")
+            )
+        }
+        Change::BecameAwareSet { from, to, reason } => format!(
+            "became aware moved from {} to {}: {reason}",
+            from.format("%Y-%m-%d %H:%M UTC"),
+            to.format("%Y-%m-%d %H:%M UTC")
+        ),
+        Change::NoticeFiled {
+            regime,
+            phase,
+            reference,
+            late_reason,
+            ..
+        } => match late_reason {
+            Some(why) => format!("notice {regime}/{phase} filed late (ref {reference}): {why}"),
+            None => format!("notice {regime}/{phase} filed (ref {reference})"),
+        },
+        _ => String::new(),
     }
 }
 
@@ -675,6 +773,14 @@ impl Timer {
             Timer::QuietPeriodOver { last_signal } => format!(
                 "all alerts resolved, quiet since {}",
                 last_signal.format("%H:%M")
+            ),
+            Timer::NoticeAtRisk { regime, phase, due } => format!(
+                "notice {regime}/{phase} at risk (due {})",
+                due.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Timer::NoticeOverdue { regime, phase, due } => format!(
+                "notice {regime}/{phase} overdue (was due {})",
+                due.format("%Y-%m-%d %H:%M UTC")
             ),
         }
     }

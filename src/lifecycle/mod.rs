@@ -29,6 +29,11 @@
 //!   breaches, customer updates falling due) only while the incident is active;
 //!   notification requests also once resolved; delivery records of earlier notifications in
 //!   every status, even `Closed`.
+//! - **Data breaches** ([`regulatory`](crate::regulatory)): declaring one, moving the
+//!   became-aware instant and filing notices are accepted in every status but `Closed` — a
+//!   breach is often found after the fix — and the notice clocks' warnings fire while
+//!   resolved too ([`CommandKind::WarnNotice`]). Closing waits until every declared notice is
+//!   filed ([`Refusal::NoticesOpen`]).
 //! - **People and learning.** Responders and tasks while not closed; the post-incident review
 //!   once resolved (before closing); completing a review's follow-ups and recording customer
 //!   feedback in every status, even `Closed` — with delivery records, follow-up reminders
@@ -194,6 +199,14 @@ pub enum CommandKind {
     SetImpact,
     /// Set or withdraw the title the public status page shows.
     SetPublicTitle,
+    /// Declare the incident a personal-data breach under some regimes
+    /// ([`regulatory`](crate::regulatory)); accepted until closed, since a breach is often
+    /// found after resolving.
+    DeclareBreach,
+    /// Move the instant the business became aware of the breach, with a reason.
+    SetBecameAware,
+    /// Record a regulatory notice as filed.
+    FileNotice,
     /// Recorded by [`Desk::merge`](crate::Desk::merge) on the incident another one was merged
     /// into. Not a command a host sends.
     Absorb,
@@ -212,11 +225,15 @@ pub enum CommandKind {
     /// Recorded by [`Desk::dispatch`](crate::Desk::dispatch): a notification delivered, or a
     /// failed attempt. Not a command a host sends.
     Deliver,
+    /// Recorded by the desk's timer engine: a regulatory notice at risk or overdue. Fires
+    /// on resolved incidents too (the law's clock does not stop at the fix). Not a command
+    /// a host sends.
+    WarnNotice,
 }
 
 impl CommandKind {
     /// All command kinds.
-    pub const ALL: [CommandKind; 32] = [
+    pub const ALL: [CommandKind; 36] = [
         CommandKind::Open,
         CommandKind::Acknowledge,
         CommandKind::AssignOwner,
@@ -243,12 +260,16 @@ impl CommandKind {
         CommandKind::Merge,
         CommandKind::SetImpact,
         CommandKind::SetPublicTitle,
+        CommandKind::DeclareBreach,
+        CommandKind::SetBecameAware,
+        CommandKind::FileNotice,
         CommandKind::Absorb,
         CommandKind::Remind,
         CommandKind::Signal,
         CommandKind::Fire,
         CommandKind::Notify,
         CommandKind::Deliver,
+        CommandKind::WarnNotice,
     ];
 
     /// Whether hosts send this kind as a [`Command`] (`false` for the records the desk makes
@@ -262,6 +283,7 @@ impl CommandKind {
                 | CommandKind::Notify
                 | CommandKind::Deliver
                 | CommandKind::Remind
+                | CommandKind::WarnNotice
         )
     }
 
@@ -300,6 +322,10 @@ impl CommandKind {
             CommandKind::Fire => "fire a timer on",
             CommandKind::Notify => "request a notification on",
             CommandKind::Deliver => "record a delivery on",
+            CommandKind::DeclareBreach => "declare a breach on",
+            CommandKind::SetBecameAware => "set when the business became aware of the breach on",
+            CommandKind::FileNotice => "file a regulatory notice on",
+            CommandKind::WarnNotice => "warn of a regulatory notice on",
         }
     }
 }
@@ -391,7 +417,11 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::Signal
             | C::Fire
             | C::Notify
-            | C::Deliver => Reject(MISSING),
+            | C::Deliver
+            | C::DeclareBreach
+            | C::SetBecameAware
+            | C::FileNotice
+            | C::WarnNotice => Reject(MISSING),
         };
     };
 
@@ -454,6 +484,12 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
         ) => Stay,
 
+        // A breach is often found after the fix: its records and clocks go on while resolved.
+        (
+            C::DeclareBreach | C::SetBecameAware | C::FileNotice | C::WarnNotice,
+            Open | Acknowledged | Investigating | Identified | Monitoring | Resolved,
+        ) => Stay,
+
         (C::RecordReview, Open | Acknowledged | Investigating | Identified | Monitoring) => {
             Reject(Refusal::ReviewBeforeResolving)
         }
@@ -504,7 +540,11 @@ pub const fn transition(from: Option<Status>, command: CommandKind) -> Edge {
             | C::AddTask
             | C::AssignTask
             | C::CompleteTask
-            | C::RecordReview,
+            | C::RecordReview
+            | C::DeclareBreach
+            | C::SetBecameAware
+            | C::FileNotice
+            | C::WarnNotice,
             Closed,
         ) => Reject(CLOSED),
     }

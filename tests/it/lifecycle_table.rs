@@ -14,18 +14,20 @@ use crate::support::{owner, sample, scenario_id, t0};
 /// open, acknowledge, assign owner, start investigating, identify, mitigate, resolve, reopen,
 /// close, change severity, add note, post customer update, wait for vendor, vendor responded,
 /// add responder, remove responder, add task, assign task, complete task, record review,
-/// complete follow-up, record feedback, attach, merge, set impact, set public title, and the
-/// desk's own records: absorb (the other side of a merge), remind (follow-ups), signal
-/// (alerts, reports), fire (timers), notify, deliver.
+/// complete follow-up, record feedback, attach, merge, set impact, set public title, declare
+/// breach, set became aware, file notice, and the desk's own records: absorb (the other side
+/// of a merge), remind (follow-ups), signal (alerts, reports), fire (timers), notify, deliver,
+/// warn notice (regulatory clocks, which run while resolved too).
 ///
 /// `X` move to status X · `=` records, status stays · `.` ignored (records nothing) ·
 /// `-` rejected.
-const DOCUMENTED: &[(&str, [&str; 32])] = &[
+const DOCUMENTED: &[(&str, [&str; 36])] = &[
     (
         "none",
         [
             "Open", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+            "-", "-",
         ],
     ),
     (
@@ -55,6 +57,10 @@ const DOCUMENTED: &[(&str, [&str; 32])] = &[
             "=",
             "=",
             "Resolved",
+            "=",
+            "=",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -100,6 +106,10 @@ const DOCUMENTED: &[(&str, [&str; 32])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            "=",
+            "=",
         ],
     ),
     (
@@ -129,6 +139,10 @@ const DOCUMENTED: &[(&str, [&str; 32])] = &[
             "=",
             "=",
             "Resolved",
+            "=",
+            "=",
+            "=",
+            "=",
             "=",
             "=",
             "=",
@@ -174,6 +188,10 @@ const DOCUMENTED: &[(&str, [&str; 32])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            "=",
+            "=",
         ],
     ),
     (
@@ -211,20 +229,26 @@ const DOCUMENTED: &[(&str, [&str; 32])] = &[
             "=",
             "=",
             "=",
+            "=",
+            "=",
+            "=",
+            "=",
         ],
     ),
     (
         "Resolved",
         [
             "-", "-", "=", "-", "=", "-", "-", "Open", "Closed", "=", "=", "=", "-", "-", "=", "=",
-            "=", "=", "=", "=", "=", "=", "=", "-", "=", "=", "=", "=", "=", "-", "=", "=",
+            "=", "=", "=", "=", "=", "=", "=", "-", "=", "=", "=", "=", "=", "=", "=", "=", "-",
+            "=", "=", "=",
         ],
     ),
     (
         "Closed",
         [
             "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", "-", "-", "=", "=", "-", "-", "-", "-", "-", "=", "-", "-", "=", "=",
+            "-", "-", "-", "=", "=", "-", "-", "-", "-", "-", "-", "-", "-", "=", "-", "-", "=",
+            "=", "-",
         ],
     ),
 ];
@@ -333,6 +357,13 @@ fn breadth_first_walk_reaches_every_status_along_table_edges_only() {
                         ),
                         "{rejected}"
                     );
+                }
+                // Breach commands other than the declaration need a declared breach.
+                (Edge::Stay, Err(rejected))
+                    if matches!(kind, CommandKind::SetBecameAware | CommandKind::FileNotice)
+                        && incident.breach().is_none() =>
+                {
+                    assert_eq!(rejected.reason, Refusal::NoBreach);
                 }
                 (Edge::Ignore, Ok(events)) => assert!(events.is_empty(), "{from:?} {kind:?}"),
                 (Edge::Move(to), Ok(events)) => {

@@ -20,6 +20,7 @@ use incidents::lifecycle::{
 };
 use incidents::people::{FollowUpPlan, Money, Review, Score};
 use incidents::policy::Recipient;
+use incidents::regulatory::{Deadline, Phase, Recipient as NoticeRecipient, Regime};
 use incidents::store::{export_jsonl, import_jsonl};
 use incidents::{
     Actor, Change, Error, Event, FileStore, IncidentId, MemoryStore, Resolution, Role, Service,
@@ -473,6 +474,88 @@ pub fn every_shape() -> Vec<Event> {
     );
     push(Role::Responder, Change::PublicTitleSet { title: None });
 
+    // A breach under a regime with every recipient and deadline kind; awareness moved; one
+    // notice filed on time, one late with reasons.
+    let mut regime = Regime::new(
+        "gdpr",
+        "GDPR personal data breach",
+        "Regulation (EU) 2016/679, Art. 33 and 34",
+        "controllers \"& <processors>\"",
+    );
+    for (n, (recipient, deadline)) in [
+        (NoticeRecipient::Authority, Deadline::CalendarHours(72)),
+        (
+            NoticeRecipient::DataSubjects,
+            Deadline::Immediately { target_hours: 72 },
+        ),
+        (NoticeRecipient::Acquirer, Deadline::BusinessDays(10)),
+        (
+            NoticeRecipient::Other("the insurer".into()),
+            Deadline::CalendarDays(30),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut phase =
+            Phase::new(format!("phase-{n}"), recipient, deadline).with_content("what happened");
+        if n == 0 {
+            phase = phase
+                .late_needs_reason()
+                .with_content("the reasons for a delay");
+        }
+        regime = regime.with_phase(phase);
+    }
+    push(
+        Role::Owner,
+        Change::BreachDeclared {
+            regimes: vec![regime],
+            became_aware: at(-120),
+        },
+    );
+    push(
+        Role::Owner,
+        Change::BecameAwareSet {
+            from: at(-120),
+            to: at(-180),
+            reason: text("the export log shows it an hour earlier"),
+        },
+    );
+    push(
+        Role::Owner,
+        Change::NoticeFiled {
+            regime: "gdpr".into(),
+            phase: "phase-1".into(),
+            reference: text("DPA-2026-0042"),
+            summary: text("form and letter"),
+            late_reason: None,
+        },
+    );
+    push(
+        Role::Owner,
+        Change::NoticeFiled {
+            regime: "gdpr".into(),
+            phase: "phase-0".into(),
+            reference: text("DPA-2026-0043"),
+            summary: text("the full report"),
+            late_reason: Some(text("the processor's logs came late")),
+        },
+    );
+    for timer in [
+        Timer::NoticeAtRisk {
+            regime: "gdpr".into(),
+            phase: "phase-2".into(),
+            due,
+        },
+        Timer::NoticeOverdue {
+            regime: "gdpr".into(),
+            phase: "phase-3".into(),
+            due,
+        },
+    ] {
+        push(Role::System, Change::TimerFired { timer });
+    }
+
     changes
         .into_iter()
         .enumerate()
@@ -483,7 +566,7 @@ pub fn every_shape() -> Vec<Event> {
 /// Every [`Change::name`]: `the_fixture_events_cover_every_change_variant` checks that
 /// `every_shape` has an event of each (the crate's own `store::schema::v1::coverage` test
 /// checks that the list of stored records has no variant missing from the fixture).
-const VARIANTS: [&str; 31] = [
+const VARIANTS: [&str; 34] = [
     "opened",
     "acknowledged",
     "owner_assigned",
@@ -512,6 +595,9 @@ const VARIANTS: [&str; 31] = [
     "duplicate_merged",
     "impact_set",
     "public_title_set",
+    "breach_declared",
+    "became_aware_set",
+    "notice_filed",
     "notification_requested",
     "notification_delivered",
     "notification_failed",

@@ -106,7 +106,28 @@ pub fn sample(kind: CommandKind, id: IncidentId) -> Command {
             Command::set_impact(Some(incidents::lifecycle::Impact::MajorOutage))
         }
         CommandKind::SetPublicTitle => Command::public_title(Some("Checkout is down")).unwrap(),
+        CommandKind::DeclareBreach => Command::declare_breach(
+            vec![
+                incidents::regulatory::Regime::new("gdpr", "GDPR", "Art. 33", "EU").with_phase(
+                    incidents::regulatory::Phase::new(
+                        "authority",
+                        incidents::regulatory::Recipient::Authority,
+                        incidents::regulatory::Deadline::CalendarHours(72),
+                    ),
+                ),
+            ],
+            t0(),
+        )
+        .unwrap(),
+        CommandKind::SetBecameAware => {
+            Command::set_became_aware(t0() - Duration::hours(1), "the log shows it earlier")
+                .unwrap()
+        }
+        CommandKind::FileNotice => {
+            Command::file_notice("gdpr", "authority", "DPA-1", "the form", None).unwrap()
+        }
         CommandKind::Signal
+        | CommandKind::WarnNotice
         | CommandKind::Absorb
         | CommandKind::Fire
         | CommandKind::Notify

@@ -505,9 +505,46 @@ fn describe(incident: &Incident, timeline: &[Event], tz: Tz) -> String {
     if let Some(resolution) = incident.resolution() {
         text.push_str(&format!("  resolution: {resolution:?}\n"));
     }
+    if let Some(breach) = incident.breach() {
+        push_breach(&mut text, breach, tz);
+    }
     text.push_str(&format!("\nTimeline ({tz})\n"));
     push_timeline(&mut text, timeline, tz);
     text
+}
+
+/// The regulatory notices of a declared breach, one line each, deadlines in `tz`. The tool
+/// does not know the shop's policy, so business days count Monday to Friday in `tz`.
+fn push_breach(text: &mut String, breach: &incidents::regulatory::Breach, tz: Tz) {
+    text.push_str(&format!(
+        "  data breach: aware since {}\n",
+        local_time(breach.became_aware(), tz, "%Y-%m-%d %H:%M")
+    ));
+    let calendar = incidents::Calendar::always_open_in(tz);
+    for clock in breach.clocks(&calendar) {
+        let due = clock.due.map_or_else(
+            || "never".to_string(),
+            |d| local_time(d, tz, "%Y-%m-%d %H:%M"),
+        );
+        let state = match clock.filed {
+            Some(f) if clock.filed_late() => format!(
+                "filed late {} (ref {})",
+                local_time(f.at, tz, "%Y-%m-%d %H:%M"),
+                f.reference
+            ),
+            Some(f) => format!(
+                "filed {} (ref {})",
+                local_time(f.at, tz, "%Y-%m-%d %H:%M"),
+                f.reference
+            ),
+            None if clock.overdue => "OVERDUE".to_string(),
+            None => "open".to_string(),
+        };
+        text.push_str(&format!(
+            "  notice {}/{} to {}: due {due} · {state}\n",
+            clock.regime.id, clock.phase.id, clock.phase.recipient
+        ));
+    }
 }
 
 /// One line per event: the time in `tz`, who, what.

@@ -248,6 +248,28 @@ enum ChangeRecord<'a> {
         #[serde(borrow, default)]
         title: Option<Cow<'a, str>>,
     },
+    BreachDeclared {
+        regimes: Vec<RegimeRecord>,
+        became_aware: DateTime<Utc>,
+    },
+    BecameAwareSet {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        #[serde(borrow)]
+        reason: Cow<'a, str>,
+    },
+    NoticeFiled {
+        #[serde(borrow)]
+        regime: Cow<'a, str>,
+        #[serde(borrow)]
+        phase: Cow<'a, str>,
+        #[serde(borrow)]
+        reference: Cow<'a, str>,
+        #[serde(borrow)]
+        summary: Cow<'a, str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+        late_reason: Option<Cow<'a, str>>,
+    },
     NotificationRequested {
         #[serde(borrow)]
         notification: NotificationRecord<'a>,
@@ -311,6 +333,121 @@ enum TimerRecord<'a> {
         reminder: u32,
         due: DateTime<Utc>,
     },
+    NoticeAtRisk {
+        #[serde(borrow)]
+        regime: Cow<'a, str>,
+        #[serde(borrow)]
+        phase: Cow<'a, str>,
+        due: DateTime<Utc>,
+    },
+    NoticeOverdue {
+        #[serde(borrow)]
+        regime: Cow<'a, str>,
+        #[serde(borrow)]
+        phase: Cow<'a, str>,
+        due: DateTime<Utc>,
+    },
+}
+
+/// A [`Regime`](crate::regulatory::Regime), phases included.
+#[derive(Serialize, Deserialize)]
+struct RegimeRecord {
+    id: String,
+    name: String,
+    citation: String,
+    scope: String,
+    phases: Vec<PhaseRecord>,
+}
+
+/// A [`Phase`](crate::regulatory::Phase).
+#[derive(Serialize, Deserialize)]
+struct PhaseRecord {
+    id: String,
+    recipient: NoticeRecipientRecord,
+    deadline: DeadlineRecord,
+    late_needs_reason: bool,
+    contents: Vec<String>,
+}
+
+/// A [`regulatory::Recipient`](crate::regulatory::Recipient).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum NoticeRecipientRecord {
+    Authority,
+    DataSubjects,
+    Acquirer,
+    Other(String),
+}
+
+/// A [`Deadline`](crate::regulatory::Deadline).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DeadlineRecord {
+    CalendarHours(u32),
+    CalendarDays(u32),
+    BusinessDays(u32),
+    Immediately { target_hours: u32 },
+}
+
+impl RegimeRecord {
+    fn of(regime: &crate::regulatory::Regime) -> RegimeRecord {
+        use crate::regulatory::{Deadline, Recipient};
+        RegimeRecord {
+            id: regime.id.clone(),
+            name: regime.name.clone(),
+            citation: regime.citation.clone(),
+            scope: regime.scope.clone(),
+            phases: regime
+                .phases
+                .iter()
+                .map(|p| PhaseRecord {
+                    id: p.id.clone(),
+                    recipient: match &p.recipient {
+                        Recipient::Authority => NoticeRecipientRecord::Authority,
+                        Recipient::DataSubjects => NoticeRecipientRecord::DataSubjects,
+                        Recipient::Acquirer => NoticeRecipientRecord::Acquirer,
+                        Recipient::Other(name) => NoticeRecipientRecord::Other(name.clone()),
+                    },
+                    deadline: match p.deadline {
+                        Deadline::CalendarHours(n) => DeadlineRecord::CalendarHours(n),
+                        Deadline::CalendarDays(n) => DeadlineRecord::CalendarDays(n),
+                        Deadline::BusinessDays(n) => DeadlineRecord::BusinessDays(n),
+                        Deadline::Immediately { target_hours } => {
+                            DeadlineRecord::Immediately { target_hours }
+                        }
+                    },
+                    late_needs_reason: p.late_needs_reason,
+                    contents: p.contents.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn into_regime(self) -> crate::regulatory::Regime {
+        use crate::regulatory::{Deadline, Phase, Recipient, Regime};
+        let mut regime = Regime::new(self.id, self.name, self.citation, self.scope);
+        for p in self.phases {
+            let recipient = match p.recipient {
+                NoticeRecipientRecord::Authority => Recipient::Authority,
+                NoticeRecipientRecord::DataSubjects => Recipient::DataSubjects,
+                NoticeRecipientRecord::Acquirer => Recipient::Acquirer,
+                NoticeRecipientRecord::Other(name) => Recipient::Other(name),
+            };
+            let deadline = match p.deadline {
+                DeadlineRecord::CalendarHours(n) => Deadline::CalendarHours(n),
+                DeadlineRecord::CalendarDays(n) => Deadline::CalendarDays(n),
+                DeadlineRecord::BusinessDays(n) => Deadline::BusinessDays(n),
+                DeadlineRecord::Immediately { target_hours } => {
+                    Deadline::Immediately { target_hours }
+                }
+            };
+            let mut phase = Phase::new(p.id, recipient, deadline);
+            phase.late_needs_reason = p.late_needs_reason;
+            phase.contents = p.contents;
+            regime = regime.with_phase(phase);
+        }
+        regime
+    }
 }
 
 /// A [`Recipient`].
@@ -642,6 +779,31 @@ impl<'a> ChangeRecord<'a> {
                 duplicate: *duplicate.as_uuid(),
                 title: s(title.as_str()),
             },
+            Change::BreachDeclared {
+                regimes,
+                became_aware,
+            } => ChangeRecord::BreachDeclared {
+                regimes: regimes.iter().map(RegimeRecord::of).collect(),
+                became_aware: *became_aware,
+            },
+            Change::BecameAwareSet { from, to, reason } => ChangeRecord::BecameAwareSet {
+                from: *from,
+                to: *to,
+                reason: s(reason.as_str()),
+            },
+            Change::NoticeFiled {
+                regime,
+                phase,
+                reference,
+                summary,
+                late_reason,
+            } => ChangeRecord::NoticeFiled {
+                regime: s(regime),
+                phase: s(phase),
+                reference: s(reference.as_str()),
+                summary: s(summary.as_str()),
+                late_reason: opt(late_reason.as_ref()),
+            },
             Change::NotificationRequested { notification } => ChangeRecord::NotificationRequested {
                 notification: NotificationRecord::of(notification),
             },
@@ -716,6 +878,16 @@ impl<'a> TimerRecord<'a> {
                 cycle: *cycle,
                 after_updates: *after_updates,
                 reminder: *reminder,
+                due: *due,
+            },
+            Timer::NoticeAtRisk { regime, phase, due } => TimerRecord::NoticeAtRisk {
+                regime: s(regime),
+                phase: s(phase),
+                due: *due,
+            },
+            Timer::NoticeOverdue { regime, phase, due } => TimerRecord::NoticeOverdue {
+                regime: s(regime),
+                phase: s(phase),
                 due: *due,
             },
         }
@@ -1026,6 +1198,31 @@ impl ChangeRecord<'_> {
                 duplicate: IncidentId::from_uuid(duplicate),
                 title: Title::new(title)?,
             },
+            ChangeRecord::BreachDeclared {
+                regimes,
+                became_aware,
+            } => Change::BreachDeclared {
+                regimes: regimes.into_iter().map(RegimeRecord::into_regime).collect(),
+                became_aware,
+            },
+            ChangeRecord::BecameAwareSet { from, to, reason } => Change::BecameAwareSet {
+                from,
+                to,
+                reason: text("reason", reason)?,
+            },
+            ChangeRecord::NoticeFiled {
+                regime,
+                phase,
+                reference,
+                summary,
+                late_reason,
+            } => Change::NoticeFiled {
+                regime: regime.into_owned(),
+                phase: phase.into_owned(),
+                reference: text("reference", reference)?,
+                summary: text("summary", summary)?,
+                late_reason: opt_text("late reason", late_reason)?,
+            },
             ChangeRecord::NotificationRequested { notification } => Change::NotificationRequested {
                 notification: notification.into_notification(),
             },
@@ -1101,6 +1298,16 @@ impl TimerRecord<'_> {
                 cycle,
                 after_updates,
                 reminder,
+                due,
+            },
+            TimerRecord::NoticeAtRisk { regime, phase, due } => Timer::NoticeAtRisk {
+                regime: regime.into_owned(),
+                phase: phase.into_owned(),
+                due,
+            },
+            TimerRecord::NoticeOverdue { regime, phase, due } => Timer::NoticeOverdue {
+                regime: regime.into_owned(),
+                phase: phase.into_owned(),
                 due,
             },
         }
