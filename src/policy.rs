@@ -718,7 +718,7 @@ impl Policy {
 /// Which language each recipient of the desk's messages reads, as BCP 47 tags (`he`, `en`,
 /// `ar`, `ru`, `en-GB`).
 ///
-/// With [catalogs](crate::DeskBuilder::catalogs) (feature `l10n`), the desk renders each
+/// With catalogs (`DeskBuilder::catalogs`, feature `l10n`), the desk renders each
 /// notification in its recipients' language: the owner and the people an escalation step
 /// names in their own ([`people`](Self::people), by actor id, else the shop's), channels in
 /// theirs ([`channels`](Self::channels), else the shop's), roles and customers in the shop's
