@@ -2,7 +2,7 @@
 //! fallback logging and SMS segment counting.
 
 use chrono::{DateTime, TimeZone, Utc};
-use incidents::l10n::{Catalogs, IncidentFacts, Message, MessageId, Rendered};
+use incidents::l10n::{Catalogs, IncidentFacts, Message, MessageId, NoticeRecipient, Rendered};
 use incidents::lifecycle::SlaTarget;
 use incidents::{IncidentId, Severity};
 
@@ -76,6 +76,22 @@ fn messages<'a>(f: IncidentFacts<'a>, text: &'a str, n: u64) -> Vec<Message<'a>>
             service: f.service,
             link: "https://status.example/c/Xy12",
             expires: at(),
+            hours: n,
+        },
+        Message::NoticeAtRisk {
+            incident: f,
+            regime: "GDPR",
+            phase: "authority",
+            recipient: NoticeRecipient::Authority,
+            due: at(),
+            hours: n,
+        },
+        Message::NoticeOverdue {
+            incident: f,
+            regime: "GDPR",
+            phase: "data-subjects",
+            recipient: NoticeRecipient::DataSubjects,
+            due: at(),
             hours: n,
         },
         Message::UnsubscribeFooter {
@@ -624,6 +640,78 @@ const GOLDEN: &[(&str, &str, u64, &str)] = &[
         1,
         "קיבלתם הודעה זו כי נרשמתם לעדכונים. להסרה: {https://status.example/u/Xy12}",
     ),
+    (
+        "en",
+        "notice-at-risk",
+        1,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice due in {1} hour | Incident {ID} on {shop}: the {GDPR} notice {authority} to the authority is due at {Dec 3, 2026, 9:05\u{202f}AM}, in {1} hour, and is not filed yet. | Till 2 rejects cards: GDPR notice due in 1 h (44 gsm7)",
+    ),
+    (
+        "en",
+        "notice-at-risk",
+        2,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice due in {2} hours | Incident {ID} on {shop}: the {GDPR} notice {authority} to the authority is due at {Dec 3, 2026, 9:05\u{202f}AM}, in {2} hours, and is not filed yet. | Till 2 rejects cards: GDPR notice due in 2 h (44 gsm7)",
+    ),
+    (
+        "en",
+        "notice-at-risk",
+        11,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice due in {11} hours | Incident {ID} on {shop}: the {GDPR} notice {authority} to the authority is due at {Dec 3, 2026, 9:05\u{202f}AM}, in {11} hours, and is not filed yet. | Till 2 rejects cards: GDPR notice due in 11 h (45 gsm7)",
+    ),
+    (
+        "en",
+        "notice-at-risk",
+        20,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice due in {20} hours | Incident {ID} on {shop}: the {GDPR} notice {authority} to the authority is due at {Dec 3, 2026, 9:05\u{202f}AM}, in {20} hours, and is not filed yet. | Till 2 rejects cards: GDPR notice due in 20 h (45 gsm7)",
+    ),
+    (
+        "en",
+        "notice-at-risk",
+        100,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice due in {100} hours | Incident {ID} on {shop}: the {GDPR} notice {authority} to the authority is due at {Dec 3, 2026, 9:05\u{202f}AM}, in {100} hours, and is not filed yet. | Till 2 rejects cards: GDPR notice due in 100 h (46 gsm7)",
+    ),
+    (
+        "en",
+        "notice-overdue",
+        1,
+        "[breach] {Till 2 rejects cards}: {GDPR} notice overdue | Incident {ID} on {shop}: the {GDPR} notice {data-subjects} to the people affected was due at {Dec 3, 2026, 9:05\u{202f}AM} and is not filed. File it now, with the reasons for the delay where the law asks for them. | Till 2 rejects cards: GDPR notice OVERDUE (41 gsm7)",
+    ),
+    (
+        "he",
+        "notice-at-risk",
+        1,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד שעה | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {authority} לרשות יש להגיש עד {3 בדצמ׳ 2026, 9:05}, בעוד שעה אחת. ההודעה עוד לא הוגשה. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד שעה (52 ucs2)",
+    ),
+    (
+        "he",
+        "notice-at-risk",
+        2,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד שעתיים | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {authority} לרשות יש להגיש עד {3 בדצמ׳ 2026, 9:05}, בעוד שעתיים. ההודעה עוד לא הוגשה. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד שעתיים (55 ucs2)",
+    ),
+    (
+        "he",
+        "notice-at-risk",
+        11,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {11} שעות | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {authority} לרשות יש להגיש עד {3 בדצמ׳ 2026, 9:05}, בעוד {11} שעות. ההודעה עוד לא הוגשה. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {11} שע׳ (57 ucs2)",
+    ),
+    (
+        "he",
+        "notice-at-risk",
+        20,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {20} שעות | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {authority} לרשות יש להגיש עד {3 בדצמ׳ 2026, 9:05}, בעוד {20} שעות. ההודעה עוד לא הוגשה. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {20} שע׳ (57 ucs2)",
+    ),
+    (
+        "he",
+        "notice-at-risk",
+        100,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {100} שעות | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {authority} לרשות יש להגיש עד {3 בדצמ׳ 2026, 9:05}, בעוד {100} שעות. ההודעה עוד לא הוגשה. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} בעוד {100} שע׳ (58 ucs2)",
+    ),
+    (
+        "he",
+        "notice-overdue",
+        1,
+        "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} באיחור | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {data-subjects} לנפגעים היה צריך להגיש עד {3 בדצמ׳ 2026, 9:05}, והיא לא הוגשה. יש להגיש אותה עכשיו, עם הסיבות לעיכוב אם החוק דורש אותן. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} באיחור (50 ucs2)",
+    ),
 ];
 
 const HE_TITLE: &str = "הקופה השנייה לא מקבלת אשראי";
@@ -1090,7 +1178,7 @@ fn shipped_sms_fit_one_segment_with_a_60_character_title() {
             }
         }
     }
-    assert_eq!(seen, 4 * 6 * 8);
+    assert_eq!(seen, 4 * 6 * 10);
     // An English title keeps all of it in an English SMS (GSM-7, no isolation marks).
     let page = Message::Escalation {
         incident: facts(TITLE_60_EN, "online shop"),

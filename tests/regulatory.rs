@@ -630,3 +630,72 @@ proptest! {
         }
     }
 }
+
+/// With catalogs and a Hebrew-speaking shop, the owner's notice warnings are rendered from
+/// the shipped catalogs in Hebrew (deadline in the shop's zone, recipient worded), and record
+/// the locale they were written in; without catalogs they stay the English page.
+#[cfg(feature = "l10n")]
+#[test]
+fn notice_warnings_are_paged_in_the_owners_language() {
+    use incidents::l10n::Catalogs;
+    use incidents::policy::Languages;
+    use std::sync::Arc;
+
+    let jerusalem = Calendar::always_open_in(Tz::Asia__Jerusalem);
+    let aware = utc(2026, 12, 3, 16, 30);
+    let (store, clock) = (
+        MemoryStore::new(),
+        ManualClock::new(aware + Duration::minutes(30)),
+    );
+    let policy = Policy::default()
+        .with_calendar(jerusalem.clone())
+        .unwrap()
+        .with_languages(Languages::shop("he"))
+        .unwrap();
+    let catalogs = Arc::new(Catalogs::builder().build().unwrap());
+    let desk = Desk::builder(&store, &clock)
+        .policy(policy)
+        .catalogs(catalogs)
+        .build()
+        .unwrap();
+    let id = resolved_incident(&desk);
+    desk.act(
+        id,
+        &owner(),
+        Command::declare_breach(vec![builtin::israel()], aware).unwrap(),
+    )
+    .unwrap();
+    let at_risk = utc(2026, 12, 4, 10, 30);
+    clock.set(at_risk);
+    desk.tick(at_risk).unwrap();
+    let pages: Vec<_> = desk
+        .history(id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.change {
+            Change::NotificationRequested { notification } => Some(notification),
+            _ => None,
+        })
+        .filter(|n| n.key.contains("notice/"))
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let page = &pages[0];
+    assert_eq!(page.locale.as_deref(), Some("he"));
+    assert!(
+        page.subject.starts_with("[אירוע אבטחה]"),
+        "{}",
+        page.subject
+    );
+    // Due Friday 4 December 18:30 in Jerusalem, six hours after the warning.
+    assert!(page.body.contains("לרשות"), "{}", page.body);
+    assert!(page.body.contains("18:30"), "{}", page.body);
+    assert!(
+        page.body.contains("\u{2068}6\u{2069} שעות"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.sms.as_ref().map(|s| s.chars().count() <= 70),
+        Some(true)
+    );
+}

@@ -112,6 +112,38 @@ follow-up-overdue =
        *[other] { $days } days
     } ago. Please do it, or agree a new date with { $owner }.
 
+
+## Regulatory notices of a declared breach (to the owner): the incident's, and $regime,
+## $phase, $recipient (authority, data-subjects, acquirer, other), $due, $hours.
+
+# $hours (left)
+notice-at-risk =
+    .subject = [breach] { $title }: { $regime } notice due in { PLURAL($hours) ->
+        [one] { $hours } hour
+       *[other] { $hours } hours
+    }
+    .body = Incident { $id } on { $service }: the { $regime } notice { $phase } to { $recipient ->
+        [authority] the authority
+        [data-subjects] the people affected
+        [acquirer] the card acquirer
+       *[other] its recipient
+    } is due at { $due }, in { PLURAL($hours) ->
+        [one] { $hours } hour
+       *[other] { $hours } hours
+    }, and is not filed yet.
+    .sms = { $title }: { $regime } notice due in { $hours } h
+
+# $hours (late; the shipped text does not use it: the warning fires at the deadline)
+notice-overdue =
+    .subject = [breach] { $title }: { $regime } notice overdue
+    .body = Incident { $id } on { $service }: the { $regime } notice { $phase } to { $recipient ->
+        [authority] the authority
+        [data-subjects] the people affected
+        [acquirer] the card acquirer
+       *[other] its recipient
+    } was due at { $due } and is not filed. File it now, with the reasons for the delay where the law asks for them.
+    .sms = { $title }: { $regime } notice OVERDUE
+
 ## Messages to customers and subscribers.
 
 # $service, $message

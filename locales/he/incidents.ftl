@@ -128,6 +128,44 @@ follow-up-overdue =
        *[other] { $days } ימים
     }. נא לבצע אותה, או לקבוע מועד חדש עם { $owner }.
 
+
+## הודעות לרשויות על אירוע אבטחה שהוכרז (לבעלים): פרטי התקלה, ו־$regime,‏ $phase,
+## $recipient (authority,‏ data-subjects,‏ acquirer,‏ other),‏ $due,‏ $hours.
+
+# $hours (שנותרו)
+notice-at-risk =
+    .subject = [אירוע אבטחה] { $title }: הודעת { $regime } בעוד { PLURAL($hours) ->
+        [one] שעה
+        [two] שעתיים
+       *[other] { $hours } שעות
+    }
+    .body = תקלה { $id } ב־{ $service }: את הודעת { $regime } { $phase } { $recipient ->
+        [authority] לרשות
+        [data-subjects] לנפגעים
+        [acquirer] לסולק כרטיסי האשראי
+       *[other] לנמען
+    } יש להגיש עד { $due }, בעוד { PLURAL($hours) ->
+        [one] שעה אחת
+        [two] שעתיים
+       *[other] { $hours } שעות
+    }. ההודעה עוד לא הוגשה.
+    .sms = { $title }: הודעת { $regime } בעוד { PLURAL($hours) ->
+        [one] שעה
+        [two] שעתיים
+       *[other] { $hours } שע׳
+    }
+
+# $hours (איחור; הנוסח כאן לא משתמש בו: האזהרה יוצאת במועד עצמו)
+notice-overdue =
+    .subject = [אירוע אבטחה] { $title }: הודעת { $regime } באיחור
+    .body = תקלה { $id } ב־{ $service }: את הודעת { $regime } { $phase } { $recipient ->
+        [authority] לרשות
+        [data-subjects] לנפגעים
+        [acquirer] לסולק כרטיסי האשראי
+       *[other] לנמען
+    } היה צריך להגיש עד { $due }, והיא לא הוגשה. יש להגיש אותה עכשיו, עם הסיבות לעיכוב אם החוק דורש אותן.
+    .sms = { $title }: הודעת { $regime } באיחור
+
 ## הודעות ללקוחות ולמנויים
 
 # $service, $message

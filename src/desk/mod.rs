@@ -128,7 +128,12 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
-        // Regulatory notice warnings: English, deadlines in the shop's zone.
+        #[cfg(feature = "l10n")]
+        if let Some(localizer) = self.localizer() {
+            return localizer.for_timer(incident, timer, channel.as_deref(), now);
+        }
+        let _ = now;
+        // Regulatory notice warnings without catalogs: English, deadlines in the shop's zone.
         if let Some(page) = crate::notify::notice_notification(
             incident,
             timer,
@@ -137,11 +142,6 @@ impl Config {
         ) {
             return vec![page];
         }
-        #[cfg(feature = "l10n")]
-        if let Some(localizer) = self.localizer() {
-            return localizer.for_timer(incident, timer, channel.as_deref(), now);
-        }
-        let _ = now;
         vec![self.templates.for_timer(incident, timer, channel)]
     }
 

@@ -178,12 +178,82 @@ pub enum Message<'a> {
         /// Whole hours until `expires`.
         hours: u64,
     },
+    /// `notice-at-risk`: a regulatory notice of a declared breach is due soon and not filed
+    /// (sent to the owner). Variables: the incident's, `$regime` (its name), `$phase` (the
+    /// phase's id), keyword `$recipient` (`authority`, `data-subjects`, `acquirer`, `other`),
+    /// `$due` and count `$hours` left.
+    NoticeAtRisk {
+        /// The incident.
+        incident: IncidentFacts<'a>,
+        /// The regime's name ("GDPR").
+        regime: &'a str,
+        /// The phase's id.
+        phase: &'a str,
+        /// Whom the notice goes to.
+        recipient: NoticeRecipient,
+        /// When it is due.
+        due: DateTime<Utc>,
+        /// Whole hours left until `due`.
+        hours: u64,
+    },
+    /// `notice-overdue`: a regulatory notice was not filed by its deadline (sent to the
+    /// owner). Variables: as `notice-at-risk`, with count `$hours` since `due`.
+    NoticeOverdue {
+        /// The incident.
+        incident: IncidentFacts<'a>,
+        /// The regime's name.
+        regime: &'a str,
+        /// The phase's id.
+        phase: &'a str,
+        /// Whom the notice goes to.
+        recipient: NoticeRecipient,
+        /// When it was due.
+        due: DateTime<Utc>,
+        /// Whole hours since `due`.
+        hours: u64,
+    },
     /// `unsubscribe-footer`: the line under every message to a subscriber (a body only).
     /// Variables: `$link`.
     UnsubscribeFooter {
         /// The unsubscribe link.
         link: &'a str,
     },
+}
+
+/// Whom a regulatory notice goes to, as the notice messages' keyword `$recipient`
+/// (`authority`, `data-subjects`, `acquirer`, `other`): each language words it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NoticeRecipient {
+    /// A supervisory or data-protection authority.
+    Authority,
+    /// The people whose data was exposed.
+    DataSubjects,
+    /// The card acquirer.
+    Acquirer,
+    /// Someone else.
+    Other,
+}
+
+impl NoticeRecipient {
+    /// The keyword of a regime phase's recipient.
+    pub fn of(recipient: &crate::regulatory::Recipient) -> NoticeRecipient {
+        match recipient {
+            crate::regulatory::Recipient::Authority => NoticeRecipient::Authority,
+            crate::regulatory::Recipient::DataSubjects => NoticeRecipient::DataSubjects,
+            crate::regulatory::Recipient::Acquirer => NoticeRecipient::Acquirer,
+            crate::regulatory::Recipient::Other(_) => NoticeRecipient::Other,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            NoticeRecipient::Authority => "authority",
+            NoticeRecipient::DataSubjects => "data-subjects",
+            NoticeRecipient::Acquirer => "acquirer",
+            NoticeRecipient::Other => "other",
+        }
+    }
 }
 
 /// The id of a message in the catalogs, one per [`Message`] variant.
@@ -217,6 +287,10 @@ pub enum MessageId {
     MaintenanceScheduled,
     /// `subscription-confirmation`
     SubscriptionConfirmation,
+    /// `notice-at-risk`
+    NoticeAtRisk,
+    /// `notice-overdue`
+    NoticeOverdue,
     /// `unsubscribe-footer`
     UnsubscribeFooter,
 }
@@ -236,6 +310,7 @@ pub(in crate::l10n) enum Kind {
 
 const SEVERITY_KEYS: &[&str] = &["critical", "high", "medium", "low"];
 const TARGET_KEYS: &[&str] = &["acknowledge", "resolve", "customer-update"];
+const RECIPIENT_KEYS: &[&str] = &["authority", "data-subjects", "acquirer", "other"];
 
 /// The parts of a message: `.subject`, `.body`, `.sms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +339,7 @@ const INCIDENT: [(&str, Kind); 4] = [
 
 impl MessageId {
     /// Every message id, in declaration order.
-    pub const ALL: [MessageId; 11] = [
+    pub const ALL: [MessageId; 13] = [
         MessageId::Escalation,
         MessageId::AtRisk,
         MessageId::Breached,
@@ -275,6 +350,8 @@ impl MessageId {
         MessageId::MaintenanceReminder,
         MessageId::MaintenanceScheduled,
         MessageId::SubscriptionConfirmation,
+        MessageId::NoticeAtRisk,
+        MessageId::NoticeOverdue,
         MessageId::UnsubscribeFooter,
     ];
 
@@ -291,6 +368,8 @@ impl MessageId {
             MessageId::MaintenanceReminder => "maintenance-reminder",
             MessageId::MaintenanceScheduled => "maintenance-scheduled",
             MessageId::SubscriptionConfirmation => "subscription-confirmation",
+            MessageId::NoticeAtRisk => "notice-at-risk",
+            MessageId::NoticeOverdue => "notice-overdue",
             MessageId::UnsubscribeFooter => "unsubscribe-footer",
         }
     }
@@ -354,6 +433,16 @@ impl MessageId {
                 ("expires", Kind::Time),
                 ("hours", Kind::Count),
             ]),
+            MessageId::NoticeAtRisk | MessageId::NoticeOverdue => {
+                incident(&mut vars);
+                vars.extend([
+                    ("regime", Kind::Text),
+                    ("phase", Kind::Text),
+                    ("recipient", Kind::Keyword(RECIPIENT_KEYS)),
+                    ("due", Kind::Time),
+                    ("hours", Kind::Count),
+                ]);
+            }
             MessageId::UnsubscribeFooter => vars.push(("link", Kind::Text)),
         }
         vars
@@ -369,7 +458,9 @@ impl MessageId {
             | MessageId::CustomerUpdate
             | MessageId::MaintenanceReminder
             | MessageId::MaintenanceScheduled
-            | MessageId::SubscriptionConfirmation => &[Part::Subject, Part::Body, Part::Sms],
+            | MessageId::SubscriptionConfirmation
+            | MessageId::NoticeAtRisk
+            | MessageId::NoticeOverdue => &[Part::Subject, Part::Body, Part::Sms],
             MessageId::AutoResolved | MessageId::FollowUpOverdue => &[Part::Subject, Part::Body],
             MessageId::UnsubscribeFooter => &[Part::Body],
         }
@@ -381,7 +472,9 @@ impl MessageId {
             MessageId::Escalation
             | MessageId::AtRisk
             | MessageId::Breached
-            | MessageId::UpdateDue => Some("title"),
+            | MessageId::UpdateDue
+            | MessageId::NoticeAtRisk
+            | MessageId::NoticeOverdue => Some("title"),
             MessageId::CustomerUpdate => Some("message"),
             MessageId::MaintenanceReminder | MessageId::MaintenanceScheduled => Some("what"),
             MessageId::SubscriptionConfirmation => Some("service"),
@@ -448,6 +541,8 @@ impl<'a> Message<'a> {
             Message::MaintenanceReminder { .. } => MessageId::MaintenanceReminder,
             Message::MaintenanceScheduled { .. } => MessageId::MaintenanceScheduled,
             Message::SubscriptionConfirmation { .. } => MessageId::SubscriptionConfirmation,
+            Message::NoticeAtRisk { .. } => MessageId::NoticeAtRisk,
+            Message::NoticeOverdue { .. } => MessageId::NoticeOverdue,
             Message::UnsubscribeFooter { .. } => MessageId::UnsubscribeFooter,
         }
     }
@@ -540,9 +635,41 @@ impl<'a> Message<'a> {
                 ("expires", Time(expires)),
                 ("hours", Count(hours)),
             ]),
+            Message::NoticeAtRisk { .. } | Message::NoticeOverdue { .. } => {
+                values.extend(self.notice_values());
+            }
             Message::UnsubscribeFooter { link } => values.push(("link", Text(link))),
         }
         values
+    }
+
+    /// The values of a notice message after the incident's (none for other messages).
+    fn notice_values(&self) -> Vec<(&'static str, Value<'a>)> {
+        match *self {
+            Message::NoticeAtRisk {
+                regime,
+                phase,
+                recipient,
+                due,
+                hours,
+                ..
+            }
+            | Message::NoticeOverdue {
+                regime,
+                phase,
+                recipient,
+                due,
+                hours,
+                ..
+            } => vec![
+                ("regime", Value::Text(regime)),
+                ("phase", Value::Text(phase)),
+                ("recipient", Value::Keyword(recipient.key())),
+                ("due", Value::Time(due)),
+                ("hours", Value::Count(hours)),
+            ],
+            _ => Vec::new(),
+        }
     }
 
     /// The incident the message is about, if it is about one.
@@ -553,7 +680,9 @@ impl<'a> Message<'a> {
             | Message::Breached { incident, .. }
             | Message::UpdateDue { incident, .. }
             | Message::AutoResolved { incident, .. }
-            | Message::FollowUpOverdue { incident, .. } => Some(incident),
+            | Message::FollowUpOverdue { incident, .. }
+            | Message::NoticeAtRisk { incident, .. }
+            | Message::NoticeOverdue { incident, .. } => Some(incident),
             Message::CustomerUpdate { .. }
             | Message::MaintenanceReminder { .. }
             | Message::MaintenanceScheduled { .. }
@@ -628,6 +757,22 @@ pub(super) mod tests {
                 expires: at,
                 hours: 5,
             },
+            Message::NoticeAtRisk {
+                incident: facts,
+                regime: "GDPR",
+                phase: "authority",
+                recipient: NoticeRecipient::Authority,
+                due: at,
+                hours: 5,
+            },
+            Message::NoticeOverdue {
+                incident: facts,
+                regime: "GDPR",
+                phase: "acquirer",
+                recipient: NoticeRecipient::Other,
+                due: at,
+                hours: 5,
+            },
             Message::UnsubscribeFooter { link: facts.title },
         ]
     }
@@ -656,8 +801,10 @@ pub(super) mod tests {
                         Value::Count(_) => Kind::Count,
                         Value::Time(_) => Kind::Time,
                         Value::Keyword(k) => {
-                            let keys = if SEVERITY_KEYS.contains(&k) {
+                            let keys = if name == "severity" {
                                 SEVERITY_KEYS
+                            } else if name == "recipient" {
+                                RECIPIENT_KEYS
                             } else {
                                 TARGET_KEYS
                             };

@@ -119,5 +119,5 @@ pub use catalogs::{Catalogs, Rendered, Sms};
 pub use error::{L10nError, Problem};
 pub use format::{Formats, Money, plural_category};
 pub use html::{Direction, direction, email_html, sms_preview_html};
-pub use message::{IncidentFacts, Message, MessageId, UnknownMessageId};
+pub use message::{IncidentFacts, Message, MessageId, NoticeRecipient, UnknownMessageId};
 pub use sms::{Encoding, SmsSegments, sms_segments};

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::catalogs::{Catalogs, Rendered};
-use super::message::{IncidentFacts, Message};
+use super::message::{IncidentFacts, Message, NoticeRecipient};
 use crate::incident::Incident;
 use crate::lifecycle::{Audience, Notification, Timer};
 use crate::policy::{Languages, Recipient};
@@ -21,6 +21,11 @@ fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
     u64::try_from((to - from).num_minutes()).unwrap_or(0)
 }
 
+/// Whole hours from `from` to `to` (0 if `to` is earlier).
+fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+    u64::try_from((to - from).num_hours()).unwrap_or(0)
+}
+
 impl Localizer<'_> {
     /// The notifications for `timer`, fired on `incident` at `now`: one per language its
     /// audience reads. With one language the key is `<incident>/<timer key>`, as the
@@ -32,15 +37,6 @@ impl Localizer<'_> {
         channel: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<Notification> {
-        // Regulatory notice warnings have no catalog messages yet: English, as the templates.
-        if let Some(n) = crate::notify::notice_notification(
-            incident,
-            timer,
-            channel.map(str::to_owned),
-            self.zone,
-        ) {
-            return vec![n];
-        }
         let facts = IncidentFacts::of(incident);
         let owner_name;
         let message = match timer {
@@ -90,7 +86,34 @@ impl Localizer<'_> {
                 minutes: minutes(*last_signal, now),
             },
             // Returned above.
-            Timer::NoticeAtRisk { .. } | Timer::NoticeOverdue { .. } => return Vec::new(),
+            Timer::NoticeAtRisk { regime, phase, due }
+            | Timer::NoticeOverdue { regime, phase, due } => {
+                let Some((regime_of, phase_of)) =
+                    incident.breach().and_then(|b| b.phase(regime, phase))
+                else {
+                    return Vec::new();
+                };
+                let recipient = NoticeRecipient::of(&phase_of.recipient);
+                if matches!(timer, Timer::NoticeAtRisk { .. }) {
+                    Message::NoticeAtRisk {
+                        incident: facts,
+                        regime: &regime_of.name,
+                        phase: &phase_of.id,
+                        recipient,
+                        due: *due,
+                        hours: hours(now, *due),
+                    }
+                } else {
+                    Message::NoticeOverdue {
+                        incident: facts,
+                        regime: &regime_of.name,
+                        phase: &phase_of.id,
+                        recipient,
+                        due: *due,
+                        hours: hours(*due, now),
+                    }
+                }
+            }
         };
         let key = format!("{}/{}", incident.id(), timer.key());
         self.by_language(
