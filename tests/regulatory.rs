@@ -518,6 +518,33 @@ fn a_regime_is_validated() {
         Deadline::BusinessDays(0),
     ));
     assert!(zero.validate().is_err());
+    // Ten years is the longest deadline: one business day more is refused.
+    let long = |d| {
+        Regime::new("r", "Name", "Art. 1", "all").with_phase(Phase::new(
+            "a",
+            Recipient::Authority,
+            d,
+        ))
+    };
+    long(Deadline::BusinessDays(Deadline::MAX_BUSINESS_DAYS))
+        .validate()
+        .unwrap();
+    for d in [
+        Deadline::BusinessDays(Deadline::MAX_BUSINESS_DAYS + 1),
+        Deadline::CalendarDays(Deadline::MAX_DAYS + 1),
+        Deadline::CalendarHours(u32::MAX),
+        Deadline::Immediately {
+            target_hours: Deadline::MAX_HOURS + 1,
+        },
+    ] {
+        assert!(
+            matches!(
+                long(d).validate(),
+                Err(incidents::regulatory::RegimeError::LongDeadline { .. })
+            ),
+            "{d:?}"
+        );
+    }
     assert_eq!(
         Command::declare_breach(
             vec![builtin::gdpr(), builtin::gdpr()],

@@ -96,6 +96,13 @@ pub enum Deadline {
 }
 
 impl Deadline {
+    /// The longest deadline in hours a regime may set (ten years).
+    pub const MAX_HOURS: u32 = 24 * 3653;
+    /// The longest deadline in calendar days (ten years).
+    pub const MAX_DAYS: u32 = 3653;
+    /// The longest deadline in business days (ten years of five-day weeks).
+    pub const MAX_BUSINESS_DAYS: u32 = 2610;
+
     /// When a phase with this deadline falls due, for a breach the business became aware of
     /// at `aware`; business days and calendar days are counted on `calendar`. `None` if the
     /// instant cannot be represented.
@@ -271,6 +278,15 @@ pub enum RegimeError {
         /// The phase.
         phase: String,
     },
+    /// A deadline longer than ten years ([`Deadline::MAX_HOURS`], [`Deadline::MAX_DAYS`],
+    /// [`Deadline::MAX_BUSINESS_DAYS`]): surely a typo, and counting it would be slow.
+    #[error("regime {regime}, phase {phase}: the deadline is longer than ten years")]
+    LongDeadline {
+        /// The regime.
+        regime: String,
+        /// The phase.
+        phase: String,
+    },
 }
 
 fn check_id(what: &'static str, id: &str) -> Result<(), RegimeError> {
@@ -356,6 +372,19 @@ impl Regime {
             };
             if zero {
                 return Err(RegimeError::ZeroDeadline {
+                    regime: self.id.clone(),
+                    phase: phase.id.clone(),
+                });
+            }
+            let long = match phase.deadline {
+                Deadline::CalendarHours(n) | Deadline::Immediately { target_hours: n } => {
+                    n > Deadline::MAX_HOURS
+                }
+                Deadline::CalendarDays(n) => n > Deadline::MAX_DAYS,
+                Deadline::BusinessDays(n) => n > Deadline::MAX_BUSINESS_DAYS,
+            };
+            if long {
+                return Err(RegimeError::LongDeadline {
                     regime: self.id.clone(),
                     phase: phase.id.clone(),
                 });
