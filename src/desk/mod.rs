@@ -128,6 +128,26 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
+        let mut notifications = self.timer_notifications_as_named(incident, timer, channel, now);
+        // Whoever is on call is resolved now, and the notification names them: the timeline
+        // keeps who was paged even after the schedule changes.
+        for notification in &mut notifications {
+            if let crate::lifecycle::Audience::Recipients(recipients) = &mut notification.audience {
+                for recipient in recipients.iter_mut() {
+                    *recipient = self.policy.resolve_recipient(recipient, now);
+                }
+            }
+        }
+        notifications
+    }
+
+    fn timer_notifications_as_named(
+        &self,
+        incident: &Incident,
+        timer: &crate::lifecycle::Timer,
+        channel: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Vec<crate::lifecycle::Notification> {
         #[cfg(feature = "l10n")]
         if let Some(localizer) = self.localizer() {
             return localizer.for_timer(incident, timer, channel.as_deref(), now);
