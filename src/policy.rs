@@ -933,9 +933,8 @@ impl Languages {
         match recipient {
             Recipient::IncidentOwner => owner.map_or(self.shop.as_str(), |o| self.of_person(o)),
             Recipient::Person(id) => self.of_person(id),
-            Recipient::Role(_) => &self.shop,
+            Recipient::Role(_) | Recipient::OnCall(_) => &self.shop,
             Recipient::Channel(name) => self.channels.get(name).unwrap_or(&self.shop),
-            Recipient::OnCall(_) => &self.shop,
         }
     }
 

@@ -601,7 +601,7 @@ fn backup_then_verify_the_backup() {
     );
     let done = json(&out.get_output().stdout);
     assert_eq!(done["segments"], 1);
-    assert_eq!(done["bytes"], 16_588);
+    assert_eq!(done["bytes"], 16_803);
 
     let out = incidents(path_str(&dest))
         .args(["--json", "verify"])

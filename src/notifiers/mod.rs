@@ -191,12 +191,11 @@ impl<T: Clone + PartialEq> Directory<T> {
             Audience::Recipients(recipients) => {
                 for recipient in recipients {
                     let found = match recipient {
-                        Recipient::IncidentOwner => Some(&self.owner),
+                        // The desk resolves `OnCall` before a notification is requested.
+                        Recipient::IncidentOwner | Recipient::OnCall(_) => Some(&self.owner),
                         Recipient::Person(id) => self.people.get(id),
                         Recipient::Role(role) => self.roles.get(role),
                         Recipient::Channel(name) => self.channels.get(name),
-                        // The desk resolves these before a notification is requested.
-                        Recipient::OnCall(_) => Some(&self.owner),
                     };
                     match found {
                         Some(list) if !list.is_empty() => add(list),

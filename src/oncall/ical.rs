@@ -100,6 +100,10 @@ impl Schedule {
 
 /// Reads shifts back from an iCalendar text written by [`Schedule::to_ical`], in the order of
 /// its events.
+///
+/// # Errors
+/// [`IcalError::Syntax`] if the text is not iCalendar; [`IcalError::NotAShift`] for an event
+/// without a UTC start and end, the person or a known source.
 pub fn shifts_from_ical(text: &str) -> Result<Vec<Shift>, IcalError> {
     let calendar: icalendar::Calendar = text.parse().map_err(IcalError::Syntax)?;
     let mut shifts = Vec::new();

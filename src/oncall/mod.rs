@@ -353,6 +353,10 @@ mod opt_duration {
     use chrono::Duration;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `with` passes a reference to the field"
+    )]
     pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_some(&d.num_seconds()),
@@ -369,6 +373,10 @@ mod opt_duration {
 
 impl Schedule {
     /// Validates and builds a schedule with no changes recorded.
+    ///
+    /// # Errors
+    /// [`ScheduleError`] naming the first rule broken: an empty schedule or layer name, a
+    /// layer without people (or with an empty id), a zero-length turn, an empty hours window.
     pub fn new(
         name: impl Into<String>,
         zone: Tz,
@@ -411,6 +419,7 @@ impl Schedule {
 
     /// Sets how long before a shift starts its person is reminded (kept for the host; the desk
     /// does not send reminders yet).
+    #[must_use]
     pub fn with_reminder(mut self, before: Duration) -> Schedule {
         self.reminder = Some(before);
         self
@@ -444,6 +453,10 @@ impl Schedule {
     /// Records an override or a swap, after checking it: a period that ends after it starts,
     /// a person, two different people for a swap, no overlap with an earlier override, and no
     /// overlap with an earlier swap of the same person. Nothing is recorded on refusal.
+    ///
+    /// # Errors
+    /// [`ScheduleError::BadChange`], [`ScheduleError::SwapWithSelf`],
+    /// [`ScheduleError::OverlappingOverride`] or [`ScheduleError::OverlappingSwap`].
     pub fn record(&mut self, change: ScheduleChange) -> Result<(), ScheduleError> {
         match &change {
             ScheduleChange::Override(o) => {
