@@ -40,6 +40,7 @@ fn tills(maya: &Actor) -> Result<Schedule, Box<dyn std::error::Error>> {
         handoff: at(0, 0)?,
         starts: monday,
         restriction: Some(Restriction {
+            opening_hours: None,
             weekdays: vec![Weekday::Sat, Weekday::Sun],
             hours: None,
         }),

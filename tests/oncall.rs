@@ -130,6 +130,7 @@ fn weekly_sunday_handoff_in_jerusalem_across_both_clock_changes() {
 fn weekend_over_weekdays() -> Schedule {
     let mut weekend = layer("weekend", &["noa"], Rotation::Days(1), time(0, 0));
     weekend.restriction = Some(Restriction {
+        opening_hours: None,
         weekdays: vec![Weekday::Fri, Weekday::Sat],
         hours: None,
     });
@@ -166,6 +167,61 @@ fn a_weekend_layer_overrides_the_weekday_layer() {
         ]
     );
     assert_eq!(s.on_call_at(utc(2026, 4, 4, 21, 0)), Some("dana"));
+}
+
+#[test]
+fn a_layer_within_opening_hours_leaves_holidays_to_the_layer_below() {
+    // Noa takes the till while the shop is open, 09:00–17:00 Sunday to Thursday; Dana the rest,
+    // and all of the Passover holiday (2 April 2026, a Thursday).
+    let shop = incidents::Calendar::weekly(Jerusalem)
+        .open(
+            [
+                Weekday::Sun,
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+            ],
+            "09:00",
+            "17:00",
+        )
+        .unwrap()
+        .holiday(date(2026, 4, 2));
+    let mut open = layer("open", &["noa"], Rotation::Weeks(1), time(0, 0));
+    open.restriction = Some(Restriction {
+        opening_hours: Some(shop),
+        ..Restriction::default()
+    });
+    let s = Schedule::new(
+        "tills",
+        Jerusalem,
+        vec![
+            layer("week", &["dana"], Rotation::Weeks(1), time(0, 0)),
+            open,
+        ],
+    )
+    .unwrap();
+    let opened = ShiftSource::Layer("open".into());
+    assert_eq!(
+        s.shifts(utc(2026, 3, 31, 21, 0), utc(2026, 4, 2, 21, 0)),
+        vec![
+            shift(
+                "dana",
+                utc(2026, 3, 31, 21, 0),
+                utc(2026, 4, 1, 6, 0),
+                week()
+            ),
+            shift("noa", utc(2026, 4, 1, 6, 0), utc(2026, 4, 1, 14, 0), opened),
+            shift(
+                "dana",
+                utc(2026, 4, 1, 14, 0),
+                utc(2026, 4, 2, 21, 0),
+                week()
+            ),
+        ]
+    );
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), s);
 }
 
 #[test]
@@ -276,6 +332,7 @@ fn a_swap_exchanges_turns_for_its_period() {
 fn gaps_and_unreachable_people_are_reported() {
     let mut day = layer("day", &["dana", "omer"], Rotation::Days(1), time(9, 0));
     day.restriction = Some(Restriction {
+        opening_hours: None,
         weekdays: Vec::new(),
         hours: Some(Hours {
             from: time(9, 0),
@@ -337,6 +394,7 @@ fn invalid_schedules_are_refused_with_a_typed_error() {
     assert!(matches!(
         with(|l| {
             l.restriction = Some(Restriction {
+                opening_hours: None,
                 weekdays: Vec::new(),
                 hours: Some(Hours {
                     from: time(9, 0),
@@ -512,6 +570,7 @@ fn arb_layer() -> impl Strategy<Value = Layer> {
             handoff: time(h, m),
             starts: date(2026, 3, 10) + Duration::days(start),
             restriction: restriction.map(|(weekdays, hours)| Restriction {
+                opening_hours: None,
                 weekdays,
                 hours: hours.filter(|(a, b)| a != b).map(|(a, b)| Hours {
                     from: time(a, 0),

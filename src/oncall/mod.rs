@@ -3,7 +3,8 @@
 //! A [`Schedule`] is data (serde, validated): a time zone and [`Layer`]s, each a rotation of
 //! people with a length in days or weeks, a handoff time of day in the schedule's zone, the
 //! date the rotation starts, and an optional [`Restriction`] (days of the week, hours of the
-//! day). Where several layers have someone, the **highest** (the last in `layers`) wins.
+//! day, a [`Calendar`](crate::Calendar)'s opening hours). Where several layers have someone,
+//! the **highest** (the last in `layers`) wins.
 //!
 //! On top of the layers, a schedule keeps an append-only list of [`ScheduleChange`]s, each
 //! recorded with who made it and when: an [`Override`] puts one person on call for a period,
@@ -82,6 +83,10 @@ pub struct Restriction {
     /// The hours the layer applies (none: all day).
     #[serde(default)]
     pub hours: Option<Hours>,
+    /// Only while this calendar is open (its opening hours, holidays and closures), for
+    /// example the policy's (`Policy::calendar`); none: whatever the calendar says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<crate::Calendar>,
 }
 
 impl Restriction {
@@ -642,6 +647,16 @@ impl Schedule {
         let last = until.with_timezone(&self.zone).date_naive() + Duration::days(1);
         for layer in &self.layers {
             let mut times = vec![layer.handoff];
+            if let Some(calendar) = layer
+                .restriction
+                .as_ref()
+                .and_then(|r| r.opening_hours.as_ref())
+            {
+                for (open, close) in calendar.open_spans(from, until) {
+                    add(open);
+                    add(close);
+                }
+            }
             if let Some(r) = &layer.restriction {
                 times.push(NaiveTime::MIN);
                 if let Some(h) = r.hours {
@@ -731,7 +746,7 @@ fn layer_person(zone: Tz, layer: &Layer, at: DateTime<Utc>) -> Option<&str> {
     }
     let local = at.with_timezone(&zone).naive_local();
     if let Some(r) = &layer.restriction
-        && !r.allows(local)
+        && (!r.allows(local) || r.opening_hours.as_ref().is_some_and(|c| !c.is_open(at)))
     {
         return None;
     }
