@@ -108,6 +108,23 @@ pub enum PolicyError {
         /// What is wrong.
         rule: String,
     },
+    /// An escalation step pages whoever is on call in a schedule the policy does not have
+    /// (without the feature `oncall`, a policy has no schedules).
+    #[error("{severity} escalation step {step}: no on-call schedule named {schedule:?}")]
+    UnknownSchedule {
+        /// Which severity's chain.
+        severity: Severity,
+        /// Step number, from 1.
+        step: usize,
+        /// The schedule named.
+        schedule: String,
+    },
+    /// Two on-call schedules with one name.
+    #[error("on-call schedule {schedule:?} is declared twice")]
+    DuplicateSchedule {
+        /// The name.
+        schedule: String,
+    },
     /// A language tag in [`Languages`] that is not a BCP 47 tag (`he`, `en-GB`, `ar-EG`).
     #[error("languages: {whose} {tag:?} is not a language tag ({reason})")]
     Language {
@@ -145,6 +162,11 @@ pub enum Recipient {
     Role(Role),
     /// A channel the host knows (a chat room, a pager rotation, an SMS list).
     Channel(String),
+    /// Whoever is on call in the policy's on-call schedule of this name (feature `oncall`),
+    /// resolved when the step fires: the notification names that person instead, or the
+    /// incident's owner when nobody is on call (or the schedule is unknown). The fired timer
+    /// keeps this recipient; the notification keeps who was paged.
+    OnCall(String),
 }
 
 impl fmt::Display for Recipient {
@@ -154,6 +176,7 @@ impl fmt::Display for Recipient {
             Recipient::Person(id) => write!(f, "{id}"),
             Recipient::Role(role) => write!(f, "every {role}"),
             Recipient::Channel(name) => write!(f, "#{name}"),
+            Recipient::OnCall(schedule) => write!(f, "whoever is on call in {schedule}"),
         }
     }
 }
@@ -397,6 +420,8 @@ pub struct Policy {
     /// Sorted by name (names are unique), so a check-in finds its heartbeat by binary search.
     heartbeats: Vec<Heartbeat>,
     languages: Languages,
+    #[cfg(feature = "oncall")]
+    schedules: Vec<crate::oncall::Schedule>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -414,6 +439,9 @@ struct PolicySpec {
     heartbeats: Vec<Heartbeat>,
     #[serde(default, skip_serializing_if = "Languages::is_default")]
     languages: Languages,
+    #[cfg(feature = "oncall")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    schedules: Vec<crate::oncall::Schedule>,
 }
 
 impl TryFrom<PolicySpec> for Policy {
@@ -429,7 +457,12 @@ impl TryFrom<PolicySpec> for Policy {
         for heartbeat in spec.heartbeats {
             policy = policy.with_heartbeat(heartbeat)?;
         }
-        policy.with_languages(spec.languages)
+        let policy = policy.with_languages(spec.languages)?;
+        #[cfg(feature = "oncall")]
+        let policy = policy.with_schedules(spec.schedules)?;
+        // Without the feature, a chain that names a schedule is refused here.
+        policy.check_schedules()?;
+        Ok(policy)
     }
 }
 
@@ -443,6 +476,8 @@ impl From<Policy> for PolicySpec {
             playbooks: p.playbooks,
             heartbeats: p.heartbeats,
             languages: p.languages,
+            #[cfg(feature = "oncall")]
+            schedules: p.schedules,
         }
     }
 }
@@ -474,7 +509,112 @@ impl Policy {
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
             languages: Languages::default(),
+            #[cfg(feature = "oncall")]
+            schedules: Vec::new(),
         })
+    }
+
+    /// Replaces the on-call schedules (feature `oncall`) that escalation steps page through
+    /// [`Recipient::OnCall`].
+    ///
+    /// # Errors
+    /// [`PolicyError::DuplicateSchedule`] if two share a name;
+    /// [`PolicyError::UnknownSchedule`] if a step names a schedule not among them.
+    #[cfg(feature = "oncall")]
+    pub fn with_schedules(
+        mut self,
+        schedules: Vec<crate::oncall::Schedule>,
+    ) -> Result<Policy, PolicyError> {
+        let mut names = std::collections::BTreeSet::new();
+        for schedule in &schedules {
+            if !names.insert(schedule.name()) {
+                return Err(PolicyError::DuplicateSchedule {
+                    schedule: schedule.name().to_string(),
+                });
+            }
+        }
+        self.schedules = schedules;
+        self.check_schedules()?;
+        Ok(self)
+    }
+
+    /// The on-call schedule named `name` (feature `oncall`).
+    #[cfg(feature = "oncall")]
+    pub fn schedule(&self, name: &str) -> Option<&crate::oncall::Schedule> {
+        self.schedules.iter().find(|s| s.name() == name)
+    }
+
+    /// The on-call schedules (feature `oncall`).
+    #[cfg(feature = "oncall")]
+    pub fn schedules(&self) -> &[crate::oncall::Schedule] {
+        &self.schedules
+    }
+
+    /// Who a recipient is at `at`: whoever is on call for [`Recipient::OnCall`] (the
+    /// incident's owner when nobody is, or the schedule is unknown), itself otherwise.
+    pub(crate) fn resolve_recipient(
+        &self,
+        recipient: &Recipient,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Recipient {
+        match recipient {
+            Recipient::OnCall(name) => {
+                #[cfg(feature = "oncall")]
+                if let Some(person) = self.schedule(name).and_then(|s| s.on_call_at(at)) {
+                    return Recipient::Person(person.to_string());
+                }
+                let _ = (name, at);
+                Recipient::IncidentOwner
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The names of the on-call schedules the policy has (none without the feature `oncall`).
+    fn schedule_names(&self) -> Vec<&str> {
+        #[cfg(feature = "oncall")]
+        return self
+            .schedules
+            .iter()
+            .map(crate::oncall::Schedule::name)
+            .collect();
+        #[cfg(not(feature = "oncall"))]
+        Vec::new()
+    }
+
+    /// Checks that every escalation step that pages whoever is on call names a schedule the
+    /// policy has.
+    ///
+    /// [`Policy::new`] and [`Policy::with_service_override`] take chains before the schedules
+    /// are known, so they do not check this; deserialising a policy does, and so does
+    /// replacing its schedules (feature `oncall`). A step whose schedule is missing at run
+    /// time pages the incident's owner.
+    ///
+    /// # Errors
+    /// [`PolicyError::UnknownSchedule`] for the first such step.
+    pub fn check_schedules(&self) -> Result<(), PolicyError> {
+        let known = self.schedule_names();
+        let chains = self
+            .severities
+            .iter()
+            .chain(self.services.values().flat_map(|m| m.iter()))
+            .filter_map(|(severity, t)| t.escalation.as_ref().map(|c| (*severity, c)));
+        for (severity, chain) in chains {
+            for (i, step) in chain.steps.iter().enumerate() {
+                for recipient in &step.notify {
+                    if let Recipient::OnCall(schedule) = recipient
+                        && !known.contains(&schedule.as_str())
+                    {
+                        return Err(PolicyError::UnknownSchedule {
+                            severity,
+                            step: i + 1,
+                            schedule: schedule.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the targets for `severity` incidents of `service`.
@@ -598,6 +738,8 @@ impl Policy {
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
             languages: Languages::default(),
+            #[cfg(feature = "oncall")]
+            schedules: Vec::new(),
         }
     }
 
@@ -791,7 +933,7 @@ impl Languages {
         match recipient {
             Recipient::IncidentOwner => owner.map_or(self.shop.as_str(), |o| self.of_person(o)),
             Recipient::Person(id) => self.of_person(id),
-            Recipient::Role(_) => &self.shop,
+            Recipient::Role(_) | Recipient::OnCall(_) => &self.shop,
             Recipient::Channel(name) => self.channels.get(name).unwrap_or(&self.shop),
         }
     }

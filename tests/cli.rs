@@ -478,7 +478,7 @@ fn show_reads_a_history_that_cannot_be_replayed_as_stored_with_exit_code_3() {
         "{shown}"
     );
     let timeline = shown["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 68);
+    assert_eq!(timeline.len(), 69);
     assert_eq!(timeline[0]["actor"]["name"], "נועה");
     assert_eq!(
         timeline[0]["change"]["title"],
@@ -508,7 +508,7 @@ fn export_of_the_fixture_is_its_jsonl_fixture() {
     assert_eq!(out.get_output().stdout, expected);
     assert_eq!(
         String::from_utf8_lossy(&out.get_output().stderr),
-        "Exported 68 event(s) of 1 incident(s).\n"
+        "Exported 69 event(s) of 1 incident(s).\n"
     );
 
     let file = tmp.path().join("out.jsonl");
@@ -517,7 +517,7 @@ fn export_of_the_fixture_is_its_jsonl_fixture() {
         .assert()
         .success();
     let summary = json(&out.get_output().stdout);
-    assert_eq!(summary["events"], 68);
+    assert_eq!(summary["events"], 69);
     assert_eq!(summary["incidents"], 1);
     assert_eq!(std::fs::read(&file).unwrap(), expected);
 }
@@ -536,7 +536,7 @@ fn import_into_an_empty_store_then_export_is_the_same() {
     let summary = json(&out.get_output().stdout);
     assert_eq!(
         (summary["events"].as_u64(), summary["incidents"].as_u64()),
-        (Some(68), Some(1))
+        (Some(69), Some(1))
     );
     let out = incidents(path_str(&piped)).arg("export").assert().success();
     assert_eq!(out.get_output().stdout, expected);
@@ -546,7 +546,7 @@ fn import_into_an_empty_store_then_export_is_the_same() {
         .args(["import", path_str(&fixture_jsonl())])
         .assert()
         .success()
-        .stdout("Imported 68 event(s) of 1 incident(s).\n");
+        .stdout("Imported 69 event(s) of 1 incident(s).\n");
     let out = incidents(path_str(&named)).arg("export").assert().success();
     assert_eq!(out.get_output().stdout, expected);
     // The shop's store round-trips too, and replays the same.
@@ -601,7 +601,7 @@ fn backup_then_verify_the_backup() {
     );
     let done = json(&out.get_output().stdout);
     assert_eq!(done["segments"], 1);
-    assert_eq!(done["bytes"], 16_588);
+    assert_eq!(done["bytes"], 16_803);
 
     let out = incidents(path_str(&dest))
         .args(["--json", "verify"])
@@ -609,7 +609,7 @@ fn backup_then_verify_the_backup() {
         .success();
     let verified = json(&out.get_output().stdout);
     assert_eq!(verified["problems"], Value::Array(Vec::new()));
-    assert_eq!(verified["events"], 68);
+    assert_eq!(verified["events"], 69);
     assert!(verified["manifest"].is_object(), "{verified}");
     incidents(path_str(&dest))
         .arg("verify")

@@ -128,6 +128,52 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
+        // Whoever is on call is resolved now, and the notification names them: the timeline
+        // keeps who was paged even after the schedule changes (the fired timer keeps the
+        // schedule). Resolved before the text is made, so it is in the person's language.
+        let resolved;
+        let timer = match timer {
+            crate::lifecycle::Timer::Escalation {
+                cycle,
+                round,
+                step,
+                notify,
+            } if notify
+                .iter()
+                .any(|r| matches!(r, crate::policy::Recipient::OnCall(_))) =>
+            {
+                resolved = crate::lifecycle::Timer::Escalation {
+                    cycle: *cycle,
+                    round: *round,
+                    step: *step,
+                    notify: notify
+                        .iter()
+                        .map(|r| self.policy.resolve_recipient(r, now))
+                        .collect(),
+                };
+                &resolved
+            }
+            other => other,
+        };
+        let mut notifications = self.timer_notifications_as_named(incident, timer, channel, now);
+        // And in any audience a notification names on its own.
+        for notification in &mut notifications {
+            if let crate::lifecycle::Audience::Recipients(recipients) = &mut notification.audience {
+                for recipient in recipients.iter_mut() {
+                    *recipient = self.policy.resolve_recipient(recipient, now);
+                }
+            }
+        }
+        notifications
+    }
+
+    fn timer_notifications_as_named(
+        &self,
+        incident: &Incident,
+        timer: &crate::lifecycle::Timer,
+        channel: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Vec<crate::lifecycle::Notification> {
         #[cfg(feature = "l10n")]
         if let Some(localizer) = self.localizer() {
             return localizer.for_timer(incident, timer, channel.as_deref(), now);

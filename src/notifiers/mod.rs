@@ -91,7 +91,9 @@ where
 ///   owns each incident; a closure route that asks the desk can);
 /// - [`Audience::Customers`] to the [`customer`](Self::customer) destinations;
 /// - [`Recipient::Person`], [`Recipient::Role`] and [`Recipient::Channel`] to the
-///   destinations added for that id, role or channel name.
+///   destinations added for that id, role or channel name;
+/// - [`Recipient::OnCall`] never reaches a notifier from the desk (it names the person then);
+///   one built by hand goes to the owner destinations.
 ///
 /// Destinations come out in the order added, each once. A recipient the directory does not
 /// know is skipped with a log warning; if nobody is left the notifier fails permanently.
@@ -189,7 +191,8 @@ impl<T: Clone + PartialEq> Directory<T> {
             Audience::Recipients(recipients) => {
                 for recipient in recipients {
                     let found = match recipient {
-                        Recipient::IncidentOwner => Some(&self.owner),
+                        // The desk resolves `OnCall` before a notification is requested.
+                        Recipient::IncidentOwner | Recipient::OnCall(_) => Some(&self.owner),
                         Recipient::Person(id) => self.people.get(id),
                         Recipient::Role(role) => self.roles.get(role),
                         Recipient::Channel(name) => self.channels.get(name),

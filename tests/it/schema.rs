@@ -556,6 +556,20 @@ pub fn every_shape() -> Vec<Event> {
         push(Role::System, Change::TimerFired { timer });
     }
 
+    // An escalation step that pages whoever is on call (#17): the timer keeps the schedule,
+    // the notification names who was paged.
+    push(
+        Role::System,
+        Change::TimerFired {
+            timer: Timer::Escalation {
+                cycle: 0,
+                round: 0,
+                step: 1,
+                notify: vec![Recipient::OnCall("tills".into())],
+            },
+        },
+    );
+
     changes
         .into_iter()
         .enumerate()

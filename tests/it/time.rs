@@ -327,6 +327,52 @@ fn policies_are_plain_data_validated_on_deserialisation() {
     );
 }
 
+/// A step that pages whoever is on call needs a schedule of that name: a policy without one
+/// (every policy, without the feature `oncall`) is refused when read, and `check_schedules`
+/// says so; run anyway, the step pages the owner, and the notification records that.
+#[test]
+fn a_step_paging_an_unknown_on_call_schedule_is_refused_on_read_and_pages_the_owner() {
+    let mut targets = cafe_targets(Hours::AroundTheClock, None);
+    if let Some(chain) = &mut targets.escalation {
+        chain.steps[0].notify = vec![Recipient::OnCall("tills".into())];
+    }
+    let policy = Policy::new(
+        Calendar::always_open(),
+        BTreeMap::from([(Severity::High, targets)]),
+    )
+    .unwrap();
+    assert!(matches!(
+        policy.check_schedules(),
+        Err(PolicyError::UnknownSchedule { step: 1, .. })
+    ));
+    let json = serde_json::to_string(&policy).unwrap();
+    let err = serde_json::from_str::<Policy>(&json).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no on-call schedule named \"tills\""),
+        "{err}"
+    );
+
+    let clock = ManualClock::new(t0());
+    let desk = desk_with(policy, &clock);
+    let new = NewIncident::new("Till down", Severity::High, "POS", Source::StaffReport).unwrap();
+    let id = desk.open(&owner(), new).unwrap().id;
+    desk.tick(t0()).unwrap();
+    let audiences: Vec<Audience> = desk
+        .history(id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.change {
+            Change::NotificationRequested { notification } => Some(notification.audience),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        audiences,
+        vec![Audience::Recipients(vec![Recipient::IncidentOwner])]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // SLA status, pauses, reopening
 

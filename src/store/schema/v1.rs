@@ -458,6 +458,7 @@ enum RecipientRecord<'a> {
     Person(#[serde(borrow)] Cow<'a, str>),
     Role(RoleRecord),
     Channel(#[serde(borrow)] Cow<'a, str>),
+    OnCall(#[serde(borrow)] Cow<'a, str>),
 }
 
 /// An [`Audience`].
@@ -901,6 +902,7 @@ impl<'a> RecipientRecord<'a> {
             Recipient::Person(id) => RecipientRecord::Person(s(id)),
             Recipient::Role(role) => RecipientRecord::Role(RoleRecord::of(*role)),
             Recipient::Channel(name) => RecipientRecord::Channel(s(name)),
+            Recipient::OnCall(schedule) => RecipientRecord::OnCall(s(schedule)),
         }
     }
 }
@@ -1321,6 +1323,7 @@ impl RecipientRecord<'_> {
             RecipientRecord::Person(id) => Recipient::Person(id.into_owned()),
             RecipientRecord::Role(role) => Recipient::Role(role.into_role()),
             RecipientRecord::Channel(name) => Recipient::Channel(name.into_owned()),
+            RecipientRecord::OnCall(schedule) => Recipient::OnCall(schedule.into_owned()),
         }
     }
 }

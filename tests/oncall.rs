@@ -1,0 +1,661 @@
+//! On-call schedules (#17): rotations across clock changes, layers, overrides, swaps, gaps,
+//! an escalation step paging whoever is on call, the iCalendar round trip, and a property
+//! test of the final schedule.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Asia::Jerusalem;
+use incidents::lifecycle::{Audience, Timer};
+use incidents::oncall::{
+    Hours, Layer, Override, Restriction, Rotation, Schedule, ScheduleChange, ScheduleError,
+    ScheduleWarning, Shift, ShiftSource, Swap, shifts_from_ical,
+};
+use incidents::policy::{Chain, OutsideHours, PolicyError, Recipient, Rounds, Step, Targets};
+use incidents::{
+    Actor, Change, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, Source,
+};
+use proptest::prelude::*;
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn time(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+fn dana() -> Actor {
+    Actor::new("dana", "Dana", Role::Owner).unwrap()
+}
+
+fn layer(name: &str, people: &[&str], length: Rotation, handoff: NaiveTime) -> Layer {
+    Layer {
+        name: name.into(),
+        people: people.iter().map(|p| p.to_string()).collect(),
+        length,
+        handoff,
+        // A Sunday.
+        starts: date(2026, 3, 22),
+        restriction: None,
+    }
+}
+
+/// Dana and Omer take weeks in turn, handing over on Sunday at 07:00 in Jerusalem.
+fn weekly() -> Schedule {
+    Schedule::new(
+        "tills",
+        Jerusalem,
+        vec![layer(
+            "week",
+            &["dana", "omer"],
+            Rotation::Weeks(1),
+            time(7, 0),
+        )],
+    )
+    .unwrap()
+}
+
+fn shift(person: &str, start: DateTime<Utc>, end: DateTime<Utc>, source: ShiftSource) -> Shift {
+    Shift {
+        person: person.into(),
+        start,
+        end,
+        source,
+    }
+}
+
+fn week() -> ShiftSource {
+    ShiftSource::Layer("week".into())
+}
+
+#[test]
+fn weekly_sunday_handoff_in_jerusalem_across_both_clock_changes() {
+    let s = weekly();
+    // Clocks go forward on Friday 27 March 2026 (+02 to +03): the week that holds it is an
+    // hour shorter, and the next handoff is 07:00 summer time, 04:00 UTC.
+    assert_eq!(
+        s.shifts(utc(2026, 3, 22, 0, 0), utc(2026, 4, 5, 4, 0)),
+        vec![
+            shift(
+                "dana",
+                utc(2026, 3, 22, 5, 0),
+                utc(2026, 3, 29, 4, 0),
+                week()
+            ),
+            shift(
+                "omer",
+                utc(2026, 3, 29, 4, 0),
+                utc(2026, 4, 5, 4, 0),
+                week()
+            ),
+        ]
+    );
+    // Clocks go back on Sunday 25 October 2026 at 02:00, before that day's 07:00 handoff: the
+    // week before it is an hour longer, and the handoff is 07:00 winter time, 05:00 UTC.
+    assert_eq!(
+        s.shifts(utc(2026, 10, 18, 0, 0), utc(2026, 11, 1, 5, 0)),
+        vec![
+            shift(
+                "omer",
+                utc(2026, 10, 18, 0, 0),
+                utc(2026, 10, 18, 4, 0),
+                week()
+            ),
+            shift(
+                "dana",
+                utc(2026, 10, 18, 4, 0),
+                utc(2026, 10, 25, 5, 0),
+                week()
+            ),
+            shift(
+                "omer",
+                utc(2026, 10, 25, 5, 0),
+                utc(2026, 11, 1, 5, 0),
+                week()
+            ),
+        ]
+    );
+    assert_eq!(s.on_call_at(utc(2026, 10, 25, 4, 59)), Some("dana"));
+    assert_eq!(s.on_call_at(utc(2026, 10, 25, 5, 0)), Some("omer"));
+    // Before the rotation's anchor, nobody.
+    assert_eq!(s.on_call_at(utc(2026, 3, 22, 4, 59)), None);
+}
+
+/// Dana on weekdays, Noa over the Israeli weekend (Friday and Saturday), every day one layer.
+fn weekend_over_weekdays() -> Schedule {
+    let mut weekend = layer("weekend", &["noa"], Rotation::Days(1), time(0, 0));
+    weekend.restriction = Some(Restriction {
+        opening_hours: None,
+        weekdays: vec![Weekday::Fri, Weekday::Sat],
+        hours: None,
+    });
+    Schedule::new(
+        "tills",
+        Jerusalem,
+        vec![
+            layer("week", &["dana"], Rotation::Weeks(1), time(0, 0)),
+            weekend,
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_weekend_layer_overrides_the_weekday_layer() {
+    let s = weekend_over_weekdays();
+    // Thursday 2 April to Sunday 5 April 2026, midnight to midnight in Jerusalem (+03).
+    assert_eq!(
+        s.shifts(utc(2026, 4, 1, 21, 0), utc(2026, 4, 4, 21, 0)),
+        vec![
+            shift(
+                "dana",
+                utc(2026, 4, 1, 21, 0),
+                utc(2026, 4, 2, 21, 0),
+                week()
+            ),
+            shift(
+                "noa",
+                utc(2026, 4, 2, 21, 0),
+                utc(2026, 4, 4, 21, 0),
+                ShiftSource::Layer("weekend".into())
+            ),
+        ]
+    );
+    assert_eq!(s.on_call_at(utc(2026, 4, 4, 21, 0)), Some("dana"));
+}
+
+#[test]
+fn a_layer_within_opening_hours_leaves_holidays_to_the_layer_below() {
+    // Noa takes the till while the shop is open, 09:00–17:00 Sunday to Thursday; Dana the rest,
+    // and all of the Passover holiday (2 April 2026, a Thursday).
+    let shop = incidents::Calendar::weekly(Jerusalem)
+        .open(
+            [
+                Weekday::Sun,
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+            ],
+            "09:00",
+            "17:00",
+        )
+        .unwrap()
+        .holiday(date(2026, 4, 2));
+    let mut open = layer("open", &["noa"], Rotation::Weeks(1), time(0, 0));
+    open.restriction = Some(Restriction {
+        opening_hours: Some(shop),
+        ..Restriction::default()
+    });
+    let s = Schedule::new(
+        "tills",
+        Jerusalem,
+        vec![
+            layer("week", &["dana"], Rotation::Weeks(1), time(0, 0)),
+            open,
+        ],
+    )
+    .unwrap();
+    let opened = ShiftSource::Layer("open".into());
+    assert_eq!(
+        s.shifts(utc(2026, 3, 31, 21, 0), utc(2026, 4, 2, 21, 0)),
+        vec![
+            shift(
+                "dana",
+                utc(2026, 3, 31, 21, 0),
+                utc(2026, 4, 1, 6, 0),
+                week()
+            ),
+            shift("noa", utc(2026, 4, 1, 6, 0), utc(2026, 4, 1, 14, 0), opened),
+            shift(
+                "dana",
+                utc(2026, 4, 1, 14, 0),
+                utc(2026, 4, 2, 21, 0),
+                week()
+            ),
+        ]
+    );
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), s);
+}
+
+#[test]
+fn an_override_during_a_holiday_is_recorded_with_who_made_it() {
+    let mut s = weekly();
+    // Passover eve, 1 April 2026: Avi covers the evening for Omer.
+    let cover = Override {
+        person: "avi".into(),
+        from: utc(2026, 4, 1, 15, 0),
+        until: utc(2026, 4, 2, 5, 0),
+        by: dana(),
+        at: utc(2026, 3, 20, 9, 0),
+    };
+    s.record(ScheduleChange::Override(cover.clone())).unwrap();
+    assert_eq!(s.on_call_at(utc(2026, 4, 1, 14, 59)), Some("omer"));
+    assert_eq!(s.on_call_at(utc(2026, 4, 1, 15, 0)), Some("avi"));
+    assert_eq!(s.on_call_at(utc(2026, 4, 2, 5, 0)), Some("omer"));
+    assert_eq!(
+        s.shifts(utc(2026, 4, 1, 0, 0), utc(2026, 4, 3, 0, 0)),
+        vec![
+            shift(
+                "omer",
+                utc(2026, 4, 1, 0, 0),
+                utc(2026, 4, 1, 15, 0),
+                week()
+            ),
+            shift(
+                "avi",
+                utc(2026, 4, 1, 15, 0),
+                utc(2026, 4, 2, 5, 0),
+                ShiftSource::Override
+            ),
+            shift("omer", utc(2026, 4, 2, 5, 0), utc(2026, 4, 3, 0, 0), week()),
+        ]
+    );
+    assert_eq!(s.changes(), &[ScheduleChange::Override(cover.clone())]);
+    // A second override of an overlapping period is refused, and nothing is recorded.
+    let clash = Override {
+        person: "noa".into(),
+        from: utc(2026, 4, 2, 4, 0),
+        until: utc(2026, 4, 2, 8, 0),
+        ..cover
+    };
+    assert!(matches!(
+        s.record(ScheduleChange::Override(clash)),
+        Err(ScheduleError::OverlappingOverride { .. })
+    ));
+    assert_eq!(s.changes().len(), 1);
+    // The changes survive serde, with who made them.
+    let json = serde_json::to_string(&s).unwrap();
+    let back: Schedule = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(back.changes().len(), 1);
+}
+
+#[test]
+fn a_swap_exchanges_turns_for_its_period() {
+    let mut s = weekly();
+    // Omer takes Dana's week from 5 April (she would take one of his in return, but the swap
+    // covers only that week).
+    s.record(ScheduleChange::Swap(Swap {
+        a: "dana".into(),
+        b: "omer".into(),
+        from: utc(2026, 4, 5, 4, 0),
+        until: utc(2026, 4, 12, 4, 0),
+        by: dana(),
+        at: utc(2026, 3, 30, 8, 0),
+    }))
+    .unwrap();
+    let swapped = ShiftSource::Swap("week".into());
+    assert_eq!(
+        s.shifts(utc(2026, 3, 29, 4, 0), utc(2026, 4, 19, 4, 0)),
+        vec![
+            shift(
+                "omer",
+                utc(2026, 3, 29, 4, 0),
+                utc(2026, 4, 5, 4, 0),
+                week()
+            ),
+            shift(
+                "omer",
+                utc(2026, 4, 5, 4, 0),
+                utc(2026, 4, 12, 4, 0),
+                swapped
+            ),
+            shift(
+                "omer",
+                utc(2026, 4, 12, 4, 0),
+                utc(2026, 4, 19, 4, 0),
+                week()
+            ),
+        ]
+    );
+    assert_eq!(
+        s.record(ScheduleChange::Swap(Swap {
+            a: "dana".into(),
+            b: "dana".into(),
+            from: utc(2026, 5, 1, 0, 0),
+            until: utc(2026, 5, 2, 0, 0),
+            by: dana(),
+            at: utc(2026, 3, 30, 8, 0),
+        })),
+        Err(ScheduleError::SwapWithSelf)
+    );
+}
+
+#[test]
+fn gaps_and_unreachable_people_are_reported() {
+    let mut day = layer("day", &["dana", "omer"], Rotation::Days(1), time(9, 0));
+    day.restriction = Some(Restriction {
+        opening_hours: None,
+        weekdays: Vec::new(),
+        hours: Some(Hours {
+            from: time(9, 0),
+            until: time(17, 0),
+        }),
+    });
+    let s = Schedule::new("tills", Jerusalem, vec![day]).unwrap();
+    // Monday 6 April 2026, midnight to midnight in Jerusalem (+03).
+    let warnings = s.check(utc(2026, 4, 5, 21, 0), utc(2026, 4, 6, 21, 0), |p| {
+        p == "dana"
+    });
+    assert_eq!(
+        warnings,
+        vec![
+            ScheduleWarning::Gap {
+                from: utc(2026, 4, 5, 21, 0),
+                until: utc(2026, 4, 6, 6, 0)
+            },
+            ScheduleWarning::Gap {
+                from: utc(2026, 4, 6, 14, 0),
+                until: utc(2026, 4, 6, 21, 0)
+            },
+            ScheduleWarning::Unreachable {
+                person: "omer".into(),
+                from: utc(2026, 4, 6, 6, 0)
+            },
+        ]
+    );
+    assert_eq!(
+        warnings[0].to_string(),
+        "nobody is on call from 2026-04-05 21:00:00 UTC until 2026-04-06 06:00:00 UTC"
+    );
+}
+
+#[test]
+fn invalid_schedules_are_refused_with_a_typed_error() {
+    let base = layer("week", &["dana"], Rotation::Weeks(1), time(7, 0));
+    let with = |f: fn(&mut Layer)| {
+        let mut l = base.clone();
+        f(&mut l);
+        Schedule::new("tills", Jerusalem, vec![l])
+    };
+    assert_eq!(
+        Schedule::new(" ", Jerusalem, vec![base.clone()]),
+        Err(ScheduleError::EmptyName)
+    );
+    assert_eq!(
+        with(|l| l.name.clear()),
+        Err(ScheduleError::EmptyLayerName { index: 0 })
+    );
+    assert!(matches!(
+        with(|l| l.people.clear()),
+        Err(ScheduleError::NoPeople { .. })
+    ));
+    assert!(matches!(
+        with(|l| l.length = Rotation::Days(0)),
+        Err(ScheduleError::ZeroLength { .. })
+    ));
+    assert!(matches!(
+        with(|l| {
+            l.restriction = Some(Restriction {
+                opening_hours: None,
+                weekdays: Vec::new(),
+                hours: Some(Hours {
+                    from: time(9, 0),
+                    until: time(9, 0),
+                }),
+            })
+        }),
+        Err(ScheduleError::BadHours { .. })
+    ));
+    // Deserialising validates too.
+    let json = r#"{"name":"tills","zone":"Asia/Jerusalem","layers":[{"name":"week","people":[],
+        "length":{"weeks":1},"handoff":"07:00:00","starts":"2026-03-22"}]}"#;
+    assert!(serde_json::from_str::<Schedule>(json).is_err());
+}
+
+fn paging_policy(schedules: Vec<Schedule>) -> Result<Policy, PolicyError> {
+    let targets = Targets {
+        escalation: Some(Chain {
+            steps: vec![Step {
+                after: Duration::minutes(5),
+                notify: vec![Recipient::OnCall("tills".into())],
+                channel: Some("sms".into()),
+            }],
+            rounds: Rounds::Once,
+            repeat_from: 0,
+            repeat_pause: Duration::minutes(15),
+            outside_hours: OutsideHours::default(),
+        }),
+        ..Targets::none()
+    };
+    Policy::new(
+        incidents::Calendar::always_open_in(Jerusalem),
+        BTreeMap::from([(Severity::High, targets)]),
+    )?
+    .with_schedules(schedules)
+}
+
+#[test]
+fn a_policy_must_know_the_schedule_a_step_pages() {
+    assert!(matches!(
+        paging_policy(Vec::new()),
+        Err(PolicyError::UnknownSchedule { step: 1, .. })
+    ));
+    assert!(matches!(
+        paging_policy(vec![weekly(), weekly()]),
+        Err(PolicyError::DuplicateSchedule { .. })
+    ));
+    let policy = paging_policy(vec![weekly()]).unwrap();
+    let json = serde_json::to_string(&policy).unwrap();
+    assert_eq!(serde_json::from_str::<Policy>(&json).unwrap(), policy);
+    let without = json.replace(r#""schedules""#, r#""unused""#);
+    assert!(serde_json::from_str::<Policy>(&without).is_err());
+}
+
+/// The audiences of the notifications an incident opened at `opened` gets from its first
+/// escalation step, and the recipients its fired timer names.
+fn page(schedule: Schedule, opened: DateTime<Utc>) -> (Vec<Audience>, Vec<Recipient>) {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(opened);
+    let desk = Desk::builder(&store, &clock)
+        .policy(paging_policy(vec![schedule]).unwrap())
+        .build()
+        .unwrap();
+    let new = NewIncident::new(
+        "Tills offline",
+        Severity::High,
+        "tills",
+        Source::StaffReport,
+    )
+    .unwrap();
+    let id = desk.open(&dana(), new).unwrap().id;
+    let fires = opened + Duration::minutes(5);
+    clock.set(fires);
+    desk.tick(fires).unwrap();
+    let mut audiences = Vec::new();
+    let mut named = Vec::new();
+    for event in desk.history(id).unwrap() {
+        match event.change {
+            Change::NotificationRequested { notification } => audiences.push(notification.audience),
+            Change::TimerFired {
+                timer: Timer::Escalation { notify, .. },
+            } => named.extend(notify),
+            _ => {}
+        }
+    }
+    (audiences, named)
+}
+
+#[test]
+fn an_escalation_step_during_an_override_pages_the_override_and_the_event_names_them() {
+    let mut s = weekly();
+    s.record(ScheduleChange::Override(Override {
+        person: "avi".into(),
+        from: utc(2026, 4, 1, 15, 0),
+        until: utc(2026, 4, 2, 5, 0),
+        by: dana(),
+        at: utc(2026, 3, 20, 9, 0),
+    }))
+    .unwrap();
+    let (audiences, named) = page(s.clone(), utc(2026, 4, 1, 20, 0));
+    assert_eq!(
+        audiences,
+        vec![Audience::Recipients(vec![Recipient::Person("avi".into())])]
+    );
+    assert_eq!(named, vec![Recipient::OnCall("tills".into())]);
+    // Outside the override, the rotation's person.
+    let (audiences, _) = page(s, utc(2026, 4, 2, 6, 0));
+    assert_eq!(
+        audiences,
+        vec![Audience::Recipients(vec![Recipient::Person("omer".into())])]
+    );
+}
+
+#[test]
+fn nobody_on_call_pages_the_owner() {
+    // Before the rotation starts, nobody is on call.
+    let (audiences, _) = page(weekly(), utc(2026, 3, 1, 12, 0));
+    assert_eq!(
+        audiences,
+        vec![Audience::Recipients(vec![Recipient::IncidentOwner])]
+    );
+}
+
+#[test]
+fn the_ical_export_parses_back_to_the_final_schedule() {
+    let mut s = weekend_over_weekdays();
+    s.record(ScheduleChange::Override(Override {
+        person: "avi".into(),
+        from: utc(2026, 4, 1, 15, 0),
+        until: utc(2026, 4, 2, 5, 0),
+        by: dana(),
+        at: utc(2026, 3, 20, 9, 0),
+    }))
+    .unwrap();
+    let (from, until) = (utc(2026, 3, 20, 0, 0), utc(2026, 4, 20, 0, 0));
+    let stamp = utc(2026, 3, 20, 9, 0);
+    let text = s.to_ical(from, until, stamp);
+    let shifts = s.shifts(from, until);
+    assert_eq!(shifts_from_ical(&text).unwrap(), shifts);
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), shifts.len());
+    // Stable: the same schedule gives the same text, UIDs included; a later export that
+    // starts elsewhere keeps the UIDs of the shifts they share.
+    assert_eq!(s.to_ical(from, until, stamp), text);
+    let uid = s.shift_uid(&shifts[3]);
+    assert!(text.contains(&format!("UID:{uid}")), "{text}");
+    let later = s.to_ical(shifts[3].start, until, stamp);
+    assert!(later.contains(&format!("UID:{uid}")));
+    let uids: std::collections::BTreeSet<_> = shifts.iter().map(|x| s.shift_uid(x)).collect();
+    assert_eq!(uids.len(), shifts.len());
+}
+
+#[test]
+fn the_ical_round_trip_keeps_names_with_commas_semicolons_and_long_lines() {
+    let name = "weekdays, mornings; \\ the long layer name that a calendar line has to fold over";
+    let s = Schedule::new(
+        "tills; north, south",
+        Jerusalem,
+        vec![layer(
+            name,
+            &["dana@shop.example", "o'neil+pager@shop.example"],
+            Rotation::Days(1),
+            time(7, 30),
+        )],
+    )
+    .unwrap();
+    let (from, until) = (utc(2026, 3, 25, 0, 0), utc(2026, 4, 1, 0, 0));
+    let text = s.to_ical(from, until, from);
+    assert_eq!(shifts_from_ical(&text).unwrap(), s.shifts(from, until));
+}
+
+fn arb_layer() -> impl Strategy<Value = Layer> {
+    (
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "d"]), 1..4),
+        prop_oneof![
+            (1u32..4).prop_map(Rotation::Days),
+            (1u32..3).prop_map(Rotation::Weeks)
+        ],
+        (0u32..24, prop::sample::select(vec![0u32, 30])),
+        0i64..30,
+        prop::option::of((
+            prop::collection::vec(
+                prop::sample::select(vec![Weekday::Mon, Weekday::Fri, Weekday::Sat, Weekday::Sun]),
+                0..3,
+            ),
+            prop::option::of(((0u32..24), (0u32..24))),
+        )),
+    )
+        .prop_map(|(people, length, (h, m), start, restriction)| Layer {
+            name: format!("l{h}{m}"),
+            people: people.into_iter().map(String::from).collect(),
+            length,
+            handoff: time(h, m),
+            starts: date(2026, 3, 10) + Duration::days(start),
+            restriction: restriction.map(|(weekdays, hours)| Restriction {
+                opening_hours: None,
+                weekdays,
+                hours: hours.filter(|(a, b)| a != b).map(|(a, b)| Hours {
+                    from: time(a, 0),
+                    until: time(b, 0),
+                }),
+            }),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Around both clock changes in Jerusalem: the shifts never overlap, and `on_call_at`
+    /// agrees with them at every boundary (and just before it).
+    #[test]
+    fn the_final_schedule_has_one_person_at_a_time(
+        layers in prop::collection::vec(arb_layer(), 1..4),
+        overrides in prop::collection::vec((0i64..400, 1i64..48, prop::sample::select(vec!["x", "y"])), 0..4),
+        swap in prop::option::of((0i64..400, 1i64..96)),
+        (month, day) in prop::sample::select(vec![(3u32, 18u32), (10, 16)]),
+    ) {
+        let mut s = Schedule::new("p", Jerusalem, layers).unwrap();
+        let base = utc(2026, month, day, 0, 0);
+        for (start, hours, person) in overrides {
+            let from = base + Duration::hours(start);
+            let _ = s.record(ScheduleChange::Override(Override {
+                person: person.into(),
+                from,
+                until: from + Duration::hours(hours),
+                by: dana(),
+                at: base,
+            }));
+        }
+        if let Some((start, hours)) = swap {
+            let from = base + Duration::hours(start);
+            s.record(ScheduleChange::Swap(Swap {
+                a: "a".into(),
+                b: "b".into(),
+                from,
+                until: from + Duration::hours(hours),
+                by: dana(),
+                at: base,
+            })).unwrap();
+        }
+        let (from, until) = (base, base + Duration::days(18));
+        let shifts = s.shifts(from, until);
+        for pair in shifts.windows(2) {
+            prop_assert!(pair[0].end <= pair[1].start, "{:?}", pair);
+        }
+        for x in &shifts {
+            prop_assert!(x.start < x.end && from <= x.start && x.end <= until);
+            prop_assert_eq!(s.on_call_at(x.start), Some(x.person.as_str()));
+            prop_assert_eq!(s.on_call_at(x.end - Duration::seconds(1)), Some(x.person.as_str()));
+            let next = shifts.iter().find(|y| y.start == x.end).map(|y| y.person.as_str());
+            if x.end < until {
+                prop_assert_eq!(s.on_call_at(x.end), next);
+            }
+        }
+        // Between shifts, nobody.
+        let mut covered = from;
+        for x in &shifts {
+            if covered < x.start {
+                prop_assert_eq!(s.on_call_at(covered), None);
+                prop_assert_eq!(s.on_call_at(x.start - Duration::seconds(1)), None);
+            }
+            covered = x.end;
+        }
+    }
+}
