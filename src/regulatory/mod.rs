@@ -108,8 +108,7 @@ impl Deadline {
     /// instant cannot be represented.
     pub fn due(self, aware: DateTime<Utc>, calendar: &Calendar) -> Option<DateTime<Utc>> {
         let tz = calendar.time_zone();
-        let local_days = |days: Vec<NaiveDate>| -> Option<DateTime<Utc>> {
-            let day = *days.last()?;
+        let local_day = |day: NaiveDate| -> Option<DateTime<Utc>> {
             let time = aware.with_timezone(&tz).time();
             let local = day.and_time(time);
             // A time skipped by a DST change is read an hour later; a repeated one, the
@@ -127,9 +126,9 @@ impl Deadline {
             Deadline::CalendarHours(h) | Deadline::Immediately { target_hours: h } => {
                 aware.checked_add_signed(Duration::hours(i64::from(h)))
             }
-            Deadline::CalendarDays(n) => local_days(vec![
-                start.checked_add_days(chrono::Days::new(u64::from(n)))?,
-            ]),
+            Deadline::CalendarDays(n) => {
+                local_day(start.checked_add_days(chrono::Days::new(u64::from(n)))?)
+            }
             Deadline::BusinessDays(n) => {
                 let mut day = start;
                 let mut counted = 0;
@@ -144,7 +143,7 @@ impl Deadline {
                     }
                 }
                 (counted == n).then_some(())?;
-                local_days(vec![day])
+                local_day(day)
             }
         }
     }
