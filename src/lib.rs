@@ -60,9 +60,9 @@
 //! - [`regulatory`] runs data-breach notice deadlines (GDPR, Israel, California, card brands,
 //!   NIS2: built in with feature `regulatory`, not legal advice) as timers, with an evidence
 //!   export.
-//! - `oncall` (feature `oncall`) holds on-call schedules (rotations in layers, overrides and
-//!   swaps recorded with who made them, an iCalendar export); an escalation step can page
-//!   whoever is on call.
+//! - [`oncall`] holds on-call schedules (rotations in layers, overrides and swaps recorded
+//!   with who made them; an iCalendar export with feature `oncall`); an escalation step or an
+//!   SLA warning can page whoever is on call.
 //!
 //! ## Where names live
 //!
@@ -109,7 +109,6 @@ pub mod limits;
 mod model;
 pub mod notifiers;
 pub mod notify;
-#[cfg(feature = "oncall")]
 pub mod oncall;
 pub mod people;
 pub mod policy;

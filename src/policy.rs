@@ -108,8 +108,7 @@ pub enum PolicyError {
         /// What is wrong.
         rule: String,
     },
-    /// An escalation step pages whoever is on call in a schedule the policy does not have
-    /// (without the feature `oncall`, a policy has no schedules).
+    /// An escalation step pages whoever is on call in a schedule the policy does not have.
     #[error("{severity} escalation step {step}: no on-call schedule named {schedule:?}")]
     UnknownSchedule {
         /// Which severity's chain.
@@ -162,7 +161,7 @@ pub enum Recipient {
     Role(Role),
     /// A channel the host knows (a chat room, a pager rotation, an SMS list).
     Channel(String),
-    /// Whoever is on call in the policy's on-call schedule of this name (feature `oncall`),
+    /// Whoever is on call in the policy's on-call schedule of this name,
     /// resolved when the step fires: the notification names that person instead, or the
     /// incident's owner when nobody is on call (or the schedule is unknown). The fired timer
     /// keeps this recipient; the notification keeps who was paged.
@@ -420,7 +419,6 @@ pub struct Policy {
     /// Sorted by name (names are unique), so a check-in finds its heartbeat by binary search.
     heartbeats: Vec<Heartbeat>,
     languages: Languages,
-    #[cfg(feature = "oncall")]
     schedules: Vec<crate::oncall::Schedule>,
 }
 
@@ -439,7 +437,6 @@ struct PolicySpec {
     heartbeats: Vec<Heartbeat>,
     #[serde(default, skip_serializing_if = "Languages::is_default")]
     languages: Languages,
-    #[cfg(feature = "oncall")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     schedules: Vec<crate::oncall::Schedule>,
 }
@@ -457,12 +454,10 @@ impl TryFrom<PolicySpec> for Policy {
         for heartbeat in spec.heartbeats {
             policy = policy.with_heartbeat(heartbeat)?;
         }
-        let policy = policy.with_languages(spec.languages)?;
-        #[cfg(feature = "oncall")]
-        let policy = policy.with_schedules(spec.schedules)?;
-        // Without the feature, a chain that names a schedule is refused here.
-        policy.check_schedules()?;
-        Ok(policy)
+        // Checks every step's schedule too.
+        policy
+            .with_languages(spec.languages)?
+            .with_schedules(spec.schedules)
     }
 }
 
@@ -476,7 +471,6 @@ impl From<Policy> for PolicySpec {
             playbooks: p.playbooks,
             heartbeats: p.heartbeats,
             languages: p.languages,
-            #[cfg(feature = "oncall")]
             schedules: p.schedules,
         }
     }
@@ -509,18 +503,16 @@ impl Policy {
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
             languages: Languages::default(),
-            #[cfg(feature = "oncall")]
             schedules: Vec::new(),
         })
     }
 
-    /// Replaces the on-call schedules (feature `oncall`) that escalation steps page through
+    /// Replaces the on-call schedules that escalation steps page through
     /// [`Recipient::OnCall`].
     ///
     /// # Errors
     /// [`PolicyError::DuplicateSchedule`] if two share a name;
     /// [`PolicyError::UnknownSchedule`] if a step names a schedule not among them.
-    #[cfg(feature = "oncall")]
     pub fn with_schedules(
         mut self,
         schedules: Vec<crate::oncall::Schedule>,
@@ -538,14 +530,12 @@ impl Policy {
         Ok(self)
     }
 
-    /// The on-call schedule named `name` (feature `oncall`).
-    #[cfg(feature = "oncall")]
+    /// The on-call schedule named `name`.
     pub fn schedule(&self, name: &str) -> Option<&crate::oncall::Schedule> {
         self.schedules.iter().find(|s| s.name() == name)
     }
 
-    /// The on-call schedules (feature `oncall`).
-    #[cfg(feature = "oncall")]
+    /// The on-call schedules.
     pub fn schedules(&self) -> &[crate::oncall::Schedule] {
         &self.schedules
     }
@@ -559,27 +549,21 @@ impl Policy {
     ) -> Recipient {
         match recipient {
             Recipient::OnCall(name) => {
-                #[cfg(feature = "oncall")]
                 if let Some(person) = self.schedule(name).and_then(|s| s.on_call_at(at)) {
                     return Recipient::Person(person.to_string());
                 }
-                let _ = (name, at);
                 Recipient::IncidentOwner
             }
             other => other.clone(),
         }
     }
 
-    /// The names of the on-call schedules the policy has (none without the feature `oncall`).
+    /// The names of the on-call schedules the policy has.
     fn schedule_names(&self) -> Vec<&str> {
-        #[cfg(feature = "oncall")]
-        return self
-            .schedules
+        self.schedules
             .iter()
             .map(crate::oncall::Schedule::name)
-            .collect();
-        #[cfg(not(feature = "oncall"))]
-        Vec::new()
+            .collect()
     }
 
     /// Checks that every escalation step that pages whoever is on call names a schedule the
@@ -587,7 +571,7 @@ impl Policy {
     ///
     /// [`Policy::new`] and [`Policy::with_service_override`] take chains before the schedules
     /// are known, so they do not check this; deserialising a policy does, and so does
-    /// replacing its schedules (feature `oncall`). A step whose schedule is missing at run
+    /// replacing its schedules. A step whose schedule is missing at run
     /// time pages the incident's owner.
     ///
     /// # Errors
@@ -738,7 +722,6 @@ impl Policy {
             playbooks: Vec::new(),
             heartbeats: Vec::new(),
             languages: Languages::default(),
-            #[cfg(feature = "oncall")]
             schedules: Vec::new(),
         }
     }

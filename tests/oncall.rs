@@ -1,15 +1,17 @@
 //! On-call schedules (#17): rotations across clock changes, layers, overrides, swaps, gaps,
-//! an escalation step paging whoever is on call, the iCalendar round trip, and a property
-//! test of the final schedule.
+//! an escalation step paging whoever is on call, the iCalendar round trip (feature `oncall`),
+//! and a property test of the final schedule.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Asia::Jerusalem;
 use incidents::lifecycle::{Audience, Timer};
+#[cfg(feature = "oncall")]
+use incidents::oncall::shifts_from_ical;
 use incidents::oncall::{
     Hours, Layer, Override, Restriction, Rotation, Schedule, ScheduleChange, ScheduleError,
-    ScheduleWarning, Shift, ShiftSource, Swap, shifts_from_ical,
+    ScheduleWarning, Shift, ShiftSource, Swap,
 };
 use incidents::policy::{Chain, OutsideHours, PolicyError, Recipient, Rounds, Step, Targets};
 use incidents::{
@@ -518,6 +520,7 @@ fn nobody_on_call_pages_the_owner() {
     );
 }
 
+#[cfg(feature = "oncall")]
 #[test]
 fn the_ical_export_parses_back_to_the_final_schedule() {
     let mut s = weekend_over_weekdays();
@@ -546,6 +549,7 @@ fn the_ical_export_parses_back_to_the_final_schedule() {
     assert_eq!(uids.len(), shifts.len());
 }
 
+#[cfg(feature = "oncall")]
 #[test]
 fn the_ical_round_trip_keeps_names_with_commas_semicolons_and_long_lines() {
     let name = "weekdays, mornings; \\ the long layer name that a calendar line has to fold over";

@@ -17,10 +17,10 @@
 //! schedule over a period; [`Schedule::check`] reports gaps (nobody on call) and people on call
 //! without a way to reach them. Time is always an argument.
 //!
-//! [`Schedule::to_ical`] exports the final schedule as iCalendar (RFC 5545, through the
-//! `icalendar` crate): one event per shift, with a UID derived from the schedule's name, the
+//! With the feature `oncall`, `Schedule::to_ical` exports the final schedule as iCalendar
+//! (RFC 5545, through the `icalendar` crate): one event per shift, with a UID derived from the schedule's name, the
 //! shift's source and its start, so a calendar app that subscribes updates its events instead
-//! of duplicating them. [`shifts_from_ical`] reads such an export back.
+//! of duplicating them. `shifts_from_ical` reads such an export back.
 //!
 //! Handoffs and restriction hours are wall-clock times in the schedule's zone. A wall-clock
 //! time that does not exist on a day (the hour skipped when clocks go forward) takes effect
@@ -37,9 +37,11 @@ use serde::{Deserialize, Serialize};
 use crate::Actor;
 use wall::{handoff_on, offset_secs, transition, wall_instants};
 
+#[cfg(feature = "oncall")]
 mod ical;
 mod wall;
 
+#[cfg(feature = "oncall")]
 pub use ical::{IcalError, shifts_from_ical};
 
 /// How long one person's turn in a [`Layer`] lasts.
