@@ -1,8 +1,11 @@
 //! A café's point-of-sale outage at the morning rush, on a durable `FileStore`.
 //!
-//! The café is open Monday to Saturday, 07:00–19:00 (Europe/London). At 08:10 on a Friday the
-//! till stops taking cards. The barista reports it; the POS playbook adds its checklist; the
-//! escalation chain pages the owner in the app and then on her phone until she acknowledges;
+//! The café is open Monday to Saturday, 07:00–19:00 (Europe/London). Maya (the owner) and Sam
+//! (her partner) take the pager in turns, a week each, handing over on Monday at 07:00. At
+//! 08:10 on a Friday the till stops taking cards. The barista reports it; the POS playbook adds
+//! its checklist; the escalation chain pages the owner in the app and then whoever is on call
+//! (this week: Maya) on their phone until someone acknowledges; SLA warnings go to whoever is
+//! on call too;
 //! customers see a notice; the POS vendor is called (the resolve clock pauses while the café
 //! waits on them); the fix lands; a review records what to change; the incident closes.
 //!
@@ -16,11 +19,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use incidents::intake::Reporter;
 use incidents::lifecycle::{Audience, Notification};
 use incidents::notify::DeliveryError;
+use incidents::oncall::{Layer, Rotation, Schedule};
 use incidents::people::{Playbook, PlaybookMatch, Review};
 use incidents::policy::{Chain, Hours, OutsideHours, Recipient, Rounds, Step, Targets};
 use incidents::sla::sla_status;
@@ -77,7 +81,7 @@ fn policy() -> Result<Policy, Box<dyn std::error::Error>> {
         escalation: Some(Chain {
             steps: vec![
                 step(0, Recipient::IncidentOwner, "app"),
-                step(5, Recipient::Person("maya-phone".into()), "sms"),
+                step(5, Recipient::OnCall(PAGER.into()), "sms"),
                 step(15, Recipient::Role(Role::Responder), "chat"),
             ],
             rounds: Rounds::UntilAcknowledged,
@@ -87,7 +91,22 @@ fn policy() -> Result<Policy, Box<dyn std::error::Error>> {
                 page_anyway_from: Some(Severity::Critical),
             },
         }),
+        // "Acknowledge soon" and "missed" warnings page the pager too, not only the owner.
+        warn: vec![Recipient::OnCall(PAGER.into())],
     };
+    // A week each, Maya first, handing over on Mondays at 07:00 café time.
+    let pager = Schedule::new(
+        PAGER,
+        Tz::Europe__London,
+        vec![Layer {
+            name: "weekly".into(),
+            people: vec!["maya".into(), "sam".into()],
+            length: Rotation::Weeks(1),
+            handoff: NaiveTime::from_hms_opt(7, 0, 0).ok_or("07:00")?,
+            starts: NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("a Monday")?,
+            restriction: None,
+        }],
+    )?;
     let pos_playbook = Playbook::new(
         "POS down",
         PlaybookMatch {
@@ -100,9 +119,13 @@ fn policy() -> Result<Policy, Box<dyn std::error::Error>> {
     .task("Call the POS vendor's support line")?;
     Ok(
         Policy::new(calendar, BTreeMap::from([(Severity::High, till_down)]))?
-            .with_playbook(pos_playbook),
+            .with_playbook(pos_playbook)
+            .with_schedules(vec![pager])?,
     )
 }
+
+/// The on-call schedule the escalation chain and the SLA warnings page.
+const PAGER: &str = "till pager";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -118,6 +141,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = FileStore::open(&dir)?;
     println!("Café data in {}", dir.display());
     let desk = Desk::builder(store, &clock).policy(policy()?).build()?;
+    if let Some(pager) = desk.policy().schedule(PAGER) {
+        let on_call = pager.on_call_at(clock.now()).unwrap_or("nobody");
+        println!("On call ({PAGER}): {on_call}");
+    }
 
     let maya = Actor::new("maya", "Maya (owner)", Role::Owner)?;
     let tom = Actor::new("tom", "Tom (barista)", Role::Responder)?;
@@ -160,9 +187,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("         playbook task {}: {}", task.number, task.title);
     }
     desk.act(id, &maya, Command::assign_owner(maya.clone()))?;
-    run_until(friday_0810 + Duration::minutes(7))?;
+    run_until(friday_0810 + Duration::minutes(8))?;
 
-    // 08:17 — Maya, paged on her phone, takes it.
+    // 08:18 — Maya, on call this week, paged on her phone and warned that the acknowledge
+    // target is at risk, takes it.
     desk.act(id, &maya, Command::Acknowledge)?;
     println!("  {}  Maya acknowledges", clock.now().format("%H:%M"));
     desk.act(id, &tom, Command::CompleteTask { task: 1 })?;

@@ -375,11 +375,13 @@ pub(crate) fn audience_of(timer: &Timer) -> Audience {
 }
 
 impl Templates {
-    /// The notification for a fired `timer`.
+    /// The notification for a fired `timer`, to `audience` (the desk resolves it: see
+    /// [`audience_of`] for who each timer is for by default).
     pub(crate) fn for_timer(
         &self,
         incident: &Incident,
         timer: &Timer,
+        audience: Audience,
         channel: Option<String>,
     ) -> Notification {
         if let Some(notification) =
@@ -440,7 +442,6 @@ impl Templates {
             // Built by `notice_notification` above.
             Timer::NoticeAtRisk { .. } | Timer::NoticeOverdue { .. } => (&self.at_risk, base),
         };
-        let audience = audience_of(timer);
         Notification {
             key: format!("{}/{}", incident.id(), timer.key()),
             incident: incident.id(),
@@ -701,7 +702,10 @@ mod tests {
                     Timer::FollowUpOverdue { follow_up: 1, due, owner: "owner".into() },
                 ];
                 let mut sent: Vec<Notification> =
-                    timers.iter().map(|t| templates.for_timer(&incident, t, None)).collect();
+                    timers
+                        .iter()
+                        .map(|t| templates.for_timer(&incident, t, audience_of(t), None))
+                        .collect();
                 sent.push(templates.for_customer_update(&incident, 0, message.as_str()));
                 for n in sent {
                     prop_assert!(bidi_is_balanced(&n.subject), "{:?}", n.subject);
@@ -709,7 +713,7 @@ mod tests {
                 }
                 // The title, wherever a default template puts it next to other text, is
                 // isolated.
-                let n = Templates::default().for_timer(&incident, &timers[1], None);
+                let n = Templates::default().for_timer(&incident, &timers[1], audience_of(&timers[1]), None);
                 let isolated_title = format!("\u{2068}{title}\u{2069}");
                 prop_assert!(n.subject.contains(&isolated_title), "{:?}", n.subject);
             }

@@ -118,6 +118,14 @@ pub enum PolicyError {
         /// The schedule named.
         schedule: String,
     },
+    /// The SLA warnings go to whoever is on call in a schedule the policy does not have.
+    #[error("{severity} SLA warnings: no on-call schedule named {schedule:?}")]
+    UnknownWarningSchedule {
+        /// Which severity's targets.
+        severity: Severity,
+        /// The schedule named.
+        schedule: String,
+    },
     /// Two on-call schedules with one name.
     #[error("on-call schedule {schedule:?} is declared twice")]
     DuplicateSchedule {
@@ -161,10 +169,11 @@ pub enum Recipient {
     Role(Role),
     /// A channel the host knows (a chat room, a pager rotation, an SMS list).
     Channel(String),
-    /// Whoever is on call in the policy's on-call schedule of this name,
-    /// resolved when the step fires: the notification names that person instead, or the
-    /// incident's owner when nobody is on call (or the schedule is unknown). The fired timer
-    /// keeps this recipient; the notification keeps who was paged.
+    /// Whoever is on call in the policy's on-call schedule of this name, resolved when the
+    /// escalation step or SLA warning fires: the notification names that person instead, or
+    /// the incident's owner when nobody is on call. The fired timer keeps this recipient; the
+    /// notification keeps who was paged. A desk refuses a policy naming a schedule it does
+    /// not have ([`Policy::check_schedules`]).
     OnCall(String),
 }
 
@@ -271,6 +280,12 @@ pub struct Targets {
     /// Who to page while nobody acknowledges.
     #[serde(default)]
     pub escalation: Option<Chain>,
+    /// Who the SLA warnings go to (a target at risk, a target missed): empty for the
+    /// incident's owner (or, while it has none, everyone with the owner role). A
+    /// [`Recipient::OnCall`] is resolved when the warning fires, and the notification names
+    /// the person who was on call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warn: Vec<Recipient>,
 }
 
 fn default_at_risk() -> u8 {
@@ -288,7 +303,16 @@ impl Targets {
             hours: Hours::AroundTheClock,
             review_required: false,
             escalation: None,
+            warn: Vec::new(),
         }
+    }
+
+    /// The same targets with SLA warnings sent to `recipients` instead of the incident's
+    /// owner.
+    #[must_use]
+    pub fn with_warnings_to(mut self, recipients: Vec<Recipient>) -> Targets {
+        self.warn = recipients;
+        self
     }
 
     fn validate(&self, severity: Severity, calendar: &Calendar) -> Result<(), PolicyError> {
@@ -507,12 +531,13 @@ impl Policy {
         })
     }
 
-    /// Replaces the on-call schedules that escalation steps page through
+    /// Replaces the on-call schedules that escalation steps and SLA warnings page through
     /// [`Recipient::OnCall`].
     ///
     /// # Errors
     /// [`PolicyError::DuplicateSchedule`] if two share a name;
-    /// [`PolicyError::UnknownSchedule`] if a step names a schedule not among them.
+    /// [`PolicyError::UnknownSchedule`] or [`PolicyError::UnknownWarningSchedule`] if a step
+    /// or an SLA warning list names a schedule not among them.
     pub fn with_schedules(
         mut self,
         schedules: Vec<crate::oncall::Schedule>,
@@ -566,36 +591,49 @@ impl Policy {
             .collect()
     }
 
-    /// Checks that every escalation step that pages whoever is on call names a schedule the
-    /// policy has.
+    /// Checks that every escalation step and SLA warning list that pages whoever is on call
+    /// names a schedule the policy has.
     ///
-    /// [`Policy::new`] and [`Policy::with_service_override`] take chains before the schedules
-    /// are known, so they do not check this; deserialising a policy does, and so does
-    /// replacing its schedules. A step whose schedule is missing at run
-    /// time pages the incident's owner.
+    /// [`Policy::new`] and [`Policy::with_service_override`] take targets before the
+    /// schedules are known, so they do not check this; [`Policy::with_schedules`] does, and so
+    /// do deserialising a policy and building a [`Desk`](crate::Desk), which refuses such a
+    /// policy.
     ///
     /// # Errors
-    /// [`PolicyError::UnknownSchedule`] for the first such step.
+    /// [`PolicyError::UnknownSchedule`] for the first such step, or
+    /// [`PolicyError::UnknownWarningSchedule`] for the first such warning list.
     pub fn check_schedules(&self) -> Result<(), PolicyError> {
         let known = self.schedule_names();
-        let chains = self
+        let unknown = |recipient: &Recipient| match recipient {
+            Recipient::OnCall(schedule) if !known.contains(&schedule.as_str()) => {
+                Some(schedule.clone())
+            }
+            _ => None,
+        };
+        let all = self
             .severities
             .iter()
-            .chain(self.services.values().flat_map(|m| m.iter()))
-            .filter_map(|(severity, t)| t.escalation.as_ref().map(|c| (*severity, c)));
-        for (severity, chain) in chains {
-            for (i, step) in chain.steps.iter().enumerate() {
-                for recipient in &step.notify {
-                    if let Recipient::OnCall(schedule) = recipient
-                        && !known.contains(&schedule.as_str())
-                    {
-                        return Err(PolicyError::UnknownSchedule {
-                            severity,
-                            step: i + 1,
-                            schedule: schedule.clone(),
-                        });
-                    }
+            .chain(self.services.values().flat_map(|m| m.iter()));
+        for (severity, targets) in all {
+            for (i, step) in targets
+                .escalation
+                .iter()
+                .flat_map(|c| c.steps.iter())
+                .enumerate()
+            {
+                if let Some(schedule) = step.notify.iter().find_map(unknown) {
+                    return Err(PolicyError::UnknownSchedule {
+                        severity: *severity,
+                        step: i + 1,
+                        schedule,
+                    });
                 }
+            }
+            if let Some(schedule) = targets.warn.iter().find_map(unknown) {
+                return Err(PolicyError::UnknownWarningSchedule {
+                    severity: *severity,
+                    schedule,
+                });
             }
         }
         Ok(())

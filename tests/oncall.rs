@@ -663,3 +663,172 @@ proptest! {
         }
     }
 }
+
+/// A policy whose high incidents must be acknowledged within 20 minutes (at risk at 75%) and
+/// whose SLA warnings go to `warn`.
+fn warning_policy(warn: Vec<Recipient>, schedules: Vec<Schedule>) -> Result<Policy, PolicyError> {
+    let targets = Targets {
+        acknowledge: Some(Duration::minutes(20)),
+        ..Targets::none()
+    }
+    .with_warnings_to(warn);
+    Policy::new(
+        incidents::Calendar::always_open_in(Jerusalem),
+        BTreeMap::from([(Severity::High, targets)]),
+    )?
+    .with_schedules(schedules)
+}
+
+/// The notifications an incident opened at `opened` gets up to 25 minutes later (its
+/// acknowledge target at risk at 15 minutes, missed at 20), as (timer key, audience), and the
+/// timers fired.
+fn warnings(policy: Policy, opened: DateTime<Utc>) -> (Vec<(String, Audience)>, Vec<Timer>) {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(opened);
+    let desk = Desk::builder(&store, &clock)
+        .policy(policy)
+        .build()
+        .unwrap();
+    let new = NewIncident::new(
+        "Tills offline",
+        Severity::High,
+        "tills",
+        Source::StaffReport,
+    )
+    .unwrap();
+    let id = desk.open(&dana(), new).unwrap().id;
+    struct Quiet;
+    impl incidents::Notifier for Quiet {
+        fn deliver(
+            &self,
+            _: &incidents::lifecycle::Notification,
+        ) -> Result<(), incidents::notify::DeliveryError> {
+            Ok(())
+        }
+    }
+    desk.run_until(opened + Duration::minutes(25), &Quiet)
+        .unwrap();
+    let mut sent = Vec::new();
+    let mut fired = Vec::new();
+    for event in desk.history(id).unwrap() {
+        match event.change {
+            Change::NotificationRequested { notification } => {
+                sent.push((notification.key, notification.audience));
+            }
+            Change::TimerFired { timer } => fired.push(timer),
+            _ => {}
+        }
+    }
+    (sent, fired)
+}
+
+#[test]
+fn sla_warnings_page_whoever_is_on_call_and_the_event_names_them() {
+    let mut s = weekly();
+    s.record(ScheduleChange::Override(Override {
+        person: "avi".into(),
+        from: utc(2026, 4, 1, 15, 0),
+        until: utc(2026, 4, 2, 5, 0),
+        by: dana(),
+        at: utc(2026, 3, 20, 9, 0),
+    }))
+    .unwrap();
+    let policy = warning_policy(vec![Recipient::OnCall("tills".into())], vec![s]).unwrap();
+    // 20:00 on 1 April: Avi covers (an override over Omer's week).
+    let opened = utc(2026, 4, 1, 20, 0);
+    let (sent, fired) = warnings(policy.clone(), opened);
+    let avi = Audience::Recipients(vec![Recipient::Person("avi".into())]);
+    let id_free: Vec<_> = sent
+        .iter()
+        .map(|(key, audience)| (key.split_once('/').unwrap().1, audience))
+        .collect();
+    assert_eq!(
+        id_free,
+        vec![
+            ("sla/acknowledge/at_risk", &avi),
+            ("sla/acknowledge/breached", &avi),
+        ]
+    );
+    // The fired timers are the targets' own; the notifications name who was paged.
+    assert!(matches!(fired[0], Timer::SlaAtRisk { .. }), "{fired:?}");
+    assert!(matches!(fired[1], Timer::SlaBreached { .. }), "{fired:?}");
+    // The override ends at 05:00 on 2 April: at risk at 04:57 pages Avi, missed at 05:02
+    // pages Omer, whose week it is again. Each warning resolves when it fires.
+    let (sent, _) = warnings(policy, utc(2026, 4, 2, 4, 42));
+    let omer = Audience::Recipients(vec![Recipient::Person("omer".into())]);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].1, avi);
+    assert_eq!(sent[1].1, omer);
+}
+
+#[test]
+fn sla_warnings_without_a_list_go_to_the_owner_and_a_list_can_name_anyone() {
+    let opened = utc(2026, 4, 1, 20, 0);
+    let (sent, _) = warnings(warning_policy(Vec::new(), Vec::new()).unwrap(), opened);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(_, a)| *a == Audience::Owner), "{sent:?}");
+    let both = vec![
+        Recipient::Person("gil".into()),
+        Recipient::Role(Role::Responder),
+    ];
+    let (sent, _) = warnings(warning_policy(both.clone(), Vec::new()).unwrap(), opened);
+    assert!(
+        sent.iter()
+            .all(|(_, a)| *a == Audience::Recipients(both.clone())),
+        "{sent:?}"
+    );
+    // Nobody on call (before the rotation starts): the owner, by name of the role.
+    let policy = warning_policy(vec![Recipient::OnCall("tills".into())], vec![weekly()]).unwrap();
+    let (sent, _) = warnings(policy, utc(2026, 3, 1, 12, 0));
+    assert!(
+        sent.iter()
+            .all(|(_, a)| *a == Audience::Recipients(vec![Recipient::IncidentOwner])),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn a_policy_naming_an_unknown_schedule_is_refused_by_the_policy_and_by_the_desk() {
+    let on_call = vec![Recipient::OnCall("tills".into())];
+    assert!(matches!(
+        warning_policy(on_call.clone(), Vec::new()),
+        Err(PolicyError::UnknownWarningSchedule { severity: Severity::High, ref schedule })
+            if schedule == "tills"
+    ));
+    // `Policy::new` cannot know the schedules yet; the desk refuses to run such a policy.
+    let targets = Targets {
+        acknowledge: Some(Duration::minutes(20)),
+        ..Targets::none()
+    }
+    .with_warnings_to(on_call);
+    let policy = Policy::new(
+        incidents::Calendar::always_open_in(Jerusalem),
+        BTreeMap::from([(Severity::High, targets)]),
+    )
+    .unwrap();
+    assert!(matches!(
+        policy.check_schedules(),
+        Err(PolicyError::UnknownWarningSchedule { .. })
+    ));
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(utc(2026, 4, 1, 20, 0));
+    let refused = Desk::builder(&store, &clock).policy(policy).build();
+    assert!(
+        matches!(
+            refused,
+            Err(incidents::Error::Policy(
+                PolicyError::UnknownWarningSchedule { .. }
+            ))
+        ),
+        "{:?}",
+        refused.err()
+    );
+    // And a step's schedule, on the desk too.
+    let step = paging_policy(vec![weekly()]).unwrap();
+    let json = serde_json::to_string(&step).unwrap();
+    let renamed = json.replace(r#""name":"tills""#, r#""name":"other""#);
+    assert!(matches!(
+        serde_json::from_str::<Policy>(&renamed),
+        Err(e) if e.to_string().contains("no on-call schedule named \"tills\"")
+    ));
+}

@@ -128,57 +128,11 @@ impl Config {
         channel: Option<String>,
         now: DateTime<Utc>,
     ) -> Vec<crate::lifecycle::Notification> {
-        // Whoever is on call is resolved now, and the notification names them: the timeline
-        // keeps who was paged even after the schedule changes (the fired timer keeps the
-        // schedule). Resolved before the text is made, so it is in the person's language.
-        let resolved;
-        let timer = match timer {
-            crate::lifecycle::Timer::Escalation {
-                cycle,
-                round,
-                step,
-                notify,
-            } if notify
-                .iter()
-                .any(|r| matches!(r, crate::policy::Recipient::OnCall(_))) =>
-            {
-                resolved = crate::lifecycle::Timer::Escalation {
-                    cycle: *cycle,
-                    round: *round,
-                    step: *step,
-                    notify: notify
-                        .iter()
-                        .map(|r| self.policy.resolve_recipient(r, now))
-                        .collect(),
-                };
-                &resolved
-            }
-            other => other,
-        };
-        let mut notifications = self.timer_notifications_as_named(incident, timer, channel, now);
-        // And in any audience a notification names on its own.
-        for notification in &mut notifications {
-            if let crate::lifecycle::Audience::Recipients(recipients) = &mut notification.audience {
-                for recipient in recipients.iter_mut() {
-                    *recipient = self.policy.resolve_recipient(recipient, now);
-                }
-            }
-        }
-        notifications
-    }
-
-    fn timer_notifications_as_named(
-        &self,
-        incident: &Incident,
-        timer: &crate::lifecycle::Timer,
-        channel: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Vec<crate::lifecycle::Notification> {
+        let audience = self.timer_audience(incident, timer, now);
         #[cfg(feature = "l10n")]
         if let Some(localizer) = self.localizer() {
-            return localizer.for_timer(incident, timer, channel.as_deref(), now);
+            return localizer.for_timer(incident, timer, audience, channel.as_deref(), now);
         }
-        let _ = now;
         // Regulatory notice warnings without catalogs: English, deadlines in the shop's zone.
         if let Some(page) = crate::notify::notice_notification(
             incident,
@@ -188,7 +142,48 @@ impl Config {
         ) {
             return vec![page];
         }
-        vec![self.templates.for_timer(incident, timer, channel)]
+        vec![self.templates.for_timer(incident, timer, audience, channel)]
+    }
+
+    /// Who the notifications of `timer`, fired on `incident` at `now`, go to: the step's
+    /// recipients for an escalation, the targets' warning list for an SLA warning (the owner
+    /// when it is empty), the timer's own audience otherwise.
+    ///
+    /// Whoever is on call is resolved here, and the notification names them: the timeline
+    /// keeps who was paged even after the schedule changes (the fired timer keeps the
+    /// schedule). Resolved before the text is made, so it is in the person's language.
+    fn timer_audience(
+        &self,
+        incident: &Incident,
+        timer: &crate::lifecycle::Timer,
+        now: DateTime<Utc>,
+    ) -> crate::lifecycle::Audience {
+        use crate::lifecycle::{Audience, Timer};
+        let resolve = |recipients: &[crate::policy::Recipient]| {
+            Audience::Recipients(
+                recipients
+                    .iter()
+                    .map(|r| self.policy.resolve_recipient(r, now))
+                    .collect(),
+            )
+        };
+        match timer {
+            Timer::SlaAtRisk { .. } | Timer::SlaBreached { .. } => {
+                let warn = &self
+                    .policy
+                    .targets(incident.severity(), Some(incident.service()))
+                    .warn;
+                if warn.is_empty() {
+                    Audience::Owner
+                } else {
+                    resolve(warn)
+                }
+            }
+            other => match crate::notify::audience_of(other) {
+                Audience::Recipients(recipients) => resolve(&recipients),
+                audience => audience,
+            },
+        }
     }
 
     /// The notification to customers for customer update number `n` (from 0).
@@ -324,14 +319,18 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
     /// Replays every stored history and builds the desk.
     ///
     /// # Errors
-    /// Store errors from the scan, or [`Error::History`] if a stored history cannot be
-    /// replayed.
+    /// [`Error::Policy`] if an escalation step or an SLA warning list pages whoever is on
+    /// call in a schedule the policy does not have; store errors from the scan, or
+    /// [`Error::History`] if a stored history cannot be replayed.
     pub fn build(self) -> Result<Desk<S, C>> {
         let DeskBuilder {
             store,
             clock,
             config,
         } = self;
+        // A policy can name a schedule before it has its schedules (see
+        // `Policy::check_schedules`); a desk does not run such a policy.
+        config.policy.check_schedules()?;
         let mut incidents: HashMap<IncidentId, Incident> = HashMap::new();
         store.scan(&mut |id, version, event| {
             if version == Version::new(1) {

@@ -27,13 +27,14 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
 }
 
 impl Localizer<'_> {
-    /// The notifications for `timer`, fired on `incident` at `now`: one per language its
-    /// audience reads. With one language the key is `<incident>/<timer key>`, as the
-    /// templates make it; with several, each gets `/<language>` after it.
+    /// The notifications for `timer`, fired on `incident` at `now`, to `audience`: one per
+    /// language its members read. With one language the key is `<incident>/<timer key>`, as
+    /// the templates make it; with several, each gets `/<language>` after it.
     pub(crate) fn for_timer(
         &self,
         incident: &Incident,
         timer: &Timer,
+        audience: Audience,
         channel: Option<&str>,
         now: DateTime<Utc>,
     ) -> Vec<Notification> {
@@ -116,13 +117,7 @@ impl Localizer<'_> {
             }
         };
         let key = format!("{}/{}", incident.id(), timer.key());
-        self.by_language(
-            incident,
-            &key,
-            crate::notify::audience_of(timer),
-            channel,
-            &message,
-        )
+        self.by_language(incident, &key, audience, channel, &message)
     }
 
     /// The notification to customers for customer update number `n` (from 0), in the

@@ -88,6 +88,7 @@ fn cafe_targets(hours: Hours, page_anyway_from: Option<Severity>) -> Targets {
             repeat_pause: Duration::minutes(15),
             outside_hours: OutsideHours { page_anyway_from },
         }),
+        ..Targets::none()
     }
 }
 
