@@ -329,10 +329,9 @@ fn policies_are_plain_data_validated_on_deserialisation() {
 }
 
 /// A step that pages whoever is on call needs a schedule of that name: a policy without one
-/// (every policy, without the feature `oncall`) is refused when read, and `check_schedules`
-/// says so; run anyway, the step pages the owner, and the notification records that.
+/// is refused when read, `check_schedules` says so, and a desk refuses to run it.
 #[test]
-fn a_step_paging_an_unknown_on_call_schedule_is_refused_on_read_and_pages_the_owner() {
+fn a_step_paging_an_unknown_on_call_schedule_is_refused_on_read_and_by_the_desk() {
     let mut targets = cafe_targets(Hours::AroundTheClock, None);
     if let Some(chain) = &mut targets.escalation {
         chain.steps[0].notify = vec![Recipient::OnCall("tills".into())];
@@ -355,22 +354,16 @@ fn a_step_paging_an_unknown_on_call_schedule_is_refused_on_read_and_pages_the_ow
     );
 
     let clock = ManualClock::new(t0());
-    let desk = desk_with(policy, &clock);
-    let new = NewIncident::new("Till down", Severity::High, "POS", Source::StaffReport).unwrap();
-    let id = desk.open(&owner(), new).unwrap().id;
-    desk.tick(t0()).unwrap();
-    let audiences: Vec<Audience> = desk
-        .history(id)
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| match e.change {
-            Change::NotificationRequested { notification } => Some(notification.audience),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        audiences,
-        vec![Audience::Recipients(vec![Recipient::IncidentOwner])]
+    let refused = Desk::builder(MemoryStore::new(), &clock)
+        .policy(policy)
+        .build();
+    assert!(
+        matches!(
+            refused,
+            Err(incidents::Error::Policy(PolicyError::UnknownSchedule { step: 1, .. }))
+        ),
+        "{:?}",
+        refused.err()
     );
 }
 
