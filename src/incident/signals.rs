@@ -31,7 +31,7 @@ pub(super) enum Quiet {
 }
 
 /// The incident's part that owns what it heard: signals, sources, alert key, merges.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(super) struct Signals {
     pub(super) alert_key: Option<String>,
     pub(super) recurrence: Option<Recurrence>,
@@ -46,6 +46,88 @@ pub(super) struct Signals {
     /// Firing occurrences recorded, and how many of them have not reported resolved.
     pub(super) fired_signals: u32,
     pub(super) unresolved_signals: u32,
+    /// Where each occurrence's deliveries are in `signals`, once there are many of them.
+    #[serde(skip)]
+    index: Occurrences,
+}
+
+/// How many signals an incident holds before it indexes them: below this, a scan of the
+/// list is as fast as a hash lookup and costs no memory.
+const INDEX_FROM: usize = 16;
+
+/// The positions in a signal list of each occurrence's deliveries (an occurrence is an alert
+/// key and the instant it started firing), by a hash of the occurrence. Built from the list
+/// once it reaches [`INDEX_FROM`] signals, then kept up to date with every push, so finding a
+/// delivery costs its occurrence's few deliveries instead of a pass over every signal. The
+/// index holds positions only; every match is confirmed against the list itself, so a hash
+/// collision costs a comparison, never a wrong answer. Derived data: two parts with the same
+/// signals are equal whatever their indexes hold.
+#[derive(Debug, Clone, Default)]
+struct Occurrences(Option<std::collections::HashMap<u64, Vec<u32>>>);
+
+impl PartialEq for Occurrences {
+    fn eq(&self, _: &Occurrences) -> bool {
+        true
+    }
+}
+
+impl Eq for Occurrences {}
+
+/// The hash an occurrence is indexed by.
+fn occurrence(signal: &Signal) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same signals always hash alike (no per-process randomness to debug).
+    let mut hasher = std::hash::DefaultHasher::new();
+    signal.key.hash(&mut hasher);
+    signal.starts_at.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Occurrences {
+    /// Records the last of `signals`, just pushed, building the index from all of them when
+    /// it first becomes worth it.
+    fn push(&mut self, signals: &[SignalRecord]) {
+        let (Some(last), Ok(position)) = (
+            signals.last(),
+            u32::try_from(signals.len().saturating_sub(1)),
+        ) else {
+            // Past four billion signals on one incident: scan instead.
+            self.0 = None;
+            return;
+        };
+        match &mut self.0 {
+            Some(index) => index
+                .entry(occurrence(&last.signal))
+                .or_default()
+                .push(position),
+            None if signals.len() >= INDEX_FROM => {
+                let mut index: std::collections::HashMap<u64, Vec<u32>> =
+                    std::collections::HashMap::with_capacity(signals.len());
+                for (i, record) in (0u32..).zip(signals) {
+                    index.entry(occurrence(&record.signal)).or_default().push(i);
+                }
+                self.0 = Some(index);
+            }
+            None => {}
+        }
+    }
+
+    /// Whether any recorded delivery of `signal`'s occurrence satisfies `matches`.
+    fn any(
+        &self,
+        signals: &[SignalRecord],
+        signal: &Signal,
+        matches: impl Fn(&Signal) -> bool,
+    ) -> bool {
+        match &self.0 {
+            Some(index) => index.get(&occurrence(signal)).is_some_and(|positions| {
+                positions
+                    .iter()
+                    .any(|&i| signals.get(i as usize).is_some_and(|r| matches(&r.signal)))
+            }),
+            None => signals.iter().rev().any(|r| matches(&r.signal)),
+        }
+    }
 }
 
 impl Signals {
@@ -63,15 +145,14 @@ impl Signals {
             merged: Vec::new(),
             fired_signals: 0,
             unresolved_signals: 0,
+            index: Occurrences::default(),
         }
     }
 
     /// Whether this delivery (the same key, occurrence start and state) is recorded.
     pub(super) fn has(&self, signal: &Signal) -> bool {
-        self.signals
-            .iter()
-            .rev()
-            .any(|r| r.signal.same_delivery(signal))
+        self.index
+            .any(&self.signals, signal, |r| r.same_delivery(signal))
     }
 
     /// Whether monitors fired and every occurrence that fired has reported resolved.
@@ -110,6 +191,7 @@ impl Signals {
                     received_at: event.at,
                     by: event.actor.clone(),
                 });
+                self.index.push(&self.signals);
                 quiet
             }
             _ => None,
@@ -130,10 +212,8 @@ impl Signals {
             SignalState::Firing => SignalState::Resolved,
             SignalState::Resolved => SignalState::Firing,
         };
-        let seen_other = self.signals.iter().any(|r| {
-            r.signal.state == other
-                && r.signal.starts_at == signal.starts_at
-                && r.signal.key == signal.key
+        let seen_other = self.index.any(&self.signals, signal, |r| {
+            r.state == other && r.starts_at == signal.starts_at && r.key == signal.key
         });
         match (counted, signal.state, seen_other) {
             (true, SignalState::Firing, false) => self.unresolved_signals += 1,
@@ -151,6 +231,98 @@ impl Signals {
             (false, true) => Some(Quiet::Began),
             (true, false) => Some(Quiet::Ended),
             (true, true) | (false, false) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Reporter;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    /// A delivery from a small alphabet, so occurrences repeat, flap and collide often.
+    fn arb_signal() -> impl Strategy<Value = Signal> {
+        (0u8..4, 0i64..3, any::<bool>(), prop::option::of(0u8..2)).prop_map(
+            |(key, start, firing, reporter)| {
+                let state = if firing {
+                    SignalState::Firing
+                } else {
+                    SignalState::Resolved
+                };
+                let starts_at = Utc.timestamp_opt(1_800_000_000 + start * 60, 0).unwrap();
+                let signal = Signal::new(format!("k{key}"), starts_at, state, "s");
+                match reporter {
+                    Some(r) => signal
+                        .with_origin(Source::CustomerReport)
+                        .with_reporter(Reporter::new(format!("r{r}")).unwrap()),
+                    None => signal,
+                }
+            },
+        )
+    }
+
+    /// The counts the part keeps, recomputed by scanning the whole list as the part did
+    /// before it had an index.
+    fn scanned(signals: &[Signal]) -> (u32, u32) {
+        let (mut fired, mut unresolved) = (0u32, 0u32);
+        for (i, signal) in signals.iter().enumerate() {
+            if signal.origin.is_from_people() {
+                continue;
+            }
+            let other = match signal.state {
+                SignalState::Firing => SignalState::Resolved,
+                SignalState::Resolved => SignalState::Firing,
+            };
+            let seen_other = signals[..i].iter().any(|r| {
+                r.state == other && r.starts_at == signal.starts_at && r.key == signal.key
+            });
+            match (signal.state, seen_other) {
+                (SignalState::Firing, false) => unresolved += 1,
+                (SignalState::Resolved, true) => unresolved = unresolved.saturating_sub(1),
+                _ => {}
+            }
+            if signal.state == SignalState::Firing {
+                fired += 1;
+            }
+        }
+        (fired, unresolved)
+    }
+
+    proptest! {
+        /// Across the index threshold, the part answers "is this delivery recorded?" and
+        /// keeps its firing counts exactly as a scan of every signal does.
+        #[test]
+        fn the_index_answers_as_a_scan_of_every_signal(
+            deliveries in prop::collection::vec(arb_signal(), 0..60),
+            probes in prop::collection::vec(arb_signal(), 1..20),
+        ) {
+            let mut part = Signals::opened(Source::Alert, Some("k0".into()), None);
+            let mut recorded: Vec<Signal> = Vec::new();
+            let at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+            for signal in deliveries {
+                let scan = recorded.iter().any(|r| r.same_delivery(&signal));
+                prop_assert_eq!(part.has(&signal), scan);
+                if scan {
+                    continue;
+                }
+                let event = Event::new(
+                    at,
+                    Actor::system(),
+                    Change::SignalReceived { signal: signal.clone() },
+                );
+                part.apply(&event);
+                recorded.push(signal);
+                let (fired, unresolved) = scanned(&recorded);
+                prop_assert_eq!(part.fired_signals, fired);
+                prop_assert_eq!(part.unresolved_signals, unresolved);
+            }
+            prop_assert_eq!(part.index.0.is_some(), recorded.len() >= INDEX_FROM);
+            for probe in probes {
+                let scan = recorded.iter().any(|r| r.same_delivery(&probe));
+                prop_assert_eq!(part.has(&probe), scan);
+            }
         }
     }
 }
