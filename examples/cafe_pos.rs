@@ -98,14 +98,13 @@ fn policy() -> Result<Policy, Box<dyn std::error::Error>> {
     let pager = Schedule::new(
         PAGER,
         Tz::Europe__London,
-        vec![Layer {
-            name: "weekly".into(),
-            people: vec!["maya".into(), "sam".into()],
-            length: Rotation::Weeks(1),
-            handoff: NaiveTime::from_hms_opt(7, 0, 0).ok_or("07:00")?,
-            starts: NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("a Monday")?,
-            restriction: None,
-        }],
+        vec![Layer::new(
+            "weekly",
+            ["maya", "sam"],
+            Rotation::Weeks(1),
+            NaiveTime::from_hms_opt(7, 0, 0).ok_or("07:00")?,
+            NaiveDate::from_ymd_opt(2026, 11, 23).ok_or("a Monday")?,
+        )],
     )?;
     let pos_playbook = Playbook::new(
         "POS down",

@@ -25,34 +25,23 @@ use incidents::{
 fn tills(maya: &Actor) -> Result<Schedule, Box<dyn std::error::Error>> {
     let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).ok_or("bad time");
     let monday = NaiveDate::from_ymd_opt(2026, 11, 30).ok_or("bad date")?;
-    let weeks = Layer {
-        name: "weeks".into(),
-        people: vec!["maya".into(), "tom".into()],
-        length: Rotation::Weeks(1),
-        handoff: at(7, 0)?,
-        starts: monday,
-        restriction: None,
-    };
-    let weekend = Layer {
-        name: "weekend".into(),
-        people: vec!["sam".into()],
-        length: Rotation::Days(1),
-        handoff: at(0, 0)?,
-        starts: monday,
-        restriction: Some(Restriction {
-            opening_hours: None,
-            weekdays: vec![Weekday::Sat, Weekday::Sun],
-            hours: None,
-        }),
-    };
+    let weeks = Layer::new(
+        "weeks",
+        ["maya", "tom"],
+        Rotation::Weeks(1),
+        at(7, 0)?,
+        monday,
+    );
+    let weekend = Layer::new("weekend", ["sam"], Rotation::Days(1), at(0, 0)?, monday)
+        .with_restriction(Restriction::weekdays([Weekday::Sat, Weekday::Sun]));
     let mut schedule = Schedule::new("tills", London, vec![weeks, weekend])?;
-    schedule.record(ScheduleChange::Override(Override {
-        person: "lena".into(),
-        from: Utc.with_ymd_and_hms(2026, 12, 24, 17, 0, 0).unwrap(),
-        until: Utc.with_ymd_and_hms(2026, 12, 25, 7, 0, 0).unwrap(),
-        by: maya.clone(),
-        at: Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
-    }))?;
+    schedule.record(ScheduleChange::Override(Override::new(
+        "lena",
+        Utc.with_ymd_and_hms(2026, 12, 24, 17, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 12, 25, 7, 0, 0).unwrap(),
+        maya.clone(),
+        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+    )))?;
     Ok(schedule)
 }
 

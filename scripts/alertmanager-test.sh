@@ -30,6 +30,9 @@
 # alertmanager on PATH.
 set -euo pipefail
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+
 cmd=${1:-}
 dir=${INCIDENTS_AM_DIR:-}
 run_user=${INCIDENTS_AM_RUN_USER:-nobody}
@@ -50,14 +53,9 @@ install_bin() {
     if find_bin; then
         return 0
     fi
-    echo "alertmanager-test: installing prometheus-alertmanager from Debian's packages" >&2
-    export DEBIAN_FRONTEND=noninteractive
     # The package's postinst asks to start the system service; where policy-rc.d refuses
     # (containers) nothing starts, and where it starts it listens on :9093, not on our ports.
-    if ! apt-get install -y -qq --no-install-recommends prometheus-alertmanager >&2; then
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends prometheus-alertmanager >&2
-    fi
+    apt_install prometheus-alertmanager
     find_bin
 }
 

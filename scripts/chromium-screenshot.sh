@@ -18,6 +18,9 @@
 # without root rights, no network resources to fetch and a throwaway profile.
 set -euo pipefail
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+
 # runuser lives in /usr/sbin, which a non-login PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 cmd=${1:-}
@@ -44,12 +47,7 @@ install_all() {
     find_bin >/dev/null || missing+=(chromium)
     has_hebrew_font || missing+=(fonts-dejavu-core fontconfig)
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "chromium-screenshot: installing ${missing[*]} from Debian's packages" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
-            apt-get update -qq >&2
-            apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-        fi
+        apt_install "${missing[@]}"
     fi
     find_bin
 }

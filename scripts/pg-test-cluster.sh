@@ -11,6 +11,9 @@
 # The directory comes from INCIDENTS_PG_DIR (start creates one and prints it).
 set -euo pipefail
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+
 cmd=${1:-}
 dir=${INCIDENTS_PG_DIR:-}
 run_user=${INCIDENTS_PG_USER:-postgres}
@@ -42,10 +45,7 @@ need_dir() {
 case "$cmd" in
 start)
     if ! bin=$(pg_bin); then
-        echo "pg-test-cluster: installing PostgreSQL from Debian's packages" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends postgresql >&2
+        apt_install postgresql
         bin=$(pg_bin)
     fi
     if [ "$(id -u)" = 0 ] && ! id "$run_user" >/dev/null 2>&1; then

@@ -17,6 +17,9 @@
 # The directory comes from INCIDENTS_SMTP_DIR (start creates one and prints it).
 set -euo pipefail
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+
 cmd=${1:-}
 dir=${INCIDENTS_SMTP_DIR:-}
 run_user=${INCIDENTS_SMTP_RUN_USER:-nobody}
@@ -47,10 +50,7 @@ start)
     fi
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "smtp-test-server: installing ${missing[*]} from Debian's packages" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+        apt_install "${missing[@]}"
     fi
     if [ "$(id -u)" = 0 ] && ! id "$run_user" >/dev/null 2>&1; then
         useradd --system --no-create-home "$run_user"

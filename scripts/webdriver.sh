@@ -18,6 +18,9 @@
 # Chromium's sandbox needs). chromedriver only accepts connections from 127.0.0.1.
 set -euo pipefail
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+
 # runuser lives in /usr/sbin, which a non-login PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 cmd=${1:-}
@@ -53,13 +56,7 @@ install_all() {
     find_chromium >/dev/null || missing+=(chromium)
     find_driver >/dev/null || missing+=(chromium-driver)
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "webdriver: installing ${missing[*]} from Debian's packages" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        # One `apt-get update`, and only when the package lists lack them.
-        if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
-            apt-get update -qq >&2
-            apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-        fi
+        apt_install "${missing[@]}"
     fi
     find_driver
 }

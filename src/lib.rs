@@ -100,6 +100,8 @@ mod duration_text;
 mod engine;
 pub mod error;
 mod heartbeat;
+#[cfg(feature = "l10n")]
+mod html_escape;
 pub mod incident;
 pub mod intake;
 #[cfg(feature = "l10n")]

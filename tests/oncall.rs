@@ -36,15 +36,14 @@ fn dana() -> Actor {
 }
 
 fn layer(name: &str, people: &[&str], length: Rotation, handoff: NaiveTime) -> Layer {
-    Layer {
-        name: name.into(),
-        people: people.iter().map(|p| p.to_string()).collect(),
+    // The rotation starts on a Sunday.
+    Layer::new(
+        name,
+        people.iter().copied(),
         length,
         handoff,
-        // A Sunday.
-        starts: date(2026, 3, 22),
-        restriction: None,
-    }
+        date(2026, 3, 22),
+    )
 }
 
 /// Dana and Omer take weeks in turn, handing over on Sunday at 07:00 in Jerusalem.
@@ -63,12 +62,7 @@ fn weekly() -> Schedule {
 }
 
 fn shift(person: &str, start: DateTime<Utc>, end: DateTime<Utc>, source: ShiftSource) -> Shift {
-    Shift {
-        person: person.into(),
-        start,
-        end,
-        source,
-    }
+    Shift::new(person, start, end, source)
 }
 
 fn week() -> ShiftSource {
@@ -130,12 +124,8 @@ fn weekly_sunday_handoff_in_jerusalem_across_both_clock_changes() {
 
 /// Dana on weekdays, Noa over the Israeli weekend (Friday and Saturday), every day one layer.
 fn weekend_over_weekdays() -> Schedule {
-    let mut weekend = layer("weekend", &["noa"], Rotation::Days(1), time(0, 0));
-    weekend.restriction = Some(Restriction {
-        opening_hours: None,
-        weekdays: vec![Weekday::Fri, Weekday::Sat],
-        hours: None,
-    });
+    let weekend = layer("weekend", &["noa"], Rotation::Days(1), time(0, 0))
+        .with_restriction(Restriction::weekdays([Weekday::Fri, Weekday::Sat]));
     Schedule::new(
         "tills",
         Jerusalem,
@@ -189,11 +179,8 @@ fn a_layer_within_opening_hours_leaves_holidays_to_the_layer_below() {
         )
         .unwrap()
         .holiday(date(2026, 4, 2));
-    let mut open = layer("open", &["noa"], Rotation::Weeks(1), time(0, 0));
-    open.restriction = Some(Restriction {
-        opening_hours: Some(shop),
-        ..Restriction::default()
-    });
+    let open = layer("open", &["noa"], Rotation::Weeks(1), time(0, 0))
+        .with_restriction(Restriction::opening_hours(shop));
     let s = Schedule::new(
         "tills",
         Jerusalem,
@@ -230,13 +217,13 @@ fn a_layer_within_opening_hours_leaves_holidays_to_the_layer_below() {
 fn an_override_during_a_holiday_is_recorded_with_who_made_it() {
     let mut s = weekly();
     // Passover eve, 1 April 2026: Avi covers the evening for Omer.
-    let cover = Override {
-        person: "avi".into(),
-        from: utc(2026, 4, 1, 15, 0),
-        until: utc(2026, 4, 2, 5, 0),
-        by: dana(),
-        at: utc(2026, 3, 20, 9, 0),
-    };
+    let cover = Override::new(
+        "avi",
+        utc(2026, 4, 1, 15, 0),
+        utc(2026, 4, 2, 5, 0),
+        dana(),
+        utc(2026, 3, 20, 9, 0),
+    );
     s.record(ScheduleChange::Override(cover.clone())).unwrap();
     assert_eq!(s.on_call_at(utc(2026, 4, 1, 14, 59)), Some("omer"));
     assert_eq!(s.on_call_at(utc(2026, 4, 1, 15, 0)), Some("avi"));
@@ -261,12 +248,13 @@ fn an_override_during_a_holiday_is_recorded_with_who_made_it() {
     );
     assert_eq!(s.changes(), &[ScheduleChange::Override(cover.clone())]);
     // A second override of an overlapping period is refused, and nothing is recorded.
-    let clash = Override {
-        person: "noa".into(),
-        from: utc(2026, 4, 2, 4, 0),
-        until: utc(2026, 4, 2, 8, 0),
-        ..cover
-    };
+    let clash = Override::new(
+        "noa",
+        utc(2026, 4, 2, 4, 0),
+        utc(2026, 4, 2, 8, 0),
+        cover.by.clone(),
+        cover.at,
+    );
     assert!(matches!(
         s.record(ScheduleChange::Override(clash)),
         Err(ScheduleError::OverlappingOverride { .. })
@@ -284,14 +272,14 @@ fn a_swap_exchanges_turns_for_its_period() {
     let mut s = weekly();
     // Omer takes Dana's week from 5 April (she would take one of his in return, but the swap
     // covers only that week).
-    s.record(ScheduleChange::Swap(Swap {
-        a: "dana".into(),
-        b: "omer".into(),
-        from: utc(2026, 4, 5, 4, 0),
-        until: utc(2026, 4, 12, 4, 0),
-        by: dana(),
-        at: utc(2026, 3, 30, 8, 0),
-    }))
+    s.record(ScheduleChange::Swap(Swap::new(
+        "dana",
+        "omer",
+        utc(2026, 4, 5, 4, 0),
+        utc(2026, 4, 12, 4, 0),
+        dana(),
+        utc(2026, 3, 30, 8, 0),
+    )))
     .unwrap();
     let swapped = ShiftSource::Swap("week".into());
     assert_eq!(
@@ -318,29 +306,22 @@ fn a_swap_exchanges_turns_for_its_period() {
         ]
     );
     assert_eq!(
-        s.record(ScheduleChange::Swap(Swap {
-            a: "dana".into(),
-            b: "dana".into(),
-            from: utc(2026, 5, 1, 0, 0),
-            until: utc(2026, 5, 2, 0, 0),
-            by: dana(),
-            at: utc(2026, 3, 30, 8, 0),
-        })),
+        s.record(ScheduleChange::Swap(Swap::new(
+            "dana",
+            "dana",
+            utc(2026, 5, 1, 0, 0),
+            utc(2026, 5, 2, 0, 0),
+            dana(),
+            utc(2026, 3, 30, 8, 0),
+        ))),
         Err(ScheduleError::SwapWithSelf)
     );
 }
 
 #[test]
 fn gaps_and_unreachable_people_are_reported() {
-    let mut day = layer("day", &["dana", "omer"], Rotation::Days(1), time(9, 0));
-    day.restriction = Some(Restriction {
-        opening_hours: None,
-        weekdays: Vec::new(),
-        hours: Some(Hours {
-            from: time(9, 0),
-            until: time(17, 0),
-        }),
-    });
+    let day = layer("day", &["dana", "omer"], Rotation::Days(1), time(9, 0))
+        .with_restriction(Restriction::hours(Hours::new(time(9, 0), time(17, 0))));
     let s = Schedule::new("tills", Jerusalem, vec![day]).unwrap();
     // Monday 6 April 2026, midnight to midnight in Jerusalem (+03).
     let warnings = s.check(utc(2026, 4, 5, 21, 0), utc(2026, 4, 6, 21, 0), |p| {
@@ -395,14 +376,7 @@ fn invalid_schedules_are_refused_with_a_typed_error() {
     ));
     assert!(matches!(
         with(|l| {
-            l.restriction = Some(Restriction {
-                opening_hours: None,
-                weekdays: Vec::new(),
-                hours: Some(Hours {
-                    from: time(9, 0),
-                    until: time(9, 0),
-                }),
-            })
+            l.restriction = Some(Restriction::hours(Hours::new(time(9, 0), time(9, 0))));
         }),
         Err(ScheduleError::BadHours { .. })
     ));
@@ -488,13 +462,13 @@ fn page(schedule: Schedule, opened: DateTime<Utc>) -> (Vec<Audience>, Vec<Recipi
 #[test]
 fn an_escalation_step_during_an_override_pages_the_override_and_the_event_names_them() {
     let mut s = weekly();
-    s.record(ScheduleChange::Override(Override {
-        person: "avi".into(),
-        from: utc(2026, 4, 1, 15, 0),
-        until: utc(2026, 4, 2, 5, 0),
-        by: dana(),
-        at: utc(2026, 3, 20, 9, 0),
-    }))
+    s.record(ScheduleChange::Override(Override::new(
+        "avi",
+        utc(2026, 4, 1, 15, 0),
+        utc(2026, 4, 2, 5, 0),
+        dana(),
+        utc(2026, 3, 20, 9, 0),
+    )))
     .unwrap();
     let (audiences, named) = page(s.clone(), utc(2026, 4, 1, 20, 0));
     assert_eq!(
@@ -524,13 +498,13 @@ fn nobody_on_call_pages_the_owner() {
 #[test]
 fn the_ical_export_parses_back_to_the_final_schedule() {
     let mut s = weekend_over_weekdays();
-    s.record(ScheduleChange::Override(Override {
-        person: "avi".into(),
-        from: utc(2026, 4, 1, 15, 0),
-        until: utc(2026, 4, 2, 5, 0),
-        by: dana(),
-        at: utc(2026, 3, 20, 9, 0),
-    }))
+    s.record(ScheduleChange::Override(Override::new(
+        "avi",
+        utc(2026, 4, 1, 15, 0),
+        utc(2026, 4, 2, 5, 0),
+        dana(),
+        utc(2026, 3, 20, 9, 0),
+    )))
     .unwrap();
     let (from, until) = (utc(2026, 3, 20, 0, 0), utc(2026, 4, 20, 0, 0));
     let stamp = utc(2026, 3, 20, 9, 0);
@@ -586,20 +560,24 @@ fn arb_layer() -> impl Strategy<Value = Layer> {
             prop::option::of(((0u32..24), (0u32..24))),
         )),
     )
-        .prop_map(|(people, length, (h, m), start, restriction)| Layer {
-            name: format!("l{h}{m}"),
-            people: people.into_iter().map(String::from).collect(),
-            length,
-            handoff: time(h, m),
-            starts: date(2026, 3, 10) + Duration::days(start),
-            restriction: restriction.map(|(weekdays, hours)| Restriction {
-                opening_hours: None,
-                weekdays,
-                hours: hours.filter(|(a, b)| a != b).map(|(a, b)| Hours {
-                    from: time(a, 0),
-                    until: time(b, 0),
-                }),
-            }),
+        .prop_map(|(people, length, (h, m), start, restriction)| {
+            let layer = Layer::new(
+                format!("l{h}{m}"),
+                people,
+                length,
+                time(h, m),
+                date(2026, 3, 10) + Duration::days(start),
+            );
+            match restriction {
+                None => layer,
+                Some((weekdays, hours)) => {
+                    let mut r = Restriction::weekdays(weekdays);
+                    if let Some((a, b)) = hours.filter(|(a, b)| a != b) {
+                        r = r.with_hours(Hours::new(time(a, 0), time(b, 0)));
+                    }
+                    layer.with_restriction(r)
+                }
+            }
         })
 }
 
@@ -619,24 +597,24 @@ proptest! {
         let base = utc(2026, month, day, 0, 0);
         for (start, hours, person) in overrides {
             let from = base + Duration::hours(start);
-            let _ = s.record(ScheduleChange::Override(Override {
-                person: person.into(),
+            let _ = s.record(ScheduleChange::Override(Override::new(
+                person,
                 from,
-                until: from + Duration::hours(hours),
-                by: dana(),
-                at: base,
-            }));
+                from + Duration::hours(hours),
+                dana(),
+                base,
+            )));
         }
         if let Some((start, hours)) = swap {
             let from = base + Duration::hours(start);
-            s.record(ScheduleChange::Swap(Swap {
-                a: "a".into(),
-                b: "b".into(),
+            s.record(ScheduleChange::Swap(Swap::new(
+                "a",
+                "b",
                 from,
-                until: from + Duration::hours(hours),
-                by: dana(),
-                at: base,
-            })).unwrap();
+                from + Duration::hours(hours),
+                dana(),
+                base,
+            ))).unwrap();
         }
         let (from, until) = (base, base + Duration::days(18));
         let shifts = s.shifts(from, until);
@@ -725,13 +703,13 @@ fn warnings(policy: Policy, opened: DateTime<Utc>) -> (Vec<(String, Audience)>, 
 #[test]
 fn sla_warnings_page_whoever_is_on_call_and_the_event_names_them() {
     let mut s = weekly();
-    s.record(ScheduleChange::Override(Override {
-        person: "avi".into(),
-        from: utc(2026, 4, 1, 15, 0),
-        until: utc(2026, 4, 2, 5, 0),
-        by: dana(),
-        at: utc(2026, 3, 20, 9, 0),
-    }))
+    s.record(ScheduleChange::Override(Override::new(
+        "avi",
+        utc(2026, 4, 1, 15, 0),
+        utc(2026, 4, 2, 5, 0),
+        dana(),
+        utc(2026, 3, 20, 9, 0),
+    )))
     .unwrap();
     let policy = warning_policy(vec![Recipient::OnCall("tills".into())], vec![s]).unwrap();
     // 20:00 on 1 April: Avi covers (an override over Omer's week).

@@ -5,6 +5,8 @@ use std::fmt;
 use icu_locale::LocaleDirectionality;
 use icu_locale_core::LanguageIdentifier;
 
+use crate::html_escape::{escape_into, is_bidi_control, is_dropped, push_escaped};
+
 /// Which way a locale's text runs: the base direction of its paragraphs.
 ///
 /// ```
@@ -101,13 +103,14 @@ background:#e5e5ea;color:#000000";
 /// in the wrong order and aligned to the wrong side. The language of the message is known,
 /// so its direction is too. Alignment is left to `dir` (no `text-align`), so it follows.
 ///
-/// **Text.** Every piece of text is escaped (`&`, `<`, `>`, `"`, `'`), and other control
-/// characters are dropped. The bidirectional controls the catalogs put around inserted
-/// values become markup: FSI … PDI (and LRI, RLI) become `<bdi>` … `</bdi>` (with `dir`
-/// for LRI and RLI), embeddings (LRE, RLE) `<span dir>`, overrides (LRO, RLO) `<bdo dir>`.
-/// A closer without an opener is dropped, a PDI closes what was opened inside its isolate
-/// first (as in UAX #9), and whatever is still open at the end of a line is closed there,
-/// so the tags are always well nested, whatever the strings. `http://` and `https://`
+/// **Text.** Every piece of text is escaped (`&`, `<`, `>`, `"`, `'`) by the same escaper as
+/// the status page, which drops control characters (but tab), U+FFFE/U+FFFF and the
+/// embedding and override controls (LRE, RLE, PDF, LRO, RLO): an invisible override in a
+/// customer's title would reorder what the reader sees. The isolates the catalogs put around
+/// inserted values become markup: FSI … PDI (and LRI, RLI) become `<bdi>` … `</bdi>` (with
+/// `dir` for LRI and RLI). A PDI without an opener is dropped, and whatever is still open at
+/// the end of a line is closed there, so the tags are always well nested, whatever the
+/// strings. `http://` and `https://`
 /// URLs become links. Inline CSS only: no style sheet, no external resource, no script.
 ///
 /// ```
@@ -183,13 +186,9 @@ fn open_document(out: &mut String, locale: &str, dir: &str, title: &str, style: 
     out.push_str("\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<title>");
-    // The title is plain text: no markup is allowed in it, so the marks are dropped.
+    // The title is plain text: no markup is allowed in it, so the bidi controls are dropped.
     for line in lines(title) {
-        for c in line.text.chars() {
-            if !is_dropped(c) && !is_bidi_control(c) {
-                push_escaped(out, c);
-            }
-        }
+        escape_into(out, line.text);
     }
     out.push_str("</title>\n</head>\n<body dir=\"");
     out.push_str(dir);
@@ -291,48 +290,19 @@ fn paragraphs(text: &str) -> Vec<Vec<&str>> {
 /// Nothing visible: white space, controls and bidi marks only.
 fn is_blank(line: &str) -> bool {
     line.chars()
-        .all(|c| c.is_whitespace() || is_dropped(c) || is_bidi_control(c) || is_mark(c))
+        .all(|c| c.is_whitespace() || is_dropped(c) || is_mark(c))
 }
 
 fn is_mark(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// The embedding, override and isolate controls and their closers (not the marks).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Control characters that have no place in HTML text (tab is kept).
-fn is_dropped(c: char) -> bool {
-    c.is_control() && c != '\t'
-}
-
-/// What an open element is, for its closer.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Open {
-    /// `<bdi>`, from an isolate initiator.
-    Isolate,
-    /// `<span dir>`, from an embedding.
-    Embedding,
-    /// `<bdo dir>`, from an override.
-    Override,
-}
-
-impl Open {
-    fn close(self) -> &'static str {
-        match self {
-            Open::Isolate => "</bdi>",
-            Open::Embedding => "</span>",
-            Open::Override => "</bdo>",
-        }
-    }
-}
-
-/// One line of text as HTML: escaped, its bidi controls as well-nested elements, its URLs
-/// as links.
+/// One line of text as HTML: escaped, its isolates as well-nested `<bdi>` elements (the
+/// renderer isolates every inserted value), its URLs as links. Embeddings and overrides are
+/// dropped with the other characters the shared escaper drops: an override in a customer's
+/// text would reorder what the reader sees.
 fn push_line(out: &mut String, line: &str) {
-    let mut open: Vec<Open> = Vec::new();
+    let mut open = 0usize;
     let mut at = 0;
     while let Some(c) = line[at..].chars().next() {
         if let Some(len) = url_at(line, at) {
@@ -346,40 +316,27 @@ fn push_line(out: &mut String, line: &str) {
             continue;
         }
         at += c.len_utf8();
-        let (element, opened) = match c {
-            '\u{2068}' => ("<bdi>", Open::Isolate),
-            '\u{2066}' => ("<bdi dir=\"ltr\">", Open::Isolate),
-            '\u{2067}' => ("<bdi dir=\"rtl\">", Open::Isolate),
-            '\u{202A}' => ("<span dir=\"ltr\">", Open::Embedding),
-            '\u{202B}' => ("<span dir=\"rtl\">", Open::Embedding),
-            '\u{202D}' => ("<bdo dir=\"ltr\">", Open::Override),
-            '\u{202E}' => ("<bdo dir=\"rtl\">", Open::Override),
+        let element = match c {
+            '\u{2068}' => "<bdi>",
+            '\u{2066}' => "<bdi dir=\"ltr\">",
+            '\u{2067}' => "<bdi dir=\"rtl\">",
             '\u{2069}' => {
-                if let Some(i) = open.iter().rposition(|&o| o == Open::Isolate) {
-                    for o in open.drain(i..).rev() {
-                        out.push_str(o.close());
-                    }
+                if open > 0 {
+                    open -= 1;
+                    out.push_str("</bdi>");
                 }
                 continue;
             }
-            '\u{202C}' => {
-                if let Some(o @ (Open::Embedding | Open::Override)) = open.last().copied() {
-                    open.pop();
-                    out.push_str(o.close());
-                }
-                continue;
-            }
-            c if is_dropped(c) => continue,
             c => {
                 push_escaped(out, c);
                 continue;
             }
         };
         out.push_str(element);
-        open.push(opened);
+        open += 1;
     }
-    for o in open.into_iter().rev() {
-        out.push_str(o.close());
+    for _ in 0..open {
+        out.push_str("</bdi>");
     }
 }
 
@@ -410,23 +367,6 @@ fn url_at(line: &str, at: usize) -> Option<usize> {
         .map_or(rest.len(), |(i, _)| i);
     let url = rest[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
     (url.len() > scheme.len()).then_some(url.len())
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        push_escaped(out, c);
-    }
-}
-
-fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '"' => out.push_str("&quot;"),
-        '\'' => out.push_str("&#39;"),
-        c => out.push(c),
-    }
 }
 
 #[cfg(test)]
@@ -496,20 +436,22 @@ mod tests {
     }
 
     #[test]
-    fn isolates_become_bdi_and_strays_are_dropped() {
+    fn isolates_become_bdi_and_embeddings_overrides_and_strays_are_dropped() {
         let mut out = String::new();
         push_line(
             &mut out,
             "\u{2069}a\u{2068}b\u{202E}c\u{2069}d\u{202C}\u{2067}e",
         );
-        assert_eq!(
-            out,
-            "a<bdi>b<bdo dir=\"rtl\">c</bdo></bdi>d<bdi dir=\"rtl\">e</bdi>"
-        );
+        assert_eq!(out, "a<bdi>bc</bdi>d<bdi dir=\"rtl\">e</bdi>");
         let mut out = String::new();
-        push_line(&mut out, "\u{202A}x\u{2066}y\u{202C}z");
-        // The PDF inside the isolate does not close the embedding outside it.
-        assert_eq!(out, "<span dir=\"ltr\">x<bdi dir=\"ltr\">yz</bdi></span>");
+        push_line(&mut out, "\u{202A}x\u{2066}y\u{202C}z\u{202D}\u{FFFF}");
+        assert_eq!(out, "x<bdi dir=\"ltr\">yz</bdi>");
+    }
+
+    #[test]
+    fn the_title_drops_what_the_status_page_drops() {
+        let html = email_html("en", "Refund \u{202E}gnp.exe\u{2068}", "b", None);
+        assert!(html.contains("<title>Refund gnp.exe</title>"), "{html}");
     }
 
     #[test]
@@ -575,7 +517,7 @@ mod tests {
             let mut out = String::new();
             push_line(&mut out, &line);
             let expected: String =
-                line.chars().filter(|&c| !is_dropped(c) && !is_bidi_control(c)).collect();
+                line.chars().filter(|&c| !is_dropped(c)).collect();
             prop_assert_eq!(text_of(&out), expected);
             prop_assert!(well_nested(&out).is_ok(), "{:?}: {}", well_nested(&out), out);
         }

@@ -45,6 +45,9 @@ mod wall;
 pub use ical::{IcalError, shifts_from_ical};
 
 /// How long one person's turn in a [`Layer`] lasts.
+///
+/// Deliberately exhaustive: a host converting or displaying a turn handles each unit, and a
+/// new unit would change what every such `match` means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rotation {
@@ -66,6 +69,8 @@ impl Rotation {
 
 /// A daily window of wall-clock time, `[from, until)`; it wraps past midnight when `until` is
 /// earlier than `from` (22:00–06:00), and then belongs to the day it starts on.
+///
+/// Deliberately exhaustive: a window is its two ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Hours {
     /// Start of the window.
@@ -74,9 +79,31 @@ pub struct Hours {
     pub until: NaiveTime,
 }
 
+impl Hours {
+    /// The window `[from, until)`, wrapping past midnight when `until` is earlier than `from`.
+    /// An empty window (`from == until`) is refused by [`Schedule::new`] with
+    /// [`ScheduleError::BadHours`].
+    pub fn new(from: NaiveTime, until: NaiveTime) -> Hours {
+        Hours { from, until }
+    }
+}
+
 /// When a layer applies: on some days of the week and/or during some hours of the day, in the
 /// schedule's zone. Outside it, the layer has nobody and lower layers show through.
+///
+/// Start from the part that matters and add the others (`Default` restricts nothing):
+///
+/// ```
+/// use chrono::{NaiveTime, Weekday};
+/// use incidents::oncall::{Hours, Restriction};
+///
+/// let at = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+/// let nights = Restriction::weekdays([Weekday::Fri, Weekday::Sat])
+///     .with_hours(Hours::new(at(22), at(6)));
+/// assert_eq!(nights.hours, Some(Hours::new(at(22), at(6))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Restriction {
     /// The days the layer applies (empty: every day). With wrapping `hours`, the day the
     /// window starts on.
@@ -92,6 +119,42 @@ pub struct Restriction {
 }
 
 impl Restriction {
+    /// Only on these days of the week (none given: every day).
+    pub fn weekdays(days: impl IntoIterator<Item = Weekday>) -> Restriction {
+        Restriction::default().with_weekdays(days)
+    }
+
+    /// Only during these hours of the day.
+    pub fn hours(hours: Hours) -> Restriction {
+        Restriction::default().with_hours(hours)
+    }
+
+    /// Only while this calendar is open (its opening hours, holidays and closures).
+    pub fn opening_hours(calendar: crate::Calendar) -> Restriction {
+        Restriction::default().with_opening_hours(calendar)
+    }
+
+    /// Sets the days of the week (replacing any set before).
+    #[must_use]
+    pub fn with_weekdays(mut self, days: impl IntoIterator<Item = Weekday>) -> Restriction {
+        self.weekdays = days.into_iter().collect();
+        self
+    }
+
+    /// Sets the hours of the day.
+    #[must_use]
+    pub fn with_hours(mut self, hours: Hours) -> Restriction {
+        self.hours = Some(hours);
+        self
+    }
+
+    /// Sets the calendar whose opening hours the layer keeps to.
+    #[must_use]
+    pub fn with_opening_hours(mut self, calendar: crate::Calendar) -> Restriction {
+        self.opening_hours = Some(calendar);
+        self
+    }
+
     fn allows(&self, local: NaiveDateTime) -> bool {
         let day_ok =
             |d: NaiveDate| self.weekdays.is_empty() || self.weekdays.contains(&d.weekday());
@@ -115,6 +178,7 @@ impl Restriction {
 
 /// One rotation of people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Layer {
     /// The layer's name ("weekdays", "weekend").
     pub name: String,
@@ -130,6 +194,36 @@ pub struct Layer {
     /// When the layer applies (none: always).
     #[serde(default)]
     pub restriction: Option<Restriction>,
+}
+
+impl Layer {
+    /// A rotation of `people` (actor ids, in turn order), each taking a turn of `length`
+    /// that changes at `handoff` (wall-clock time in the schedule's zone); the first person's
+    /// first turn starts on `starts`. It applies always; see [`Layer::with_restriction`].
+    /// [`Schedule::new`] checks it (a name, people with ids, a turn longer than zero).
+    pub fn new(
+        name: impl Into<String>,
+        people: impl IntoIterator<Item = impl Into<String>>,
+        length: Rotation,
+        handoff: NaiveTime,
+        starts: NaiveDate,
+    ) -> Layer {
+        Layer {
+            name: name.into(),
+            people: people.into_iter().map(Into::into).collect(),
+            length,
+            handoff,
+            starts,
+            restriction: None,
+        }
+    }
+
+    /// Applies the layer only within `restriction`.
+    #[must_use]
+    pub fn with_restriction(mut self, restriction: Restriction) -> Layer {
+        self.restriction = Some(restriction);
+        self
+    }
 }
 
 /// Why a schedule, or a change to it, was refused.
@@ -193,6 +287,7 @@ pub enum ScheduleError {
 
 /// One person on call instead of whoever the layers and swaps say, for `[from, until)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Override {
     /// Actor id of who is on call instead.
     pub person: String,
@@ -209,6 +304,7 @@ pub struct Override {
 /// Two people exchange their turns for `[from, until)`: wherever the layers put `a`, `b` is
 /// on call, and the other way round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Swap {
     /// One person (actor id).
     pub a: String,
@@ -222,6 +318,60 @@ pub struct Swap {
     pub by: Actor,
     /// When it was made.
     pub at: DateTime<Utc>,
+}
+
+impl Override {
+    /// `person` (an actor id) on call for `[from, until)`, arranged by `by` at `at`.
+    /// [`Schedule::record`] checks it.
+    pub fn new(
+        person: impl Into<String>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        by: Actor,
+        at: DateTime<Utc>,
+    ) -> Override {
+        Override {
+            person: person.into(),
+            from,
+            until,
+            by,
+            at,
+        }
+    }
+}
+
+impl Swap {
+    /// `a` and `b` (actor ids) exchange their turns for `[from, until)`, arranged by `by` at
+    /// `at`. [`Schedule::record`] checks it.
+    pub fn new(
+        a: impl Into<String>,
+        b: impl Into<String>,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        by: Actor,
+        at: DateTime<Utc>,
+    ) -> Swap {
+        Swap {
+            a: a.into(),
+            b: b.into(),
+            from,
+            until,
+            by,
+            at,
+        }
+    }
+}
+
+impl From<Override> for ScheduleChange {
+    fn from(o: Override) -> ScheduleChange {
+        ScheduleChange::Override(o)
+    }
+}
+
+impl From<Swap> for ScheduleChange {
+    fn from(s: Swap) -> ScheduleChange {
+        ScheduleChange::Swap(s)
+    }
 }
 
 /// One recorded change to a schedule.
@@ -250,6 +400,7 @@ pub enum ShiftSource {
 
 /// A stretch of the final schedule with one person on call, `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Shift {
     /// Actor id of who is on call.
     pub person: String,
@@ -259,6 +410,24 @@ pub struct Shift {
     pub end: DateTime<Utc>,
     /// Why this person is on call.
     pub source: ShiftSource,
+}
+
+impl Shift {
+    /// `person` (an actor id) on call for `[start, end)` because of `source`; for comparing
+    /// with [`Schedule::shifts`] (which is what makes them).
+    pub fn new(
+        person: impl Into<String>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        source: ShiftSource,
+    ) -> Shift {
+        Shift {
+            person: person.into(),
+            start,
+            end,
+            source,
+        }
+    }
 }
 
 /// A problem [`Schedule::check`] found over a horizon.
@@ -303,14 +472,13 @@ impl fmt::Display for ScheduleWarning {
 /// use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 /// use incidents::oncall::{Layer, Rotation, Schedule};
 ///
-/// let week = Layer {
-///     name: "week".into(),
-///     people: vec!["dana".into(), "omer".into()],
-///     length: Rotation::Weeks(1),
-///     handoff: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
-///     starts: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-///     restriction: None,
-/// };
+/// let week = Layer::new(
+///     "week",
+///     ["dana", "omer"],
+///     Rotation::Weeks(1),
+///     NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+///     NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+/// );
 /// let schedule = Schedule::new("shop", chrono_tz::Europe::London, vec![week])?;
 /// let at = Utc.with_ymd_and_hms(2026, 1, 13, 12, 0, 0).unwrap();
 /// assert_eq!(schedule.on_call_at(at), Some("omer"));

@@ -312,32 +312,9 @@ fn ymd(date: NaiveDate) -> (i32, u8, u8) {
     )
 }
 
-/// Whether `c` is a bidirectional embedding, override or isolate control (or their closers),
-/// which host or user text may not carry into the page: they are dropped. Marks (LRM, RLM,
-/// ALM) need no partner and are kept.
-pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Appends `text` escaped for HTML (and XML) text and double- or single-quoted attribute
-/// values: `&`, `<`, `>`, `"`, `'` become references; bidirectional embedding, override and
-/// isolate controls and other control characters (except line feed and tab) are dropped.
-pub(crate) fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() || is_bidi_control(c) => {}
-            // Not characters in XML 1.0; dropped so the feed stays well formed.
-            '\u{FFFE}' | '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-}
+// Host or user text may not carry bidi embeddings, overrides or isolates into the page, nor
+// control characters: the crate's one escaper drops them (see `crate::html_escape`).
+pub(crate) use crate::html_escape::{escape_into, is_bidi_control};
 
 /// `text` escaped as by [`escape_into`].
 pub(crate) fn escape(text: &str) -> String {
