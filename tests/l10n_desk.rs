@@ -410,3 +410,55 @@ mod split {
         }
     }
 }
+
+/// SLA warnings sent to whoever is on call are written in that person's language, and name
+/// them: the shop writes Hebrew, Avi (on call this week) reads English, the owner Hebrew.
+#[test]
+fn an_sla_warning_to_whoever_is_on_call_is_in_their_language() {
+    use incidents::oncall::{Layer, Rotation, Schedule};
+    let week = Layer::new(
+        "week",
+        ["avi", "dana"],
+        Rotation::Weeks(1),
+        chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+    );
+    let pager = Schedule::new("pager", chrono_tz::Asia::Jerusalem, vec![week]).unwrap();
+    let targets = Targets {
+        acknowledge: Some(Duration::minutes(30)),
+        ..Targets::none()
+    }
+    .with_warnings_to(vec![Recipient::OnCall("pager".into())]);
+    let policy = Policy::new(
+        Calendar::always_open_in(chrono_tz::Asia::Jerusalem),
+        [(Severity::Critical, targets)].into(),
+    )
+    .unwrap()
+    .with_languages(Languages::shop("he").person("avi", "en"))
+    .unwrap()
+    .with_schedules(vec![pager])
+    .unwrap();
+    let clock = ManualClock::new(start());
+    let desk = Desk::builder(MemoryStore::new(), &clock)
+        .policy(policy)
+        .catalogs(catalogs())
+        .build()
+        .unwrap();
+    let id = open(&desk);
+    desk.run_until(start() + Duration::minutes(31), &Accept)
+        .unwrap();
+    let warnings: Vec<Notification> = requested(&desk, id)
+        .into_iter()
+        .filter(|n| n.key.contains("/sla/"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for n in &warnings {
+        assert_eq!(
+            n.audience,
+            Audience::Recipients(vec![Recipient::Person("avi".into())])
+        );
+        assert_eq!(n.locale.as_deref(), Some("en"), "{n:?}");
+    }
+    assert!(warnings[0].key.ends_with("sla/acknowledge/at_risk"));
+    assert!(warnings[1].key.ends_with("sla/acknowledge/breached"));
+}

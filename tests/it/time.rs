@@ -360,7 +360,10 @@ fn a_step_paging_an_unknown_on_call_schedule_is_refused_on_read_and_by_the_desk(
     assert!(
         matches!(
             refused,
-            Err(incidents::Error::Policy(PolicyError::UnknownSchedule { step: 1, .. }))
+            Err(incidents::Error::Policy(PolicyError::UnknownSchedule {
+                step: 1,
+                ..
+            }))
         ),
         "{:?}",
         refused.err()
