@@ -48,6 +48,18 @@ impl<T> Sharded<T> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Shard number `index` (from 0, below [`SHARDS`]), for reading; `None` past the last.
+    pub(crate) fn read_at(&self, index: usize) -> Option<RwLockReadGuard<'_, T>> {
+        self.shards
+            .get(index)
+            .map(|s| s.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// How many shards there are.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+
     /// Every shard in turn, for reading.
     pub(crate) fn each(&self) -> impl Iterator<Item = RwLockReadGuard<'_, T>> {
         self.shards

@@ -24,7 +24,7 @@ use crate::model::{Actor, IncidentId};
 use crate::notify::{Backoff, Templates};
 use crate::people::Permissions;
 use crate::policy::Policy;
-use crate::shard::{Sharded, ShardedMap};
+use crate::shard::ShardedMap;
 use crate::store::{Store, Version};
 
 pub use heartbeat::{CheckIn, HeartbeatState, Missed};
@@ -34,7 +34,7 @@ pub use sync::CatchUp;
 pub use timers::{DispatchReport, RunReport, TickReport};
 pub use wake::Subscription;
 
-use timers::Queue;
+use timers::Queues;
 
 /// How many times [`Desk::act`] re-decides after a version conflict before giving up.
 pub const CONFLICT_RETRIES: usize = 8;
@@ -73,9 +73,9 @@ pub struct Desk<S, C = SystemClock> {
     config: Config,
     incidents: ShardedMap<Arc<Mutex<Slot>>>,
     /// When each incident's next timer falls due.
-    timers: Sharded<Queue>,
+    timers: Queues,
     /// When each incident's next pending notification should be attempted.
-    outbox: Sharded<Queue>,
+    outbox: Queues,
     /// Alert and idempotency keys to the incidents opened under them.
     keys: Mutex<intake::Keys>,
     /// Active incidents by service and by the side (monitors, people) they heard from, for
@@ -362,8 +362,8 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             clock,
             config,
             incidents: ShardedMap::default(),
-            timers: Sharded::default(),
-            outbox: Sharded::default(),
+            timers: Queues::default(),
+            outbox: Queues::default(),
             keys: Mutex::default(),
             active: Mutex::default(),
             listeners: Arc::default(),
@@ -831,7 +831,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let id = slot.incident.id();
         let timer_due = crate::engine::next_deadline(&slot.incident, &self.config.policy);
         if timer_due != slot.timer_due {
-            self.timers.write(&id).set(id, slot.timer_due, timer_due);
+            self.timers.set(id, slot.timer_due, timer_due);
             slot.timer_due = timer_due;
         }
         let outbox_due = slot
@@ -844,7 +844,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             })
             .min();
         if outbox_due != slot.outbox_due {
-            self.outbox.write(&id).set(id, slot.outbox_due, outbox_due);
+            self.outbox.set(id, slot.outbox_due, outbox_due);
             slot.outbox_due = outbox_due;
         }
         let listed = intake::sides(&slot.incident);

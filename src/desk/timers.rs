@@ -2,6 +2,7 @@
 //! outbox's [`Desk::dispatch`].
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -12,6 +13,7 @@ use crate::incident::Delivery;
 use crate::lifecycle::{Change, Event, Notification, Timer};
 use crate::model::{Actor, IncidentId};
 use crate::notify::Notifier;
+use crate::shard::Sharded;
 use crate::store::Store;
 
 /// Incidents ordered by a deadline: `next_deadline` is the first entry, a tick takes the
@@ -23,12 +25,7 @@ pub(super) struct Queue {
 
 impl Queue {
     /// Moves `id` from deadline `old` to `new` (either may be `None`).
-    pub(super) fn set(
-        &mut self,
-        id: IncidentId,
-        old: Option<DateTime<Utc>>,
-        new: Option<DateTime<Utc>>,
-    ) {
+    fn set(&mut self, id: IncidentId, old: Option<DateTime<Utc>>, new: Option<DateTime<Utc>>) {
         if let Some(old) = old {
             self.by_time.remove(&(old, id));
         }
@@ -46,6 +43,105 @@ impl Queue {
             .iter()
             .take_while(move |(at, _)| *at <= now)
             .map(|(_, id)| *id)
+    }
+}
+
+/// A shard's earliest deadline, as its cached value says: none.
+const EMPTY: i64 = i64::MAX;
+/// ... or: read the shard (an instant outside what nanoseconds since 1970 in an `i64` hold,
+/// years 1677 to 2262, or one that would read as a sentinel).
+const READ_THE_SHARD: i64 = i64::MIN;
+
+/// The cached form of a shard's earliest deadline.
+fn encode(first: Option<DateTime<Utc>>) -> i64 {
+    match first {
+        None => EMPTY,
+        Some(at) => match at.timestamp_nanos_opt() {
+            Some(EMPTY) | None => READ_THE_SHARD,
+            Some(nanos) => nanos,
+        },
+    }
+}
+
+/// [`Queue`]s in shards (threads rearming different incidents do not contend), with each
+/// shard's earliest deadline also kept in an atomic, written under the shard's lock whenever
+/// the shard changes. `next_deadline` and a tick with nothing due read those atomics and
+/// lock no shard; a tick locks only the shards with something due.
+#[derive(Debug)]
+pub(super) struct Queues {
+    shards: Sharded<Queue>,
+    firsts: Box<[AtomicI64]>,
+}
+
+impl Default for Queues {
+    fn default() -> Self {
+        let shards: Sharded<Queue> = Sharded::default();
+        let firsts = (0..shards.len()).map(|_| AtomicI64::new(EMPTY)).collect();
+        Queues { shards, firsts }
+    }
+}
+
+impl Queues {
+    /// Moves `id` from deadline `old` to `new` (either may be `None`).
+    pub(super) fn set(
+        &self,
+        id: IncidentId,
+        old: Option<DateTime<Utc>>,
+        new: Option<DateTime<Utc>>,
+    ) {
+        let mut shard = self.shards.write(&id);
+        shard.set(id, old, new);
+        if let Some(first) = self.firsts.get(Sharded::<Queue>::shard_of(&id)) {
+            first.store(encode(shard.first()), Ordering::Release);
+        }
+    }
+
+    /// The earliest deadline of shard `index`, whose cached value is `cached`.
+    fn first_of(&self, index: usize, cached: i64) -> Option<DateTime<Utc>> {
+        match cached {
+            EMPTY => None,
+            READ_THE_SHARD => self.shards.read_at(index).and_then(|q| q.first()),
+            nanos => Some(DateTime::from_timestamp_nanos(nanos)),
+        }
+    }
+
+    /// The earliest deadline of all: the least cached value, unless a shard's must be read.
+    pub(super) fn first(&self) -> Option<DateTime<Utc>> {
+        let mut earliest = EMPTY;
+        let mut read = false;
+        for first in &self.firsts {
+            let value = first.load(Ordering::Acquire);
+            read |= value == READ_THE_SHARD;
+            earliest = earliest.min(value);
+        }
+        if !read {
+            return (earliest != EMPTY).then(|| DateTime::from_timestamp_nanos(earliest));
+        }
+        self.firsts
+            .iter()
+            .enumerate()
+            .filter_map(|(index, first)| self.first_of(index, first.load(Ordering::Acquire)))
+            .min()
+    }
+
+    /// The incidents with a deadline at or before `now`, shard by shard, each shard's in
+    /// deadline order. Shards whose earliest deadline is later are not locked.
+    pub(super) fn due(&self, now: DateTime<Utc>) -> Vec<IncidentId> {
+        let mut due = Vec::new();
+        for (index, first) in self.firsts.iter().enumerate() {
+            let later = match first.load(Ordering::Acquire) {
+                EMPTY => true,
+                READ_THE_SHARD => false,
+                nanos => DateTime::from_timestamp_nanos(nanos) > now,
+            };
+            if later {
+                continue;
+            }
+            if let Some(shard) = self.shards.read_at(index) {
+                due.extend(shard.due(now));
+            }
+        }
+        due
     }
 }
 
@@ -88,8 +184,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// check-in only ever moves a heartbeat's deadline later, so it does not wake the host;
     /// the host may wake for a deadline that has moved, and finds nothing due.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        let timers = self.timers.each().filter_map(|q| q.first()).min();
-        let outbox = self.outbox.each().filter_map(|q| q.first()).min();
+        let timers = self.timers.first();
+        let outbox = self.outbox.first();
         timers
             .into_iter()
             .chain(outbox)
@@ -131,11 +227,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     pub fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let mut report = TickReport::default();
         let mut first_error = self.tick_heartbeats(now, &mut report.missed).err();
-        let due: Vec<IncidentId> = self
-            .timers
-            .each()
-            .flat_map(|q| q.due(now).collect::<Vec<_>>())
-            .collect();
+        let due = self.timers.due(now);
         for id in due {
             let cell = match self.cell(id) {
                 Ok(Some(cell)) => cell,
@@ -187,7 +279,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 // the host does not spin on a deadline that can never be met.
                 Err(error @ Error::History(_)) => {
                     log::error!("incidents: timers of {id} stopped: {error}");
-                    self.timers.write(&id).set(id, slot.timer_due, None);
+                    self.timers.set(id, slot.timer_due, None);
                     slot.timer_due = None;
                     report.failed.push((id, error.to_string()));
                     continue;
@@ -234,11 +326,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         stop: &dyn Fn() -> bool,
     ) -> Result<DispatchReport> {
         let now = self.clock.now();
-        let due: Vec<IncidentId> = self
-            .outbox
-            .each()
-            .flat_map(|q| q.due(now).collect::<Vec<_>>())
-            .collect();
+        let due = self.outbox.due(now);
         let mut report = DispatchReport::default();
         for id in due {
             let Some(cell) = self.cell(id)? else {
@@ -475,5 +563,61 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
         }
         report.next_deadline = self.next_deadline();
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Deadlines in the usual range, at the ends of what the cache holds, and beyond them.
+    fn arb_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        prop_oneof![
+            (0i64..40).prop_map(|m| DateTime::from_timestamp_nanos(
+                1_800_000_000_000_000_000 + m * 60_000_000_000
+            )),
+            Just(DateTime::from_timestamp_nanos(i64::MAX)),
+            Just(DateTime::from_timestamp_nanos(i64::MIN)),
+            Just(DateTime::from_timestamp_nanos(i64::MAX) + chrono::Duration::days(1)),
+            Just(DateTime::from_timestamp_nanos(i64::MIN) - chrono::Duration::days(1)),
+        ]
+    }
+
+    proptest! {
+        /// The sharded queues with cached minima answer `first` and `due` exactly as one
+        /// ordered set of every (deadline, incident) does, whatever the deadlines.
+        #[test]
+        fn cached_minima_agree_with_one_ordered_set(
+            moves in prop::collection::vec((0usize..24, prop::option::of(arb_instant())), 1..120),
+            nows in prop::collection::vec(arb_instant(), 1..6),
+        ) {
+            let ids: Vec<IncidentId> = (0u128..24)
+                .map(|n| IncidentId::from_uuid(uuid::Uuid::from_u128(n.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))))
+                .collect();
+            let queues = Queues::default();
+            let mut current: Vec<Option<DateTime<Utc>>> = vec![None; ids.len()];
+            let mut model: BTreeSet<(DateTime<Utc>, IncidentId)> = BTreeSet::new();
+            for (which, new) in moves {
+                let id = ids[which];
+                queues.set(id, current[which], new);
+                if let Some(old) = current[which] {
+                    model.remove(&(old, id));
+                }
+                if let Some(new) = new {
+                    model.insert((new, id));
+                }
+                current[which] = new;
+                prop_assert_eq!(queues.first(), model.first().map(|(at, _)| *at));
+            }
+            for now in nows {
+                let mut due = queues.due(now);
+                due.sort();
+                let mut want: Vec<IncidentId> =
+                    model.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect();
+                want.sort();
+                prop_assert_eq!(due, want);
+            }
+        }
     }
 }
