@@ -14,13 +14,22 @@ use crate::lifecycle::{Resolution, SlaTarget};
 use crate::model::{Service, Source};
 use crate::policy::{Hours, Policy};
 use crate::severity::Severity;
-use crate::sla::{SlaState, acknowledge_clock_by, resolve_clock_by, state_of};
+use crate::sla::{Clock, SlaState, acknowledge_clock_by, resolve_clock_by, state_of};
 
 /// How far past the window's ends the report's opening table reaches (a resolution recorded
 /// after the window's end is still measured from the table when it is this close).
 const TABLE_MARGIN_DAYS: i64 = 7;
 /// The longest stretch an opening table covers; beyond it the calendar measures directly.
 const TABLE_MAX_DAYS: i64 = 20 * 366;
+
+/// A clock stopped for good after counting `before`.
+fn stopped(before: Duration) -> Clock {
+    Clock {
+        before,
+        running_since: None,
+        paused: false,
+    }
+}
 
 /// How the report counts business hours: on the wall clock when the policy's calendar is
 /// open around the clock, else from an opening table for the window, worked out once per
@@ -49,6 +58,15 @@ impl<'p> BusinessHours<'p> {
             .checked_add_signed(Duration::days(TABLE_MAX_DAYS))
             .map_or(hi, |cap| hi.min(cap));
         BusinessHours::Table(OpeningTable::new(calendar, lo, hi))
+    }
+
+    /// Open time from `from` to `to`, given `wall = to - from`; zero if `wall` is not positive.
+    fn after(&self, from: DateTime<Utc>, to: DateTime<Utc>, wall: Duration) -> Duration {
+        match self {
+            _ if wall <= Duration::zero() => Duration::zero(),
+            BusinessHours::Wall => wall,
+            BusinessHours::Table(table) => table.business_time(from, to),
+        }
     }
 
     /// Open time from `from` to `to`; zero if `to <= from`.
@@ -188,9 +206,9 @@ impl<'p> Accumulator<'p> {
     fn add_opened(&mut self, incident: &Incident) {
         self.count_opened(incident);
         let nuisance = self.count_nuisance(incident);
-        self.add_times(incident, nuisance);
+        let acknowledge = self.add_times(incident, nuisance);
         if !nuisance {
-            self.add_sla(incident);
+            self.add_sla(incident, acknowledge);
         }
     }
 
@@ -236,28 +254,34 @@ impl<'p> Accumulator<'p> {
 
     /// Gathers the times to acknowledge and to resolve (a false alarm or duplicate only in the
     /// figure that includes them), or counts the incident as not acknowledged or still open.
-    fn add_times(&mut self, incident: &Incident, nuisance: bool) {
+    /// Gives the time to acknowledge (wall clock, business hours) of one that is no nuisance.
+    fn add_times(&mut self, incident: &Incident, nuisance: bool) -> Option<(Duration, Duration)> {
         let created = incident.created_at();
         // Acknowledged when someone took it, or at the latest when it was first resolved —
         // where the acknowledge target's clock stops too.
-        match incident.acknowledged_at().or(incident.first_resolved_at()) {
-            Some(_) if nuisance => {}
+        let acknowledge = match incident.acknowledged_at().or(incident.first_resolved_at()) {
+            Some(_) if nuisance => None,
             Some(at) => {
-                self.ack_wall.push((at - created).num_milliseconds());
-                self.ack_business
-                    .push(self.hours.between(created, at).num_milliseconds());
+                let wall = at - created;
+                let business = self.hours.after(created, at, wall);
+                self.ack_wall.push(wall.num_milliseconds());
+                self.ack_business.push(business.num_milliseconds());
+                Some((wall, business))
             }
-            None => self.not_acknowledged_open += 1,
-        }
+            None => {
+                self.not_acknowledged_open += 1;
+                None
+            }
+        };
 
         match incident.resolution_record() {
             Some(record) => {
-                let wall = (record.at - created).num_milliseconds();
-                self.resolve_all.push(wall);
+                let wall = record.at - created;
+                self.resolve_all.push(wall.num_milliseconds());
                 if !nuisance {
-                    self.resolve_wall.push(wall);
-                    self.resolve_business
-                        .push(self.hours.between(created, record.at).num_milliseconds());
+                    self.resolve_wall.push(wall.num_milliseconds());
+                    let business = self.hours.after(created, record.at, wall);
+                    self.resolve_business.push(business.num_milliseconds());
                     if incident.reopen_count() > 0 {
                         self.reopened += 1;
                     }
@@ -265,10 +289,12 @@ impl<'p> Accumulator<'p> {
             }
             None => self.still_open += 1,
         }
+        acknowledge
     }
 
     /// Tallies the incident's state against each assessed SLA target, and its breaches.
-    fn add_sla(&mut self, incident: &Incident) {
+    /// `acknowledge`: the time to acknowledge (wall clock, business hours), if it stopped.
+    fn add_sla(&mut self, incident: &Incident, acknowledge: Option<(Duration, Duration)>) {
         let until = self.cutoff;
         let created = incident.created_at();
         // As `sla_status` judges them at `until`, without working out when each is due.
@@ -283,10 +309,17 @@ impl<'p> Accumulator<'p> {
         };
         let judged = ASSESSED.map(|target| {
             let (limit, clock) = match target {
-                SlaTarget::Acknowledge => (
-                    targets.acknowledge?,
-                    acknowledge_clock_by(incident, elapsed),
-                ),
+                SlaTarget::Acknowledge => {
+                    // The clock stops where the time to acknowledge does: measured already.
+                    let clock = match (acknowledge, targets.hours) {
+                        (Some((wall, _)), Hours::AroundTheClock) => {
+                            stopped(wall.max(Duration::zero()))
+                        }
+                        (Some((_, business)), Hours::Business) => stopped(business),
+                        (None, _) => acknowledge_clock_by(incident, elapsed),
+                    };
+                    (targets.acknowledge?, clock)
+                }
                 SlaTarget::Resolve => (targets.resolve?, resolve_clock_by(incident, elapsed)),
                 SlaTarget::CustomerUpdate => return None,
             };
