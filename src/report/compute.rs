@@ -14,7 +14,7 @@ use crate::lifecycle::{Resolution, SlaTarget};
 use crate::model::{Service, Source};
 use crate::policy::{Hours, Policy};
 use crate::severity::Severity;
-use crate::sla::{Clock, SlaState, acknowledge_clock_by, resolve_clock_by, state_of};
+use crate::sla::{SlaState, acknowledge_clock_by, resolve_clock_by, state_of};
 
 /// How far past the window's ends the report's opening table reaches (a resolution recorded
 /// after the window's end is still measured from the table when it is this close).
@@ -22,13 +22,13 @@ const TABLE_MARGIN_DAYS: i64 = 7;
 /// The longest stretch an opening table covers; beyond it the calendar measures directly.
 const TABLE_MAX_DAYS: i64 = 20 * 366;
 
-/// A clock stopped for good after counting `before`.
-fn stopped(before: Duration) -> Clock {
-    Clock {
-        before,
-        running_since: None,
-        paused: false,
-    }
+/// A time the report measured from an incident's opening to `at`: on the wall clock and in
+/// business hours.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    at: DateTime<Utc>,
+    wall: Duration,
+    business: Duration,
 }
 
 /// How the report counts business hours: on the wall clock when the policy's calendar is
@@ -206,9 +206,9 @@ impl<'p> Accumulator<'p> {
     fn add_opened(&mut self, incident: &Incident) {
         self.count_opened(incident);
         let nuisance = self.count_nuisance(incident);
-        let acknowledge = self.add_times(incident, nuisance);
+        let measured = self.add_times(incident, nuisance);
         if !nuisance {
-            self.add_sla(incident, acknowledge);
+            self.add_sla(incident, &measured);
         }
     }
 
@@ -254,8 +254,8 @@ impl<'p> Accumulator<'p> {
 
     /// Gathers the times to acknowledge and to resolve (a false alarm or duplicate only in the
     /// figure that includes them), or counts the incident as not acknowledged or still open.
-    /// Gives the time to acknowledge (wall clock, business hours) of one that is no nuisance.
-    fn add_times(&mut self, incident: &Incident, nuisance: bool) -> Option<(Duration, Duration)> {
+    /// Gives what it measured of one that is no nuisance.
+    fn add_times(&mut self, incident: &Incident, nuisance: bool) -> [Option<Measured>; 2] {
         let created = incident.created_at();
         // Acknowledged when someone took it, or at the latest when it was first resolved —
         // where the acknowledge target's clock stops too.
@@ -266,7 +266,7 @@ impl<'p> Accumulator<'p> {
                 let business = self.hours.after(created, at, wall);
                 self.ack_wall.push(wall.num_milliseconds());
                 self.ack_business.push(business.num_milliseconds());
-                Some((wall, business))
+                Some(Measured { at, wall, business })
             }
             None => {
                 self.not_acknowledged_open += 1;
@@ -274,27 +274,38 @@ impl<'p> Accumulator<'p> {
             }
         };
 
-        match incident.resolution_record() {
+        let resolve = match incident.resolution_record() {
+            Some(record) if nuisance => {
+                self.resolve_all
+                    .push((record.at - created).num_milliseconds());
+                None
+            }
             Some(record) => {
                 let wall = record.at - created;
                 self.resolve_all.push(wall.num_milliseconds());
-                if !nuisance {
-                    self.resolve_wall.push(wall.num_milliseconds());
-                    let business = self.hours.after(created, record.at, wall);
-                    self.resolve_business.push(business.num_milliseconds());
-                    if incident.reopen_count() > 0 {
-                        self.reopened += 1;
-                    }
+                self.resolve_wall.push(wall.num_milliseconds());
+                let business = self.hours.after(created, record.at, wall);
+                self.resolve_business.push(business.num_milliseconds());
+                if incident.reopen_count() > 0 {
+                    self.reopened += 1;
                 }
+                Some(Measured {
+                    at: record.at,
+                    wall,
+                    business,
+                })
             }
-            None => self.still_open += 1,
-        }
-        acknowledge
+            None => {
+                self.still_open += 1;
+                None
+            }
+        };
+        [acknowledge, resolve]
     }
 
     /// Tallies the incident's state against each assessed SLA target, and its breaches.
-    /// `acknowledge`: the time to acknowledge (wall clock, business hours), if it stopped.
-    fn add_sla(&mut self, incident: &Incident, acknowledge: Option<(Duration, Duration)>) {
+    /// `measured`: the times to acknowledge and to resolve, where they stopped.
+    fn add_sla(&mut self, incident: &Incident, measured: &[Option<Measured>; 2]) {
         let until = self.cutoff;
         let created = incident.created_at();
         // As `sla_status` judges them at `until`, without working out when each is due.
@@ -302,24 +313,28 @@ impl<'p> Accumulator<'p> {
             .policy
             .targets(incident.severity(), Some(incident.service()));
         let hours = &self.hours;
-        let elapsed = |from: DateTime<Utc>, to: DateTime<Utc>| match targets.hours {
-            Hours::AroundTheClock if to <= from => Duration::zero(),
-            Hours::AroundTheClock => to - from,
-            Hours::Business => hours.between(from, to),
+        // A clock that ran from the opening to where a time was measured counts that time (the
+        // acknowledge clock always, the resolve clock unless it paused or a reopening
+        // restarted it): no second measurement.
+        let elapsed = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            let known = measured
+                .iter()
+                .flatten()
+                .find(|m| from == created && to == m.at);
+            match (targets.hours, known) {
+                (Hours::AroundTheClock, Some(m)) => m.wall.max(Duration::zero()),
+                (Hours::Business, Some(m)) => m.business,
+                (Hours::AroundTheClock, None) if to <= from => Duration::zero(),
+                (Hours::AroundTheClock, None) => to - from,
+                (Hours::Business, None) => hours.between(from, to),
+            }
         };
         let judged = ASSESSED.map(|target| {
             let (limit, clock) = match target {
-                SlaTarget::Acknowledge => {
-                    // The clock stops where the time to acknowledge does: measured already.
-                    let clock = match (acknowledge, targets.hours) {
-                        (Some((wall, _)), Hours::AroundTheClock) => {
-                            stopped(wall.max(Duration::zero()))
-                        }
-                        (Some((_, business)), Hours::Business) => stopped(business),
-                        (None, _) => acknowledge_clock_by(incident, elapsed),
-                    };
-                    (targets.acknowledge?, clock)
-                }
+                SlaTarget::Acknowledge => (
+                    targets.acknowledge?,
+                    acknowledge_clock_by(incident, elapsed),
+                ),
                 SlaTarget::Resolve => (targets.resolve?, resolve_clock_by(incident, elapsed)),
                 SlaTarget::CustomerUpdate => return None,
             };
