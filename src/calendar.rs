@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Invalid;
 
+mod table;
+pub(crate) use table::OpeningTable;
+
 /// Minutes in a day; a span may end at 24:00.
 const DAY_MINUTES: u16 = 24 * 60;
 /// How far ahead [`Calendar::add_business_time`] looks before concluding the calendar never
@@ -260,9 +263,60 @@ impl Calendar {
         if self.is_always_open() {
             return to - from;
         }
-        self.open_spans(from, to)
-            .iter()
-            .fold(Duration::zero(), |sum, (s, e)| sum + (*e - *s))
+        // One streaming pass over the local days' spans (their starts come in order): count
+        // each span past what earlier ones covered, minus the closures inside it. No list of
+        // spans is built.
+        let mut sum = Duration::zero();
+        let mut covered = from;
+        let mut holes = self.closures.partition_point(|(_, he)| *he <= from);
+        for (start, end) in self.raw_spans(from, to) {
+            if start >= to {
+                break;
+            }
+            let (start, end) = (start.max(covered), end.min(to));
+            if start >= end {
+                continue;
+            }
+            covered = end;
+            sum += end - start;
+            while self.closures.get(holes).is_some_and(|(_, he)| *he <= start) {
+                holes += 1;
+            }
+            for (hs, he) in self.closures[holes..]
+                .iter()
+                .take_while(|(hs, _)| *hs < end)
+            {
+                sum -= (*he).min(end) - (*hs).max(start);
+            }
+        }
+        sum
+    }
+
+    /// The opening spans, in UTC and unclipped, of every local day from the day before
+    /// `from`'s to the day after `to`'s (a span may reach past its day's midnight when that
+    /// midnight is repeated by a DST change), holidays left out and closures not yet
+    /// subtracted. Their starts come in order; a span may overlap the next day's first.
+    fn raw_spans(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        let first = from.with_timezone(&self.tz).date_naive() - Duration::days(1);
+        let last = to.with_timezone(&self.tz).date_naive() + Duration::days(1);
+        first
+            .iter_days()
+            .take_while(move |day| *day <= last)
+            .filter(|day| !self.holidays.contains(day))
+            .flat_map(move |day| {
+                self.week[day.weekday().num_days_from_monday() as usize]
+                    .iter()
+                    .map(move |span| {
+                        (
+                            self.instant(day, span.start, Pick::Earliest),
+                            self.instant(day, span.end, Pick::Latest),
+                        )
+                    })
+            })
     }
 
     /// The instant when `amount` of open time has passed since `from`, if that happens within
@@ -303,23 +357,11 @@ impl Calendar {
         if to <= from {
             return Vec::new();
         }
-        let first = from.with_timezone(&self.tz).date_naive() - Duration::days(1);
-        let last = to.with_timezone(&self.tz).date_naive() + Duration::days(1);
-        let mut spans = Vec::new();
-        let mut day = first;
-        while day <= last {
-            if !self.holidays.contains(&day) {
-                for span in &self.week[day.weekday().num_days_from_monday() as usize] {
-                    let start = self.instant(day, span.start, Pick::Earliest);
-                    let end = self.instant(day, span.end, Pick::Latest);
-                    let (start, end) = (start.max(from), end.min(to));
-                    if start < end {
-                        spans.push((start, end));
-                    }
-                }
-            }
-            day += Duration::days(1);
-        }
+        let mut spans: Vec<_> = self
+            .raw_spans(from, to)
+            .map(|(start, end)| (start.max(from), end.min(to)))
+            .filter(|(start, end)| start < end)
+            .collect();
         spans.sort();
         subtract(merge(spans), &self.closures)
     }

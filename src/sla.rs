@@ -112,10 +112,20 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn elapsed(&self, meter: Meter<'_>, now: DateTime<Utc>) -> Duration {
+        self.elapsed_by(now, |from, to| meter.elapsed(from, to))
+    }
+
+    /// [`elapsed`](Self::elapsed) with time counted by `elapsed` (as
+    /// [`acknowledge_clock_by`]).
+    pub(crate) fn elapsed_by(
+        &self,
+        now: DateTime<Utc>,
+        elapsed: impl Fn(DateTime<Utc>, DateTime<Utc>) -> Duration,
+    ) -> Duration {
         self.before
             + self
                 .running_since
-                .map_or(Duration::zero(), |since| meter.elapsed(since, now))
+                .map_or(Duration::zero(), |since| elapsed(since, now))
     }
 
     /// When the clock reaches `amount`, if it is running.
@@ -127,9 +137,18 @@ impl Clock {
 
 /// The acknowledge clock of `incident`.
 pub(crate) fn acknowledge_clock(incident: &Incident, meter: Meter<'_>) -> Clock {
+    acknowledge_clock_by(incident, |from, to| meter.elapsed(from, to))
+}
+
+/// The acknowledge clock of `incident`, with time counted by `elapsed` (which gives zero when
+/// `to <= from`, as [`Meter::elapsed`] does).
+pub(crate) fn acknowledge_clock_by(
+    incident: &Incident,
+    elapsed: impl Fn(DateTime<Utc>, DateTime<Utc>) -> Duration,
+) -> Clock {
     match incident.acknowledged_at().or(incident.first_resolved_at()) {
         Some(stop) => Clock {
-            before: meter.elapsed(incident.created_at(), stop),
+            before: elapsed(incident.created_at(), stop),
             running_since: None,
             paused: false,
         },
@@ -143,11 +162,20 @@ pub(crate) fn acknowledge_clock(incident: &Incident, meter: Meter<'_>) -> Clock 
 
 /// The resolve clock of `incident`.
 pub(crate) fn resolve_clock(incident: &Incident, meter: Meter<'_>) -> Clock {
+    resolve_clock_by(incident, |from, to| meter.elapsed(from, to))
+}
+
+/// The resolve clock of `incident`, with time counted by `elapsed` (as
+/// [`acknowledge_clock_by`]).
+pub(crate) fn resolve_clock_by(
+    incident: &Incident,
+    elapsed: impl Fn(DateTime<Utc>, DateTime<Utc>) -> Duration,
+) -> Clock {
     let mut before = Duration::zero();
     let mut running_since = None;
     for (from, until) in incident.resolve_clock() {
         match until {
-            Some(until) => before += meter.elapsed(*from, *until),
+            Some(until) => before += elapsed(*from, *until),
             None => running_since = Some(*from),
         }
     }
@@ -168,16 +196,9 @@ pub(crate) fn update_clock_start(incident: &Incident) -> DateTime<Utc> {
         })
 }
 
-fn status_of(
-    target: SlaTarget,
-    limit: Duration,
-    percent: u8,
-    clock: Clock,
-    meter: Meter<'_>,
-    now: DateTime<Utc>,
-) -> SlaStatus {
-    let elapsed = clock.elapsed(meter, now);
-    let state = if elapsed >= limit {
+/// Where a target with `limit` stands when `clock` has counted `elapsed`.
+pub(crate) fn state_of(limit: Duration, percent: u8, clock: &Clock, elapsed: Duration) -> SlaState {
+    if elapsed >= limit {
         SlaState::Breached
     } else if clock.running_since.is_none() {
         if clock.paused {
@@ -189,7 +210,19 @@ fn status_of(
         SlaState::AtRisk
     } else {
         SlaState::OnTrack
-    };
+    }
+}
+
+fn status_of(
+    target: SlaTarget,
+    limit: Duration,
+    percent: u8,
+    clock: Clock,
+    meter: Meter<'_>,
+    now: DateTime<Utc>,
+) -> SlaStatus {
+    let elapsed = clock.elapsed(meter, now);
+    let state = state_of(limit, percent, &clock, elapsed);
     SlaStatus {
         target,
         limit,

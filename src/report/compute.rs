@@ -8,12 +8,76 @@ use super::{
     Breach, Breaches, DurationStats, Exclusion, OverdueFollowUp, OverdueFollowUps, Recurrences,
     Report, Satisfaction, SlaCompliance, TimeToAcknowledge, TimeToResolve, Volume, Window,
 };
+use crate::calendar::{Calendar, OpeningTable};
 use crate::incident::Incident;
 use crate::lifecycle::{Resolution, SlaTarget};
 use crate::model::{Service, Source};
-use crate::policy::Policy;
+use crate::policy::{Hours, Policy};
 use crate::severity::Severity;
-use crate::sla::{SlaState, sla_status};
+use crate::sla::{SlaState, acknowledge_clock_by, resolve_clock_by, state_of};
+
+/// How far past the window's ends the report's opening table reaches (a resolution recorded
+/// after the window's end is still measured from the table when it is this close).
+const TABLE_MARGIN_DAYS: i64 = 7;
+/// The longest stretch an opening table covers; beyond it the calendar measures directly.
+const TABLE_MAX_DAYS: i64 = 20 * 366;
+
+/// A time the report measured from an incident's opening to `at`: on the wall clock and in
+/// business hours.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    at: DateTime<Utc>,
+    wall: Duration,
+    business: Duration,
+}
+
+/// How the report counts business hours: on the wall clock when the policy's calendar is
+/// open around the clock, else from an opening table for the window, worked out once per
+/// report (every figure is exactly what [`Calendar::business_time`] gives).
+#[derive(Debug)]
+enum BusinessHours<'p> {
+    Wall,
+    Table(OpeningTable<'p>),
+}
+
+impl<'p> BusinessHours<'p> {
+    fn new(calendar: &'p Calendar, window: Window) -> BusinessHours<'p> {
+        if calendar.is_always_open() {
+            return BusinessHours::Wall;
+        }
+        let margin = Duration::days(TABLE_MARGIN_DAYS);
+        let lo = window
+            .from()
+            .checked_sub_signed(margin)
+            .unwrap_or(window.from());
+        let hi = window
+            .until()
+            .checked_add_signed(margin)
+            .unwrap_or(window.until());
+        let hi = lo
+            .checked_add_signed(Duration::days(TABLE_MAX_DAYS))
+            .map_or(hi, |cap| hi.min(cap));
+        BusinessHours::Table(OpeningTable::new(calendar, lo, hi))
+    }
+
+    /// Open time from `from` to `to`, given `wall = to - from`; zero if `wall` is not positive.
+    fn after(&self, from: DateTime<Utc>, to: DateTime<Utc>, wall: Duration) -> Duration {
+        match self {
+            _ if wall <= Duration::zero() => Duration::zero(),
+            BusinessHours::Wall => wall,
+            BusinessHours::Table(table) => table.business_time(from, to),
+        }
+    }
+
+    /// Open time from `from` to `to`; zero if `to <= from`.
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        match self {
+            _ if to <= from => Duration::zero(),
+            BusinessHours::Wall => to - from,
+            BusinessHours::Table(table) => table.business_time(from, to),
+        }
+    }
+}
 
 /// Per-target SLA tallies.
 #[derive(Debug, Default)]
@@ -29,6 +93,7 @@ struct SlaTally {
 /// What one pass over the incidents gathers.
 pub(super) struct Accumulator<'p> {
     policy: &'p Policy,
+    hours: BusinessHours<'p>,
     window: Window,
     /// The instant the figures are as of: the window's end, or "now" for a window in progress.
     as_of: DateTime<Utc>,
@@ -76,6 +141,7 @@ impl<'p> Accumulator<'p> {
         };
         Accumulator {
             policy,
+            hours: BusinessHours::new(policy.calendar(), window),
             window,
             as_of,
             cutoff,
@@ -105,6 +171,20 @@ impl<'p> Accumulator<'p> {
         }
     }
 
+    /// Makes room for the durations of `incidents` more incidents, so that the lists of
+    /// durations are not copied as they grow.
+    pub(super) fn reserve(&mut self, incidents: usize) {
+        for list in [
+            &mut self.ack_wall,
+            &mut self.ack_business,
+            &mut self.resolve_wall,
+            &mut self.resolve_business,
+            &mut self.resolve_all,
+        ] {
+            list.reserve(incidents);
+        }
+    }
+
     pub(super) fn add(&mut self, incident: &Incident) {
         if self.window.contains(incident.created_at()) {
             self.add_opened(incident);
@@ -126,9 +206,9 @@ impl<'p> Accumulator<'p> {
     fn add_opened(&mut self, incident: &Incident) {
         self.count_opened(incident);
         let nuisance = self.count_nuisance(incident);
-        self.add_times(incident, nuisance);
+        let measured = self.add_times(incident, nuisance);
         if !nuisance {
-            self.add_sla(incident);
+            self.add_sla(incident, &measured);
         }
     }
 
@@ -174,52 +254,100 @@ impl<'p> Accumulator<'p> {
 
     /// Gathers the times to acknowledge and to resolve (a false alarm or duplicate only in the
     /// figure that includes them), or counts the incident as not acknowledged or still open.
-    fn add_times(&mut self, incident: &Incident, nuisance: bool) {
-        let calendar = self.policy.calendar();
+    /// Gives what it measured of one that is no nuisance.
+    fn add_times(&mut self, incident: &Incident, nuisance: bool) -> [Option<Measured>; 2] {
         let created = incident.created_at();
         // Acknowledged when someone took it, or at the latest when it was first resolved —
         // where the acknowledge target's clock stops too.
-        match incident.acknowledged_at().or(incident.first_resolved_at()) {
-            Some(_) if nuisance => {}
+        let acknowledge = match incident.acknowledged_at().or(incident.first_resolved_at()) {
+            Some(_) if nuisance => None,
             Some(at) => {
-                self.ack_wall.push((at - created).num_milliseconds());
-                self.ack_business
-                    .push(calendar.business_time(created, at).num_milliseconds());
+                let wall = at - created;
+                let business = self.hours.after(created, at, wall);
+                self.ack_wall.push(wall.num_milliseconds());
+                self.ack_business.push(business.num_milliseconds());
+                Some(Measured { at, wall, business })
             }
-            None => self.not_acknowledged_open += 1,
-        }
+            None => {
+                self.not_acknowledged_open += 1;
+                None
+            }
+        };
 
-        match incident.resolution_record() {
-            Some(record) => {
-                let wall = (record.at - created).num_milliseconds();
-                self.resolve_all.push(wall);
-                if !nuisance {
-                    self.resolve_wall.push(wall);
-                    self.resolve_business.push(
-                        calendar
-                            .business_time(created, record.at)
-                            .num_milliseconds(),
-                    );
-                    if incident.reopen_count() > 0 {
-                        self.reopened += 1;
-                    }
-                }
+        let resolve = match incident.resolution_record() {
+            Some(record) if nuisance => {
+                self.resolve_all
+                    .push((record.at - created).num_milliseconds());
+                None
             }
-            None => self.still_open += 1,
-        }
+            Some(record) => {
+                let wall = record.at - created;
+                self.resolve_all.push(wall.num_milliseconds());
+                self.resolve_wall.push(wall.num_milliseconds());
+                let business = self.hours.after(created, record.at, wall);
+                self.resolve_business.push(business.num_milliseconds());
+                if incident.reopen_count() > 0 {
+                    self.reopened += 1;
+                }
+                Some(Measured {
+                    at: record.at,
+                    wall,
+                    business,
+                })
+            }
+            None => {
+                self.still_open += 1;
+                None
+            }
+        };
+        [acknowledge, resolve]
     }
 
     /// Tallies the incident's state against each assessed SLA target, and its breaches.
-    fn add_sla(&mut self, incident: &Incident) {
+    /// `measured`: the times to acknowledge and to resolve, where they stopped.
+    fn add_sla(&mut self, incident: &Incident, measured: &[Option<Measured>; 2]) {
         let until = self.cutoff;
         let created = incident.created_at();
-        let statuses = sla_status(incident, self.policy, until);
-        for (tally, target) in self.sla.iter_mut().zip(ASSESSED) {
-            let Some(status) = statuses.iter().find(|s| s.target == target) else {
+        // As `sla_status` judges them at `until`, without working out when each is due.
+        let targets = self
+            .policy
+            .targets(incident.severity(), Some(incident.service()));
+        let hours = &self.hours;
+        // A clock that ran from the opening to where a time was measured counts that time (the
+        // acknowledge clock always, the resolve clock unless it paused or a reopening
+        // restarted it): no second measurement.
+        let elapsed = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            let known = measured
+                .iter()
+                .flatten()
+                .find(|m| from == created && to == m.at);
+            match (targets.hours, known) {
+                (Hours::AroundTheClock, Some(m)) => m.wall.max(Duration::zero()),
+                (Hours::Business, Some(m)) => m.business,
+                (Hours::AroundTheClock, None) if to <= from => Duration::zero(),
+                (Hours::AroundTheClock, None) => to - from,
+                (Hours::Business, None) => hours.between(from, to),
+            }
+        };
+        let judged = ASSESSED.map(|target| {
+            let (limit, clock) = match target {
+                SlaTarget::Acknowledge => (
+                    targets.acknowledge?,
+                    acknowledge_clock_by(incident, elapsed),
+                ),
+                SlaTarget::Resolve => (targets.resolve?, resolve_clock_by(incident, elapsed)),
+                SlaTarget::CustomerUpdate => return None,
+            };
+            let elapsed = clock.elapsed_by(until, elapsed);
+            let state = state_of(limit, targets.at_risk_percent, &clock, elapsed);
+            Some((limit, elapsed, state))
+        });
+        for ((tally, target), judged) in self.sla.iter_mut().zip(ASSESSED).zip(judged) {
+            let Some((limit, elapsed, state)) = judged else {
                 tally.without_target += 1;
                 continue;
             };
-            match status.state {
+            match state {
                 SlaState::Met => tally.met += 1,
                 SlaState::OnTrack => tally.on_track += 1,
                 SlaState::AtRisk => tally.at_risk += 1,
@@ -233,8 +361,8 @@ impl<'p> Accumulator<'p> {
                         severity: incident.severity(),
                         service: incident.service().clone(),
                         target,
-                        limit: status.limit,
-                        elapsed: Duration::seconds(status.elapsed.num_seconds()),
+                        limit,
+                        elapsed: Duration::seconds(elapsed.num_seconds()),
                     });
                 }
             }

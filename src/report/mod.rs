@@ -15,6 +15,9 @@ mod render;
 mod stats;
 mod window;
 
+#[cfg(test)]
+mod props;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -154,7 +157,9 @@ fn gather<'a>(
     window: Window,
     now: Option<DateTime<Utc>>,
 ) -> Report {
+    let incidents = incidents.into_iter();
     let mut acc = compute::Accumulator::new(policy, window, now);
+    acc.reserve(incidents.size_hint().0);
     for incident in incidents {
         acc.add(incident);
     }
