@@ -346,7 +346,7 @@ pub(crate) fn notice_notification(
     let due = due.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
     Some(Notification {
         key: format!("{}/{}", incident.id(), timer.key()),
-        incident: incident.id(),
+        incident: Some(incident.id()),
         audience: audience_of(timer),
         channel,
         subject: format!("[{}] {regime} notice {phase} {state}", incident.title()),
@@ -443,7 +443,7 @@ impl Templates {
         let audience = audience_of(timer);
         Notification {
             key: format!("{}/{}", incident.id(), timer.key()),
-            incident: incident.id(),
+            incident: Some(incident.id()),
             audience,
             channel,
             subject: fields.render(&template.subject),
@@ -469,7 +469,7 @@ impl Templates {
         };
         Notification {
             key: format!("{}/customer_update_posted/{n}", incident.id()),
-            incident: incident.id(),
+            incident: Some(incident.id()),
             audience: Audience::Customers,
             channel: None,
             subject: fields.render(&self.customer_update.subject),

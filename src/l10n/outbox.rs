@@ -213,7 +213,7 @@ fn notification(
 ) -> Notification {
     Notification {
         key,
-        incident: incident.id(),
+        incident: Some(incident.id()),
         audience,
         channel,
         subject: rendered.subject.unwrap_or_default(),
