@@ -139,7 +139,7 @@ mod tests {
     fn daily(people: &[&str]) -> Schedule {
         let layer = Layer {
             name: "day".into(),
-            people: people.iter().map(|p| p.to_string()).collect(),
+            people: people.iter().map(ToString::to_string).collect(),
             length: Rotation::Days(1),
             handoff: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             starts: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
