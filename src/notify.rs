@@ -478,6 +478,33 @@ impl Templates {
             sms: None,
         }
     }
+
+    /// The reminder that `reminder.person`'s on-call stretch is about to start, in English
+    /// (a fixed text, not one of the templates' fields), times in `zone` (the schedule's),
+    /// for `Recipient::Person(person)` and keyed by [`ShiftReminder::key`](crate::oncall::ShiftReminder::key).
+    pub(crate) fn shift_reminder(
+        reminder: &crate::oncall::ShiftReminder,
+        zone: chrono_tz::Tz,
+    ) -> Notification {
+        let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+        Notification::without_incident(
+            reminder.key(),
+            Audience::Recipients(vec![crate::policy::Recipient::Person(
+                reminder.person.clone(),
+            )]),
+            format!(
+                "On call for {} from {}",
+                reminder.schedule,
+                local(reminder.start)
+            ),
+            format!(
+                "You are on call for {} from {} until {}.",
+                reminder.schedule,
+                local(reminder.start),
+                local(reminder.end)
+            ),
+        )
+    }
 }
 
 impl fmt::Display for Notification {
