@@ -17,6 +17,7 @@ pub const STRETCH_LOOKAHEAD_DAYS: i64 = 35;
 
 /// A reminder that a person's on-call stretch is about to start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ShiftReminder {
     /// The schedule's name.
     pub schedule: String,
