@@ -114,10 +114,15 @@ impl State {
 
     /// Whether a tick at `now` must plan further first.
     fn needs_plan(&self, now: DateTime<Utc>) -> bool {
+        let cap = now
+            .checked_add_signed(Duration::days(PLAN_CAP_DAYS))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // With nothing planned, plan further only while the plan ends short of the cap, so
+        // that ticks in a quiet year do not push the plan ever further ahead.
         !self.idle
             && self
                 .planned_until
-                .is_none_or(|until| until <= now || self.planned.is_empty())
+                .is_none_or(|until| until <= now || (self.planned.is_empty() && until < cap))
     }
 
     /// The next instant a reminder needs the desk: the first planned due instant, the first

@@ -115,7 +115,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// opens pages in the same tick. Then the on-call schedules'
     /// [shift reminders](crate::oncall::Schedule::with_reminder) with `due <= now < start`
     /// not yet queued by this desk are queued for [`dispatch`](Desk::dispatch)
-    /// ([`TickReport::reminders`]); they are kept in memory, not stored.
+    /// ([`TickReport::reminders`]); they are kept in memory, not stored. So a reminder goes
+    /// out at least once per desk process until its shift starts; a desk restarted between
+    /// the reminder time and the shift's start sends it again with the same key (hosts drop
+    /// duplicates by key); one whose shift started while no desk ran is not sent; two desks
+    /// sharing a database both send it, with the same key.
     ///
     /// A repeated or spurious tick records nothing. A tick after a restart, or on a second
     /// desk sharing the store, does not fire what is already recorded: the firing is an
