@@ -304,6 +304,38 @@ fn a_schedule_without_a_reminder_sends_none() {
     assert_eq!(desk.tick(clock.now()).unwrap().reminders, 0);
 }
 
+#[test]
+fn a_schedule_that_never_changes_hands_wakes_the_desk_about_once_a_year() {
+    // Dana alone: her stretch started before the desk, and no other ever starts.
+    let mut layers = weekly().layers().to_vec();
+    layers[0].people = vec!["dana".into()];
+    let alone = Schedule::new("tills", Jerusalem, layers)
+        .unwrap()
+        .with_reminder(Duration::hours(1));
+    let now = utc(3, 23, 12, 0);
+    let clock = ManualClock::new(now);
+    let desk = Desk::builder(MemoryStore::new(), &clock)
+        .policy(policy(alone))
+        .build()
+        .unwrap();
+    let next = desk.next_deadline().unwrap();
+    assert!(next >= now + Duration::days(366), "{next}");
+    assert!(next <= now + Duration::days(366 + 7), "{next}");
+    // A tick keeps the plan about a year ahead of it, never further.
+    desk.tick(now + Duration::days(1)).unwrap();
+    assert_eq!(desk.next_deadline(), Some(next));
+    for days in [100, 300] {
+        let at = now + Duration::days(days);
+        desk.tick(at).unwrap();
+        let next = desk.next_deadline().unwrap();
+        assert!(next >= at + Duration::days(366), "{next}");
+        assert!(next <= at + Duration::days(366 + 7), "{next}");
+    }
+    let outbox = Outbox::default();
+    let run = desk.run_until(next + Duration::days(1), &outbox).unwrap();
+    assert!(run.delivered.is_empty());
+}
+
 fn rotation() -> impl Strategy<Value = Rotation> {
     prop_oneof![
         (1u32..=10).prop_map(Rotation::Days),
