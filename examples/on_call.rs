@@ -3,8 +3,10 @@
 //! Maya and Tom take weeks in turn, handing over on Monday at 07:00 (Europe/London); Sam covers
 //! Saturdays and Sundays. Maya has put Lena on call for the Christmas Eve evening. The till
 //! breaks at 20:30 on Christmas Eve: the escalation chain pages "whoever is on call in the
-//! tills schedule", and the timeline records that it was Lena. The schedule's check and its
-//! iCalendar export (one event per shift, stable UIDs) follow.
+//! tills schedule", and the timeline records that it was Lena. The schedule reminds each
+//! person 30 minutes before their on-call stretch starts: the desk, run on to Boxing Day,
+//! delivers Tom's reminder for Christmas morning and Sam's for the weekend. The schedule's
+//! check and its iCalendar export (one event per shift, stable UIDs) follow.
 //!
 //! ```text
 //! cargo run --example on_call --features oncall
@@ -34,7 +36,8 @@ fn tills(maya: &Actor) -> Result<Schedule, Box<dyn std::error::Error>> {
     );
     let weekend = Layer::new("weekend", ["sam"], Rotation::Days(1), at(0, 0)?, monday)
         .with_restriction(Restriction::weekdays([Weekday::Sat, Weekday::Sun]));
-    let mut schedule = Schedule::new("tills", London, vec![weeks, weekend])?;
+    let mut schedule =
+        Schedule::new("tills", London, vec![weeks, weekend])?.with_reminder(Duration::minutes(30));
     schedule.record(ScheduleChange::Override(Override::new(
         "lena",
         Utc.with_ymd_and_hms(2026, 12, 24, 17, 0, 0).unwrap(),
@@ -97,6 +100,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+
+    // Run the desk on to Boxing Day: shift reminders go out through the same outbox.
+    struct Printer;
+    impl incidents::Notifier for Printer {
+        fn deliver(
+            &self,
+            n: &incidents::lifecycle::Notification,
+        ) -> Result<(), incidents::notify::DeliveryError> {
+            if n.incident.is_none() {
+                println!("  reminder {}: {}", n.key, n.body);
+            }
+            Ok(())
+        }
+    }
+    println!("\nShift reminders until Boxing Day noon:");
+    let run = desk.run_until(
+        Utc.with_ymd_and_hms(2026, 12, 26, 12, 0, 0).unwrap(),
+        &Printer,
+    )?;
+    let reminders = run
+        .delivered
+        .iter()
+        .filter(|(_, key)| key.starts_with("oncall/"))
+        .count();
+    assert_eq!(
+        reminders, 2,
+        "Tom on Christmas morning, Sam for the weekend"
+    );
 
     let from = Utc.with_ymd_and_hms(2026, 12, 21, 7, 0, 0).unwrap();
     let until = from + Duration::days(14);

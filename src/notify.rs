@@ -346,7 +346,7 @@ pub(crate) fn notice_notification(
     let due = due.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
     Some(Notification {
         key: format!("{}/{}", incident.id(), timer.key()),
-        incident: incident.id(),
+        incident: Some(incident.id()),
         audience: audience_of(timer),
         channel,
         subject: format!("[{}] {regime} notice {phase} {state}", incident.title()),
@@ -444,7 +444,7 @@ impl Templates {
         };
         Notification {
             key: format!("{}/{}", incident.id(), timer.key()),
-            incident: incident.id(),
+            incident: Some(incident.id()),
             audience,
             channel,
             subject: fields.render(&template.subject),
@@ -470,7 +470,7 @@ impl Templates {
         };
         Notification {
             key: format!("{}/customer_update_posted/{n}", incident.id()),
-            incident: incident.id(),
+            incident: Some(incident.id()),
             audience: Audience::Customers,
             channel: None,
             subject: fields.render(&self.customer_update.subject),
@@ -478,6 +478,41 @@ impl Templates {
             locale: None,
             sms: None,
         }
+    }
+
+    /// The reminder that `reminder.person`'s on-call stretch is about to start, in English
+    /// (a fixed text, not one of the templates' fields), times in `zone` (the schedule's),
+    /// for `Recipient::Person(person)` and keyed by [`ShiftReminder::key`](crate::oncall::ShiftReminder::key).
+    pub(crate) fn shift_reminder(
+        reminder: &crate::oncall::ShiftReminder,
+        zone: chrono_tz::Tz,
+    ) -> Notification {
+        let local = |at: DateTime<Utc>| {
+            at.with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        };
+        let (start, end) = (local(reminder.start), local(reminder.end));
+        // Each inserted value isolated, as the templates do.
+        let mut subject = String::from("On call for ");
+        push_isolated(&mut subject, &reminder.schedule, " from ");
+        subject.push_str(" from ");
+        push_isolated(&mut subject, &start, "");
+        let mut body = String::from("You are on call for ");
+        push_isolated(&mut body, &reminder.schedule, " from ");
+        body.push_str(" from ");
+        push_isolated(&mut body, &start, " until ");
+        body.push_str(" until ");
+        push_isolated(&mut body, &end, ".");
+        body.push('.');
+        Notification::without_incident(
+            reminder.key(),
+            Audience::Recipients(vec![crate::policy::Recipient::Person(
+                reminder.person.clone(),
+            )]),
+            subject,
+            body,
+        )
     }
 }
 
@@ -730,5 +765,37 @@ mod tests {
         assert_eq!(waits[..7], [30, 60, 120, 240, 480, 960, 1800]);
         assert_eq!(waits[10], 1800);
         assert_eq!(waits[11], -1);
+    }
+}
+
+#[cfg(test)]
+mod shift_reminder_text {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::oncall::ShiftReminder;
+
+    #[test]
+    fn the_english_reminder_isolates_what_it_inserts_in_the_schedules_zone() {
+        let start = Utc.with_ymd_and_hms(2026, 3, 29, 4, 0, 0).unwrap();
+        let reminder = ShiftReminder {
+            schedule: "קופות".into(),
+            person: "omer".into(),
+            start,
+            end: start + Duration::days(7),
+            due: start - Duration::hours(1),
+        };
+        let n = Templates::shift_reminder(&reminder, chrono_tz::Asia::Jerusalem);
+        assert_eq!(
+            n.subject,
+            "On call for \u{2068}קופות\u{2069} from \u{2068}2026-03-29 07:00 IDT\u{2069}"
+        );
+        assert_eq!(
+            n.body,
+            "You are on call for \u{2068}קופות\u{2069} from \u{2068}2026-03-29 07:00 IDT\u{2069} \
+             until \u{2068}2026-04-05 07:00 IDT\u{2069}."
+        );
+        assert_eq!(n.key, "oncall/קופות/omer/2026-03-29T04:00:00Z/reminder");
+        assert_eq!(n.incident, None);
     }
 }

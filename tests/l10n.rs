@@ -97,6 +97,11 @@ fn messages<'a>(f: IncidentFacts<'a>, text: &'a str, n: u64) -> Vec<Message<'a>>
         Message::UnsubscribeFooter {
             link: "https://status.example/u/Xy12",
         },
+        Message::ShiftReminder {
+            schedule: f.service,
+            starts: at(),
+            ends: at() + chrono::Duration::days(7),
+        },
     ]
 }
 
@@ -712,6 +717,18 @@ const GOLDEN: &[(&str, &str, u64, &str)] = &[
         1,
         "[אירוע אבטחה] {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} באיחור | תקלה {ID} ב־{קופות}: את הודעת {GDPR} {data-subjects} לנפגעים היה צריך להגיש עד {3 בדצמ׳ 2026, 9:05}, והיא לא הוגשה. יש להגיש אותה עכשיו, עם הסיבות לעיכוב אם החוק דורש אותן. | {הקופה השנייה לא מקבלת אשראי}: הודעת {GDPR} באיחור (50 ucs2)",
     ),
+    (
+        "en",
+        "shift-reminder",
+        1,
+        "You are on call for {shop} from {Dec 3, 2026, 9:05\u{202f}AM} | Your on-call shift for {shop} starts at {Dec 3, 2026, 9:05\u{202f}AM} and runs until {Dec 10, 2026, 9:05\u{202f}AM}. Keep your phone near you. | On call for {shop} from {Dec 3, 2026, 9:05\u{202f}AM} (46 ucs2)",
+    ),
+    (
+        "he",
+        "shift-reminder",
+        1,
+        "תורנות כוננות ב־{קופות} מ־{3 בדצמ׳ 2026, 9:05} | תורנות הכוננות שלך ב־{קופות} מתחילה ב־{3 בדצמ׳ 2026, 9:05} ונמשכת עד {10 בדצמ׳ 2026, 9:05}. כדאי להשאיר את הטלפון בהישג יד. | כוננות ב־{קופות} מ־{3 בדצמ׳ 2026, 9:05} (39 ucs2)",
+    ),
 ];
 
 const HE_TITLE: &str = "הקופה השנייה לא מקבלת אשראי";
@@ -1178,7 +1195,7 @@ fn shipped_sms_fit_one_segment_with_a_60_character_title() {
             }
         }
     }
-    assert_eq!(seen, 4 * 6 * 10);
+    assert_eq!(seen, 4 * 6 * 11);
     // An English title keeps all of it in an English SMS (GSM-7, no isolation marks).
     let page = Message::Escalation {
         incident: facts(TITLE_60_EN, "online shop"),

@@ -182,3 +182,11 @@ subscription-confirmation =
 # $link
 unsubscribe-footer =
     .body = You receive this because you subscribed to updates. Unsubscribe: { $link }
+
+## On-call schedules (to the person going on call, about no incident).
+
+# $schedule, $starts, $ends
+shift-reminder =
+    .subject = You are on call for { $schedule } from { $starts }
+    .body = Your on-call shift for { $schedule } starts at { $starts } and runs until { $ends }. Keep your phone near you.
+    .sms = On call for { $schedule } from { $starts }

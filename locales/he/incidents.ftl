@@ -212,3 +212,11 @@ subscription-confirmation =
 # $link
 unsubscribe-footer =
     .body = קיבלתם הודעה זו כי נרשמתם לעדכונים. להסרה: { $link }
+
+## תורנויות כוננות (למי שנכנס לתורנות, לא על תקלה)
+
+# $schedule,‏ $starts,‏ $ends
+shift-reminder =
+    .subject = תורנות כוננות ב־{ $schedule } מ־{ $starts }
+    .body = תורנות הכוננות שלך ב־{ $schedule } מתחילה ב־{ $starts } ונמשכת עד { $ends }. כדאי להשאיר את הטלפון בהישג יד.
+    .sms = כוננות ב־{ $schedule } מ־{ $starts }

@@ -4,6 +4,7 @@ mod heartbeat;
 mod intake;
 mod merge;
 mod query;
+mod reminders;
 mod report;
 #[cfg(feature = "status")]
 mod status;
@@ -92,6 +93,8 @@ pub struct Desk<S, C = SystemClock> {
     catch_up_lock: Mutex<()>,
     /// The declared heartbeats' last check-ins (in memory only).
     heartbeats: heartbeat::Beats,
+    /// The on-call schedules' shift reminders (in memory only).
+    reminders: reminders::Reminders,
 }
 
 /// The policy, templates and retry schedule a desk runs with.
@@ -371,6 +374,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             feed_position: std::sync::atomic::AtomicU64::new(0),
             catch_up_lock: Mutex::new(()),
             heartbeats,
+            reminders: reminders::Reminders::default(),
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
         // not the incidents.

@@ -159,6 +159,9 @@ pub struct TickReport {
     /// Heartbeats whose silence became too long, each reported as an alert (see
     /// [`Desk::check_in`]), in the order they fell silent.
     pub missed: Vec<Missed>,
+    /// Shift reminders of the on-call schedules queued for the outbox (see
+    /// [`Schedule::with_reminder`](crate::oncall::Schedule::with_reminder)).
+    pub reminders: usize,
 }
 
 /// What a [`Desk::dispatch`] did.
@@ -171,15 +174,22 @@ pub struct DispatchReport {
     pub failed: usize,
     /// Notifications given up on (their last attempt failed).
     pub gave_up: usize,
+    /// Shift reminders dropped undelivered because their shift had started.
+    pub reminders_dropped: usize,
 }
 
 impl<S: Store, C: Clock> Desk<S, C> {
     /// When the desk next has something to do: the earliest timer of any incident, the
-    /// earliest pending notification attempt, or the earliest instant a
-    /// [heartbeat](crate::policy::Heartbeat) is to be reported missing. `None` if nothing is pending.
+    /// earliest pending notification attempt, the earliest instant a
+    /// [heartbeat](crate::policy::Heartbeat) is to be reported missing, or the earliest
+    /// [shift reminder](crate::oncall::Schedule::with_reminder) due or to be retried. `None`
+    /// if nothing is pending.
     ///
     /// Costs O(log n) in the number of incidents, plus O(h) in the number of declared
-    /// heartbeats (nothing, not even a lock, when none are declared). A host sleeps until
+    /// heartbeats (nothing, not even a lock, when none are declared), plus one lock for the
+    /// shift reminders, which are planned ahead and cached (the first call plans from the
+    /// desk's clock; with nothing planned for the coming week, it is the end of the plan, up
+    /// to a year ahead, so that a tick then plans further). A host sleeps until
     /// this instant, then calls [`tick`](Desk::tick) and [`dispatch`](Desk::dispatch). A
     /// check-in only ever moves a heartbeat's deadline later, so it does not wake the host;
     /// the host may wake for a deadline that has moved, and finds nothing due.
@@ -190,6 +200,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             .into_iter()
             .chain(outbox)
             .chain(self.heartbeat_deadline())
+            .chain(self.reminder_deadline())
             .min()
     }
 
@@ -197,7 +208,14 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// customer-update reminders — each recorded once, as an event with a deterministic key,
     /// together with the notification it asks for. First, every [heartbeat](crate::policy::Heartbeat)
     /// silent for too long is reported as an alert ([`TickReport::missed`]); an incident that
-    /// opens pages in the same tick.
+    /// opens pages in the same tick. Then the on-call schedules'
+    /// [shift reminders](crate::oncall::Schedule::with_reminder) with `due <= now < start`
+    /// not yet queued by this desk are queued for [`dispatch`](Desk::dispatch)
+    /// ([`TickReport::reminders`]); they are kept in memory, not stored. So a reminder goes
+    /// out at least once per desk process until its shift starts; a desk restarted between
+    /// the reminder time and the shift's start sends it again with the same key (hosts drop
+    /// duplicates by key); one whose shift started while no desk ran is not sent; two desks
+    /// sharing a database both send it, with the same key.
     ///
     /// A repeated or spurious tick records nothing. A tick after a restart, or on a second
     /// desk sharing the store, does not fire what is already recorded: the firing is an
@@ -227,6 +245,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
     pub fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let mut report = TickReport::default();
         let mut first_error = self.tick_heartbeats(now, &mut report.missed).err();
+        report.reminders = self.tick_reminders(now);
         let due = self.timers.due(now);
         for id in due {
             let cell = match self.cell(id) {
@@ -311,6 +330,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// Delivery is at least once: a crash between delivering and recording delivers the same
     /// notification again, with the same key.
     ///
+    /// Queued [shift reminders](crate::oncall::Schedule::with_reminder) go the same way
+    /// (their keys in [`DispatchReport::delivered`], their failures counted with the others),
+    /// kept in memory rather than recorded; one whose shift has started is dropped
+    /// ([`DispatchReport::reminders_dropped`]).
+    ///
     /// # Errors
     /// Store errors while recording; what was delivered before stays recorded.
     pub fn dispatch(&self, notifier: &dyn Notifier) -> Result<DispatchReport> {
@@ -328,6 +352,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
         let now = self.clock.now();
         let due = self.outbox.due(now);
         let mut report = DispatchReport::default();
+        let reminders = self.dispatch_reminders(notifier, now, stop);
+        report.delivered = reminders.delivered;
+        report.failed = reminders.failed;
+        report.gave_up = reminders.gave_up;
+        report.reminders_dropped = reminders.dropped;
         for id in due {
             let Some(cell) = self.cell(id)? else {
                 continue;
@@ -414,6 +443,8 @@ pub struct RunReport {
     pub failed: usize,
     /// Notifications given up on.
     pub gave_up: usize,
+    /// Shift reminders dropped undelivered because their shift had started.
+    pub reminders_dropped: usize,
     /// The desk's [next deadline](Desk::next_deadline) afterwards: when to run again.
     pub next_deadline: Option<DateTime<Utc>>,
 }
@@ -475,6 +506,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 .collect(),
             failed: dispatched.failed,
             gave_up: dispatched.gave_up,
+            reminders_dropped: dispatched.reminders_dropped,
             next_deadline: self.next_deadline(),
         })
     }
@@ -537,6 +569,7 @@ impl<S: Store, C: Clock + std::borrow::Borrow<crate::clock::ManualClock>> Desk<S
             report.delivered.extend(round.delivered);
             report.failed += round.failed;
             report.gave_up += round.gave_up;
+            report.reminders_dropped += round.reminders_dropped;
             report.next_deadline = round.next_deadline;
             match round.next_deadline {
                 Some(next) if next <= until => {

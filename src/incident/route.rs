@@ -264,7 +264,7 @@ mod tests {
             Change::NotificationRequested {
                 notification: Notification {
                     key: key.clone(),
-                    incident: ID,
+                    incident: Some(ID),
                     audience: Audience::Owner,
                     channel: None,
                     subject: "the till is down".into(),

@@ -218,6 +218,17 @@ pub enum Message<'a> {
         /// The unsubscribe link.
         link: &'a str,
     },
+    /// `shift-reminder`: a person's on-call stretch starts soon (sent to that person, about
+    /// no incident). Variables: `$schedule` (its name), `$starts`, `$ends` (times in the
+    /// schedule's zone).
+    ShiftReminder {
+        /// The schedule's name.
+        schedule: &'a str,
+        /// When the stretch starts.
+        starts: DateTime<Utc>,
+        /// When it ends.
+        ends: DateTime<Utc>,
+    },
 }
 
 /// Whom a regulatory notice goes to, as the notice messages' keyword `$recipient`
@@ -293,6 +304,8 @@ pub enum MessageId {
     NoticeOverdue,
     /// `unsubscribe-footer`
     UnsubscribeFooter,
+    /// `shift-reminder`
+    ShiftReminder,
 }
 
 /// How a variable may be used in a catalog.
@@ -339,7 +352,7 @@ const INCIDENT: [(&str, Kind); 4] = [
 
 impl MessageId {
     /// Every message id, in declaration order.
-    pub const ALL: [MessageId; 13] = [
+    pub const ALL: [MessageId; 14] = [
         MessageId::Escalation,
         MessageId::AtRisk,
         MessageId::Breached,
@@ -353,6 +366,7 @@ impl MessageId {
         MessageId::NoticeAtRisk,
         MessageId::NoticeOverdue,
         MessageId::UnsubscribeFooter,
+        MessageId::ShiftReminder,
     ];
 
     /// The id as written in a catalog.
@@ -371,6 +385,7 @@ impl MessageId {
             MessageId::NoticeAtRisk => "notice-at-risk",
             MessageId::NoticeOverdue => "notice-overdue",
             MessageId::UnsubscribeFooter => "unsubscribe-footer",
+            MessageId::ShiftReminder => "shift-reminder",
         }
     }
 
@@ -444,6 +459,11 @@ impl MessageId {
                 ]);
             }
             MessageId::UnsubscribeFooter => vars.push(("link", Kind::Text)),
+            MessageId::ShiftReminder => vars.extend([
+                ("schedule", Kind::Text),
+                ("starts", Kind::Time),
+                ("ends", Kind::Time),
+            ]),
         }
         vars
     }
@@ -460,7 +480,8 @@ impl MessageId {
             | MessageId::MaintenanceScheduled
             | MessageId::SubscriptionConfirmation
             | MessageId::NoticeAtRisk
-            | MessageId::NoticeOverdue => &[Part::Subject, Part::Body, Part::Sms],
+            | MessageId::NoticeOverdue
+            | MessageId::ShiftReminder => &[Part::Subject, Part::Body, Part::Sms],
             MessageId::AutoResolved | MessageId::FollowUpOverdue => &[Part::Subject, Part::Body],
             MessageId::UnsubscribeFooter => &[Part::Body],
         }
@@ -478,6 +499,7 @@ impl MessageId {
             MessageId::CustomerUpdate => Some("message"),
             MessageId::MaintenanceReminder | MessageId::MaintenanceScheduled => Some("what"),
             MessageId::SubscriptionConfirmation => Some("service"),
+            MessageId::ShiftReminder => Some("schedule"),
             MessageId::AutoResolved | MessageId::FollowUpOverdue | MessageId::UnsubscribeFooter => {
                 None
             }
@@ -544,6 +566,7 @@ impl<'a> Message<'a> {
             Message::NoticeAtRisk { .. } => MessageId::NoticeAtRisk,
             Message::NoticeOverdue { .. } => MessageId::NoticeOverdue,
             Message::UnsubscribeFooter { .. } => MessageId::UnsubscribeFooter,
+            Message::ShiftReminder { .. } => MessageId::ShiftReminder,
         }
     }
 
@@ -639,6 +662,15 @@ impl<'a> Message<'a> {
                 values.extend(self.notice_values());
             }
             Message::UnsubscribeFooter { link } => values.push(("link", Text(link))),
+            Message::ShiftReminder {
+                schedule,
+                starts,
+                ends,
+            } => values.extend([
+                ("schedule", Text(schedule)),
+                ("starts", Time(starts)),
+                ("ends", Time(ends)),
+            ]),
         }
         values
     }
@@ -687,7 +719,8 @@ impl<'a> Message<'a> {
             | Message::MaintenanceReminder { .. }
             | Message::MaintenanceScheduled { .. }
             | Message::SubscriptionConfirmation { .. }
-            | Message::UnsubscribeFooter { .. } => None,
+            | Message::UnsubscribeFooter { .. }
+            | Message::ShiftReminder { .. } => None,
         }
     }
 }
@@ -774,6 +807,11 @@ pub(super) mod tests {
                 hours: 5,
             },
             Message::UnsubscribeFooter { link: facts.title },
+            Message::ShiftReminder {
+                schedule: facts.service,
+                starts: at,
+                ends: at,
+            },
         ]
     }
 

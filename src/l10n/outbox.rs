@@ -208,7 +208,7 @@ fn notification(
 ) -> Notification {
     Notification {
         key,
-        incident: incident.id(),
+        incident: Some(incident.id()),
         audience,
         channel,
         subject: rendered.subject.unwrap_or_default(),
@@ -216,4 +216,30 @@ fn notification(
         locale: Some(rendered.locale),
         sms: rendered.sms.map(|s| s.text),
     }
+}
+
+/// The reminder that `reminder.person`'s on-call stretch is about to start, rendered in the
+/// person's language with times in `zone` (the schedule's), for `Recipient::Person(person)`
+/// and keyed by [`ShiftReminder::key`](crate::oncall::ShiftReminder::key).
+pub(crate) fn shift_reminder(
+    catalogs: &Catalogs,
+    languages: &Languages,
+    reminder: &crate::oncall::ShiftReminder,
+    zone: Tz,
+) -> Notification {
+    let message = Message::ShiftReminder {
+        schedule: &reminder.schedule,
+        starts: reminder.start,
+        ends: reminder.end,
+    };
+    let rendered = catalogs.render(languages.of_person(&reminder.person), zone, &message);
+    let mut notification = Notification::without_incident(
+        reminder.key(),
+        Audience::Recipients(vec![Recipient::Person(reminder.person.clone())]),
+        rendered.subject.unwrap_or_default(),
+        rendered.body,
+    )
+    .with_locale(rendered.locale);
+    notification.sms = rendered.sms.map(|s| s.text);
+    notification
 }

@@ -443,8 +443,10 @@ pub struct Notification {
     /// Deterministic and unique: `<incident id>/<what>`. Redeliveries carry the same key, so
     /// a host can drop duplicates.
     pub key: String,
-    /// The incident it is about.
-    pub incident: IncidentId,
+    /// The incident it is about; `None` for a message about no incident (a shift
+    /// reminder, keyed `oncall/<schedule>/<person>/<start>/reminder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentId>,
     /// Who it is for.
     pub audience: Audience,
     /// A hint for the channel (`sms`, `email`, `chat`, …), if the policy gives one.
@@ -477,7 +479,28 @@ impl Notification {
     ) -> Notification {
         Notification {
             key: format!("{incident}/{what}"),
-            incident,
+            incident: Some(incident),
+            audience,
+            channel: None,
+            subject: subject.into(),
+            body: body.into(),
+            locale: None,
+            sms: None,
+        }
+    }
+
+    /// A notification about no incident (a shift reminder) for `audience`, with the
+    /// deterministic `key` given: redeliveries carry the same key, so a host can drop
+    /// duplicates.
+    pub fn without_incident(
+        key: impl Into<String>,
+        audience: Audience,
+        subject: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Notification {
+        Notification {
+            key: key.into(),
+            incident: None,
             audience,
             channel: None,
             subject: subject.into(),

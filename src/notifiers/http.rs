@@ -200,7 +200,9 @@ enum Format {
 ///
 /// # The JSON body
 ///
-/// [`WebhookNotifier::json`] sends (`channel` is `null` when the policy gives none):
+/// [`WebhookNotifier::json`] sends (`channel` is `null` when the policy gives none;
+/// `incident` is `null` — present, not absent — for a message about no incident, such as a
+/// shift reminder from an [on-call schedule](crate::oncall::Schedule::with_reminder)):
 ///
 /// ```json
 /// {
@@ -361,7 +363,7 @@ impl WebhookNotifier {
 struct Body<'a> {
     version: u32,
     key: &'a str,
-    incident: IncidentId,
+    incident: Option<IncidentId>,
     audience: &'a Audience,
     recipients: Vec<String>,
     channel: Option<&'a str>,
@@ -437,7 +439,7 @@ mod tests {
     fn note(audience: Audience) -> Notification {
         Notification {
             key: "019d0000-0000-7000-8000-000000000001/escalation/0/0".into(),
-            incident: "019d0000-0000-7000-8000-000000000001".parse().unwrap(),
+            incident: Some("019d0000-0000-7000-8000-000000000001".parse().unwrap()),
             audience,
             channel: Some("chat".into()),
             subject: "Till <2> & card".into(),
@@ -475,6 +477,16 @@ mod tests {
         assert_eq!(body["audience"], "owner");
         assert_eq!(body["recipients"], serde_json::json!([]));
         assert_eq!(body["channel"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_notification_about_no_incident_has_a_null_incident() {
+        let mut n = note(Audience::Recipients(vec![Recipient::Person("dana".into())]));
+        n.incident = None;
+        let body = WebhookNotifier::json("http://x.example/hook").body(&n);
+        assert_eq!(body["incident"], serde_json::Value::Null);
+        assert!(body.as_object().is_some_and(|o| o.contains_key("incident")));
+        assert_eq!(body["recipients"], serde_json::json!(["dana"]));
     }
 
     #[test]

@@ -345,7 +345,7 @@ mod tests {
     fn note(audience: Audience) -> Notification {
         Notification {
             key: "k".into(),
-            incident: IncidentId::from_bytes([7; 16]),
+            incident: Some(IncidentId::from_bytes([7; 16])),
             audience,
             channel: None,
             subject: "s".into(),

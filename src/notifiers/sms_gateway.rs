@@ -208,7 +208,7 @@ mod tests {
     fn note(subject: &str, body: &str) -> Notification {
         Notification {
             key: "k".into(),
-            incident: IncidentId::from_bytes([3; 16]),
+            incident: Some(IncidentId::from_bytes([3; 16])),
             audience: Audience::Owner,
             channel: None,
             subject: subject.into(),

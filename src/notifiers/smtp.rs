@@ -122,7 +122,8 @@ impl Security {
 ///   id and a mail client or the host can recognise it; DOMAIN is the From address's domain
 ///   unless [`SmtpBuilder::message_id_domain`] says otherwise;
 /// - `X-Incident-Key: KEY`, and `References: <INCIDENT-ID@DOMAIN>` so that mail clients
-///   thread every message about one incident together.
+///   thread every message about one incident together (no `References` for a message about
+///   no incident, such as a shift reminder).
 ///
 /// The [`Route`] gives the recipients. [`Audience::Customers`] are sent the message in one
 /// SMTP transaction with the `To` header showing only the From mailbox, so customers do not
@@ -383,8 +384,11 @@ impl<R> SmtpNotifier<R> {
         let mut message = Message::builder()
             .from(self.from.0.clone())
             .subject(n.subject.clone())
-            .message_id(Some(self.message_id(&n.key)))
-            .references(format!("<{}@{}>", n.incident, self.domain))
+            .message_id(Some(self.message_id(&n.key)));
+        if let Some(incident) = n.incident {
+            message = message.references(format!("<{incident}@{}>", self.domain));
+        }
+        let mut message = message
             .header(IncidentKey(n.key.clone()))
             .header(MIME_VERSION_1_0)
             .envelope(envelope);
@@ -569,7 +573,7 @@ mod tests {
     fn note(key: &str, subject: &str, body: &str, audience: Audience) -> Notification {
         Notification {
             key: key.into(),
-            incident: IncidentId::from_bytes([9; 16]),
+            incident: Some(IncidentId::from_bytes([9; 16])),
             audience,
             channel: None,
             subject: subject.into(),
@@ -642,9 +646,28 @@ mod tests {
         assert!(raw.contains("Message-ID: <k/1@bakery.example>"), "{raw}");
         assert!(raw.contains("X-Incident-Key: k/1"), "{raw}");
         assert!(
+            raw.contains("References: <09090909-0909-0909-0909-090909090909@bakery.example>"),
+            "{raw}"
+        );
+        assert!(
             raw.contains("Content-Type: text/plain; charset=utf-8"),
             "{raw}"
         );
+    }
+
+    #[test]
+    fn a_message_about_no_incident_has_no_references() {
+        let from: Mailbox = "desk@bakery.example".parse().unwrap();
+        let notifier = SmtpNotifier::builder("127.0.0.1", from)
+            .security(Security::Plain)
+            .build(Directory::new())
+            .unwrap();
+        let mut n = note("oncall/shop/dana/r", "Shift", "Soon", Audience::Owner);
+        n.incident = None;
+        let to = ["dana@bakery.example".parse::<Mailbox>().unwrap()];
+        let raw = String::from_utf8(notifier.compose(&n, &to).unwrap().formatted()).unwrap();
+        assert!(!raw.contains("References:"), "{raw}");
+        assert!(raw.contains("X-Incident-Key: oncall/shop/dana/r"), "{raw}");
     }
 
     #[cfg(feature = "l10n")]

@@ -39,10 +39,12 @@ use wall::{handoff_on, offset_secs, transition, wall_instants};
 
 #[cfg(feature = "oncall")]
 mod ical;
+mod reminder;
 mod wall;
 
 #[cfg(feature = "oncall")]
 pub use ical::{IcalError, shifts_from_ical};
+pub use reminder::{STRETCH_LOOKAHEAD_DAYS, ShiftReminder};
 
 /// How long one person's turn in a [`Layer`] lasts.
 ///
@@ -592,8 +594,21 @@ impl Schedule {
         })
     }
 
-    /// Sets how long before a shift starts its person is reminded (kept for the host; the desk
-    /// does not send reminders yet).
+    /// Sets how long before a shift starts its person is reminded: once per on-call stretch
+    /// (a shift that directly continues the same person's previous one gets none; see
+    /// [`Schedule::reminders`]), through the desk's outbox, to
+    /// `Recipient::Person(person)`, keyed `oncall/<schedule>/<person>/<start>/reminder`.
+    ///
+    /// The [desk](crate::Desk) keeps reminders in memory only (nothing is stored), so:
+    /// - delivery is **at least once per desk process** until the shift starts: a failure is
+    ///   retried with the desk's [`Backoff`](crate::notify::Backoff), and a reminder not
+    ///   delivered when its shift starts is dropped;
+    /// - a desk **restarted** between the reminder time and the shift's start sends it again,
+    ///   with the same key (hosts drop duplicates by key);
+    /// - a reminder whose shift started while **no desk ran** is not sent;
+    /// - **two desks sharing a database** both send it (same key).
+    ///
+    /// A lead of zero or less sends nothing.
     #[must_use]
     pub fn with_reminder(mut self, before: Duration) -> Schedule {
         self.reminder = Some(before);

@@ -66,7 +66,7 @@ impl Pager {
             .lock()
             .unwrap()
             .iter()
-            .filter(|n| n.incident == id && matches!(n.audience, Audience::Recipients(_)))
+            .filter(|n| n.incident == Some(id) && matches!(n.audience, Audience::Recipients(_)))
             .count()
     }
 }

@@ -165,7 +165,10 @@ mod smtp {
             assert_eq!(record["message_id"], id.as_str());
             assert_eq!(
                 record["references"],
-                format!("<{}@bakery.example>", hebrew.incident)
+                format!(
+                    "<{}@bakery.example>",
+                    hebrew.incident.expect("a page is about an incident")
+                )
             );
             assert_eq!(record["content_type"], "text/plain");
             assert_eq!(record["charset"], "utf-8");
@@ -651,7 +654,7 @@ mod http {
             json!({
                 "version": 1,
                 "key": n.key,
-                "incident": n.incident.to_string(),
+                "incident": n.incident.expect("a page is about an incident").to_string(),
                 "audience": {"recipients": [{"person": "avi"}, {"role": "responder"}]},
                 "recipients": ["avi", "every responder"],
                 "channel": "chat",

@@ -68,7 +68,7 @@ fn an_append_wakes_the_runner_and_the_first_page_goes_out_at_once() {
     // Nothing is due: the runner sleeps (up to a minute) until something is appended.
     let id = desk.open(&owner(), critical()).unwrap().id;
     let page = inbox.recv_timeout(PATIENCE).expect("the first page");
-    assert!(is_page(&page) && page.incident == id, "{page:?}");
+    assert!(is_page(&page) && page.incident == Some(id), "{page:?}");
     assert!(page.key.ends_with("escalation/0/0/0"), "{}", page.key);
 
     // Ten minutes later by the manual clock the second step is due; a wake-up makes the
@@ -224,7 +224,7 @@ fn store_errors_are_retried_with_backoff_until_they_pass() {
     let page = inbox
         .recv_timeout(PATIENCE)
         .expect("the page, once the store works");
-    assert_eq!(page.incident, id);
+    assert_eq!(page.incident, Some(id));
     let stats = runner.stop();
     assert!(stats.errors >= 3, "{stats:?}");
     assert!(

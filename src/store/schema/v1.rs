@@ -475,7 +475,10 @@ enum AudienceRecord<'a> {
 struct NotificationRecord<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
-    incident: Uuid,
+    /// Stored notifications are about an incident; written exactly as before when present,
+    /// left out for one about no incident (never stored today, but it must not panic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    incident: Option<Uuid>,
     #[serde(borrow)]
     audience: AudienceRecord<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
@@ -911,7 +914,7 @@ impl<'a> NotificationRecord<'a> {
     fn of(notification: &'a Notification) -> NotificationRecord<'a> {
         NotificationRecord {
             key: s(&notification.key),
-            incident: *notification.incident.as_uuid(),
+            incident: notification.incident.map(|id| *id.as_uuid()),
             audience: match &notification.audience {
                 Audience::Owner => AudienceRecord::Owner,
                 Audience::Recipients(recipients) => {
@@ -1332,7 +1335,7 @@ impl NotificationRecord<'_> {
     fn into_notification(self) -> Notification {
         Notification {
             key: self.key.into_owned(),
-            incident: IncidentId::from_uuid(self.incident),
+            incident: self.incident.map(IncidentId::from_uuid),
             audience: match self.audience {
                 AudienceRecord::Owner => Audience::Owner,
                 AudienceRecord::Recipients(recipients) => Audience::Recipients(
@@ -1503,5 +1506,29 @@ mod coverage {
         let have = fixture_values("kind");
         let missing: Vec<_> = want.difference(&have).collect();
         assert!(missing.is_empty(), "no fixture timer of kind {missing:?}");
+    }
+}
+
+#[cfg(test)]
+mod notification_incident {
+    use super::NotificationRecord;
+    use crate::lifecycle::{Audience, Notification};
+    use crate::model::IncidentId;
+
+    #[test]
+    fn a_record_with_an_incident_is_written_as_before_and_one_without_does_not_panic() {
+        let id = IncidentId::from_bytes([9; 16]);
+        let with = Notification::new(id, "escalation/0/0", Audience::Owner, "s", "b");
+        let json = serde_json::to_string(&NotificationRecord::of(&with)).expect("encodes");
+        assert_eq!(
+            json,
+            r#"{"key":"09090909-0909-0909-0909-090909090909/escalation/0/0","incident":"09090909-0909-0909-0909-090909090909","audience":"owner","subject":"s","body":"b"}"#
+        );
+        let without =
+            Notification::without_incident("oncall/x/reminder", Audience::Owner, "s", "b");
+        let json = serde_json::to_string(&NotificationRecord::of(&without)).expect("encodes");
+        assert!(!json.contains("incident"), "{json}");
+        let back: NotificationRecord<'_> = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back.into_notification(), without);
     }
 }

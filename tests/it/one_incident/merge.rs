@@ -287,7 +287,7 @@ fn the_duplicates_escalation_and_sla_timers_stop() {
     );
     let sent = pager.sent.lock().unwrap();
     assert!(
-        sent[paged_before..].iter().all(|n| n.incident != dup),
+        sent[paged_before..].iter().all(|n| n.incident != Some(dup)),
         "the duplicate was paged after the merge"
     );
     // The target keeps escalating, and breaches its targets, as it should.
