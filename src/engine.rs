@@ -54,6 +54,16 @@ fn chain_meter<'a>(chain: &Chain, severity: Severity, policy: &'a Policy) -> Met
     }
 }
 
+/// The meter SLA targets count on, as [`Meter::for_targets`], but wall time when the
+/// calendar never closes: the same instants and durations (a calendar open at every instant
+/// counts wall time), without asking the calendar whether it is always open at every step.
+fn sla_meter<'a>(targets: &Targets, policy: &'a Policy) -> Meter<'a> {
+    match Meter::for_targets(targets, policy) {
+        Meter::Business(calendar) if calendar.is_always_open() => Meter::Wall,
+        meter => meter,
+    }
+}
+
 /// `d` times `n`, or `None` if that overflows (a timer that far out never falls due).
 fn times(d: Duration, n: u32) -> Option<Duration> {
     d.checked_mul(i32::try_from(n).ok()?)
@@ -130,7 +140,7 @@ fn each_candidate(incident: &Incident, policy: &Policy, emit: &mut Emit<'_>) {
         return;
     }
     let targets = policy.targets(incident.severity(), Some(incident.service()));
-    let meter = Meter::for_targets(targets, policy);
+    let meter = sla_meter(targets, policy);
     // The monitors say it is over: no more paging (see the module docs).
     let quiet = incident.signals_all_resolved();
     sla_candidates(incident, targets, meter, quiet, emit);
@@ -417,7 +427,7 @@ fn latest_update_reminder(
     reminder: u32,
 ) -> (DateTime<Utc>, u32) {
     let targets = policy.targets(incident.severity(), Some(incident.service()));
-    let meter = Meter::for_targets(targets, policy);
+    let meter = sla_meter(targets, policy);
     let start = update_clock_start(incident);
     let mut latest = (at, reminder);
     if let Some(cadence) = targets.customer_updates.filter(|c| *c > Duration::zero()) {

@@ -62,11 +62,10 @@ pub(super) struct Keys {
 impl Keys {
     /// Notes that `key` reached an incident, and with which delivery (none for an opening).
     fn reach(&mut self, key: &str, reach: Reach, delivery: Option<DeliveryId>) {
-        if !self.by_alert.contains_key(key) {
-            self.by_alert.insert(key.to_string(), KeyState::default());
-        }
-        let Some(state) = self.by_alert.get_mut(key) else {
-            return; // inserted just above
+        // One lookup for a known key; the key is copied only the first time it is seen.
+        let state = match self.by_alert.get_mut(key) {
+            Some(state) => state,
+            None => self.by_alert.entry(key.to_string()).or_default(),
         };
         match state.reached.iter_mut().find(|r| r.3 == reach.3) {
             Some(existing) => *existing = (*existing).max(reach),
@@ -93,7 +92,10 @@ impl Keys {
         );
         self.reach(&record.signal.key, reach, Some(record.signal.delivery()));
         if let Some(group) = &record.signal.group {
-            let reached = self.by_group.entry(group.clone()).or_default();
+            let reached = match self.by_group.get_mut(group.as_str()) {
+                Some(reached) => reached,
+                None => self.by_group.entry(group.clone()).or_default(),
+            };
             match reached.iter_mut().find(|r| r.3 == reach.3) {
                 Some(existing) => *existing = (*existing).max(reach),
                 None => reached.push(reach),
@@ -173,12 +175,15 @@ pub(super) struct Active {
 
 impl Active {
     /// Moves `id` from the sides `old` to the sides `new`.
+    ///
+    /// A service's sets stay when they empty: the next incident on it reuses them, rather
+    /// than each opening and resolution allocating and freeing a map entry and two sets.
+    /// They are as many as the services that had an active incident.
     pub(super) fn update(&mut self, service: &Service, id: IncidentId, old: u8, new: u8) {
-        if new != 0 && !self.by_service.contains_key(service) {
-            self.by_service.insert(service.clone(), Default::default());
-        }
-        let Some(sets) = self.by_service.get_mut(service) else {
-            return;
+        let sets = match self.by_service.get_mut(service) {
+            Some(sets) => sets,
+            None if new != 0 => self.by_service.entry(service.clone()).or_default(),
+            None => return,
         };
         for (bit, set) in [MONITORS, PEOPLE].into_iter().zip(sets.iter_mut()) {
             match (old & bit != 0, new & bit != 0) {
@@ -190,9 +195,6 @@ impl Active {
                 }
                 (true, true) | (false, false) => {}
             }
-        }
-        if sets.iter().all(HashSet::is_empty) {
-            self.by_service.remove(service);
         }
     }
 
@@ -550,7 +552,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         reopen: bool,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let system = Actor::system();
+        let system = &self.system;
         let receipt = self.record(id, slot, |incident| {
             let mut events = Vec::new();
             // The desk checked its index for a duplicate; after a conflict the incident is
@@ -561,7 +563,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             let mut at = now.max(incident.updated_at());
             if reopen && incident.status() == Status::Resolved {
                 let reason = Text::new("reason", format!("{} fired again", signal.key))?;
-                for event in decide(Some(incident), &Command::Reopen { reason }, &system, now)? {
+                for event in decide(Some(incident), &Command::Reopen { reason }, system, now)? {
                     at = at.max(event.at);
                     events.push(event);
                 }
@@ -606,15 +608,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
         new.recurrence = recurrence;
         let id = incident_id_for(&signal.key, n, alert.starts_at());
         let now = self.clock.now();
-        let system = Actor::system();
+        let system = &self.system;
         let command = Command::Open { id, incident: new };
-        self.authorize(&system, &command)?;
-        let mut events = decide(None, &command, &system, now)?;
+        self.authorize(system, &command)?;
+        let mut events = decide(None, &command, system, now)?;
         self.add_playbook_tasks(&mut events);
         let mut incident = Incident::replay(id, &events)?;
         let received = Event {
             at: now,
-            actor: system,
+            actor: system.clone(),
             change: Change::SignalReceived {
                 signal: signal.clone(),
             },
@@ -693,7 +695,20 @@ impl Default for IntakeLocks {
 
 /// Holds stripes of [`IntakeLocks`] until dropped.
 pub(super) struct KeyGuard<'a> {
-    _held: Vec<std::sync::MutexGuard<'a, ()>>,
+    _held: Held<'a>,
+}
+
+/// The stripes a [`KeyGuard`] holds: one (a signal without a group, the commonest case),
+/// two (a signal and its group), or any number — the first two without an allocation.
+#[expect(
+    dead_code,
+    reason = "the guards are held for their `Drop`: it unlocks the stripes"
+)]
+enum Held<'a> {
+    None,
+    One(std::sync::MutexGuard<'a, ()>),
+    Two(std::sync::MutexGuard<'a, ()>, std::sync::MutexGuard<'a, ()>),
+    Many(Vec<std::sync::MutexGuard<'a, ()>>),
 }
 
 /// Holds a place among the openings on a service until dropped.
@@ -734,20 +749,35 @@ impl IntakeLocks {
     /// Locks the stripes of `names`, in stripe order (so two callers never wait on each
     /// other in a circle).
     pub(super) fn keys(&self, names: &[&str]) -> KeyGuard<'_> {
-        let mut stripes: Vec<usize> = names.iter().map(|n| Self::stripe(n)).collect();
-        stripes.sort_unstable();
-        stripes.dedup();
-        KeyGuard {
-            // Only `()` lives under these locks.
-            _held: stripes
-                .into_iter()
-                .map(|i| {
-                    self.stripes[i]
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                })
-                .collect(),
+        let held = match names {
+            [] => Held::None,
+            [one] => Held::One(self.lock_stripe(Self::stripe(one))),
+            [a, b] => self.two(Self::stripe(a), Self::stripe(b)),
+            many => {
+                let mut stripes: Vec<usize> = many.iter().map(|n| Self::stripe(n)).collect();
+                stripes.sort_unstable();
+                stripes.dedup();
+                Held::Many(stripes.into_iter().map(|i| self.lock_stripe(i)).collect())
+            }
+        };
+        KeyGuard { _held: held }
+    }
+
+    /// Locks stripes `a` and `b` in stripe order (once if they are the same).
+    fn two(&self, a: usize, b: usize) -> Held<'_> {
+        let (low, high) = (a.min(b), a.max(b));
+        if low == high {
+            return Held::One(self.lock_stripe(low));
         }
+        let first = self.lock_stripe(low);
+        Held::Two(first, self.lock_stripe(high))
+    }
+
+    fn lock_stripe(&self, i: usize) -> std::sync::MutexGuard<'_, ()> {
+        // Only `()` lives under these locks.
+        self.stripes[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Locks the stripes of a signal's key and of its group.

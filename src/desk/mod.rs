@@ -95,6 +95,9 @@ pub struct Desk<S, C = SystemClock> {
     heartbeats: heartbeat::Beats,
     /// The on-call schedules' shift reminders (in memory only).
     reminders: reminders::Reminders,
+    /// [`Actor::system`], made once: the recording path clones it (two reference counts)
+    /// rather than allocating its id and name for every event.
+    system: Actor,
 }
 
 /// The policy, templates and retry schedule a desk runs with.
@@ -375,6 +378,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             catch_up_lock: Mutex::new(()),
             heartbeats,
             reminders: reminders::Reminders::default(),
+            system: Actor::system(),
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
         // not the incidents.
@@ -615,7 +619,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         for (n, (title, playbook)) in tasks.into_iter().enumerate() {
             events.push(Event {
                 at,
-                actor: Actor::system(),
+                actor: self.system.clone(),
                 change: Change::TaskAdded {
                     task: u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1),
                     title,
@@ -712,7 +716,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 posted += 1;
                 extra.push(Event {
                     at: event.at,
-                    actor: Actor::system(),
+                    actor: self.system.clone(),
                     change: Change::NotificationRequested { notification },
                 });
             }
