@@ -258,6 +258,7 @@ fn the_checks_catch_a_faulty_page() {
          <script>console.error('boom');</script></body></html>",
     )
     .unwrap();
+    let page = support::webdriver::browsable(&page).unwrap();
     let problems = check_page(
         &driver,
         &page,
@@ -295,6 +296,7 @@ fn english_and_hebrew_pages_pass_in_light_and_dark() {
     let mut problems = Vec::new();
     for (page, lang, dir) in [(Page::English, "en", "ltr"), (Page::Hebrew, "he", "rtl")] {
         let index = status_pages::publish(TEST, page).join("index.html");
+        let index = support::webdriver::browsable(&index).unwrap();
         let expect = Expect {
             lang,
             dir,
@@ -315,6 +317,7 @@ fn a_hostile_title_runs_no_script() {
         return;
     };
     let index = status_pages::publish("hostile", Page::Hostile).join("index.html");
+    let index = support::webdriver::browsable(&index).unwrap();
     let session = driver.session(WIDTH, HEIGHT).unwrap();
     session.open_file(&index).unwrap();
     assert_eq!(session.open_dialog().unwrap(), None, "a dialog opened");

@@ -306,6 +306,62 @@ impl Drop for Session<'_> {
     }
 }
 
+/// A copy of the directory holding `page` (recursively) where the browser can read it, and
+/// the copy's path of `page`.
+///
+/// chromedriver runs Chromium as another user (`nobody`); the checkout may sit under a
+/// directory only its owner can enter (a `mktemp -d` clone is mode 700), so the pages are
+/// copied under the system's temporary directory with world-readable modes first.
+pub fn browsable(page: &Path) -> Result<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let io = |what: &Path, e: std::io::Error| err(format!("{}: {e}", what.display()));
+    let from = page
+        .parent()
+        .ok_or_else(|| err(format!("{}: no directory", page.display())))?;
+    let name = page
+        .file_name()
+        .ok_or_else(|| err(format!("{}: no file name", page.display())))?;
+    let root = std::env::temp_dir().join(format!("incidents-browser-{}", std::process::id()));
+    let to = root.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+    let _ = std::fs::remove_dir_all(&to);
+    copy_readable(from, &to).map_err(|e| io(from, e))?;
+    open_up(&root).map_err(|e| io(&root, e))?;
+    Ok(to.join(name))
+}
+
+/// Copies directory `from` to `to`, directories mode 755 and files 644.
+fn copy_readable(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    open_up(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_readable(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes a directory enterable and readable by every user.
+fn open_up(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let _ = dir;
+    Ok(())
+}
+
 /// The `file://` URL of a local file (absolute; percent-encoding what a URL path may not
 /// hold).
 pub fn file_url(path: &Path) -> Result<String> {
