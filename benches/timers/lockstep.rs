@@ -2,10 +2,12 @@
 //! built desk before any measurement.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::hint::black_box;
 
 use chrono::Duration;
 use incidents::lifecycle::Timer;
+use incidents::{Event, IncidentId, MemoryStore, Store, Version};
 
 use super::{Baseline, DUE_PER_TICK, FIRST_PAGE, Timed, desk_tick, set_tick};
 
@@ -49,6 +51,68 @@ fn check(timed: &Timed) {
     assert_eq!(set.len(), timed.set.len());
 }
 
+/// The events a tick records on one due incident (its timer fired, the page requested), as
+/// the desk recorded them at instant 0.
+fn recorded_per_incident(timed: &Timed) -> Vec<Event> {
+    let first = timed
+        .set
+        .first()
+        .map(|(_, id)| *id)
+        .expect("a desk with incidents");
+    let history = timed.desk.history(first).unwrap();
+    assert_eq!(history.len(), 3, "opened, timer fired, notification");
+    history[1..].to_vec()
+}
+
+/// The baseline for a tick with ten due: the same bare set moved the same way, plus a
+/// bare `MemoryStore` append of the same two events for each due incident (twenty per tick),
+/// each at the incident's version, found in a `HashMap`.
+pub struct Recorded {
+    set: RefCell<Baseline>,
+    store: MemoryStore,
+    versions: RefCell<HashMap<IncidentId, Version>>,
+    events: Vec<Event>,
+    next: Cell<u64>,
+}
+
+impl Recorded {
+    fn new(timed: &Timed) -> Recorded {
+        let mut set = timed.set.clone();
+        set_tick(&mut set, timed.period, 0);
+        Recorded {
+            set: RefCell::new(set),
+            store: MemoryStore::new(),
+            versions: RefCell::new(HashMap::with_capacity(timed.set.len())),
+            events: recorded_per_incident(timed),
+            next: Cell::new(1),
+        }
+    }
+
+    /// `count` baseline ticks: pop the ten due, append their two events, re-insert.
+    pub fn ticks(&self, period: Duration, count: usize) -> u64 {
+        let mut set = self.set.borrow_mut();
+        let mut versions = self.versions.borrow_mut();
+        let first = self.next.get();
+        for k in first..first + count as u64 {
+            let now = Timed::instant(k);
+            let mut moved = 0;
+            while let Some(&(at, id)) = set.first() {
+                if at > now {
+                    break;
+                }
+                set.pop_first();
+                let version = versions.entry(id).or_insert(Version::ZERO);
+                *version = self.store.append(id, *version, &self.events).unwrap();
+                set.insert((at + period, id));
+                moved += 1;
+            }
+            assert_eq!(moved, DUE_PER_TICK);
+        }
+        self.next.set(first + count as u64);
+        count as u64
+    }
+}
+
 /// A desk and its baseline set, each moved on one instant per tick, independently (the
 /// desk's workloads and the set's run alternately).
 pub struct Lockstep {
@@ -57,6 +121,8 @@ pub struct Lockstep {
     /// The next instant each of them ticks at.
     pub desk_next: Cell<u64>,
     pub set_next: Cell<u64>,
+    /// The set with the store appends of the same events.
+    pub recorded: Recorded,
 }
 
 impl Lockstep {
@@ -65,7 +131,9 @@ impl Lockstep {
         check(&timed);
         let mut set = timed.set.clone();
         set_tick(&mut set, timed.period, 0);
+        let recorded = Recorded::new(&timed);
         Lockstep {
+            recorded,
             timed,
             set: RefCell::new(set),
             desk_next: Cell::new(1),

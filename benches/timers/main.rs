@@ -25,7 +25,9 @@
 //!    IncidentId)>` holding the same N (deadline, id) entries, on which a tick is: `pop_first`
 //!    while the first entry is due (the same 10 entries), and `insert` of each one's next
 //!    deadline (deadline + period) — the queue work a tick must do at least, with no
-//!    recording.
+//!    recording. And the same tick against the recording it must do at least too (issue #18's
+//!    baseline): the set's work plus a bare `MemoryStore` append of the same two events per
+//!    due incident (timer fired, page requested; 20 per tick) at the incident's version.
 //! 2. The same at N/100 incidents, to show that a tick does not grow with N (and the ratio of
 //!    the two). This desk makes a tenth as many ticks per round, so its incidents go round a
 //!    few times: each fires at most 4 times (7 in a QUICK run), each firing adding two events
@@ -300,7 +302,7 @@ fn deadlines(big: &Lockstep, small: &Lockstep, sizes: &Sizes) -> [f64; 4] {
 
 /// Figures 1-3's medians, in µs per tick: ticks with ten due and their baseline at N and at
 /// N/100, then empty ticks and their baseline at N.
-fn ticks(big: &Lockstep, small: &Lockstep, sizes: &Sizes, small_ticks: usize) -> [f64; 6] {
+fn ticks(big: &Lockstep, small: &Lockstep, sizes: &Sizes, small_ticks: usize) -> [f64; 7] {
     let (n, small_n, plan) = (sizes.n, sizes.n / 100, sizes.plan);
     // 1-3. Ticks.
     let (ticks, empty_ticks) = (sizes.ticks, sizes.empty_ticks);
@@ -337,11 +339,35 @@ fn ticks(big: &Lockstep, small: &Lockstep, sizes: &Sizes, small_ticks: usize) ->
                 || (),
                 |()| big.empty_set_ticks(empty_ticks),
             ),
+            Workload::new(
+                format!(
+                    "BTreeSet pop {DUE_PER_TICK} + re-insert + MemoryStore append of their {} \
+                     events, {n} entries",
+                    2 * DUE_PER_TICK
+                ),
+                || (),
+                |()| big.recorded.ticks(big.timed.period, ticks),
+            ),
         ],
     );
-    let [tick_n, set_n, tick_small, set_small, empty_n, first_due_n] =
-        [0, 1, 2, 3, 4, 5].map(|i| per_op(rates[i].median(), 1e6));
-    [tick_n, set_n, tick_small, set_small, empty_n, first_due_n]
+    let [
+        tick_n,
+        set_n,
+        tick_small,
+        set_small,
+        empty_n,
+        first_due_n,
+        recorded_n,
+    ] = [0, 1, 2, 3, 4, 5, 6].map(|i| per_op(rates[i].median(), 1e6));
+    [
+        tick_n,
+        set_n,
+        tick_small,
+        set_small,
+        empty_n,
+        first_due_n,
+        recorded_n,
+    ]
 }
 
 /// Checks both desks and their sets moved together, and prints where a tick's time goes.
@@ -374,9 +400,17 @@ fn summary(big: &Lockstep, small: &Lockstep, tick_n: f64, empty_n: f64) {
 }
 
 /// The figures, from the medians of [`deadlines`] and [`ticks`].
-fn figures(n: usize, small_n: usize, deadline: [f64; 4], tick: [f64; 6]) -> [Figure; 7] {
+fn figures(n: usize, small_n: usize, deadline: [f64; 4], tick: [f64; 7]) -> [Figure; 8] {
     let [deadline_n, first_n, deadline_small, first_small] = deadline;
-    let [tick_n, set_n, tick_small, set_small, empty_n, first_due_n] = tick;
+    let [
+        tick_n,
+        set_n,
+        tick_small,
+        set_small,
+        empty_n,
+        first_due_n,
+        recorded_n,
+    ] = tick;
     let queue = |size: usize| {
         format!(
             "BTreeSet<(deadline, id)> of {size}: pop_first the {DUE_PER_TICK} due + insert each \
@@ -390,6 +424,18 @@ fn figures(n: usize, small_n: usize, deadline: [f64; 4], tick: [f64; 6]) -> [Fig
             "µs/tick",
             queue(n),
             set_n,
+        ),
+        Figure::new(
+            format!("tick, {DUE_PER_TICK} due of N={n} open incidents, against recording (median)"),
+            tick_n,
+            "µs/tick",
+            format!(
+                "BTreeSet<(deadline, id)> of {n}: pop_first the {DUE_PER_TICK} due + a bare \
+                 MemoryStore append of the same {} events (2 per incident, at its version) + \
+                 re-insert (median)",
+                2 * DUE_PER_TICK
+            ),
+            recorded_n,
         ),
         Figure::new(
             format!("tick, {DUE_PER_TICK} due of N/100={small_n} open incidents (median)"),
