@@ -15,7 +15,8 @@ use incidents::oncall::{
 };
 use incidents::policy::{Chain, OutsideHours, PolicyError, Recipient, Rounds, Step, Targets};
 use incidents::{
-    Actor, Change, Desk, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity, Source,
+    Actor, Change, Desk, Event, ManualClock, MemoryStore, NewIncident, Policy, Role, Severity,
+    Source,
 };
 use proptest::prelude::*;
 
@@ -428,10 +429,37 @@ fn a_policy_must_know_the_schedule_a_step_pages() {
 /// The audiences of the notifications an incident opened at `opened` gets from its first
 /// escalation step, and the recipients its fired timer names.
 fn page(schedule: Schedule, opened: DateTime<Utc>) -> (Vec<Audience>, Vec<Recipient>) {
+    let policy = paging_policy(vec![schedule]).unwrap();
+    let mut audiences = Vec::new();
+    let mut named = Vec::new();
+    for event in history_until(policy, opened, opened + Duration::minutes(5)) {
+        match event.change {
+            Change::NotificationRequested { notification } => audiences.push(notification.audience),
+            Change::TimerFired {
+                timer: Timer::Escalation { notify, .. },
+            } => named.extend(notify),
+            _ => {}
+        }
+    }
+    (audiences, named)
+}
+
+/// The history of a high incident opened at `opened` on a desk with `policy`, run (every
+/// notification delivered) until `until`.
+fn history_until(policy: Policy, opened: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Event> {
+    struct Quiet;
+    impl incidents::Notifier for Quiet {
+        fn deliver(
+            &self,
+            _: &incidents::lifecycle::Notification,
+        ) -> Result<(), incidents::notify::DeliveryError> {
+            Ok(())
+        }
+    }
     let store = MemoryStore::new();
     let clock = ManualClock::new(opened);
     let desk = Desk::builder(&store, &clock)
-        .policy(paging_policy(vec![schedule]).unwrap())
+        .policy(policy)
         .build()
         .unwrap();
     let new = NewIncident::new(
@@ -442,21 +470,8 @@ fn page(schedule: Schedule, opened: DateTime<Utc>) -> (Vec<Audience>, Vec<Recipi
     )
     .unwrap();
     let id = desk.open(&dana(), new).unwrap().id;
-    let fires = opened + Duration::minutes(5);
-    clock.set(fires);
-    desk.tick(fires).unwrap();
-    let mut audiences = Vec::new();
-    let mut named = Vec::new();
-    for event in desk.history(id).unwrap() {
-        match event.change {
-            Change::NotificationRequested { notification } => audiences.push(notification.audience),
-            Change::TimerFired {
-                timer: Timer::Escalation { notify, .. },
-            } => named.extend(notify),
-            _ => {}
-        }
-    }
-    (audiences, named)
+    desk.run_until(until, &Quiet).unwrap();
+    desk.history(id).unwrap()
 }
 
 #[test]
@@ -661,34 +676,9 @@ fn warning_policy(warn: Vec<Recipient>, schedules: Vec<Schedule>) -> Result<Poli
 /// acknowledge target at risk at 15 minutes, missed at 20), as (timer key, audience), and the
 /// timers fired.
 fn warnings(policy: Policy, opened: DateTime<Utc>) -> (Vec<(String, Audience)>, Vec<Timer>) {
-    let store = MemoryStore::new();
-    let clock = ManualClock::new(opened);
-    let desk = Desk::builder(&store, &clock)
-        .policy(policy)
-        .build()
-        .unwrap();
-    let new = NewIncident::new(
-        "Tills offline",
-        Severity::High,
-        "tills",
-        Source::StaffReport,
-    )
-    .unwrap();
-    let id = desk.open(&dana(), new).unwrap().id;
-    struct Quiet;
-    impl incidents::Notifier for Quiet {
-        fn deliver(
-            &self,
-            _: &incidents::lifecycle::Notification,
-        ) -> Result<(), incidents::notify::DeliveryError> {
-            Ok(())
-        }
-    }
-    desk.run_until(opened + Duration::minutes(25), &Quiet)
-        .unwrap();
     let mut sent = Vec::new();
     let mut fired = Vec::new();
-    for event in desk.history(id).unwrap() {
+    for event in history_until(policy, opened, opened + Duration::minutes(25)) {
         match event.change {
             Change::NotificationRequested { notification } => {
                 sent.push((notification.key, notification.audience));
