@@ -13,7 +13,8 @@
 /// Whether `c` is a bidirectional embedding, override or isolate control, or their closer
 /// (not the marks).
 pub(crate) fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    use crate::text::{PDI, is_embedding_or_override, opens_isolate};
+    is_embedding_or_override(c) || opens_isolate(c) || c == PDI
 }
 
 /// Whether the escaper drops `c`.

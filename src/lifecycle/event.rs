@@ -478,14 +478,8 @@ impl Notification {
         body: impl Into<String>,
     ) -> Notification {
         Notification {
-            key: format!("{incident}/{what}"),
             incident: Some(incident),
-            audience,
-            channel: None,
-            subject: subject.into(),
-            body: body.into(),
-            locale: None,
-            sms: None,
+            ..Notification::without_incident(format!("{incident}/{what}"), audience, subject, body)
         }
     }
 
