@@ -9,7 +9,7 @@ use chrono::Duration;
 use incidents::lifecycle::Timer;
 use incidents::{Event, IncidentId, MemoryStore, Store, Version};
 
-use super::{Baseline, DUE_PER_TICK, FIRST_PAGE, Timed, desk_tick, set_tick};
+use super::{Baseline, DUE_PER_TICK, FIRST_PAGE, Timed, desk_tick, set_tick, set_tick_with};
 
 /// Checks, outside the measurements, what the bench claims of a freshly built desk: the next
 /// deadline is the first group's, a tick then fires the first escalation step of exactly ten
@@ -94,19 +94,10 @@ impl Recorded {
         let mut versions = self.versions.borrow_mut();
         let first = self.next.get();
         for k in first..first + count as u64 {
-            let now = Timed::instant(k);
-            let mut moved = 0;
-            while let Some(&(at, id)) = set.first() {
-                if at > now {
-                    break;
-                }
-                set.pop_first();
+            set_tick_with(&mut set, period, k, |id| {
                 let version = versions.entry(id).or_insert(Version::ZERO);
                 *version = self.store.append(id, *version, &self.events).unwrap();
-                set.insert((at + period, id));
-                moved += 1;
-            }
-            assert_eq!(moved, DUE_PER_TICK);
+            });
         }
         self.next.set(first + count as u64);
         count as u64

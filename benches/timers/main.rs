@@ -168,6 +168,11 @@ fn desk_tick(desk: &BenchDesk, k: u64) {
 /// The baseline's tick at the `k`-th instant: pops the due entries and queues each again one
 /// period later. Checks that it moved exactly ten.
 fn set_tick(set: &mut Baseline, period: Duration, k: u64) {
+    set_tick_with(set, period, k, |_| {});
+}
+
+/// [`set_tick`], calling `on_due` with each due incident before it is queued again.
+fn set_tick_with(set: &mut Baseline, period: Duration, k: u64, mut on_due: impl FnMut(IncidentId)) {
     let now = Timed::instant(k);
     let mut moved = 0;
     while let Some(&(at, id)) = set.first() {
@@ -175,6 +180,7 @@ fn set_tick(set: &mut Baseline, period: Duration, k: u64) {
             break;
         }
         set.pop_first();
+        on_due(id);
         set.insert((at + period, id));
         moved += 1;
     }
