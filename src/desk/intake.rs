@@ -695,20 +695,7 @@ impl Default for IntakeLocks {
 
 /// Holds stripes of [`IntakeLocks`] until dropped.
 pub(super) struct KeyGuard<'a> {
-    _held: Held<'a>,
-}
-
-/// The stripes a [`KeyGuard`] holds: one (a signal without a group, the commonest case),
-/// two (a signal and its group), or any number — the first two without an allocation.
-#[expect(
-    dead_code,
-    reason = "the guards are held for their `Drop`: it unlocks the stripes"
-)]
-enum Held<'a> {
-    None,
-    One(std::sync::MutexGuard<'a, ()>),
-    Two(std::sync::MutexGuard<'a, ()>, std::sync::MutexGuard<'a, ()>),
-    Many(Vec<std::sync::MutexGuard<'a, ()>>),
+    _held: Vec<std::sync::MutexGuard<'a, ()>>,
 }
 
 /// Holds a place among the openings on a service until dropped.
@@ -749,28 +736,12 @@ impl IntakeLocks {
     /// Locks the stripes of `names`, in stripe order (so two callers never wait on each
     /// other in a circle).
     pub(super) fn keys(&self, names: &[&str]) -> KeyGuard<'_> {
-        let held = match names {
-            [] => Held::None,
-            [one] => Held::One(self.lock_stripe(Self::stripe(one))),
-            [a, b] => self.two(Self::stripe(a), Self::stripe(b)),
-            many => {
-                let mut stripes: Vec<usize> = many.iter().map(|n| Self::stripe(n)).collect();
-                stripes.sort_unstable();
-                stripes.dedup();
-                Held::Many(stripes.into_iter().map(|i| self.lock_stripe(i)).collect())
-            }
-        };
-        KeyGuard { _held: held }
-    }
-
-    /// Locks stripes `a` and `b` in stripe order (once if they are the same).
-    fn two(&self, a: usize, b: usize) -> Held<'_> {
-        let (low, high) = (a.min(b), a.max(b));
-        if low == high {
-            return Held::One(self.lock_stripe(low));
+        let mut stripes: Vec<usize> = names.iter().map(|n| Self::stripe(n)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        KeyGuard {
+            _held: stripes.into_iter().map(|i| self.lock_stripe(i)).collect(),
         }
-        let first = self.lock_stripe(low);
-        Held::Two(first, self.lock_stripe(high))
     }
 
     fn lock_stripe(&self, i: usize) -> std::sync::MutexGuard<'_, ()> {
