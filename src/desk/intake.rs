@@ -623,6 +623,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         };
         incident.apply(&received)?;
         events.push(received);
+        let _opening = self.opens.begin(id);
         match self.store.append(id, Version::ZERO, &events) {
             Ok(_) => {}
             // Another desk opened the same deterministic id first: record on theirs.

@@ -6,13 +6,13 @@ mod merge;
 mod query;
 mod reminders;
 mod report;
+mod snapshot;
 #[cfg(feature = "status")]
 mod status;
 mod sync;
 mod timers;
 mod wake;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -31,6 +31,7 @@ use crate::store::{Store, Version};
 pub use heartbeat::{CheckIn, HeartbeatState, Missed};
 pub use merge::Merged;
 pub use query::{Counts, Filter};
+pub use snapshot::{Opening, SnapshotReport};
 pub use sync::CatchUp;
 pub use timers::{DispatchReport, RunReport, TickReport};
 pub use wake::Subscription;
@@ -98,6 +99,10 @@ pub struct Desk<S, C = SystemClock> {
     /// [`Actor::system`], made once: the recording path clones it (two reference counts)
     /// rather than allocating its id and name for every event.
     system: Actor,
+    /// Incidents being opened (appended, not yet in the projection), for snapshots.
+    opens: snapshot::Opens,
+    /// How the projection was built.
+    opening: Opening,
 }
 
 /// The policy, templates and retry schedule a desk runs with.
@@ -256,6 +261,7 @@ pub struct DeskBuilder<S, C> {
     store: S,
     clock: C,
     config: Config,
+    use_snapshot: bool,
 }
 
 impl<S: Store, C: Clock> DeskBuilder<S, C> {
@@ -322,45 +328,65 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
         self
     }
 
-    /// Replays every stored history and builds the desk.
+    /// Replays the whole log even if the store holds a projection snapshot (default: start
+    /// from the snapshot, see [`Desk::save_snapshot`]). For checking a snapshot against
+    /// the log, or when the log is to be read whole anyway.
+    #[must_use]
+    pub fn ignore_snapshot(mut self) -> Self {
+        self.use_snapshot = false;
+        self
+    }
+
+    /// Builds the desk: reads the store's projection snapshot, if it has one, and replays
+    /// the events after it; or replays every stored history ([`Desk::opening`] says which).
     ///
     /// # Errors
     /// [`Error::Policy`] if an escalation step or an SLA warning list pages whoever is on
     /// call in a schedule the policy does not have; store errors from the scan, or
-    /// [`Error::History`] if a stored history cannot be replayed.
+    /// [`Error::History`] if a stored history cannot be replayed. A snapshot that cannot be
+    /// used is no error: it is logged and the whole log is replayed.
     pub fn build(self) -> Result<Desk<S, C>> {
         let DeskBuilder {
             store,
             clock,
             config,
+            use_snapshot,
         } = self;
         // A policy can name a schedule before it has its schedules (see
         // `Policy::check_schedules`); a desk does not run such a policy.
         config.policy.check_schedules()?;
-        let mut incidents: HashMap<IncidentId, Incident> = HashMap::new();
-        store.scan(&mut |id, version, event| {
-            if version == Version::new(1) {
-                incidents.insert(id, Incident::opened(id, event)?);
-                return Ok(());
+        let restored = if use_snapshot {
+            snapshot::restore(&store)
+        } else {
+            Ok(None)
+        };
+        let (mut incidents, opening, feed_position) = match restored {
+            Ok(Some(restored)) => (
+                restored.incidents,
+                restored.opening,
+                restored.before.position(),
+            ),
+            Ok(None) => {
+                let (incidents, events) = snapshot::replay_all(&store)?;
+                let opening = Opening {
+                    events_replayed: events,
+                    ..Opening::default()
+                };
+                (incidents, opening, 0)
             }
-            let Some(incident) = incidents.get_mut(&id) else {
-                return Err(HistoryError {
-                    incident: id,
-                    at: Version::ZERO,
-                    reason: format!("the store returned version {version} before version 1"),
-                }
-                .into());
-            };
-            if incident.version().next() != version {
-                return Err(HistoryError {
-                    incident: id,
-                    at: incident.version(),
-                    reason: format!("the store skipped to version {version}"),
-                }
-                .into());
+            Err(reason) => {
+                log::warn!(
+                    "incidents: projection snapshot ignored, replaying the whole log: {reason}"
+                );
+                let (incidents, events) = snapshot::replay_all(&store)?;
+                let opening = Opening {
+                    events_replayed: events,
+                    snapshot_ignored: Some(reason),
+                    ..Opening::default()
+                };
+                (incidents, opening, 0)
             }
-            incident.apply(event).map_err(Error::from)
-        })?;
+        };
         // Every heartbeat's silence counts from the desk's start.
         let heartbeats = heartbeat::Beats::new(config.policy.heartbeats().len(), clock.now());
         let desk = Desk {
@@ -374,11 +400,13 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             active: Mutex::default(),
             listeners: Arc::default(),
             intake_locks: intake::IntakeLocks::default(),
-            feed_position: std::sync::atomic::AtomicU64::new(0),
+            feed_position: std::sync::atomic::AtomicU64::new(feed_position),
             catch_up_lock: Mutex::new(()),
             heartbeats,
             reminders: reminders::Reminders::default(),
             system: Actor::system(),
+            opens: snapshot::Opens::default(),
+            opening,
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
         // not the incidents.
@@ -424,6 +452,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             store,
             clock,
             config: Config::default(),
+            use_snapshot: true,
         }
     }
 
@@ -471,6 +500,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             }
             .into());
         };
+        let _opening = self.opens.begin(id);
         let version = self.store.append(id, Version::ZERO, &events)?;
         self.insert(incident);
         self.listeners.notify();

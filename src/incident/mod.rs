@@ -14,6 +14,7 @@ mod people;
 mod record;
 mod route;
 mod signals;
+mod snapshot;
 mod stage;
 
 use chrono::{DateTime, Utc};

@@ -31,7 +31,7 @@ pub(super) enum Quiet {
 }
 
 /// The incident's part that owns what it heard: signals, sources, alert key, merges.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Signals {
     pub(super) alert_key: Option<String>,
     pub(super) recurrence: Option<Recurrence>,
@@ -146,6 +146,15 @@ impl Signals {
             fired_signals: 0,
             unresolved_signals: 0,
             index: Occurrences::default(),
+        }
+    }
+
+    /// Rebuilds the occurrence index from the signal list (after the part was read back from
+    /// a snapshot, which does not hold the index).
+    pub(super) fn reindex(&mut self) {
+        self.index = Occurrences::default();
+        if self.signals.len() >= INDEX_FROM {
+            self.index.push(&self.signals);
         }
     }
 

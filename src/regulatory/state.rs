@@ -1,7 +1,7 @@
 //! The fold of an incident's breach events: what was declared, awareness, filings, warnings.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::lifecycle::{Change, Event, Timer};
@@ -10,7 +10,7 @@ use crate::regulatory::{Phase, Regime};
 use crate::text::Text;
 
 /// A change of the became-aware instant: who moved it, when, from what, to what, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AwarenessChange {
     /// When it was recorded.
@@ -26,7 +26,7 @@ pub struct AwarenessChange {
 }
 
 /// A notice filed for one phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Filing {
     /// The regime's id.
@@ -47,7 +47,7 @@ pub struct Filing {
 
 /// The breach declared on an incident. Built by folding its events; read it with
 /// [`Incident::breach`](crate::Incident::breach).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breach {
     declared_at: DateTime<Utc>,
     declared_by: Actor,
@@ -196,7 +196,7 @@ pub(crate) fn late_without_reason(
 }
 
 /// The breach part of an incident: checks and folds breach events and notice warnings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub(crate) struct BreachPart(pub(crate) Option<Breach>);
 

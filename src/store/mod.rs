@@ -153,6 +153,103 @@ pub trait Store: Send + Sync {
         let _ = (after, limit);
         Ok(None)
     }
+
+    /// Where the log ends now, as a point a projection snapshot can name
+    /// ([`Desk::save_snapshot`](crate::Desk::save_snapshot)); `Ok(None)` if the store keeps no
+    /// snapshots (the default: the memory store, and any store of a host's own).
+    ///
+    /// A store that returns points also implements [`has_point`](Store::has_point),
+    /// [`scan_after`](Store::scan_after), [`save_snapshot`](Store::save_snapshot) and
+    /// [`load_snapshot`](Store::load_snapshot). Every event committed before this call
+    /// returned lies before the point. For a store with a [`feed`](Store::feed), a point's
+    /// [`position`](LogPoint::position) is a feed position.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn log_end(&self) -> Result<Option<LogPoint>> {
+        Ok(None)
+    }
+
+    /// Whether `point` is a point of this store's log: the log reaches it and its
+    /// [`mark`](LogPoint::mark) matches what lies there. `false` for another store's point,
+    /// or for a log that was cut (repaired, restored from an older backup) before it.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn has_point(&self, point: LogPoint) -> Result<bool> {
+        let _ = point;
+        Ok(false)
+    }
+
+    /// Calls `visit` with every event committed after `point`, in commit order (each
+    /// incident's in version order), as [`scan`](Store::scan) does for the whole log.
+    /// Returns `Ok(false)`, having visited nothing, if `point` is not a point of this log
+    /// (see [`has_point`](Store::has_point)).
+    ///
+    /// # Errors
+    /// Backend errors, or the first error returned by `visit`.
+    fn scan_after(
+        &self,
+        point: LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        let _ = (point, visit);
+        Ok(false)
+    }
+
+    /// Replaces the stored projection snapshot with `bytes`, atomically: after a crash the
+    /// store holds the previous snapshot or this one, whole. The bytes are the desk's; the
+    /// store keeps them beside the log and never reads them itself.
+    ///
+    /// # Errors
+    /// Backend errors; [`Error::Backend`](crate::Error::Backend) if the store keeps no
+    /// snapshots (the default).
+    fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+        let _ = bytes;
+        Err(crate::Error::Backend {
+            backend: "store",
+            op: "save snapshot",
+            source: "this store keeps no snapshots".into(),
+        })
+    }
+
+    /// The bytes last saved by [`save_snapshot`](Store::save_snapshot), if any.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+}
+
+/// A point in a store's log, named by a projection snapshot: everything before it is in the
+/// snapshot, and a desk replays only what follows ([`Store::log_end`]).
+///
+/// The [`position`](LogPoint::position) orders points within one log (its meaning is the
+/// store's: a byte position, a feed position); the [`mark`](LogPoint::mark) is a checksum
+/// of what lies just before the point, so a snapshot taken on another store, or on a log
+/// that was since cut, is recognised and not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogPoint {
+    position: u64,
+    mark: u64,
+}
+
+impl LogPoint {
+    /// A point, for a [`Store::log_end`] implementation to return.
+    pub const fn new(position: u64, mark: u64) -> LogPoint {
+        LogPoint { position, mark }
+    }
+
+    /// Where in the log, in the store's own units.
+    pub const fn position(self) -> u64 {
+        self.position
+    }
+
+    /// The checksum of what lies just before the point.
+    pub const fn mark(self) -> u64 {
+        self.mark
+    }
 }
 
 /// One event in a store's global order, from [`Store::feed`].
@@ -204,6 +301,25 @@ macro_rules! forward_store {
             }
             fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
                 (**self).feed(after, limit)
+            }
+            fn log_end(&self) -> Result<Option<LogPoint>> {
+                (**self).log_end()
+            }
+            fn has_point(&self, point: LogPoint) -> Result<bool> {
+                (**self).has_point(point)
+            }
+            fn scan_after(
+                &self,
+                point: LogPoint,
+                visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+            ) -> Result<bool> {
+                (**self).scan_after(point, visit)
+            }
+            fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+                (**self).save_snapshot(bytes)
+            }
+            fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+                (**self).load_snapshot()
             }
         }
     )*};

@@ -22,6 +22,7 @@ mod scenarios;
 mod schema;
 mod seed_story;
 mod shop_hours;
+mod snapshots;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod support;

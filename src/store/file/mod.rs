@@ -12,10 +12,12 @@ pub mod format;
 mod format;
 mod io;
 mod recovery;
+mod snapshot;
 
 pub use backup::{
     BackupManifest, INCOMPLETE_MARKER, MANIFEST_FILE, ManifestSegment, Problem, VerifyReport,
 };
+pub use snapshot::SNAPSHOT_FILE;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -27,7 +29,7 @@ use serde::Serialize;
 use crate::error::{Conflict, Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{Append, Store, Version};
+use crate::store::{Append, LogPoint, Store, Version};
 
 #[cfg(feature = "testing")]
 pub use io::FaultHook;
@@ -296,6 +298,8 @@ pub struct FileStore {
     state: Mutex<State>,
     turn: Condvar,
     gather: Condvar,
+    /// Serialises writers of the projection snapshot file.
+    snapshot_lock: Mutex<()>,
     /// The directory's lock; `None` when opened read-only.
     _lock: Option<DirLock>,
 }
@@ -666,6 +670,7 @@ impl FileStore {
             }),
             turn: Condvar::new(),
             gather: Condvar::new(),
+            snapshot_lock: Mutex::new(()),
             report,
             io,
             options,
@@ -1641,6 +1646,30 @@ impl Store for FileStore {
                 .get(&id)
                 .map_or(0, |s| s.durable),
         ))
+    }
+
+    fn log_end(&self) -> Result<Option<LogPoint>> {
+        self.snapshot_log_end()
+    }
+
+    fn has_point(&self, point: LogPoint) -> Result<bool> {
+        self.snapshot_has_point(point)
+    }
+
+    fn scan_after(
+        &self,
+        point: LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        self.snapshot_scan_after(point, visit)
+    }
+
+    fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+        self.snapshot_save(bytes)
+    }
+
+    fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+        self.snapshot_load()
     }
 
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {

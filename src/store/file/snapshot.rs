@@ -1,0 +1,185 @@
+//! A `FileStore`'s side of projection snapshots: points in the log, the scan after a point,
+//! and the snapshot file beside the segments.
+//!
+//! A point's position packs the segment's index (its number minus one) above bit 40 and the
+//! byte offset within the segment below it. Its mark is a CRC-32 of up to [`MARK_BYTES`]
+//! bytes of the log just before the point — frames carry their own checksums and incident
+//! ids, so another store's log, or this log cut and rewritten, does not match.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::io::{io_error, read_exact_at};
+use super::{FileStore, decode_frame_events, format, lock_state};
+use crate::error::Result;
+use crate::lifecycle::Event;
+use crate::model::IncidentId;
+use crate::store::{LogPoint, Version};
+
+/// The name of the projection snapshot in a store directory.
+pub const SNAPSHOT_FILE: &str = "projection.snapshot";
+/// The name a snapshot is written under before it replaces the last one.
+const SNAPSHOT_TEMP: &str = "projection.snapshot.tmp";
+
+/// How many bytes before a point its mark covers.
+const MARK_BYTES: u64 = 4096;
+/// Where the segment index starts in a position.
+const SEGMENT_SHIFT: u32 = 40;
+
+/// The segments as they stand: path, file and durable length, in order.
+type Segments = Vec<(PathBuf, Arc<File>, u64)>;
+
+impl FileStore {
+    fn segments_now(&self) -> Segments {
+        lock_state(&self.state)
+            .segments
+            .iter()
+            .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
+            .collect()
+    }
+
+    pub(super) fn snapshot_log_end(&self) -> Result<Option<LogPoint>> {
+        let segments = self.segments_now();
+        let Some(last) = segments.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        let offset = segments[last].2;
+        let (Ok(index), true) = (u64::try_from(last), offset < (1 << SEGMENT_SHIFT)) else {
+            // Beyond what a position packs: no snapshots for this log.
+            return Ok(None);
+        };
+        let mark = mark(&segments, last, offset)?;
+        Ok(Some(LogPoint::new((index << SEGMENT_SHIFT) | offset, mark)))
+    }
+
+    pub(super) fn snapshot_has_point(&self, point: LogPoint) -> Result<bool> {
+        Ok(Self::locate(&self.segments_now(), point)?.is_some())
+    }
+
+    pub(super) fn snapshot_scan_after(
+        &self,
+        point: LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        let segments = self.segments_now();
+        let Some((first, offset)) = Self::locate(&segments, point)? else {
+            return Ok(false);
+        };
+        let mut buf = Vec::new();
+        for (i, (path, file, len)) in segments.iter().enumerate().skip(first) {
+            let from = if i == first {
+                offset
+            } else {
+                format::FILE_HEADER_LEN as u64
+            };
+            if *len <= from {
+                continue;
+            }
+            let size = usize::try_from(len - from).map_err(|_| {
+                io_error(
+                    "read",
+                    path,
+                    std::io::Error::other("too large to hold in memory"),
+                )
+            })?;
+            buf.resize(size, 0);
+            read_exact_at(file, &mut buf, from).map_err(|e| io_error("read", path, e))?;
+            let mut pos = 0;
+            while pos < buf.len() {
+                let at = from + pos as u64;
+                let used = decode_frame_events(&buf[pos..], path, at, &mut |id, v, e| {
+                    visit(id, Version::new(v), &e)
+                })?;
+                pos += used;
+            }
+        }
+        Ok(true)
+    }
+
+    /// The segment index and offset `point` names, if it is a point of this log.
+    fn locate(segments: &Segments, point: LogPoint) -> Result<Option<(usize, u64)>> {
+        let position = point.position();
+        let offset = position & ((1 << SEGMENT_SHIFT) - 1);
+        let Ok(index) = usize::try_from(position >> SEGMENT_SHIFT) else {
+            return Ok(None);
+        };
+        let Some((_, _, len)) = segments.get(index) else {
+            return Ok(None);
+        };
+        if offset < format::FILE_HEADER_LEN as u64 || offset > *len {
+            return Ok(None);
+        }
+        Ok((mark(segments, index, offset)? == point.mark()).then_some((index, offset)))
+    }
+
+    pub(super) fn snapshot_save(&self, bytes: &[u8]) -> Result<()> {
+        if lock_state(&self.state).read_only {
+            return Err(crate::Error::ReadOnly {
+                dir: self.dir.clone(),
+            });
+        }
+        // One writer of the temporary file at a time.
+        let _one = self
+            .snapshot_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Under `Durability::Buffered` the segments' last writes may still be in the page
+        // cache: flush them first, so the snapshot never outlives the events it reflects.
+        if let Some((path, file, _)) = self.segments_now().last() {
+            self.io.sync_data(file, path)?;
+        }
+        let temp = self.dir.join(SNAPSHOT_TEMP);
+        let target = self.dir.join(SNAPSHOT_FILE);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|e| io_error("create", &temp, e))?;
+        file.write_all(bytes)
+            .map_err(|e| io_error("write", &temp, e))?;
+        self.io.sync_data(&file, &temp)?;
+        drop(file);
+        std::fs::rename(&temp, &target).map_err(|e| io_error("rename", &temp, e))?;
+        self.io.sync_dir(&self.dir)
+    }
+
+    pub(super) fn snapshot_load(&self) -> Result<Option<Vec<u8>>> {
+        let path = self.dir.join(SNAPSHOT_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("read", &path, e)),
+        }
+    }
+}
+
+/// The mark of the point at `offset` of segment `index`: a CRC-32 of the [`MARK_BYTES`]
+/// bytes before it, reaching back into earlier segments (their frames, not their headers)
+/// when the point is near its segment's start, with the number of bytes covered.
+fn mark(segments: &Segments, index: usize, offset: u64) -> Result<u64> {
+    let header = format::FILE_HEADER_LEN as u64;
+    let mut need = MARK_BYTES;
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    let earlier = segments.get(..=index).unwrap_or_default();
+    for (n, (path, file, len)) in earlier.iter().rev().enumerate() {
+        let end = if n == 0 { offset } else { *len };
+        let start = end.saturating_sub(need).max(header);
+        if end > start {
+            let mut piece = vec![0; usize::try_from(end - start).unwrap_or(0)];
+            read_exact_at(file, &mut piece, start).map_err(|e| io_error("read", path, e))?;
+            need -= end - start;
+            pieces.push(piece);
+        }
+        if need == 0 {
+            break;
+        }
+    }
+    let mut hasher = crc32fast::Hasher::new();
+    for piece in pieces.iter().rev() {
+        hasher.update(piece);
+    }
+    Ok(u64::from(hasher.finalize()) | ((MARK_BYTES - need) << 32))
+}
