@@ -215,6 +215,21 @@ fn check<'v>(
     if value.is_empty() {
         return Err(Invalid::new(field, "must not be empty or only white space"));
     }
+    // Printable ASCII breaks no rule but the length (no control, format or bidi character is
+    // ASCII), and a trimmed value starts with a visible character: one pass over the bytes.
+    if value.bytes().all(|b| matches!(b, b' '..=b'~')) && value.len() <= max {
+        return Ok(value);
+    }
+    check_chars(field, value, max, shape)
+}
+
+/// [`check`] character by character, on a trimmed, non-empty value.
+fn check_chars<'v>(
+    field: &'static str,
+    value: &'v str,
+    max: usize,
+    shape: Shape,
+) -> Result<&'v str, Invalid> {
     let chars = value.chars().count();
     if chars > max {
         return Err(Invalid::new(
@@ -956,6 +971,23 @@ pub(crate) mod tests {
         fn any_text_is_accepted_safe_or_refused_naming_the_code_point(s in arb_tricky_text(40)) {
             check_outcome(&s, check_line("name", &s, 30), Shape::Line)?;
             check_outcome(&s, check_text("text", &s, 30), Shape::Text)?;
+        }
+
+        /// The printable-ASCII shortcut answers as the character-by-character rules do.
+        #[test]
+        fn the_ascii_shortcut_agrees_with_the_full_rules(
+            s in "[ -~\t\n\r]{0,40}|.{0,40}",
+            max in 1usize..50,
+        ) {
+            let trimmed = s.trim();
+            if !trimmed.is_empty() {
+                for shape in [Shape::Line, Shape::Text] {
+                    prop_assert_eq!(
+                        check("field", &s, max, shape),
+                        check_chars("field", trimmed, max, shape)
+                    );
+                }
+            }
         }
 
         /// What the rules accept, they accept again (a value survives a store round trip).

@@ -60,11 +60,19 @@ const RSS_CHILD_ENV: &str = "INCIDENTS_BENCH_STORE_RSS_CHILD";
 
 /// The goals for FileStore: (start of the figure's name, minimum ratio to its
 /// baseline).
-const GOALS: [(&str, f64); 4] = [
+const GOALS: [(&str, f64); 6] = [
     ("FileStore append, 1 event per append", 0.9),
     ("FileStore append_batch, 8 incidents x 8 events", 0.8),
     ("FileStore append, 8 threads x 8 events", 0.8),
     ("FileStore::open, recovery scan", 0.75),
+    (
+        "FileStore::open + Desk::new from a projection snapshot",
+        8.0,
+    ),
+    (
+        "FileStore cold start from a projection snapshot against SqliteStore",
+        4.0,
+    ),
 ];
 
 /// The stores compared.

@@ -263,8 +263,104 @@ pub fn opening(
         figures.push(row.figure());
         rows.push(row);
     }
+    figures.extend(snapshots(root, &corpus, sizes));
     figures.extend(memory(&corpus));
     figures
+}
+
+/// Cold start from a projection snapshot (the log's tail empty), against the cold start
+/// that replays the whole log and SQLite's, all three in the same rounds. The snapshot is
+/// written into a copy of the corpus, so the other figures replay the log as before.
+fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
+    let dir = root.join("snapshot-store");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&corpus.store_dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() && entry.file_name() != "LOCK" {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    let clock = FixedClock(start());
+    let last = bench_id(corpus.incidents - 1);
+    let started = Instant::now();
+    let written = {
+        let desk = Desk::new(FileStore::open(&dir).unwrap(), clock).unwrap();
+        let saving = Instant::now();
+        let report = desk.save_snapshot().unwrap().unwrap();
+        (report, saving.elapsed().as_secs_f64())
+    };
+    let (report, seconds) = written;
+    eprintln!(
+        "  snapshot: {} incidents, {} bytes ({:.0} bytes per incident; the segments hold {:.0}),          written by Desk::save_snapshot in {:.0} ms ({:.1} s with the replay before it)",
+        report.incidents,
+        report.bytes,
+        report.bytes as f64 / corpus.incidents as f64,
+        corpus.store_bytes as f64 / corpus.incidents as f64,
+        seconds * 1e3,
+        started.elapsed().as_secs_f64()
+    );
+    let events = corpus.events;
+    let from_snapshot = Workload::new(
+        "FileStore open + Desk::new from a snapshot",
+        || None,
+        |desk| {
+            let opened = Desk::new(FileStore::open(&dir).unwrap(), clock).unwrap();
+            assert_eq!(opened.opening().from_snapshot as u64, corpus.incidents);
+            assert_eq!(opened.opening().events_replayed, 0);
+            assert!(opened.get(last).is_ok());
+            *desk = Some(opened);
+            events
+        },
+    );
+    let full = Workload::new(
+        "FileStore open + Desk::new replaying the log",
+        || None,
+        |desk| {
+            let opened = Desk::builder(FileStore::open(&dir).unwrap(), clock)
+                .ignore_snapshot()
+                .build()
+                .unwrap();
+            assert!(opened.get(last).is_ok());
+            *desk = Some(opened);
+            events
+        },
+    );
+    let sqlite = Workload::new(
+        "SqliteStore open + Desk::new",
+        || None,
+        |desk| {
+            let opened = Desk::new(SqliteStore::open(&corpus.sqlite).unwrap(), clock).unwrap();
+            assert!(opened.get(last).is_ok());
+            *desk = Some(opened);
+            events
+        },
+    );
+    let mut all = vec![from_snapshot, full, sqlite];
+    let rates = common::measure(sizes.open_plan, &mut all);
+    drop(all);
+    let [snap, full, sqlite] = common::medians(&rates)[..] else {
+        unreachable!("three workloads, three medians")
+    };
+    vec![
+        Figure::new(
+            format!(
+                "FileStore::open + Desk::new from a projection snapshot of {events} events, \
+                 empty tail, cold start of a host (median)"
+            ),
+            snap,
+            "events/s",
+            "FileStore::open + Desk::new replaying the whole log, same store, same rounds (median)",
+            full,
+        ),
+        Figure::new(
+            "FileStore cold start from a projection snapshot against SqliteStore's cold start \
+             (median)",
+            snap,
+            "events/s",
+            "SqliteStore::open + Desk::new, same events, same rounds (median)",
+            sqlite,
+        ),
+    ]
 }
 
 /// Resident memory per incident, measured in a child process that only opens the store (so

@@ -208,14 +208,10 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
         );
     }
     let mut incidents = HashMap::with_capacity(usize::try_from(header.incidents).unwrap_or(0));
-    for (n, line) in payload.split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let incident = Incident::read_snapshot(line)
-            .map_err(|e| format!("incident {} of the snapshot does not read: {e}", n + 1))?;
-        if incidents.insert(incident.id(), incident).is_some() {
-            return Err(format!("incident {} of the snapshot is there twice", n + 1));
+    for incident in decode_all(payload)? {
+        let id = incident.id();
+        if incidents.insert(id, incident).is_some() {
+            return Err(format!("incident {id} is in the snapshot twice"));
         }
     }
     if incidents.len() as u64 != header.incidents {
@@ -245,6 +241,65 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
         },
         before: header.before,
     }))
+}
+
+/// Below this many bytes of incidents, one thread reads them all.
+const PARALLEL_FROM: usize = 1 << 20;
+
+/// Reads every incident line of `payload`, on as many threads as the machine has cores
+/// (up to 8) for a large one: each takes a run of whole lines.
+fn decode_all(payload: &[u8]) -> std::result::Result<Vec<Incident>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads == 1 || payload.len() < PARALLEL_FROM {
+        return decode_lines(payload);
+    }
+    // Cut at the first line break after each equal share.
+    let mut pieces = Vec::with_capacity(threads);
+    let mut start = 0;
+    for n in 1..=threads {
+        let target = (payload.len() * n / threads).max(start);
+        let end = match payload
+            .get(target..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        {
+            Some(at) if n < threads => target + at + 1,
+            _ => payload.len(),
+        };
+        pieces.push(&payload[start..end]);
+        start = end;
+        if start == payload.len() {
+            break;
+        }
+    }
+    let decoded: Vec<std::result::Result<Vec<Incident>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .map(|piece| scope.spawn(move || decode_lines(piece)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("reading it panicked".into()))
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for part in decoded {
+        all.extend(part?);
+    }
+    Ok(all)
+}
+
+/// Reads the incident lines of `bytes` (whole lines).
+fn decode_lines(bytes: &[u8]) -> std::result::Result<Vec<Incident>, String> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            Incident::read_snapshot(line).map_err(|e| format!("an incident does not read: {e}"))
+        })
+        .collect()
 }
 
 /// The header and the checked payload of a snapshot.
