@@ -58,6 +58,14 @@ pub struct Runner<S, C, N> {
     retry_first: Duration,
     retry_max: Duration,
     longest_sleep: Duration,
+    snapshots: Option<SnapshotEvery>,
+}
+
+/// When a [`Runner`] writes a projection snapshot.
+#[derive(Debug, Clone, Copy)]
+struct SnapshotEvery {
+    events: u64,
+    period: chrono::Duration,
 }
 
 impl<S, C, N> std::fmt::Debug for Runner<S, C, N> {
@@ -66,6 +74,7 @@ impl<S, C, N> std::fmt::Debug for Runner<S, C, N> {
             .field("retry_first", &self.retry_first)
             .field("retry_max", &self.retry_max)
             .field("longest_sleep", &self.longest_sleep)
+            .field("snapshots", &self.snapshots)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +91,9 @@ pub struct RunnerStats {
     pub delivered: u64,
     /// Delivery attempts that failed (retried later by the outbox, or given up on).
     pub failed_deliveries: u64,
-    /// Rounds that ended in a store error.
+    /// Projection snapshots written ([`Runner::snapshot_every`]).
+    pub snapshots: u64,
+    /// Rounds that ended in a store error (a failed snapshot counts too).
     pub errors: u64,
     /// The last store error, if any round failed.
     pub last_error: Option<String>,
@@ -150,7 +161,26 @@ where
             retry_first: Duration::from_millis(100),
             retry_max: Duration::from_secs(30),
             longest_sleep: Duration::from_secs(60),
+            snapshots: None,
         }
+    }
+
+    /// Writes a projection snapshot ([`Desk::save_snapshot`]) once `events` events were
+    /// recorded since the last one, or once `period` (on the desk's clock) passed since the
+    /// last one with at least one event recorded in between — whichever comes first — so a
+    /// restart replays at most about that much of the log. Default: never.
+    ///
+    /// The runner writes it between rounds, on its own thread: timers and deliveries wait
+    /// for it (about a second per 100,000 incidents). A store that keeps no snapshots (the
+    /// memory store) makes this a no-op. A failed snapshot is logged and counted in
+    /// [`RunnerStats::errors`]; the next try comes after as many events or as long again.
+    #[must_use]
+    pub fn snapshot_every(mut self, events: u64, period: chrono::Duration) -> Self {
+        self.snapshots = Some(SnapshotEvery {
+            events: events.max(1),
+            period,
+        });
+        self
     }
 
     /// After a round fails with a store error, wait `first` before the next, doubling each
@@ -194,6 +224,8 @@ where
         });
         let mut retry: Option<Duration> = None;
         let mut idle_rounds = 0u32;
+        // The events recorded and the desk's time at the last snapshot (or the start).
+        let mut last_snapshot = (self.desk.recorded_events(), self.desk.clock().now());
         loop {
             let seen = {
                 let state = shared.state();
@@ -214,9 +246,16 @@ where
                     }));
                 }
             }
+            let next_snapshot = self.snapshot_if_due(shared, &mut last_snapshot);
             let wait = match retry {
                 Some(wait) => wait,
-                None => match self.desk.next_deadline() {
+                None => match self
+                    .desk
+                    .next_deadline()
+                    .into_iter()
+                    .chain(next_snapshot)
+                    .min()
+                {
                     Some(next) => (next - self.desk.clock().now())
                         .to_std()
                         .unwrap_or(Duration::ZERO)
@@ -239,6 +278,44 @@ where
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if state.stop {
                 return;
+            }
+        }
+    }
+
+    /// Writes a snapshot if one is due (see [`Runner::snapshot_every`]); returns when the
+    /// next one falls due by time, if events wait for it.
+    fn snapshot_if_due(
+        &self,
+        shared: &Shared,
+        last: &mut (u64, chrono::DateTime<chrono::Utc>),
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let every = self.snapshots?;
+        let recorded = self.desk.recorded_events();
+        if recorded == last.0 {
+            return None;
+        }
+        let now = self.desk.clock().now();
+        let by_time = last.1.checked_add_signed(every.period);
+        let due = recorded - last.0 >= every.events || by_time.is_none_or(|at| now >= at);
+        if !due {
+            return by_time;
+        }
+        match self.desk.save_snapshot() {
+            Ok(written) => {
+                *last = (recorded, now);
+                if written.is_some() {
+                    shared.stats().snapshots += 1;
+                }
+                None
+            }
+            Err(error) => {
+                log::warn!("incidents: runner could not write a snapshot, retrying: {error}");
+                let mut stats = shared.stats();
+                stats.errors += 1;
+                stats.last_error = Some(error.to_string());
+                // Not in a tight loop: again after as many events or as long again.
+                *last = (recorded, now);
+                None
             }
         }
     }

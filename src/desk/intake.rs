@@ -625,7 +625,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         events.push(received);
         let _opening = self.opens.begin(id);
         match self.store.append(id, Version::ZERO, &events) {
-            Ok(_) => {}
+            Ok(_) => self.count_recorded(events.len()),
             // Another desk opened the same deterministic id first: record on theirs.
             Err(Error::Conflict(_)) => {
                 let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;

@@ -146,6 +146,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 events: &into_events,
             },
         ])?;
+        self.count_recorded(dup_events.len() + into_events.len());
         let (dup_version, into_version) = match versions.as_slice() {
             [d, i] => (*d, *i),
             _ => (dup_after.version(), into_after.version()),

@@ -103,6 +103,8 @@ pub struct Desk<S, C = SystemClock> {
     opens: snapshot::Opens,
     /// How the projection was built.
     opening: Opening,
+    /// Events this desk has appended since it was built.
+    recorded: std::sync::atomic::AtomicU64,
 }
 
 /// The policy, templates and retry schedule a desk runs with.
@@ -407,6 +409,7 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             system: Actor::system(),
             opens: snapshot::Opens::default(),
             opening,
+            recorded: std::sync::atomic::AtomicU64::new(0),
         };
         // Oldest first, so each key's incidents are indexed in order; sort the small keys,
         // not the incidents.
@@ -456,6 +459,17 @@ impl<S: Store, C: Clock> Desk<S, C> {
         }
     }
 
+    /// How many events this desk has appended since it was built (the
+    /// [`Runner`](crate::Runner) counts them to decide when to write a snapshot).
+    pub fn recorded_events(&self) -> u64 {
+        self.recorded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_recorded(&self, events: usize) {
+        self.recorded
+            .fetch_add(events as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The store underneath.
     pub fn store(&self) -> &S {
         &self.store
@@ -502,6 +516,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         };
         let _opening = self.opens.begin(id);
         let version = self.store.append(id, Version::ZERO, &events)?;
+        self.count_recorded(events.len());
         self.insert(incident);
         self.listeners.notify();
         Ok(Receipt {
@@ -699,6 +714,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             };
             match self.store.append(id, slot.incident.version(), &events) {
                 Ok(version) => {
+                    self.count_recorded(events.len());
                     match applied {
                         Checked::Many(copy) => slot.incident = *copy,
                         Checked::One(checked) => {

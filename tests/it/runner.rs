@@ -306,3 +306,106 @@ fn on_append_calls_back_for_every_append_until_dropped() {
         .unwrap();
     assert_eq!(rx.try_iter().count(), 0);
 }
+
+/// A file store that tells the test every time a snapshot is saved.
+struct Snapshotting {
+    inner: incidents::FileStore,
+    saved: Mutex<Sender<usize>>,
+}
+
+impl Store for Snapshotting {
+    fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
+        self.inner.append(id, expected, events)
+    }
+    fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+        self.inner.append_batch(batch)
+    }
+    fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
+        self.inner.load(id)
+    }
+    fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
+        self.inner.scan(visit)
+    }
+    fn log_end(&self) -> Result<Option<incidents::store::LogPoint>> {
+        self.inner.log_end()
+    }
+    fn has_point(&self, point: incidents::store::LogPoint) -> Result<bool> {
+        self.inner.has_point(point)
+    }
+    fn scan_after(
+        &self,
+        point: incidents::store::LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        self.inner.scan_after(point, visit)
+    }
+    fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+        self.inner.save_snapshot(bytes)?;
+        // A line of magic, a header line, then a line per incident.
+        let incidents = bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count()
+            - 2;
+        let _ = self.saved.lock().unwrap().send(incidents);
+        Ok(())
+    }
+    fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+        self.inner.load_snapshot()
+    }
+}
+
+#[test]
+fn the_runner_writes_a_snapshot_every_n_events_or_every_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let (tx, saved) = channel();
+    let store = Snapshotting {
+        inner: incidents::FileStore::open(dir.path()).unwrap(),
+        saved: Mutex::new(tx),
+    };
+    let desk = desk_on(store, &clock);
+    let (pager, _pages) = forward();
+    let runner = Runner::new(Arc::clone(&desk), pager)
+        .snapshot_every(5, Duration::minutes(30))
+        .start()
+        .unwrap();
+    // Five events (one per opening of a low-severity incident: nobody is paged): the first
+    // snapshot holds all five, so none was taken before the fifth.
+    let quiet = || {
+        NewIncident::new(
+            "Receipt logo faded",
+            Severity::Low,
+            "POS",
+            Source::StaffReport,
+        )
+        .unwrap()
+    };
+    for _ in 0..5 {
+        let receipt = desk.open(&owner(), quiet()).unwrap();
+        assert_eq!(receipt.events.len(), 1);
+    }
+    assert_eq!(
+        saved.recv_timeout(PATIENCE),
+        Ok(5),
+        "a snapshot after five events"
+    );
+    // Half an hour on the desk's clock, then one event: another.
+    clock.advance(Duration::minutes(31));
+    desk.open(&owner(), quiet()).unwrap();
+    assert_eq!(
+        saved.recv_timeout(PATIENCE),
+        Ok(6),
+        "a snapshot after the period"
+    );
+    let stats = runner.stop();
+    assert_eq!(stats.snapshots, 2);
+    drop(desk);
+    let desk = Desk::new(
+        incidents::FileStore::open(dir.path()).unwrap(),
+        Arc::clone(&clock),
+    )
+    .unwrap();
+    assert_eq!(desk.opening().from_snapshot, 6);
+    assert_eq!(desk.opening().events_replayed, 0);
+}
