@@ -380,3 +380,43 @@ fn a_memory_store_keeps_no_snapshot() {
     assert_eq!(desk.save_snapshot().unwrap(), None);
     assert_eq!(desk.opening().events_replayed, 0);
 }
+
+/// The snapshot encoding of the incidents in the format fixture (`tests/fixtures/store-v1`:
+/// three incidents through a script of commands), pinned. A change to any
+/// part of the incident's fold changes these bytes: bump `FORMAT` in `src/desk/snapshot.rs`
+/// (so snapshots written by the old layout are ignored, not misread), then regenerate with
+/// `UPDATE_SNAPSHOT_FIXTURE=1 cargo test --test it snapshots::`.
+#[test]
+fn the_snapshot_layout_is_pinned() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture.join("store-v1")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let clock = ManualClock::new(t0());
+    let desk = Desk::new(FileStore::open(dir.path()).unwrap(), &clock).unwrap();
+    let written = desk.save_snapshot().unwrap().unwrap();
+    let bytes = desk.store().load_snapshot().unwrap().unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let mut lines: Vec<&str> = text.lines().skip(2).collect();
+    assert_eq!(lines.len(), written.incidents);
+    lines.sort_unstable();
+    let got = lines.join("\n") + "\n";
+    let pinned = fixture.join("snapshot-v1.jsonl");
+    if std::env::var_os("UPDATE_SNAPSHOT_FIXTURE").is_some() {
+        std::fs::write(&pinned, &got).unwrap();
+    }
+    let expected = std::fs::read_to_string(&pinned).unwrap();
+    assert!(
+        got == expected,
+        "the snapshot layout changed: bump FORMAT in src/desk/snapshot.rs, then regenerate \
+         tests/fixtures/snapshot-v1.jsonl with UPDATE_SNAPSHOT_FIXTURE=1"
+    );
+    // And it reads back: a desk from this snapshot holds what the log holds.
+    drop(desk);
+    let desk = reopen_and_compare(dir.path(), &clock);
+    assert_eq!(desk.opening().from_snapshot, written.incidents);
+}
