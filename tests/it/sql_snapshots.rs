@@ -720,6 +720,66 @@ mod postgres {
         assert_eq!(rows, 1);
     }
 
+    /// The log's end is what the feed returns: a row an append transaction has written but
+    /// not committed is not before it, and the scan after it finds the row once committed.
+    #[test]
+    fn postgres_the_log_end_is_the_last_committed_row() {
+        let Some((_up, url)) = database() else { return };
+        let store = PostgresStore::connect(&url).unwrap();
+        store
+            .append(nth_id(1), Version::ZERO, &note_events(0, 1))
+            .unwrap();
+        let end = store.log_end().unwrap().unwrap();
+        // An append in flight, as the store makes one: under the append lock (the store's
+        // advisory lock key, "incident"), not committed.
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        let mut tx = client.transaction().unwrap();
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&0x696e_6369_6465_6e74_i64],
+        )
+        .unwrap();
+        let at = i64::try_from(end.position()).unwrap();
+        let second: i64 = tx
+            .query_one(
+                "INSERT INTO incident_events (incident, version, schema, event)
+                 SELECT $1, 1, schema, event FROM incident_events WHERE position = $2
+                 RETURNING position",
+                &[&&nth_id(2).as_bytes()[..], &at],
+            )
+            .unwrap()
+            .get(0);
+        assert!(second > at);
+        assert_eq!(
+            store.log_end().unwrap(),
+            Some(end),
+            "not committed: not in the log"
+        );
+        let mut seen = Vec::new();
+        assert!(
+            store
+                .scan_after(end, &mut |id, _, _| {
+                    seen.push(id);
+                    Ok(())
+                })
+                .unwrap()
+        );
+        assert!(seen.is_empty());
+        tx.commit().unwrap();
+        let after = store.log_end().unwrap().unwrap();
+        assert_eq!(after.position(), u64::try_from(second).unwrap());
+        assert!(store.has_point(end).unwrap() && store.has_point(after).unwrap());
+        assert!(
+            store
+                .scan_after(end, &mut |id, _, _| {
+                    seen.push(id);
+                    Ok(())
+                })
+                .unwrap()
+        );
+        assert_eq!(seen, vec![nth_id(2)]);
+    }
+
     /// The schema setup of the version before snapshots, as it was.
     const OLD_SCHEMA: &str = "
         CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL);
