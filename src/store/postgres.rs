@@ -10,7 +10,7 @@ use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
-use crate::store::{Append, FeedItem, Store, Version};
+use crate::store::{Append, FeedItem, LogPoint, Store, Version};
 
 const BACKEND: &str = "postgres";
 
@@ -114,6 +114,12 @@ impl PostgresOptions {
 /// `NOTIFY incident_events` for hosts that prefer to `LISTEN` rather than poll.
 ///
 /// The schema is created and migrated on connect, idempotently, under the same lock.
+///
+/// **Projection snapshots** ([`Desk::save_snapshot`](crate::Desk::save_snapshot)) go in the
+/// table `incident_snapshots`, one row, replaced in one transaction (a `BYTEA`: at most
+/// 1 GB, written within the statement timeout). A log point is a feed position with a hash
+/// of the incident id and version of the row there, so a snapshot copied from another
+/// database is recognised and ignored.
 ///
 /// **Connections.** The store keeps a small pool (see [`PostgresOptions`]): each call takes
 /// a connection for as long as its statements run, so threads query in parallel, and no
@@ -544,6 +550,10 @@ fn migrate(client: &mut Client) -> Result<()> {
              schema   SMALLINT NOT NULL,
              event    TEXT NOT NULL,
              UNIQUE (incident, version)
+         );
+         CREATE TABLE IF NOT EXISTS incident_snapshots (
+             name  TEXT PRIMARY KEY,
+             bytes BYTEA NOT NULL
          );",
     )
     .map_err(fail("migrate"))?;
@@ -719,6 +729,80 @@ impl Store for PostgresStore {
                 .map(to_item)
                 .collect::<Result<Vec<_>>>()
                 .map(Some)
+        })
+    }
+
+    /// The greatest committed position, marked with its row's incident id and version.
+    ///
+    /// What the feed would return: positions are handed out under the append lock, which a
+    /// transaction holds until its commit is visible, so no transaction still in flight can
+    /// fill a position below a committed one.
+    fn log_end(&self) -> Result<Option<LogPoint>> {
+        self.with_client(Retry::Reads, |client| {
+            let row = client
+                .query_opt(
+                    "SELECT position, incident, version FROM incident_events
+                     ORDER BY position DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(fail("read log end"))?;
+            let last = match &row {
+                Some(row) => Some((
+                    column::<i64>(row, 0)?,
+                    column::<&[u8]>(row, 1)?,
+                    column::<i64>(row, 2)?,
+                )),
+                None => None,
+            };
+            sql::point_after(last, BACKEND).map(Some)
+        })
+    }
+
+    fn has_point(&self, point: LogPoint) -> Result<bool> {
+        sql::has_point(point, |position| {
+            self.with_client(Retry::Reads, |client| {
+                let row = client
+                    .query_opt(
+                        "SELECT incident, version FROM incident_events WHERE position = $1",
+                        &[&position],
+                    )
+                    .map_err(fail("check log point"))?;
+                row.map(|row| Ok((column::<Vec<u8>>(&row, 0)?, column::<i64>(&row, 1)?)))
+                    .transpose()
+            })
+        })
+    }
+
+    fn scan_after(
+        &self,
+        point: LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        sql::scan_after_by_feed(self, point, visit)
+    }
+
+    fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+        self.with_client(Retry::Begin, |client| {
+            let mut tx = client.transaction().map_err(fail(BEGIN))?;
+            tx.execute(
+                "INSERT INTO incident_snapshots (name, bytes) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET bytes = EXCLUDED.bytes",
+                &[&sql::SNAPSHOT_NAME, &bytes],
+            )
+            .map_err(fail("save snapshot"))?;
+            tx.commit().map_err(fail("commit"))
+        })
+    }
+
+    fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+        self.with_client(Retry::Reads, |client| {
+            let row = client
+                .query_opt(
+                    "SELECT bytes FROM incident_snapshots WHERE name = $1",
+                    &[&sql::SNAPSHOT_NAME],
+                )
+                .map_err(fail("load snapshot"))?;
+            row.map(|row| column::<Vec<u8>>(&row, 0)).transpose()
         })
     }
 }

@@ -1,12 +1,13 @@
-//! What the SQL backends share: the schema version, event encoding, and the version checks of
-//! an append, done inside the backend's transaction.
+//! What the SQL backends share: the schema version, event encoding, the version checks of
+//! an append, done inside the backend's transaction, and the log points of projection
+//! snapshots.
 
 use std::collections::HashMap;
 
 use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{Append, Store, Version};
+use crate::store::{Append, LogPoint, Store, Version};
 
 /// The schema this version creates and reads. Stored in the `incidents_schema` table; a
 /// database with a newer schema is refused, an older one is migrated on open.
@@ -127,14 +128,25 @@ pub(crate) fn append_one(
     })
 }
 
+/// How many events a scan reads per query.
+const SCAN_PAGE: usize = 10_000;
+
 /// `Store::scan` by reading the feed page by page, in commit order.
 pub(crate) fn scan_by_feed(
     store: &dyn Store,
     visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
 ) -> Result<()> {
-    let mut after = 0u64;
+    scan_feed_after(store, 0, visit)
+}
+
+/// Every event of the feed after position `after`, page by page, in commit order.
+fn scan_feed_after(
+    store: &dyn Store,
+    mut after: u64,
+    visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+) -> Result<()> {
     loop {
-        let Some(page) = store.feed(after, 10_000)? else {
+        let Some(page) = store.feed(after, SCAN_PAGE)? else {
             return Ok(());
         };
         let Some(last) = page.last() else {
@@ -145,4 +157,91 @@ pub(crate) fn scan_by_feed(
             visit(item.incident, item.version, &item.event)?;
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projection snapshots
+
+/// The name of the desk's projection snapshot: its row in `incident_snapshots` (created
+/// with the schema, idempotently, so a database made by an earlier version gets it on open).
+pub(crate) const SNAPSHOT_NAME: &str = "projection";
+
+/// The mark of position 0, the start of every log (no row lies before it).
+const START_MARK: u64 = 0x5354_4152_5400_0000; // "START"
+
+/// The mark of the point just after the row at `position`: a hash (64-bit FNV-1a) of the
+/// position, the row's incident id and version. Incident ids are random, so another
+/// database's row at the same position, or a row written again at a position after the
+/// database was restored from an older backup, does not match.
+fn mark(position: i64, incident: &[u8], version: i64) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET;
+    let len = incident.len() as u64;
+    let pieces: [&[u8]; 5] = [
+        b"incidents sql log point",
+        &position.to_le_bytes(),
+        &len.to_le_bytes(),
+        incident,
+        &version.to_le_bytes(),
+    ];
+    for &byte in pieces.iter().flat_map(|piece| piece.iter()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(PRIME);
+    }
+    hash
+}
+
+/// The point after the last row, from that row's position, incident and version (`None`:
+/// an empty table, the point at position 0).
+///
+/// # Errors
+/// [`Error::Backend`] for a negative position (not one this crate wrote).
+pub(crate) fn point_after(
+    last: Option<(i64, &[u8], i64)>,
+    backend: &'static str,
+) -> Result<LogPoint> {
+    let Some((position, incident, version)) = last else {
+        return Ok(LogPoint::new(0, START_MARK));
+    };
+    let at = u64::try_from(position).map_err(|_| Error::Backend {
+        backend,
+        op: "read log end",
+        source: format!("negative position {position}").into(),
+    })?;
+    Ok(LogPoint::new(at, mark(position, incident, version)))
+}
+
+/// `Store::has_point` for the SQL stores: position 0 is the start of every log (with the
+/// start's mark); any other point names the row at its position, which `row` looks up (its
+/// incident id and version, `None` if there is none).
+///
+/// # Errors
+/// Whatever `row` returns.
+pub(crate) fn has_point(
+    point: LogPoint,
+    row: impl FnOnce(i64) -> Result<Option<(Vec<u8>, i64)>>,
+) -> Result<bool> {
+    if point.position() == 0 {
+        return Ok(point.mark() == START_MARK);
+    }
+    let Ok(position) = i64::try_from(point.position()) else {
+        return Ok(false); // beyond any position a table holds
+    };
+    Ok(row(position)?
+        .is_some_and(|(incident, version)| mark(position, &incident, version) == point.mark()))
+}
+
+/// `Store::scan_after` for a store whose feed positions are its log points: checks the
+/// point, then reads the feed after it page by page.
+pub(crate) fn scan_after_by_feed(
+    store: &dyn Store,
+    point: LogPoint,
+    visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+) -> Result<bool> {
+    if !store.has_point(point)? {
+        return Ok(false);
+    }
+    scan_feed_after(store, point.position(), visit)?;
+    Ok(true)
 }

@@ -10,7 +10,7 @@ use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
-use crate::store::{Append, FeedItem, Store, Version};
+use crate::store::{Append, FeedItem, LogPoint, Store, Version};
 
 const BACKEND: &str = "sqlite";
 
@@ -24,6 +24,11 @@ const BACKEND: &str = "sqlite";
 /// created, and migrated, on open (idempotently; the version is kept in
 /// `incidents_schema`). Positions (`position`, an `AUTOINCREMENT` key) give every desk on
 /// the file the order to catch up in ([`Store::feed`]).
+///
+/// **Projection snapshots** ([`Desk::save_snapshot`](crate::Desk::save_snapshot)) go in the
+/// table `incident_snapshots`, one row, replaced in one transaction. A log point is a
+/// position with a hash of the incident id and version of the row there, so a snapshot
+/// copied from another database is recognised and ignored.
 ///
 /// ```
 /// use incidents::store::SqliteStore;
@@ -146,6 +151,10 @@ fn migrate(conn: &Connection) -> Result<()> {
              schema   INTEGER NOT NULL,
              event    TEXT NOT NULL,
              UNIQUE (incident, version)
+         );
+         CREATE TABLE IF NOT EXISTS incident_snapshots (
+             name  TEXT PRIMARY KEY,
+             bytes BLOB NOT NULL
          );",
     )
     .map_err(fail("migrate"))?;
@@ -312,5 +321,72 @@ impl Store for SqliteStore {
             });
         }
         Ok(Some(out))
+    }
+
+    /// The last row's position (committed: SQLite has one writer at a time, and positions
+    /// grow in commit order), marked with its incident id and version.
+    fn log_end(&self) -> Result<Option<LogPoint>> {
+        let conn = self.conn();
+        let last: Option<(i64, Vec<u8>, i64)> = conn
+            .prepare_cached(
+                "SELECT position, incident, version FROM incident_events
+                 ORDER BY position DESC LIMIT 1",
+            )
+            .and_then(|mut select| {
+                select
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(fail("read log end"))?;
+        let last = last
+            .as_ref()
+            .map(|(position, incident, version)| (*position, &incident[..], *version));
+        sql::point_after(last, BACKEND).map(Some)
+    }
+
+    fn has_point(&self, point: LogPoint) -> Result<bool> {
+        sql::has_point(point, |position| {
+            let conn = self.conn();
+            conn.prepare_cached("SELECT incident, version FROM incident_events WHERE position = ?1")
+                .and_then(|mut select| {
+                    select
+                        .query_row(params![position], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(fail("check log point"))
+        })
+    }
+
+    fn scan_after(
+        &self,
+        point: LogPoint,
+        visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
+    ) -> Result<bool> {
+        sql::scan_after_by_feed(self, point, visit)
+    }
+
+    fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("begin"))?;
+        tx.execute(
+            "INSERT INTO incident_snapshots (name, bytes) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET bytes = excluded.bytes",
+            params![sql::SNAPSHOT_NAME, bytes],
+        )
+        .map_err(fail("save snapshot"))?;
+        tx.commit().map_err(fail("commit"))
+    }
+
+    fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT bytes FROM incident_snapshots WHERE name = ?1",
+            params![sql::SNAPSHOT_NAME],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(fail("load snapshot"))
     }
 }

@@ -25,6 +25,8 @@ mod shop_hours;
 mod snapshots;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_snapshots;
 mod support;
 mod text_rules;
 mod time;
