@@ -369,24 +369,28 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
                 restored.before.position(),
             ),
             Ok(None) => {
+                // Everything before the log's end now is in the replay: for a store with a
+                // feed, the first catch-up starts there instead of at the beginning.
+                let end = store.log_end()?.map_or(0, crate::store::LogPoint::position);
                 let (incidents, events) = snapshot::replay_all(&store)?;
                 let opening = Opening {
                     events_replayed: events,
                     ..Opening::default()
                 };
-                (incidents, opening, 0)
+                (incidents, opening, end)
             }
             Err(reason) => {
                 log::warn!(
                     "incidents: projection snapshot ignored, replaying the whole log: {reason}"
                 );
+                let end = store.log_end()?.map_or(0, crate::store::LogPoint::position);
                 let (incidents, events) = snapshot::replay_all(&store)?;
                 let opening = Opening {
                     events_replayed: events,
                     snapshot_ignored: Some(reason),
                     ..Opening::default()
                 };
-                (incidents, opening, 0)
+                (incidents, opening, end)
             }
         };
         // Every heartbeat's silence counts from the desk's start.

@@ -363,7 +363,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
     ///
     /// The desk keeps working while it runs: each incident is copied under its own lock,
     /// one at a time. The store replaces its previous snapshot atomically (a
-    /// [`FileStore`](crate::FileStore) writes `projection.snapshot` in its directory). For a
+    /// [`FileStore`](crate::FileStore) writes `projection.snapshot` in its directory, the SQL
+    /// stores a row of their `incident_snapshots` table). For a
     /// database shared by several desks, it first catches up with the others
     /// ([`Desk::catch_up`]). A snapshot is never trusted over the log: see
     /// [`Desk::opening`].
