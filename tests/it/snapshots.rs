@@ -19,10 +19,14 @@ use proptest::prelude::*;
 
 use crate::support::{arb_actor, arb_command, new_incident, owner, t0};
 
+/// A store that does not flush (fast) and starts a new segment every 4 KiB, so snapshots
+/// fall at segment starts and their marks reach back across segments.
 fn buffered(dir: &Path) -> FileStore {
     FileStore::open_with(
         dir,
-        FileStoreOptions::new().durability(Durability::Buffered),
+        FileStoreOptions::new()
+            .durability(Durability::Buffered)
+            .segment_bytes(4096),
     )
     .unwrap()
 }
