@@ -849,6 +849,27 @@ mod tests {
         }
     }
 
+    /// A shard whose first goes from one instant the cached form does not hold to another
+    /// (far future to far past) caches the same value: the minimum must be read again.
+    #[test]
+    fn a_shard_moving_between_instants_the_cache_does_not_hold_is_read_again() {
+        let id = |n: u128| IncidentId::from_uuid(uuid::Uuid::from_u128(n));
+        let shard = |n: u128| Sharded::<Queue>::shard_of(&id(n));
+        let far_future = utc(2500, 1, 1, 0, 0, 0, 0);
+        let far_past = utc(1800, 1, 1, 0, 0, 0, 0);
+        let usual = utc(2027, 1, 15, 8, 0, 0, 0);
+        let other = (2..10_000)
+            .find(|n| shard(*n) == shard(1))
+            .expect("a second id in shard 1's");
+        let queues = Queues::default();
+        queues.set(id(1), None, Some(far_future));
+        queues.set(id(u128::MAX), None, Some(usual));
+        assert_eq!(queues.first(), Some(usual));
+        queues.set(id(other), None, Some(far_past));
+        assert_eq!(queues.first(), Some(far_past));
+        assert_eq!(queues.due(utc(1900, 6, 1, 0, 0, 0, 0)), vec![id(other)]);
+    }
+
     /// Threads moving their own incidents' deadlines concurrently, on the same few instants
     /// (so that shards often share the minimum): after each of its moves, a thread checks
     /// that the earliest deadline, cached or not, is at most the earliest of its own (which
