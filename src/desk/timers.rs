@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 
 use super::{Desk, Missed, lock};
 use crate::clock::Clock;
@@ -46,38 +46,111 @@ impl Queue {
     }
 }
 
-/// A shard's earliest deadline, as its cached value says: none.
+/// A shard's earliest deadline as its cached value says: none.
 const EMPTY: i64 = i64::MAX;
-/// ... or: read the shard (an instant outside what nanoseconds since 1970 in an `i64` hold,
-/// years 1677 to 2262, or one that would read as a sentinel).
-const READ_THE_SHARD: i64 = i64::MIN;
+/// ... or: not known from the cache, read the queues. Below every other value, so that a
+/// cached minimum holding it is never above the true one. For a shard it means an instant
+/// the cached form does not hold (see [`encode`]); for [`Queues::least`] it also means "a
+/// minimum was taken off: compute it again".
+const LOW: i64 = i64::MIN;
 
-/// The cached form of a shard's earliest deadline.
+/// The first year the cached form holds; it holds `2^YEAR_BITS` years from there.
+const FIRST_YEAR: i32 = 1900;
+const YEAR_BITS: u32 = 9;
+/// Bits for the second of the year (below 366 × 86,400 < 2^25) and the nanosecond.
+const SECOND_BITS: u32 = 25;
+const NANO_BITS: u32 = 30;
+const SECONDS_PER_DAY: u64 = 86_400;
+const NANOS_PER_SECOND: u32 = 1_000_000_000;
+
+/// The cached form of an earliest deadline: year (from [`FIRST_YEAR`]), second of the year
+/// and nanosecond, packed from the high bits down, so that it orders as the instants do and
+/// turns back into one without dividing days into years (from nanoseconds since 1970 that
+/// took about 13 ns a read, more than the rest of `next_deadline`; this takes about 5). An
+/// instant it does not hold — a year outside 1900 to 2411, a leap second, or
+/// 1900-01-01T00:00:00, which would read as [`LOW`] — reads as [`LOW`], below all.
+#[inline]
 fn encode(first: Option<DateTime<Utc>>) -> i64 {
-    match first {
-        None => EMPTY,
-        Some(at) => match at.timestamp_nanos_opt() {
-            Some(EMPTY) | None => READ_THE_SHARD,
-            Some(nanos) => nanos,
-        },
+    let Some(at) = first else {
+        return EMPTY;
+    };
+    let (date, time) = (at.naive_utc().date(), at.naive_utc().time());
+    let nano = time.nanosecond();
+    let Ok(year) = u64::try_from(date.year() - FIRST_YEAR) else {
+        return LOW;
+    };
+    if year >= 1 << YEAR_BITS || nano >= NANOS_PER_SECOND {
+        return LOW;
     }
+    let second =
+        u64::from(date.ordinal0()) * SECONDS_PER_DAY + u64::from(time.num_seconds_from_midnight());
+    let packed = year << (SECOND_BITS + NANO_BITS) | second << NANO_BITS | u64::from(nano);
+    // Order-preserving from `u64` to `i64`: 0 is `LOW`, and `EMPTY` is out of reach (the
+    // second of the year never has all its bits set).
+    i64::MIN.wrapping_add_unsigned(packed)
+}
+
+/// The instant `encode` made `cached` from (not [`EMPTY`] or [`LOW`]); `None` only if
+/// `cached` is not such a value.
+#[inline]
+fn decode(cached: i64) -> Option<DateTime<Utc>> {
+    let packed = cached.abs_diff(i64::MIN);
+    let year = i32::try_from(packed >> (SECOND_BITS + NANO_BITS)).ok()? + FIRST_YEAR;
+    let second = (packed >> NANO_BITS) & ((1 << SECOND_BITS) - 1);
+    let nano = u32::try_from(packed & ((1 << NANO_BITS) - 1)).ok()?;
+    let ordinal = u32::try_from(second / SECONDS_PER_DAY).ok()? + 1;
+    let date = NaiveDate::from_yo_opt(year, ordinal)?;
+    let second = u32::try_from(second % SECONDS_PER_DAY).ok()?;
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(second, nano)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// [`Queue`]s in shards (threads rearming different incidents do not contend), with each
-/// shard's earliest deadline also kept in an atomic, written under the shard's lock whenever
-/// the shard changes. `next_deadline` and a tick with nothing due read those atomics and
-/// lock no shard; a tick locks only the shards with something due.
+/// shard's earliest deadline cached in an atomic (`firsts`) and the earliest of all in one
+/// more (`least`), so that `next_deadline` and a tick with nothing due are one atomic load
+/// each and lock nothing (once the cache holds: see below).
+///
+/// **Why `least` is never above the true minimum.** Every value is [`encode`]d, so "above"
+/// compares `i64`s and [`LOW`] is below everything. `least` changes in two ways only:
+///
+/// 1. A [`set`](Queues::set) on shard `i`, under `i`'s write lock, after storing the shard's
+///    new first `f` (old `f_old`) in `firsts[i]`: if `least > f` it lowers `least` to `f`
+///    (`fetch_min`); if `f > f_old` (the shard's first was taken off) and `least >= f_old`
+///    (that first may have been the minimum) it lowers `least` to [`LOW`] (`fetch_min`).
+///    Either way it only ever lowers `least`, and leaves `least <= f`.
+/// 2. [`recompute`](Queues::recompute) (called by a reader that finds [`LOW`]) computes the
+///    minimum of every shard's queue while holding every shard's read lock, and stores it:
+///    the only place `least` rises.
+///
+/// Claim: whenever shard `i`'s write lock is free, `least <= firsts[i]` and `firsts[i]` is the
+/// encoded first of shard `i`'s queue. It holds at the start (all [`EMPTY`]). `firsts[i]` and
+/// queue `i` change only under `i`'s write lock, and the writer leaves `least <= f` (1);
+/// while it holds the lock `least` can only fall (2 needs that lock too). After the writer
+/// releases it, `least` rises only by (2), to the minimum over all shards read under all
+/// their locks: at most `firsts[i]`. So when no writer is inside [`set`](Queues::set),
+/// `least` is at most every shard's first, hence at most the true minimum, and a reader can
+/// never miss a deadline. It is exact as well unless it is [`LOW`]: a value `v` in `least`
+/// was some shard's first when stored (by 1 or 2); the first writer on that shard to change
+/// it afterwards holds that shard's lock after the store, so it sees `least == v` unless it
+/// fell meanwhile, and lowers it to [`LOW`] (if it raises the shard's first) or below `v`.
+/// A stale-low `least` is therefore always [`LOW`], which makes the reader compute again:
+/// once after a minimum is taken off, then the cache holds.
 #[derive(Debug)]
 pub(super) struct Queues {
     shards: Sharded<Queue>,
     firsts: Box<[AtomicI64]>,
+    least: AtomicI64,
 }
 
 impl Default for Queues {
     fn default() -> Self {
         let shards: Sharded<Queue> = Sharded::default();
         let firsts = (0..shards.len()).map(|_| AtomicI64::new(EMPTY)).collect();
-        Queues { shards, firsts }
+        Queues {
+            shards,
+            firsts,
+            least: AtomicI64::new(EMPTY),
+        }
     }
 }
 
@@ -91,57 +164,106 @@ impl Queues {
     ) {
         let mut shard = self.shards.write(&id);
         shard.set(id, old, new);
-        if let Some(first) = self.firsts.get(Sharded::<Queue>::shard_of(&id)) {
-            first.store(encode(shard.first()), Ordering::Release);
+        let Some(first) = self.firsts.get(Sharded::<Queue>::shard_of(&id)) else {
+            return;
+        };
+        // Only this writer (under the shard's lock) stores in `first`.
+        let before = first.load(Ordering::Relaxed);
+        let after = encode(shard.first());
+        // Equal values say the same first, except [`LOW`]: any instant it cannot hold.
+        if after == before && after != LOW {
+            return;
         }
+        first.store(after, Ordering::Release);
+        let least = self.least.load(Ordering::Acquire);
+        if least > after {
+            self.least.fetch_min(after, Ordering::AcqRel);
+        } else if after > before && least >= before {
+            self.least.fetch_min(LOW, Ordering::AcqRel);
+        }
+        drop(shard);
     }
 
-    /// The earliest deadline of shard `index`, whose cached value is `cached`.
-    fn first_of(&self, index: usize, cached: i64) -> Option<DateTime<Utc>> {
-        match cached {
-            EMPTY => None,
-            READ_THE_SHARD => self.shards.read_at(index).and_then(|q| q.first()),
-            nanos => Some(DateTime::from_timestamp_nanos(nanos)),
-        }
+    /// Computes the earliest deadline holding every shard's read lock, so that no
+    /// [`set`](Self::set) runs meanwhile, and caches it (see the claim on [`Queues`]).
+    #[cold]
+    fn recompute(&self) -> Option<DateTime<Utc>> {
+        let shards: Vec<_> = self.shards.each().collect();
+        let least = shards.iter().filter_map(|q| q.first()).min();
+        self.least.store(encode(least), Ordering::Release);
+        least
     }
 
-    /// The earliest deadline of all: the least cached value, unless a shard's must be read.
+    /// The earliest deadline of all.
+    #[inline]
     pub(super) fn first(&self) -> Option<DateTime<Utc>> {
-        let mut earliest = EMPTY;
-        let mut read = false;
-        for first in &self.firsts {
-            let value = first.load(Ordering::Acquire);
-            read |= value == READ_THE_SHARD;
-            earliest = earliest.min(value);
+        match self.least.load(Ordering::Acquire) {
+            EMPTY => None,
+            LOW => self.recompute(),
+            cached => decode(cached).or_else(|| self.recompute()),
         }
-        if !read {
-            return (earliest != EMPTY).then(|| DateTime::from_timestamp_nanos(earliest));
+    }
+
+    /// The earliest deadline of `self` and `other` (the desk's two queues): two atomic
+    /// loads and one [`decode`].
+    #[inline]
+    pub(super) fn first_of_both(&self, other: &Queues) -> Option<DateTime<Utc>> {
+        let (one, two) = (
+            self.least.load(Ordering::Acquire),
+            other.least.load(Ordering::Acquire),
+        );
+        match one.min(two) {
+            EMPTY => None,
+            LOW => earliest(self.first(), other.first()),
+            cached => decode(cached).or_else(|| earliest(self.first(), other.first())),
         }
-        self.firsts
-            .iter()
-            .enumerate()
-            .filter_map(|(index, first)| self.first_of(index, first.load(Ordering::Acquire)))
-            .min()
     }
 
     /// The incidents with a deadline at or before `now`, shard by shard, each shard's in
-    /// deadline order. Shards whose earliest deadline is later are not locked.
+    /// deadline order. With nothing due, one atomic load (after a minimum was taken off, a
+    /// look at each shard's cached first and one pass under the shards' read locks);
+    /// otherwise shards whose earliest deadline is later are not locked.
+    #[inline]
     pub(super) fn due(&self, now: DateTime<Utc>) -> Vec<IncidentId> {
+        let now_cached = encode(Some(now));
+        // Whether a cached first is after `now`; an instant the cache does not hold is
+        // compared the slow way, and a shard whose first it does not hold is read.
+        let later = |cached: i64| match cached {
+            EMPTY => true,
+            LOW => false,
+            cached if now_cached != LOW => cached > now_cached,
+            cached => decode(cached).is_some_and(|at| at > now),
+        };
         let mut due = Vec::new();
+        let least = self.least.load(Ordering::Acquire);
+        if later(least) {
+            return due;
+        }
         for (index, first) in self.firsts.iter().enumerate() {
-            let later = match first.load(Ordering::Acquire) {
-                EMPTY => true,
-                READ_THE_SHARD => false,
-                nanos => DateTime::from_timestamp_nanos(nanos) > now,
-            };
-            if later {
+            if later(first.load(Ordering::Acquire)) {
                 continue;
             }
             if let Some(shard) = self.shards.read_at(index) {
                 due.extend(shard.due(now));
             }
         }
+        if due.is_empty() && least == LOW {
+            // A minimum was taken off and nothing is due: cache the new one, so that the
+            // next tick with nothing due is one load again. (With something due, the tick
+            // is about to move those deadlines anyway.)
+            self.recompute();
+        }
         due
+    }
+}
+
+/// The earlier of two deadlines (`None`: none).
+#[inline]
+fn earliest(one: Option<DateTime<Utc>>, two: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (one, two) {
+        (Some(one), Some(two)) => Some(one.min(two)),
+        (one, None) => one,
+        (None, two) => two,
     }
 }
 
@@ -194,14 +316,11 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// check-in only ever moves a heartbeat's deadline later, so it does not wake the host;
     /// the host may wake for a deadline that has moved, and finds nothing due.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        let timers = self.timers.first();
-        let outbox = self.outbox.first();
-        timers
-            .into_iter()
-            .chain(outbox)
-            .chain(self.heartbeat_deadline())
-            .chain(self.reminder_deadline())
-            .min()
+        let queues = self.timers.first_of_both(&self.outbox);
+        earliest(
+            queues,
+            earliest(self.heartbeat_deadline(), self.reminder_deadline()),
+        )
     }
 
     /// Fires every timer due at `now`: escalation steps, SLA at-risk warnings and breaches,
@@ -243,10 +362,30 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// The first store error met (the other incidents were still visited); timers not
     /// recorded stay queued for the next tick, so a host should wait a little before retrying.
     pub fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
-        let mut report = TickReport::default();
-        let mut first_error = self.tick_heartbeats(now, &mut report.missed).err();
-        report.reminders = self.tick_reminders(now);
+        let mut missed = Vec::new();
+        let mut first_error = if self.config.policy.heartbeats().is_empty() {
+            None // the common case, without a call
+        } else {
+            self.tick_heartbeats(now, &mut missed).err()
+        };
+        let reminders = self.tick_reminders(now);
         let due = self.timers.due(now);
+        if due.is_empty() {
+            // Nothing due, the usual tick: the report is built in place, not moved.
+            return match first_error {
+                Some(error) => Err(error),
+                None => Ok(TickReport {
+                    missed,
+                    reminders,
+                    ..TickReport::default()
+                }),
+            };
+        }
+        let mut report = TickReport {
+            missed,
+            reminders,
+            ..TickReport::default()
+        };
         for id in due {
             let cell = match self.cell(id) {
                 Ok(Some(cell)) => cell,
@@ -614,7 +753,59 @@ mod tests {
             Just(DateTime::from_timestamp_nanos(i64::MIN)),
             Just(DateTime::from_timestamp_nanos(i64::MAX) + chrono::Duration::days(1)),
             Just(DateTime::from_timestamp_nanos(i64::MIN) - chrono::Duration::days(1)),
+            // The ends of the years the cached form holds, and past them.
+            (0i64..3)
+                .prop_map(|n| utc(1899, 12, 31, 23, 59, 59, 999_999_999)
+                    + chrono::Duration::nanoseconds(n)),
+            (0i64..3)
+                .prop_map(|n| utc(2411, 12, 31, 23, 59, 59, 999_999_998)
+                    + chrono::Duration::nanoseconds(n)),
+            // A leap second, which the cached form does not hold, and the instants about it.
+            Just(utc(2026, 12, 31, 23, 59, 59, 1_500_000_000)),
+            Just(utc(2026, 12, 31, 23, 59, 59, 999_999_999)),
+            Just(utc(2027, 1, 1, 0, 0, 0, 0)),
         ]
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, nano: u32) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|date| date.and_hms_nano_opt(h, mi, s, nano))
+            .expect("a valid instant")
+            .and_utc()
+    }
+
+    #[test]
+    fn the_cached_form_orders_as_the_instants_and_turns_back_into_them() {
+        let mut instants: Vec<DateTime<Utc>> = (0..4000i64)
+            .map(|k| {
+                utc(1899, 12, 31, 0, 0, 0, 0)
+                    + chrono::Duration::seconds(k * 4_157_123)
+                    + chrono::Duration::nanoseconds(k * 987_654_321 % 1_000_000_000)
+            })
+            .chain([
+                utc(1900, 1, 1, 0, 0, 0, 1),
+                utc(2411, 12, 31, 23, 59, 59, 999_999_999),
+                utc(2024, 12, 31, 23, 59, 59, 999_999_999),
+                utc(2024, 2, 29, 12, 0, 0, 0),
+            ])
+            .collect();
+        instants.sort();
+        let cached: Vec<i64> = instants.iter().map(|at| encode(Some(*at))).collect();
+        for (at, value) in instants.iter().zip(&cached) {
+            let holds = (1900..=2411).contains(&at.year()) && *at != utc(1900, 1, 1, 0, 0, 0, 0);
+            assert_eq!(*value != LOW, holds, "{at}");
+            if holds {
+                assert_eq!(decode(*value), Some(*at));
+                assert!(*value != EMPTY);
+            }
+        }
+        let held: Vec<i64> = cached.into_iter().filter(|v| *v != LOW).collect();
+        assert!(held.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            encode(Some(utc(2026, 12, 31, 23, 59, 59, 1_500_000_000))),
+            LOW
+        );
+        assert_eq!(encode(None), EMPTY);
     }
 
     proptest! {
@@ -641,6 +832,10 @@ mod tests {
                     model.insert((new, id));
                 }
                 current[which] = new;
+                // The cache is exact, or says to compute again; never above the minimum.
+                let cached = queues.least.load(Ordering::Acquire);
+                let exact = encode(model.first().map(|(at, _)| *at));
+                prop_assert!(cached == exact || cached == LOW, "{} vs {}", cached, exact);
                 prop_assert_eq!(queues.first(), model.first().map(|(at, _)| *at));
             }
             for now in nows {
@@ -652,5 +847,113 @@ mod tests {
                 prop_assert_eq!(due, want);
             }
         }
+    }
+
+    /// A shard whose first goes from one instant the cached form does not hold to another
+    /// (far future to far past) caches the same value: the minimum must be read again.
+    #[test]
+    fn a_shard_moving_between_instants_the_cache_does_not_hold_is_read_again() {
+        let id = |n: u128| IncidentId::from_uuid(uuid::Uuid::from_u128(n));
+        let shard = |n: u128| Sharded::<Queue>::shard_of(&id(n));
+        let far_future = utc(2500, 1, 1, 0, 0, 0, 0);
+        let far_past = utc(1800, 1, 1, 0, 0, 0, 0);
+        let usual = utc(2027, 1, 15, 8, 0, 0, 0);
+        let other = (2..10_000)
+            .find(|n| shard(*n) == shard(1))
+            .expect("a second id in shard 1's");
+        let queues = Queues::default();
+        queues.set(id(1), None, Some(far_future));
+        queues.set(id(u128::MAX), None, Some(usual));
+        assert_eq!(queues.first(), Some(usual));
+        queues.set(id(other), None, Some(far_past));
+        assert_eq!(queues.first(), Some(far_past));
+        assert_eq!(queues.due(utc(1900, 6, 1, 0, 0, 0, 0)), vec![id(other)]);
+    }
+
+    /// Threads moving their own incidents' deadlines concurrently, on the same few instants
+    /// (so that shards often share the minimum): after each of its moves, a thread checks
+    /// that the earliest deadline, cached or not, is at most the earliest of its own (which
+    /// only it changes, so the true minimum is at most that), and that `due` at that instant
+    /// includes its own earliest incident. At the end, with every thread done, the queues
+    /// agree exactly with the threads' deadlines.
+    #[test]
+    fn cached_minimum_is_never_above_the_true_one_under_concurrent_sets() {
+        const THREADS: u64 = 4;
+        const IDS_PER_THREAD: u64 = 6;
+        const MOVES: u64 = 20_000;
+        let base = DateTime::from_timestamp_nanos(1_800_000_000_000_000_000);
+        let queues = Queues::default();
+        let start = std::sync::Barrier::new(usize::try_from(THREADS).expect("a few threads"));
+        let finals: Vec<Vec<(IncidentId, Option<DateTime<Utc>>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|thread| {
+                    let (queues, start) = (&queues, &start);
+                    scope.spawn(move || {
+                        let ids: Vec<IncidentId> = (0..IDS_PER_THREAD)
+                            .map(|n| {
+                                let n = u128::from(thread * IDS_PER_THREAD + n + 1);
+                                IncidentId::from_uuid(uuid::Uuid::from_u128(
+                                    n.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
+                                ))
+                            })
+                            .collect();
+                        let mut mine: Vec<Option<DateTime<Utc>>> = vec![None; ids.len()];
+                        // xorshift: deterministic per thread, no dependency.
+                        let mut state = 0x2545_F491_4F6C_DD1D_u64 ^ (thread + 1);
+                        let mut next = move || {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            state
+                        };
+                        start.wait();
+                        for _ in 0..MOVES {
+                            let which = (next() % IDS_PER_THREAD) as usize;
+                            let roll = next() % 10;
+                            let new = (roll != 0).then(|| {
+                                base + chrono::Duration::minutes((next() % 8).cast_signed())
+                            });
+                            queues.set(ids[which], mine[which], new);
+                            mine[which] = new;
+                            let own = mine
+                                .iter()
+                                .zip(&ids)
+                                .filter_map(|(at, id)| at.map(|at| (at, *id)))
+                                .min();
+                            if let Some((at, id)) = own {
+                                let first = queues.first();
+                                assert!(
+                                    first.is_some_and(|first| first <= at),
+                                    "earliest {first:?} above this thread's own {at}"
+                                );
+                                assert!(
+                                    queues.due(at).contains(&id),
+                                    "{id} due at {at} not listed"
+                                );
+                            }
+                        }
+                        ids.into_iter().zip(mine).collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("no thread panics"))
+                .collect()
+        });
+        let model: BTreeSet<(DateTime<Utc>, IncidentId)> = finals
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, at)| at.map(|at| (at, id)))
+            .collect();
+        let cached = queues.least.load(Ordering::Acquire);
+        let exact = encode(model.first().map(|(at, _)| *at));
+        assert!(cached == exact || cached == LOW, "{cached} vs {exact}");
+        assert_eq!(queues.first(), model.first().map(|(at, _)| *at));
+        let mut due = queues.due(base + chrono::Duration::minutes(8));
+        due.sort();
+        let mut want: Vec<IncidentId> = model.iter().map(|(_, id)| *id).collect();
+        want.sort();
+        assert_eq!(due, want);
     }
 }
