@@ -846,7 +846,8 @@ fn utc_fast(b: &[u8]) -> Option<DateTime<Utc>> {
     let nanos = match &b[19..] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
+            // Scaled to nanoseconds: one more zero for each digit short of nine.
+            (fraction.len()..9).fold(digits(fraction)?, |n, _| n * 10)
         }
         _ => return None,
     };
@@ -1962,7 +1963,7 @@ mod fast_decode {
             note(r#"{"type":"note_\u0061dded","te\u0078t":"h\u0069"}"#),
             note(r#"{"type":5}"#),
             note(r#"["note_added","hi"]"#),
-            note(r#"{}"#),
+            note("{}"),
             note("null"),
             note(
                 r#"{"type":"resolved","resolution":{"duplicate":{"of":"00000000-0000-0000-0000-000000000000"}}}"#,
