@@ -77,11 +77,14 @@ impl<'a> EventRecord<'a> {
     /// whose result (a record or the error) is the answer. Both build the same records
     /// from the same bytes; the fast one takes the records this crate writes.
     pub(super) fn decode(bytes: &'a [u8]) -> Result<EventRecord<'a>, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        if let Ok(record) = FastEvent::deserialize(&mut de)
-            && de.end().is_ok()
-        {
-            return Ok(record);
+        // The record's UTF-8 checked once, whole, rather than string by string.
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let mut de = serde_json::Deserializer::from_str(text);
+            if let Ok(record) = FastEvent::deserialize(&mut de)
+                && de.end().is_ok()
+            {
+                return Ok(record);
+            }
         }
         serde_json::from_slice(bytes)
     }
@@ -1997,6 +2000,13 @@ mod fast_decode {
         for case in &cases {
             assert_eq!(decoded(case.as_bytes()), derived(case.as_bytes()), "{case}");
         }
+        // Text beyond ASCII, whole and cut inside a character.
+        let hebrew = note(r#"{"type":"note_added","text":"הקופה חזרה לפעול"}"#);
+        for cut in 0..=hebrew.len() {
+            let bytes = &hebrew.as_bytes()[..cut];
+            assert_eq!(decoded(bytes), derived(bytes), "cut at {cut}");
+        }
+        assert!(decoded(hebrew.as_bytes()).is_ok());
         // Every cut of a fixture record, and every byte of it replaced by a quote.
         for bytes in fixture_records().iter().take(12) {
             for cut in 0..bytes.len() {
