@@ -261,19 +261,23 @@ pub fn for_each_group<'a>(
         if first_version == 0 {
             return Err(format!("incident {id}: first version is 0"));
         }
-        // Split the events first, so that a bad length is caught before `group` sees anything.
-        let mut events = Vec::with_capacity(count.min(1024) as usize);
+        // Check the events' lengths first, so that a bad one is caught before `group` sees
+        // anything; then walk the same bytes again, without collecting the slices.
+        let start = cursor.at;
         for _ in 0..count {
             let len = cursor.u32()? as usize;
-            events.push(cursor.take(len)?);
+            cursor.take(len)?;
         }
+        let mut events = Events {
+            bytes: &body[start..cursor.at],
+        };
         group(
             GroupHeader {
                 id,
                 first_version,
                 count,
             },
-            &mut events.into_iter(),
+            &mut events,
         )?;
     }
     if cursor.at != body.len() {
@@ -322,6 +326,25 @@ pub(crate) fn decode_event(
     raw: &[u8],
 ) -> Result<Event, crate::store::schema::DecodeError> {
     crate::store::schema::decode(schema, raw)
+}
+
+/// The events of one group whose lengths [`for_each_group`] has checked: each a `u32` length,
+/// then that many bytes.
+struct Events<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.bytes.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        // Checked before: the event lies within `rest` (`get` keeps this panic-free anyway).
+        let event = rest.get(..len)?;
+        self.bytes = &rest[len..];
+        Some(event)
+    }
 }
 
 struct Cursor<'a> {

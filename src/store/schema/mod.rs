@@ -85,8 +85,7 @@ pub(crate) fn encode_string(event: &Event) -> Result<String, EncodeError> {
 pub(crate) fn decode(version: u16, bytes: &[u8]) -> Result<Event, DecodeError> {
     match version {
         1 => {
-            let record: v1::EventRecord<'_> =
-                serde_json::from_slice(bytes).map_err(DecodeError::Malformed)?;
+            let record = v1::EventRecord::decode(bytes).map_err(DecodeError::Malformed)?;
             record.into_event().map_err(DecodeError::Invalid)
         }
         found => Err(DecodeError::UnknownSchema { found }),

@@ -31,13 +31,63 @@ use crate::text::{Text, Title};
 // Records
 
 /// An [`Event`].
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct EventRecord<'a> {
+    at: DateTime<Utc>,
+    actor: ActorRecord<'a>,
+    change: ChangeRecord<'a>,
+}
+
+/// [`EventRecord`]'s decoder: derived, with the change internally tagged ([`TaggedChange`]).
+/// It defines every result and every error of a decode.
+#[derive(Deserialize)]
+#[serde(remote = "EventRecord")]
+struct TaggedEvent<'a> {
+    #[serde(deserialize_with = "utc")]
     at: DateTime<Utc>,
     #[serde(borrow)]
     actor: ActorRecord<'a>,
-    #[serde(borrow)]
+    #[serde(borrow, with = "TaggedChange")]
     change: ChangeRecord<'a>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventRecord<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        TaggedEvent::deserialize(deserializer)
+    }
+}
+
+/// The fast decoder of an [`EventRecord`]: the change read in one pass when its `type` comes
+/// first (as this crate writes it), without buffering the record as serde's internally
+/// tagged enums do. It refuses whatever it does not take whole (its errors are never shown:
+/// [`EventRecord::decode`] then runs [`TaggedEvent`]).
+#[derive(Deserialize)]
+#[serde(remote = "EventRecord")]
+struct FastEvent<'a> {
+    #[serde(deserialize_with = "utc")]
+    at: DateTime<Utc>,
+    #[serde(borrow)]
+    actor: ActorRecord<'a>,
+    #[serde(borrow, deserialize_with = "fast_change")]
+    change: ChangeRecord<'a>,
+}
+
+impl<'a> EventRecord<'a> {
+    /// Decodes a stored record: [`FastEvent`], and where it refuses, the derived decoder,
+    /// whose result (a record or the error) is the answer. Both build the same records
+    /// from the same bytes; the fast one takes the records this crate writes.
+    pub(super) fn decode(bytes: &'a [u8]) -> Result<EventRecord<'a>, serde_json::Error> {
+        // The record's UTF-8 checked once, whole, rather than string by string.
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let mut de = serde_json::Deserializer::from_str(text);
+            if let Ok(record) = FastEvent::deserialize(&mut de)
+                && de.end().is_ok()
+            {
+                return Ok(record);
+            }
+        }
+        serde_json::from_slice(bytes)
+    }
 }
 
 /// An [`Actor`].
@@ -113,10 +163,41 @@ struct RecurrenceRecord {
     count: u32,
 }
 
-/// A [`Change`].
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ChangeRecord<'a> {
+/// Defines [`ChangeRecord`] (encoded internally tagged: `{"type": "note_added", ...}`) and
+/// its two decoders, with the same variants: [`TaggedChange`] (derived, internally tagged)
+/// and [`ExternalChange`] (externally tagged, for [`fast_change`], which reads the tag itself).
+macro_rules! change_records {
+    ($($variants:tt)*) => {
+        /// A [`Change`].
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        enum ChangeRecord<'a> {
+            $($variants)*
+        }
+
+        /// [`ChangeRecord`]'s derived, internally tagged decoder.
+        #[derive(Deserialize)]
+        #[serde(remote = "ChangeRecord", tag = "type", rename_all = "snake_case")]
+        enum TaggedChange<'a> {
+            $($variants)*
+        }
+
+        /// [`ChangeRecord`]'s variants as an externally tagged enum, for [`fast_change`].
+        #[derive(Deserialize)]
+        #[serde(remote = "ChangeRecord", rename_all = "snake_case")]
+        enum ExternalChange<'a> {
+            $($variants)*
+        }
+    };
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ChangeRecord<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        TaggedChange::deserialize(deserializer)
+    }
+}
+
+change_records! {
     Opened {
         id: Uuid,
         #[serde(borrow)]
@@ -250,10 +331,13 @@ enum ChangeRecord<'a> {
     },
     BreachDeclared {
         regimes: Vec<RegimeRecord>,
+        #[serde(deserialize_with = "utc")]
         became_aware: DateTime<Utc>,
     },
     BecameAwareSet {
+        #[serde(deserialize_with = "utc")]
         from: DateTime<Utc>,
+        #[serde(deserialize_with = "utc")]
         to: DateTime<Utc>,
         #[serde(borrow)]
         reason: Cow<'a, str>,
@@ -311,17 +395,21 @@ enum TimerRecord<'a> {
     },
     SlaAtRisk {
         target: SlaTargetRecord,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
     },
     SlaBreached {
         target: SlaTargetRecord,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
     },
     QuietPeriodOver {
+        #[serde(deserialize_with = "utc")]
         last_signal: DateTime<Utc>,
     },
     FollowUpOverdue {
         follow_up: u32,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
         #[serde(borrow)]
         owner: Cow<'a, str>,
@@ -331,6 +419,7 @@ enum TimerRecord<'a> {
         cycle: u32,
         after_updates: u32,
         reminder: u32,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
     },
     NoticeAtRisk {
@@ -338,6 +427,7 @@ enum TimerRecord<'a> {
         regime: Cow<'a, str>,
         #[serde(borrow)]
         phase: Cow<'a, str>,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
     },
     NoticeOverdue {
@@ -345,6 +435,7 @@ enum TimerRecord<'a> {
         regime: Cow<'a, str>,
         #[serde(borrow)]
         phase: Cow<'a, str>,
+        #[serde(deserialize_with = "utc")]
         due: DateTime<Utc>,
     },
 }
@@ -508,6 +599,7 @@ struct FollowUpRecord<'a> {
     title: Cow<'a, str>,
     #[serde(borrow)]
     owner: Cow<'a, str>,
+    #[serde(deserialize_with = "utc")]
     due: DateTime<Utc>,
 }
 
@@ -554,6 +646,7 @@ struct ReporterRecord<'a> {
 struct SignalRecord<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
+    #[serde(deserialize_with = "utc")]
     starts_at: DateTime<Utc>,
     state: SignalStateRecord,
     #[serde(borrow)]
@@ -570,6 +663,203 @@ struct SignalRecord<'a> {
     ends_at: Option<DateTime<Utc>>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     group: Option<Cow<'a, str>>,
+}
+
+/// Reads a change record whose first key is `type`: the tag, then the rest of the map straight
+/// into the variant ([`ExternalChange`]). Any other shape (`type` later or twice, a key or tag
+/// with escapes, a unit variant with more keys) is refused, for the derived decoder to judge.
+fn fast_change<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ChangeRecord<'a>, D::Error> {
+    struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+        type Value = ChangeRecord<'a>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a change record, its type first")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<ChangeRecord<'a>, A::Error> {
+            if map.next_key::<&'de str>()? != Some("type") {
+                return Err(serde::de::Error::custom("type is not the first key"));
+            }
+            let tag: &'de str = map.next_value()?;
+            ExternalChange::deserialize(TaggedRest { tag, map })
+        }
+    }
+    deserializer.deserialize_map(Visit(std::marker::PhantomData))
+}
+
+/// A change record's tag and the rest of its map, as an externally tagged enum.
+struct TaggedRest<'de, A> {
+    tag: &'de str,
+    map: A,
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::Deserializer<'de> for TaggedRest<'de, A> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, A::Error> {
+        Err(serde::de::Error::custom("not an enum"))
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier
+        ignored_any
+    }
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::EnumAccess<'de> for TaggedRest<'de, A> {
+    type Error = A::Error;
+    type Variant = Self;
+
+    fn variant_seed<V: serde::de::DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), A::Error> {
+        let tag = serde::de::value::BorrowedStrDeserializer::new(self.tag);
+        Ok((seed.deserialize(tag)?, self))
+    }
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::VariantAccess<'de> for TaggedRest<'de, A> {
+    type Error = A::Error;
+
+    fn unit_variant(mut self) -> Result<(), A::Error> {
+        match self.map.next_key::<serde::de::IgnoredAny>()? {
+            None => Ok(()),
+            Some(_) => Err(serde::de::Error::custom("more keys")),
+        }
+    }
+
+    fn newtype_variant_seed<T: serde::de::DeserializeSeed<'de>>(
+        self,
+        _: T,
+    ) -> Result<T::Value, A::Error> {
+        Err(serde::de::Error::custom("no newtype variants"))
+    }
+
+    fn tuple_variant<V: serde::de::Visitor<'de>>(
+        self,
+        _: usize,
+        _: V,
+    ) -> Result<V::Value, A::Error> {
+        Err(serde::de::Error::custom("no tuple variants"))
+    }
+
+    fn struct_variant<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        visitor.visit_map(RestOfMap { map: self.map })
+    }
+}
+
+/// The keys after `type`, refusing a second `type` (the derived decoder reports it).
+struct RestOfMap<A> {
+    map: A,
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for RestOfMap<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        match self.map.next_key::<&'de str>()? {
+            None => Ok(None),
+            Some("type") => Err(serde::de::Error::custom("type twice")),
+            Some(key) => seed
+                .deserialize(serde::de::value::BorrowedStrDeserializer::new(key))
+                .map(Some),
+        }
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// Deserializes a timestamp exactly as `DateTime<Utc>`'s own `Deserialize` does (RFC 3339
+/// through `DateTime<FixedOffset>`'s `FromStr`, the same message for anything else), with a
+/// fast path for the one form chrono writes for UTC (`2026-11-27T12:00:00Z`, with 1 to 9
+/// fraction digits): it builds the same value without the general parser. Anything the fast
+/// path does not take whole goes to chrono, so results and errors are chrono's.
+fn utc<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    struct Visit;
+    impl serde::de::Visitor<'_> for Visit {
+        type Value = DateTime<Utc>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an RFC 3339 formatted date and time string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<DateTime<Utc>, E> {
+            if let Some(at) = utc_fast(value.as_bytes()) {
+                return Ok(at);
+            }
+            value
+                .parse::<DateTime<chrono::FixedOffset>>()
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Visit)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with a valid date and time (no leap second), or `None`.
+fn utc_fast(b: &[u8]) -> Option<DateTime<Utc>> {
+    fn digits(b: &[u8]) -> Option<u32> {
+        b.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    }
+    let b = b.strip_suffix(b"Z")?;
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            // Scaled to nanoseconds: one more zero for each digit short of nine.
+            (fraction.len()..9).fold(digits(fraction)?, |n, _| n * 10)
+        }
+        _ => return None,
+    };
+    let year = i32::try_from(digits(&b[..4])?).ok()?;
+    let [month, day, hour, minute, second] = [5, 8, 11, 14, 17].map(|at| digits(&b[at..at + 2]));
+    let second = second.filter(|&s| s < 60)?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, month?, day?)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(hour?, minute?, second, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1018,9 +1308,58 @@ impl EventRecord<'_> {
 }
 
 impl ActorRecord<'_> {
+    /// The actor, through [`Actor::new`]; an actor this thread decoded lately is cloned (its
+    /// strings shared) instead of checked and allocated again: a log names the same few
+    /// people over and over.
     fn into_actor(self) -> Result<Actor, Invalid> {
-        Actor::new(self.id, self.name, self.role.into_role())
+        let role = self.role.into_role();
+        // `Actor::new` is deterministic, and idempotent on its own output (the strings it keeps
+        // are trimmed and checked): a record whose strings equal a decoded actor's, with the
+        // same role, builds that actor.
+        let cached = RECENT_ACTORS.with_borrow(|recent| {
+            recent
+                .actors
+                .iter()
+                .find(|a| a.role() == role && a.id() == self.id && a.name() == self.name)
+                .cloned()
+        });
+        if let Some(actor) = cached {
+            return Ok(actor);
+        }
+        let actor = Actor::new(self.id, self.name, role)?;
+        RECENT_ACTORS.with_borrow_mut(|recent| recent.remember(&actor));
+        Ok(actor)
     }
+}
+
+/// The actors a thread decoded lately, for [`ActorRecord::into_actor`].
+struct RecentActors {
+    actors: Vec<Actor>,
+    /// The slot the next new actor replaces once `actors` is full.
+    next: usize,
+}
+
+impl RecentActors {
+    /// How many actors are remembered.
+    const CAPACITY: usize = 16;
+
+    fn remember(&mut self, actor: &Actor) {
+        if self.actors.len() < Self::CAPACITY {
+            self.actors.push(actor.clone());
+        } else {
+            self.actors[self.next] = actor.clone();
+            self.next = (self.next + 1) % Self::CAPACITY;
+        }
+    }
+}
+
+thread_local! {
+    static RECENT_ACTORS: std::cell::RefCell<RecentActors> = const {
+        std::cell::RefCell::new(RecentActors {
+            actors: Vec::new(),
+            next: 0,
+        })
+    };
 }
 
 impl RoleRecord {
@@ -1530,5 +1869,184 @@ mod notification_incident {
         assert!(!json.contains("incident"), "{json}");
         let back: NotificationRecord<'_> = serde_json::from_str(&json).expect("decodes");
         assert_eq!(back.into_notification(), without);
+    }
+}
+
+#[cfg(test)]
+mod fast_decode {
+    //! [`EventRecord::decode`]'s fast path against the derived decoder it stands in for: it
+    //! takes every record the crate writes (the fixture's), builds the same events, and any
+    //! other shape gets the derived decoder's answer, error text included.
+
+    use super::{EventRecord, FastEvent, TaggedEvent};
+    use crate::lifecycle::Event;
+
+    /// Every event record in the committed fixture store, as stored.
+    fn fixture_records() -> Vec<Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/schema-v1/store/seg-00000001.log"
+        );
+        let bytes = std::fs::read(path).expect("the committed fixture");
+        let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let mut records = Vec::new();
+        let mut frame = 32;
+        while frame < bytes.len() {
+            let body = frame + 16;
+            let end = body + word(frame);
+            let mut at = body + 4;
+            for _ in 0..word(body) {
+                let count = word(at + 24);
+                at += 28;
+                for _ in 0..count {
+                    let len = word(at);
+                    records.push(bytes[at + 4..at + 4 + len].to_vec());
+                    at += 4 + len;
+                }
+            }
+            assert_eq!(at, end, "frame at {frame}");
+            frame = end;
+        }
+        records
+    }
+
+    /// What the derived decoder makes of `bytes`: the event, or the error's text.
+    fn derived(bytes: &[u8]) -> Result<Event, String> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let record = TaggedEvent::deserialize(&mut de)
+            .and_then(|record| de.end().map(|()| record))
+            .map_err(|e| e.to_string())?;
+        record.into_event().map_err(|e| e.to_string())
+    }
+
+    /// What [`EventRecord::decode`] makes of `bytes`, in the same terms.
+    fn decoded(bytes: &[u8]) -> Result<Event, String> {
+        let record = EventRecord::decode(bytes).map_err(|e| e.to_string())?;
+        record.into_event().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_fixture_record_takes_the_fast_path_to_the_same_event() {
+        let records = fixture_records();
+        assert!(records.len() > 30, "{} records", records.len());
+        for bytes in &records {
+            let text = String::from_utf8_lossy(bytes);
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let fast = FastEvent::deserialize(&mut de).and_then(|r| de.end().map(|()| r));
+            let fast = fast.unwrap_or_else(|e| panic!("fast path refused {text}: {e}"));
+            assert_eq!(
+                Ok(fast.into_event().unwrap()),
+                derived(bytes),
+                "fast path differs on {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_shapes_get_the_derived_decoders_answer() {
+        let ack = br#"{"at":"2026-11-27T12:00:00Z","actor":{"id":"a","name":"A","role":"owner"},"change":{"type":"acknowledged"}}"#;
+        let note = |change: &str| {
+            format!(
+                r#"{{"at":"2026-11-27T12:00:00.5Z","actor":{{"id":"a","name":"A","role":"owner"}},"change":{change}}}"#
+            )
+        };
+        let cases = [
+            note(r#"{"type":"note_added","text":"hi"}"#),
+            note(r#"{"text":"hi","type":"note_added"}"#),
+            note(r#"{"type":"note_added","text":"hi","type":"note_added"}"#),
+            note(r#"{"type":"note_added","text":"hi","text":"again"}"#),
+            note(r#"{"type":"note_added","text":"hi","extra":1}"#),
+            note(r#"{"type":"note_added"}"#),
+            note(r#"{"type":"note_added","text":" "}"#),
+            note(r#"{"type":"note_added","text":5}"#),
+            note(r#"{"type":"no_such_change"}"#),
+            note(r#"{"type":"acknowledged","extra":1}"#),
+            note(r#"{"type":"acknowledged","type":"acknowledged"}"#),
+            note(r#"{"typ\u0065":"note_added","text":"hi"}"#),
+            note(r#"{"type":"note_\u0061dded","te\u0078t":"h\u0069"}"#),
+            note(r#"{"type":5}"#),
+            note(r#"["note_added","hi"]"#),
+            note("{}"),
+            note("null"),
+            note(
+                r#"{"type":"resolved","resolution":{"duplicate":{"of":"00000000-0000-0000-0000-000000000000"}}}"#,
+            ),
+            note(r#"{"type":"severity_changed","from":"sev1","to":"sev9","reason":"r"}"#),
+            String::from_utf8(ack.to_vec()).unwrap(),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("12:00:00Z", "12:00:60Z"),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("12:00:00Z", "12:00:00+02:00"),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("12:00:00Z", "12:00:00.1234567891Z"),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("12:00:00Z", "12:00:00.Z"),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("2026-11-27T", "2026-02-30T"),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("2026-11-27T", "2026-11-27 "),
+            String::from_utf8(ack.to_vec())
+                .unwrap()
+                .replace("T12:00:00Z", "T25:00:00Z"),
+            String::from_utf8(ack.to_vec()).unwrap() + " ",
+            String::from_utf8(ack.to_vec()).unwrap() + "x",
+        ];
+        for case in &cases {
+            assert_eq!(decoded(case.as_bytes()), derived(case.as_bytes()), "{case}");
+        }
+        // Text beyond ASCII, whole and cut inside a character.
+        let hebrew = note(r#"{"type":"note_added","text":"הקופה חזרה לפעול"}"#);
+        for cut in 0..=hebrew.len() {
+            let bytes = &hebrew.as_bytes()[..cut];
+            assert_eq!(decoded(bytes), derived(bytes), "cut at {cut}");
+        }
+        assert!(decoded(hebrew.as_bytes()).is_ok());
+        // Every cut of a fixture record, and every byte of it replaced by a quote.
+        for bytes in fixture_records().iter().take(12) {
+            for cut in 0..bytes.len() {
+                assert_eq!(decoded(&bytes[..cut]), derived(&bytes[..cut]));
+                let mut changed = bytes.clone();
+                changed[cut] = b'"';
+                assert_eq!(decoded(&changed), derived(&changed));
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_match_chronos_parser() {
+        for text in [
+            "2026-11-27T12:00:00Z",
+            "2026-11-27T12:00:00.5Z",
+            "2026-11-27T12:00:00.123456789Z",
+            "2024-02-29T23:59:59.000001Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ] {
+            let chrono: chrono::DateTime<chrono::FixedOffset> = text.parse().unwrap();
+            assert_eq!(
+                super::utc_fast(text.as_bytes()),
+                Some(chrono.to_utc()),
+                "{text}"
+            );
+        }
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2026-11-27T12:00:60Z",
+            "2026-11-27t12:00:00Z",
+            "2026-11-27T12:00:00z",
+            "+2026-11-27T12:00:00Z",
+            "2026-11-27T12:00:00.Z",
+            "2026-11-27T12:00:00.1234567890Z",
+            "2026-11-27T12:00:00+00:00",
+            "2026-1-27T12:00:00Z",
+        ] {
+            assert_eq!(super::utc_fast(text.as_bytes()), None, "{text}");
+        }
     }
 }
