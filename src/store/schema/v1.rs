@@ -57,6 +57,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for EventRecord<'a> {
     }
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 /// The fast decoder of an [`EventRecord`]: the change read in one pass when its `type` comes
 /// first (as this crate writes it), without buffering the record as serde's internally
 /// tagged enums do. It refuses whatever it does not take whole (its errors are never shown:
@@ -72,6 +73,7 @@ struct FastEvent<'a> {
     change: ChangeRecord<'a>,
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 impl<'a> EventRecord<'a> {
     /// Decodes a stored record: [`FastEvent`], and where it refuses, the derived decoder,
     /// whose result (a record or the error) is the answer. Both build the same records
@@ -183,6 +185,7 @@ macro_rules! change_records {
         }
 
         /// [`ChangeRecord`]'s variants as an externally tagged enum, for [`fast_change`].
+        #[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))]
         #[derive(Deserialize)]
         #[serde(remote = "ChangeRecord", rename_all = "snake_case")]
         enum ExternalChange<'a> {
@@ -665,6 +668,7 @@ struct SignalRecord<'a> {
     group: Option<Cow<'a, str>>,
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 /// Reads a change record whose first key is `type`: the tag, then the rest of the map straight
 /// into the variant ([`ExternalChange`]). Any other shape (`type` later or twice, a key or tag
 /// with escapes, a unit variant with more keys) is refused, for the derived decoder to judge.
@@ -693,12 +697,14 @@ fn fast_change<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     deserializer.deserialize_map(Visit(std::marker::PhantomData))
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 /// A change record's tag and the rest of its map, as an externally tagged enum.
 struct TaggedRest<'de, A> {
     tag: &'de str,
     map: A,
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 impl<'de, A: serde::de::MapAccess<'de>> serde::Deserializer<'de> for TaggedRest<'de, A> {
     type Error = A::Error;
 
@@ -722,6 +728,7 @@ impl<'de, A: serde::de::MapAccess<'de>> serde::Deserializer<'de> for TaggedRest<
     }
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 impl<'de, A: serde::de::MapAccess<'de>> serde::de::EnumAccess<'de> for TaggedRest<'de, A> {
     type Error = A::Error;
     type Variant = Self;
@@ -735,6 +742,7 @@ impl<'de, A: serde::de::MapAccess<'de>> serde::de::EnumAccess<'de> for TaggedRes
     }
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 impl<'de, A: serde::de::MapAccess<'de>> serde::de::VariantAccess<'de> for TaggedRest<'de, A> {
     type Error = A::Error;
 
@@ -769,11 +777,13 @@ impl<'de, A: serde::de::MapAccess<'de>> serde::de::VariantAccess<'de> for Tagged
     }
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 /// The keys after `type`, refusing a second `type` (the derived decoder reports it).
 struct RestOfMap<A> {
     map: A,
 }
 
+#[cfg(any(feature = "file", feature = "sqlite", feature = "postgres", test))] // read by `schema::decode` only
 impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for RestOfMap<A> {
     type Error = A::Error;
 
