@@ -381,9 +381,15 @@ pub const ACTOR_NAME_MAX_CHARS: usize = 100;
 /// # Ok::<(), incidents::Invalid>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Actor {
-    id: Arc<str>,
-    name: Arc<str>,
+pub struct Actor(Arc<ActorData>);
+
+/// An actor's fields, behind one pointer: an actor is named in every event and many times in
+/// every incident (who opened, owns, resolved, closed it, who wrote each note), and one shared
+/// allocation keeps each of those mentions at 8 bytes and a clone at one count.
+#[derive(PartialEq, Eq, Hash)]
+struct ActorData {
+    id: Box<str>,
+    name: Box<str>,
     role: Role,
 }
 
@@ -398,41 +404,41 @@ impl Actor {
     pub fn new(id: impl AsRef<str>, name: impl AsRef<str>, role: Role) -> Result<Actor, Invalid> {
         let id = check_actor_id("actor id", id.as_ref())?;
         let name = check_line("actor name", name.as_ref(), ACTOR_NAME_MAX_CHARS)?;
-        Ok(Actor {
-            id: Arc::from(id),
-            name: Arc::from(name),
+        Ok(Actor(Arc::new(ActorData {
+            id: Box::from(id),
+            name: Box::from(name),
             role,
-        })
+        })))
     }
 
     /// The crate's own actor, used for automatic actions (timers, ingestion).
     pub fn system() -> Actor {
-        Actor {
-            id: Arc::from("system"),
-            name: Arc::from("System"),
+        Actor(Arc::new(ActorData {
+            id: Box::from("system"),
+            name: Box::from("System"),
             role: Role::System,
-        }
+        }))
     }
 
     /// The stable id.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.0.id
     }
 
     /// The display name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// The role.
     pub fn role(&self) -> Role {
-        self.role
+        self.0.role
     }
 }
 
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.name, self.role)
+        write!(f, "{} ({})", self.0.name, self.0.role)
     }
 }
 
@@ -441,7 +447,7 @@ impl fmt::Debug for Actor {
         write!(
             f,
             "Actor({:?}, {:?}, {})",
-            &*self.id, &*self.name, self.role
+            &*self.0.id, &*self.0.name, self.0.role
         )
     }
 }
@@ -465,9 +471,9 @@ struct ActorIn<'a> {
 impl Serialize for Actor {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         ActorOut {
-            id: &self.id,
-            name: &self.name,
-            role: self.role,
+            id: &self.0.id,
+            name: &self.0.name,
+            role: self.0.role,
         }
         .serialize(s)
     }

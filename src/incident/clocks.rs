@@ -145,22 +145,25 @@ impl Clocks {
                 self.stop_resolve_clock(event.at);
             }
             Change::Reopened { .. } => {
-                self.resolve_clock.push((event.at, None));
+                super::push_small(&mut self.resolve_clock, (event.at, None));
                 self.escalation_clock = vec![(event.at, None)];
             }
             Change::VendorWaitStarted { vendor, reference } => {
                 self.end_vendor_wait(event.at);
                 self.stop_resolve_clock(event.at);
-                self.vendor_waits.push(VendorWait {
-                    vendor: vendor.clone(),
-                    reference: reference.clone(),
-                    since: event.at,
-                    until: None,
-                });
+                super::push_small(
+                    &mut self.vendor_waits,
+                    VendorWait {
+                        vendor: vendor.clone(),
+                        reference: reference.clone(),
+                        since: event.at,
+                        until: None,
+                    },
+                );
             }
             Change::VendorWaitEnded { .. } => {
                 self.end_vendor_wait(event.at);
-                self.resolve_clock.push((event.at, None));
+                super::push_small(&mut self.resolve_clock, (event.at, None));
             }
             Change::TimerFired { timer } => self.fired(timer),
             _ => {}
@@ -172,8 +175,10 @@ impl Clocks {
             Timer::Escalation {
                 cycle, round, step, ..
             } => self.fired.escalation = Some((*cycle, *round, *step)),
-            Timer::SlaAtRisk { target, .. } => self.fired.at_risk.push(*target),
-            Timer::SlaBreached { target, .. } => self.fired.breached.push(*target),
+            Timer::SlaAtRisk { target, .. } => super::push_small(&mut self.fired.at_risk, *target),
+            Timer::SlaBreached { target, .. } => {
+                super::push_small(&mut self.fired.breached, *target)
+            }
             Timer::CustomerUpdateDue {
                 cycle,
                 after_updates,
@@ -196,7 +201,7 @@ impl Clocks {
 
     /// A monitor fired again at `at`: escalation runs again.
     pub(super) fn resume_escalation(&mut self, at: DateTime<Utc>) {
-        self.escalation_clock.push((at, None));
+        super::push_small(&mut self.escalation_clock, (at, None));
     }
 
     fn end_vendor_wait(&mut self, at: DateTime<Utc>) {

@@ -79,14 +79,17 @@ impl Outbox {
     /// Folds `event`.
     pub(super) fn apply(&mut self, event: &Event) {
         match &event.change {
-            Change::NotificationRequested { notification } => self.outbox.push(OutboxEntry {
-                notification: notification.clone(),
-                requested_at: event.at,
-                attempts: 0,
-                delivery: Delivery::Pending {
-                    next_attempt: event.at,
+            Change::NotificationRequested { notification } => super::push_small(
+                &mut self.outbox,
+                OutboxEntry {
+                    notification: notification.clone(),
+                    requested_at: event.at,
+                    attempts: 0,
+                    delivery: Delivery::Pending {
+                        next_attempt: event.at,
+                    },
                 },
-            }),
+            ),
             Change::NotificationDelivered { key } => {
                 if let Some(entry) = self.entry_mut(key) {
                     entry.delivery = Delivery::Delivered { at: event.at };

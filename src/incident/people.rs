@@ -82,15 +82,20 @@ impl People {
         let done = || Some((event.at, event.actor.clone()));
         match &event.change {
             Change::OwnerAssigned { owner } => {
-                self.handovers.push(Handover {
-                    at: event.at,
-                    from: self.owner.clone(),
-                    to: owner.clone(),
-                    by: event.actor.clone(),
-                });
+                super::push_small(
+                    &mut self.handovers,
+                    Handover {
+                        at: event.at,
+                        from: self.owner.clone(),
+                        to: owner.clone(),
+                        by: event.actor.clone(),
+                    },
+                );
                 self.owner = Some(owner.clone());
             }
-            Change::ResponderAdded { responder } => self.responders.push(responder.clone()),
+            Change::ResponderAdded { responder } => {
+                super::push_small(&mut self.responders, responder.clone())
+            }
             Change::ResponderRemoved { responder } => {
                 self.responders.retain(|r| r.id() != responder);
             }
@@ -99,13 +104,16 @@ impl People {
                 title,
                 assignee,
                 playbook,
-            } => self.tasks.push(Task {
-                number: *task,
-                title: title.clone(),
-                assignee: assignee.clone(),
-                playbook: playbook.clone(),
-                done: None,
-            }),
+            } => super::push_small(
+                &mut self.tasks,
+                Task {
+                    number: *task,
+                    title: title.clone(),
+                    assignee: assignee.clone(),
+                    playbook: playbook.clone(),
+                    done: None,
+                },
+            ),
             Change::TaskAssigned { task, assignee } => {
                 if let Some(t) = self.task_mut(*task) {
                     t.assignee = Some(assignee.clone());
@@ -129,12 +137,15 @@ impl People {
                     f.reminded = true;
                 }
             }
-            Change::FeedbackRecorded { score, comment } => self.feedback.push(Feedback {
-                at: event.at,
-                by: event.actor.clone(),
-                score: *score,
-                comment: comment.clone(),
-            }),
+            Change::FeedbackRecorded { score, comment } => super::push_small(
+                &mut self.feedback,
+                Feedback {
+                    at: event.at,
+                    by: event.actor.clone(),
+                    score: *score,
+                    comment: comment.clone(),
+                },
+            ),
             _ => {}
         }
     }
@@ -142,19 +153,26 @@ impl People {
     /// Records a review and numbers its follow-ups after those of earlier reviews.
     fn review(&mut self, event: &Event, review: &Review) {
         for plan in &review.follow_ups {
-            self.follow_ups.push(FollowUp {
-                number: u32::try_from(self.follow_ups.len())
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(1),
-                plan: plan.clone(),
-                done: None,
-                reminded: false,
-            });
+            let number = u32::try_from(self.follow_ups.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1);
+            super::push_small(
+                &mut self.follow_ups,
+                FollowUp {
+                    number,
+                    plan: plan.clone(),
+                    done: None,
+                    reminded: false,
+                },
+            );
         }
-        self.reviews.push(ReviewRecord {
-            at: event.at,
-            by: event.actor.clone(),
-            review: review.clone(),
-        });
+        super::push_small(
+            &mut self.reviews,
+            ReviewRecord {
+                at: event.at,
+                by: event.actor.clone(),
+                review: review.clone(),
+            },
+        );
     }
 }

@@ -40,9 +40,11 @@ impl Record {
             Change::RootCauseIdentified { root_cause } => {
                 self.root_cause = Some(root_cause.clone());
             }
-            Change::Mitigated { action } => self.mitigations.push(entry(action)),
-            Change::NoteAdded { text } => self.notes.push(entry(text)),
-            Change::CustomerUpdatePosted { message } => self.customer_updates.push(entry(message)),
+            Change::Mitigated { action } => super::push_small(&mut self.mitigations, entry(action)),
+            Change::NoteAdded { text } => super::push_small(&mut self.notes, entry(text)),
+            Change::CustomerUpdatePosted { message } => {
+                super::push_small(&mut self.customer_updates, entry(message))
+            }
             _ => {}
         }
     }

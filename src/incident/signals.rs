@@ -61,9 +61,9 @@ const INDEX_FROM: usize = 16;
 /// delivery costs its occurrence's few deliveries instead of a pass over every signal. The
 /// index holds positions only; every match is confirmed against the list itself, so a hash
 /// collision costs a comparison, never a wrong answer. Derived data: two parts with the same
-/// signals are equal whatever their indexes hold.
+/// signals are equal whatever their indexes hold. Boxed: most incidents never build one.
 #[derive(Debug, Clone, Default)]
-struct Occurrences(Option<std::collections::HashMap<u64, Vec<u32>>>);
+struct Occurrences(Option<Box<std::collections::HashMap<u64, Vec<u32>>>>);
 
 impl PartialEq for Occurrences {
     fn eq(&self, _: &Occurrences) -> bool {
@@ -106,7 +106,7 @@ impl Occurrences {
                 for (i, record) in (0u32..).zip(signals) {
                     index.entry(occurrence(&record.signal)).or_default().push(i);
                 }
-                self.0 = Some(index);
+                self.0 = Some(Box::new(index));
             }
             None => {}
         }
@@ -190,16 +190,19 @@ impl Signals {
     pub(super) fn apply(&mut self, event: &Event) -> Option<Quiet> {
         match &event.change {
             Change::DuplicateMerged { duplicate, .. } => {
-                self.merged.push(*duplicate);
+                super::push_small(&mut self.merged, *duplicate);
                 None
             }
             Change::SignalReceived { signal } => {
                 let quiet = self.count(signal);
-                self.signals.push(SignalRecord {
-                    signal: signal.clone(),
-                    received_at: event.at,
-                    by: event.actor.clone(),
-                });
+                super::push_small(
+                    &mut self.signals,
+                    SignalRecord {
+                        signal: signal.clone(),
+                        received_at: event.at,
+                        by: event.actor.clone(),
+                    },
+                );
                 self.index.push(&self.signals);
                 quiet
             }
@@ -210,7 +213,7 @@ impl Signals {
     /// Counts a new delivery: its source, and whether its occurrence fired or resolved.
     fn count(&mut self, signal: &Signal) -> Option<Quiet> {
         if !self.sources.contains(&signal.origin) {
-            self.sources.push(signal.origin);
+            super::push_small(&mut self.sources, signal.origin);
         }
         // Keep count of monitors' occurrences that fired and have not resolved, so the quiet
         // period check is O(1) however long an alert flaps. Reports from people never
