@@ -177,7 +177,7 @@ impl Clocks {
             } => self.fired.escalation = Some((*cycle, *round, *step)),
             Timer::SlaAtRisk { target, .. } => super::push_small(&mut self.fired.at_risk, *target),
             Timer::SlaBreached { target, .. } => {
-                super::push_small(&mut self.fired.breached, *target)
+                super::push_small(&mut self.fired.breached, *target);
             }
             Timer::CustomerUpdateDue {
                 cycle,

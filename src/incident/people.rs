@@ -94,7 +94,7 @@ impl People {
                 self.owner = Some(owner.clone());
             }
             Change::ResponderAdded { responder } => {
-                super::push_small(&mut self.responders, responder.clone())
+                super::push_small(&mut self.responders, responder.clone());
             }
             Change::ResponderRemoved { responder } => {
                 self.responders.retain(|r| r.id() != responder);

@@ -43,7 +43,7 @@ impl Record {
             Change::Mitigated { action } => super::push_small(&mut self.mitigations, entry(action)),
             Change::NoteAdded { text } => super::push_small(&mut self.notes, entry(text)),
             Change::CustomerUpdatePosted { message } => {
-                super::push_small(&mut self.customer_updates, entry(message))
+                super::push_small(&mut self.customer_updates, entry(message));
             }
             _ => {}
         }

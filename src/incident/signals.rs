@@ -62,6 +62,8 @@ const INDEX_FROM: usize = 16;
 /// index holds positions only; every match is confirmed against the list itself, so a hash
 /// collision costs a comparison, never a wrong answer. Derived data: two parts with the same
 /// signals are equal whatever their indexes hold. Boxed: most incidents never build one.
+// Boxed on purpose: `Option<Box<_>>` is one word in every incident, `Option<HashMap>` six.
+#[allow(clippy::box_collection)]
 #[derive(Debug, Clone, Default)]
 struct Occurrences(Option<Box<std::collections::HashMap<u64, Vec<u32>>>>);
 
