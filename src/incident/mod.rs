@@ -630,7 +630,7 @@ impl Incident {
     }
     /// The incident's tasks, in the order added.
     pub fn tasks(&self) -> &[Task] {
-        &self.people.tasks
+        self.people.tasks()
     }
     /// Task number `number`.
     pub fn task(&self, number: u32) -> Option<&Task> {
@@ -638,15 +638,15 @@ impl Incident {
     }
     /// The post-incident reviews recorded, oldest first.
     pub fn reviews(&self) -> &[ReviewRecord] {
-        &self.people.reviews
+        self.people.reviews()
     }
     /// The latest review, if any.
     pub fn review(&self) -> Option<&ReviewRecord> {
-        self.people.reviews.last()
+        self.people.reviews().last()
     }
     /// Every follow-up action of its reviews, numbered from 1.
     pub fn follow_ups(&self) -> &[FollowUp] {
-        &self.people.follow_ups
+        self.people.follow_ups()
     }
     /// Follow-up number `number`.
     pub fn follow_up(&self, number: u32) -> Option<&FollowUp> {
@@ -654,7 +654,7 @@ impl Incident {
     }
     /// Customers' feedback, oldest first.
     pub fn feedback(&self) -> &[Feedback] {
-        &self.people.feedback
+        self.people.feedback()
     }
     /// How long customers were affected: the time the incident spent unresolved, over all
     /// its openings, up to `now` if it is still active. Vendor waits count: customers wait
