@@ -88,8 +88,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
             match self.try_merge(&command, actor, &mut dup_slot, &mut into_slot) {
                 Err(Error::Conflict(conflict)) => {
                     last_conflict = Some(conflict);
-                    dup_slot.incident = self.reload(duplicate)?;
-                    into_slot.incident = self.reload(into)?;
+                    *dup_slot.incident = self.reload(duplicate)?;
+                    *into_slot.incident = self.reload(into)?;
                     self.keys().add(&dup_slot.incident);
                     self.keys().add(&into_slot.incident);
                     self.rearm(&mut dup_slot);
@@ -151,8 +151,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
             [d, i] => (*d, *i),
             _ => (dup_after.version(), into_after.version()),
         };
-        dup.incident = dup_after;
-        into.incident = into_after;
+        *dup.incident = dup_after;
+        *into.incident = into_after;
         self.rearm(dup);
         self.rearm(into);
         self.listeners.notify();

@@ -51,7 +51,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             let incidents: Vec<Incident> = self
                 .cells()
                 .iter()
-                .map(|cell| lock(cell).incident.clone())
+                .map(|cell| Incident::clone(&lock(cell).incident))
                 .collect();
             return Ok(report_as_of(&incidents, self.policy(), window, now));
         }
@@ -68,7 +68,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             if window.contains(incident.created_at()) && incident.updated_at() >= until {
                 stale.push(incident.id());
             } else {
-                incidents.push(incident.clone());
+                incidents.push(Incident::clone(incident));
             }
         }
         for id in stale {

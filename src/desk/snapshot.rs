@@ -132,9 +132,15 @@ impl Drop for OpenGuard<'_> {
     }
 }
 
+/// Incidents being rebuilt (from a snapshot, the log, or both), each boxed: the table then
+/// holds a pointer per incident, so growing it copies and frees pointers, not whole
+/// incidents (an inline table's growth left about twice its final size freed behind it,
+/// which the allocator kept as resident memory after opening).
+pub(super) type Replayed = HashMap<IncidentId, Box<Incident>>;
+
 /// A projection read back from a snapshot and the log after it.
 pub(super) struct Restored {
-    pub(super) incidents: HashMap<IncidentId, Incident>,
+    pub(super) incidents: Replayed,
     pub(super) opening: Opening,
     /// Where the snapshot's capture began: for a store with a feed, a feed position.
     pub(super) before: LogPoint,
@@ -144,7 +150,7 @@ pub(super) struct Restored {
 /// already holds (its version is not past the incident's) is skipped: the tail after a
 /// snapshot overlaps it.
 pub(super) fn fold(
-    incidents: &mut HashMap<IncidentId, Incident>,
+    incidents: &mut Replayed,
     id: IncidentId,
     version: Version,
     event: &crate::lifecycle::Event,
@@ -152,7 +158,7 @@ pub(super) fn fold(
 ) -> Result<()> {
     let Some(incident) = incidents.get_mut(&id) else {
         if version == Version::new(1) {
-            incidents.insert(id, Incident::opened(id, event)?);
+            incidents.insert(id, Box::new(Incident::opened(id, event)?));
             return Ok(());
         }
         return Err(HistoryError {
@@ -177,7 +183,7 @@ pub(super) fn fold(
 }
 
 /// Replays the whole log.
-pub(super) fn replay_all<S: Store>(store: &S) -> Result<(HashMap<IncidentId, Incident>, u64)> {
+pub(super) fn replay_all<S: Store>(store: &S) -> Result<(Replayed, u64)> {
     let mut incidents = HashMap::new();
     let mut events = 0u64;
     store.scan(&mut |id, version, event| {
@@ -210,7 +216,7 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
     let mut incidents = HashMap::with_capacity(usize::try_from(header.incidents).unwrap_or(0));
     for incident in decode_all(payload)? {
         let id = incident.id();
-        if incidents.insert(id, incident).is_some() {
+        if incidents.insert(id, Box::new(incident)).is_some() {
             return Err(format!("incident {id} is in the snapshot twice"));
         }
     }
@@ -400,7 +406,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
             // or from the store.
             let cell = self.incidents.read(&id).get(&id).cloned();
             let incident = if let Some(cell) = cell {
-                lock(&cell).incident.clone()
+                Incident::clone(&lock(&cell).incident)
             } else {
                 let events = self.store.load(id)?;
                 if events.is_empty() {

@@ -84,7 +84,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
                             self.route_signals(&slot.incident, std::slice::from_ref(&item.event));
                             report.applied += 1;
                         } else {
-                            slot.incident = self.reload(item.incident)?;
+                            *slot.incident = self.reload(item.incident)?;
                             self.keys().add(&slot.incident);
                             report.reloaded += 1;
                         }
@@ -110,7 +110,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         self.keys().add(&incident);
         let mut map = self.incidents.write(&id);
         if let std::collections::hash_map::Entry::Vacant(entry) = map.entry(id) {
-            entry.insert(self.new_cell(incident));
+            entry.insert(self.new_cell(Box::new(incident)));
         }
         Ok(())
     }
