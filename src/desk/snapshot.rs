@@ -216,7 +216,7 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
     let mut incidents = HashMap::with_capacity(usize::try_from(header.incidents).unwrap_or(0));
     for incident in decode_all(payload)? {
         let id = incident.id();
-        if incidents.insert(id, Box::new(incident)).is_some() {
+        if incidents.insert(id, incident).is_some() {
             return Err(format!("incident {id} is in the snapshot twice"));
         }
     }
@@ -254,7 +254,11 @@ const PARALLEL_FROM: usize = 1 << 20;
 
 /// Reads every incident line of `payload`, on as many threads as the machine has cores
 /// (up to 8) for a large one: each takes a run of whole lines.
-fn decode_all(payload: &[u8]) -> std::result::Result<Vec<Incident>, String> {
+#[allow(
+    clippy::vec_box,
+    reason = "the boxes are what the projection keeps; the list is only their order"
+)]
+fn decode_all(payload: &[u8]) -> std::result::Result<Vec<Box<Incident>>, String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     if threads == 1 || payload.len() < PARALLEL_FROM {
         return decode_lines(payload);
@@ -277,19 +281,20 @@ fn decode_all(payload: &[u8]) -> std::result::Result<Vec<Incident>, String> {
             break;
         }
     }
-    let decoded: Vec<std::result::Result<Vec<Incident>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pieces
-            .iter()
-            .map(|piece| scope.spawn(move || decode_lines(piece)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("reading it panicked".into()))
-            })
-            .collect()
-    });
+    let decoded: Vec<std::result::Result<Vec<Box<Incident>>, String>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces
+                .iter()
+                .map(|piece| scope.spawn(move || decode_lines(piece)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("reading it panicked".into()))
+                })
+                .collect()
+        });
     let mut all = Vec::new();
     for part in decoded {
         all.extend(part?);
@@ -298,12 +303,20 @@ fn decode_all(payload: &[u8]) -> std::result::Result<Vec<Incident>, String> {
 }
 
 /// Reads the incident lines of `bytes` (whole lines).
-fn decode_lines(bytes: &[u8]) -> std::result::Result<Vec<Incident>, String> {
+/// Each incident is boxed where it is read, as the projection keeps it (a list of inline
+/// incidents would be a second, temporary copy of the whole projection).
+#[allow(
+    clippy::vec_box,
+    reason = "the boxes are what the projection keeps; the list is only their order"
+)]
+fn decode_lines(bytes: &[u8]) -> std::result::Result<Vec<Box<Incident>>, String> {
     bytes
         .split(|&b| b == b'\n')
         .filter(|line| !line.is_empty())
         .map(|line| {
-            Incident::read_snapshot(line).map_err(|e| format!("an incident does not read: {e}"))
+            Incident::read_snapshot(line)
+                .map(Box::new)
+                .map_err(|e| format!("an incident does not read: {e}"))
         })
         .collect()
 }
