@@ -126,6 +126,8 @@ pub mod status;
 pub mod store;
 #[cfg(feature = "subscribers")]
 pub mod subscribers;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod text;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;

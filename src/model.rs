@@ -45,6 +45,13 @@ impl IncidentId {
             Ok(secs) => (secs, at.timestamp_subsec_nanos()),
             Err(_) => (0, 0),
         };
+        #[cfg(feature = "testing")]
+        if let Some(bytes) = crate::testing::next_id_bytes() {
+            let millis = secs * 1_000 + u64::from(nanos / 1_000_000);
+            return IncidentId(
+                uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
+            );
+        }
         let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos);
         IncidentId(Uuid::new_v7(ts))
     }

@@ -177,6 +177,10 @@ impl Clocks {
             } => self.fired.escalation = Some((*cycle, *round, *step)),
             Timer::SlaAtRisk { target, .. } => super::push_small(&mut self.fired.at_risk, *target),
             Timer::SlaBreached { target, .. } => {
+                #[cfg(feature = "testing")]
+                if crate::testing::injected(crate::testing::Bug::ForgetFiredBreach) {
+                    return;
+                }
                 super::push_small(&mut self.fired.breached, *target);
             }
             Timer::CustomerUpdateDue {
