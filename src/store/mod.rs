@@ -144,8 +144,9 @@ pub trait Store: Send + Sync {
     /// order they were committed, each with its position — for desks sharing a database to
     /// catch up with what the others appended ([`Desk::catch_up`](crate::Desk::catch_up)).
     ///
-    /// `Ok(None)` means the backend keeps no global order (the default; the memory and file
-    /// stores have a single writer, so there is nothing to catch up with).
+    /// `Ok(None)` means the backend keeps no global order (the default, and the memory
+    /// store's: desks on one `MemoryStore` do not see each other's appends until they reload).
+    /// The file store and the databases have a feed.
     ///
     /// # Errors
     /// Backend errors.

@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::error::{Conflict, Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{Append, LogPoint, Store, Version};
+use crate::store::{Append, FeedItem, LogPoint, Store, Version};
 
 #[cfg(feature = "testing")]
 pub use io::FaultHook;
@@ -1650,6 +1650,15 @@ impl Store for FileStore {
 
     fn log_end(&self) -> Result<Option<LogPoint>> {
         self.snapshot_log_end()
+    }
+
+    /// Desks sharing one `FileStore` in a process (a host's timer loop and its web handlers,
+    /// say) catch up with each other through this feed. Positions are those of
+    /// [`log_end`](Store::log_end): a segment's index and a byte offset in it, every event
+    /// of a frame carrying the frame's end; a page holds whole frames, so it may pass
+    /// `limit` by the rest of one frame.
+    fn feed(&self, after: u64, limit: usize) -> Result<Option<Vec<FeedItem>>> {
+        self.snapshot_feed(after, limit).map(Some)
     }
 
     fn has_point(&self, point: LogPoint) -> Result<bool> {

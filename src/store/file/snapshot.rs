@@ -1,5 +1,6 @@
-//! A `FileStore`'s side of projection snapshots: points in the log, the scan after a point,
-//! and the snapshot file beside the segments.
+//! A `FileStore`'s side of projection snapshots and of desks sharing one store: points in the
+//! log, the scan after a point, the feed of events in commit order, and the snapshot file
+//! beside the segments.
 //!
 //! A point's position packs the segment's index (its number minus one) above bit 40 and the
 //! byte offset within the segment below it. Its mark is a CRC-32 of up to [`MARK_BYTES`]
@@ -12,11 +13,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::io::{io_error, read_exact_at};
-use super::{FileStore, decode_frame_events, format, lock_state};
+use super::{ChunkReader, FileStore, decode_frame_events, format, lock_state};
 use crate::error::Result;
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::{LogPoint, Version};
+use crate::store::{FeedItem, LogPoint, Version};
 
 /// The name of the projection snapshot in a store directory.
 pub const SNAPSHOT_FILE: &str = "projection.snapshot";
@@ -96,6 +97,59 @@ impl FileStore {
             }
         }
         Ok(true)
+    }
+
+    /// The events committed after position `after` (a position of [`FeedItem`]s or of
+    /// [`log_end`](crate::Store::log_end); 0 for the start), whole frames at a time, until at
+    /// least `limit` events are read or the durable end is reached. Every event of a frame
+    /// carries the position of the frame's end, where the next read starts.
+    pub(super) fn snapshot_feed(&self, after: u64, limit: usize) -> Result<Vec<FeedItem>> {
+        let segments = self.segments_now();
+        let Ok(mut index) = usize::try_from(after >> SEGMENT_SHIFT) else {
+            return Ok(Vec::new());
+        };
+        let mut offset = after & ((1 << SEGMENT_SHIFT) - 1);
+        let mut items = Vec::new();
+        let mut buf = Vec::new();
+        while let Some((path, file, len)) = segments.get(index) {
+            let packed = u64::try_from(index)
+                .ok()
+                .filter(|_| *len < (1 << SEGMENT_SHIFT))
+                .map(|i| i << SEGMENT_SHIFT);
+            let Some(packed) = packed else {
+                // Beyond what a position packs (as for snapshots): no feed past here.
+                return Ok(items);
+            };
+            buf.clear();
+            let mut reader = ChunkReader {
+                file,
+                path,
+                len: *len,
+                buf: &mut buf,
+                start: 0,
+                offset: offset.max(format::FILE_HEADER_LEN as u64),
+            };
+            while reader.offset < *len {
+                let at = reader.offset;
+                let frame = reader.frame()?;
+                let mut events = Vec::new();
+                let used = decode_frame_events(frame, path, at, &mut |id, version, event| {
+                    events.push((id, version, event));
+                    Ok(())
+                })?;
+                reader.consume(used);
+                let position = packed | reader.offset;
+                items.extend(events.into_iter().map(|(id, version, event)| {
+                    FeedItem::new(position, id, Version::new(version), event)
+                }));
+                if items.len() >= limit {
+                    return Ok(items);
+                }
+            }
+            index += 1;
+            offset = 0;
+        }
+        Ok(items)
     }
 
     /// The segment index and offset `point` names, if it is a point of this log.
