@@ -371,6 +371,43 @@ fn every_cut_in_the_last_three_frames_is_a_torn_tail_cut_and_saved() {
     }
 }
 
+/// A write torn inside the last frame's header, the rest of the frame's place left as zeros
+/// (the file grew, the data did not all arrive): an unfinished write, not damage. Found by
+/// the simulator (seed 5, step 1064 of `tests/sim`): such a store refused to open.
+#[test]
+fn a_frame_header_torn_before_zeros_is_a_torn_tail() {
+    let _no_fork = no_fork_now();
+    let (bytes, bounds, frames) = torn_fixture();
+    let (start, end) = bounds[bounds.len() - 1];
+    let model = model_of(&frames[..frames.len() - 1]);
+    let ids: Vec<IncidentId> = (1..=3).map(nth_id).collect();
+    // Every tear inside the header, and a little past the file's end.
+    for cut in start..start + FRAME_HEADER_LEN {
+        for pad in [end, end + 7] {
+            let context = format!("header torn at {} of {}, zeros to {pad}", cut - start, end);
+            let tmp = tempfile::tempdir().unwrap();
+            let mut torn = bytes[..cut].to_vec();
+            torn.resize(pad, 0);
+            std::fs::write(seg_path(tmp.path(), 1), &torn).unwrap();
+            let store = FileStore::open(tmp.path())
+                .unwrap_or_else(|e| panic!("{context}: open failed: {e}"));
+            let report = store.open_report().clone();
+            assert_eq!(report.frames, frames.len() as u64 - 1, "{context}");
+            let tail = report
+                .torn_tail
+                .clone()
+                .unwrap_or_else(|| panic!("{context}: no torn tail"));
+            assert_eq!(
+                (tail.offset, tail.bytes),
+                (start as u64, (pad - start) as u64),
+                "{context}"
+            );
+            assert_eq!(report.damaged_tail, None, "{context}");
+            assert_store_is(&store, &model, &ids, &context);
+        }
+    }
+}
+
 #[test]
 fn cuts_anywhere_in_the_segment_are_torn_tails() {
     let _no_fork = no_fork_now();

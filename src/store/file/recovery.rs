@@ -284,6 +284,19 @@ fn scan_frames(
             {
                 return Ok((pos, TailKind::FailedChecksum(reason)));
             }
+            // A crash tore the final frame inside its header and none of its body reached
+            // the disk: past the header's 16 bytes there are only zeros (or nothing). An
+            // acknowledged frame always has a body, and a body is never all zeros, so this
+            // is an unfinished write, not damage to something acknowledged.
+            FrameRead::Damaged(_)
+                if at.last
+                    && format::frame_len(rest).is_none()
+                    && rest
+                        .get(format::FRAME_HEADER_LEN..)
+                        .is_some_and(|after| after.iter().all(|&b| b == 0)) =>
+            {
+                return Ok((pos, TailKind::Unfinished));
+            }
             FrameRead::Damaged(reason) => return Err(at.damage(pos, reason)),
         }
     }
