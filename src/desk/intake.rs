@@ -351,10 +351,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
             if !slot.incident.is_active() {
                 return Ok(Step::Again(id)); // resolved since it was chosen
             }
-            if !self.record_signal(id, &mut slot, signal, false, now)? {
-                return Ok(Step::Done(Ingested::Duplicate { id }));
-            }
-            return Ok(Step::Done(Ingested::Joined { id }));
+            return Ok(
+                match self.record_signal(id, &mut slot, signal, false, false, now)? {
+                    Recorded::Yes => Step::Done(Ingested::Joined { id }),
+                    Recorded::Duplicate => Step::Done(Ingested::Duplicate { id }),
+                    Recorded::Changed => Step::Again(id),
+                },
+            );
         }
         // Resolved or closed, past the reopen window: a recurrence, or a fresh start.
         let recurrence = tracked.and_then(|previous| {
@@ -371,7 +374,6 @@ impl<S: Store, C: Clock> Desk<S, C> {
             u32::try_from(known).unwrap_or(u32::MAX),
             recurrence,
         )
-        .map(Step::Done)
     }
 
     /// The delivery `signal` on the incident its key leads to (`last`, followed through
@@ -415,10 +417,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 resolved_at,
             });
         }
-        if !self.record_signal(target, &mut slot, signal, reopen, now)? {
-            return Ok(Routed::Decided(Step::Done(Ingested::Duplicate {
-                id: target,
-            })));
+        let also_resolved = signal.state == SignalState::Resolved || maintenance.is_some();
+        match self.record_signal(target, &mut slot, signal, reopen, also_resolved, now)? {
+            Recorded::Yes => {}
+            Recorded::Duplicate => {
+                return Ok(Routed::Decided(Step::Done(Ingested::Duplicate {
+                    id: target,
+                })));
+            }
+            Recorded::Changed => return Ok(Routed::Decided(Step::Again(target))),
         }
         Ok(Routed::Decided(Step::Done(match (maintenance, reopen) {
             (Some(window), _) => Ingested::Suppressed {
@@ -541,23 +548,36 @@ impl<S: Store, C: Clock> Desk<S, C> {
         Ok(best.map(|(_, id, cell)| (id, cell)))
     }
 
-    /// Records `signal` on the incident in `slot`, reopening it first if `reopen`. Returns
-    /// whether anything was recorded (nothing if the incident has the delivery already:
-    /// another desk recorded it first).
+    /// Records `signal` on the incident in `slot`, reopening it first if `reopen`; a
+    /// resolved incident takes it only if `reopen` or `also_resolved` (a resolved signal, a
+    /// delivery in maintenance). Says whether it was recorded, found there already (another
+    /// desk recorded it first), or not recorded because the incident no longer takes it.
     fn record_signal(
         &self,
         id: IncidentId,
         slot: &mut Slot,
         signal: &Signal,
         reopen: bool,
+        also_resolved: bool,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
+    ) -> Result<Recorded> {
         let system = &self.system;
+        let changed = std::cell::Cell::new(false);
         let receipt = self.record(id, slot, |incident| {
             let mut events = Vec::new();
+            changed.set(false);
             // The desk checked its index for a duplicate; after a conflict the incident is
             // reloaded with what other desks recorded, so check again here.
             if incident.has_signal(signal) {
+                return Ok(events);
+            }
+            // The decision to record here was taken on the incident as this desk held it;
+            // the reload after a conflict may show another desk resolved or closed it since.
+            // Then the delivery is decided again (a recurrence, a reopening, or nothing).
+            let takes = incident.is_active()
+                || (incident.status() == Status::Resolved && (reopen || also_resolved));
+            if !takes {
+                changed.set(true);
                 return Ok(events);
             }
             let mut at = now.max(incident.updated_at());
@@ -577,7 +597,13 @@ impl<S: Store, C: Clock> Desk<S, C> {
             });
             Ok(events)
         })?;
-        Ok(!receipt.events.is_empty())
+        Ok(if changed.get() {
+            Recorded::Changed
+        } else if receipt.events.is_empty() {
+            Recorded::Duplicate
+        } else {
+            Recorded::Yes
+        })
     }
 
     /// Opens the `n`-th incident (from 0) for the alert's key.
@@ -587,7 +613,7 @@ impl<S: Store, C: Clock> Desk<S, C> {
         signal: &Signal,
         n: u32,
         recurrence: Option<Recurrence>,
-    ) -> Result<Ingested> {
+    ) -> Result<Step> {
         let intake = self.config.policy.intake();
         let mut severity = alert.severity().unwrap_or(intake.default_severity);
         if let (Some(rule), Some(r)) = (intake.recurrence_rule, recurrence)
@@ -631,19 +657,22 @@ impl<S: Store, C: Clock> Desk<S, C> {
                 let cell = self.cell(id)?.ok_or(Error::NotFound { id })?;
                 let mut slot = lock(&cell);
                 self.keys().add(&slot.incident);
-                if !self.record_signal(id, &mut slot, signal, false, now)? {
-                    return Ok(Ingested::Duplicate { id });
-                }
-                return Ok(Ingested::Recorded { id });
+                return Ok(
+                    match self.record_signal(id, &mut slot, signal, false, false, now)? {
+                        Recorded::Yes => Step::Done(Ingested::Recorded { id }),
+                        Recorded::Duplicate => Step::Done(Ingested::Duplicate { id }),
+                        Recorded::Changed => Step::Again(id),
+                    },
+                );
             }
             Err(other) => return Err(other),
         }
         self.insert(incident);
         self.listeners.notify();
-        Ok(match recurrence {
+        Ok(Step::Done(match recurrence {
             Some(recurrence) => Ingested::Recurred { id, recurrence },
             None => Ingested::Opened { id },
-        })
+        }))
     }
 
     /// Indexes the signals among `events`, just applied to `incident` (its last signals).
@@ -818,6 +847,15 @@ enum Routed {
 }
 
 /// The outcome of one ingest decision.
+/// What [`Desk::record_signal`] did.
+enum Recorded {
+    Yes,
+    /// The incident has the delivery already.
+    Duplicate,
+    /// The incident no longer takes it (resolved or closed meanwhile): decide again.
+    Changed,
+}
+
 enum Step {
     Done(Ingested),
     /// An incident the decision rested on changed before it was locked: decide again.

@@ -161,3 +161,77 @@ fn a_report_and_an_alert_arriving_together_make_one_incident() {
         assert_eq!(incidents[0].signals().len(), 2);
     }
 }
+
+/// Found by the simulator (`tests/sim`, seed 100, step 232): a desk holding an incident as
+/// open ingested a "resolved" alert for it after another desk on the same store had closed
+/// it. The append conflicted, the desk reloaded the closed incident and then tried to record
+/// the signal on it anyway: an error ("cannot happen while closed") instead of a decision.
+/// Now the delivery is decided again on what the store holds.
+#[test]
+fn sim_seed_100_an_alert_for_an_incident_another_desk_closed_is_decided_again() {
+    let clock = ManualClock::new(t0());
+    let store = Arc::new(MemoryStore::new());
+    let a = Desk::new(Arc::clone(&store), &clock).unwrap();
+    let alert = Alert::firing("uptime", "check-0", "till", "Till offline", t0())
+        .unwrap()
+        .with_severity(incidents::Severity::Low);
+    let id = a.ingest(&alert).unwrap().incident().unwrap();
+
+    // A second desk (another thread of the host, another process on a database) resolves
+    // and closes it; desk `a` does not know.
+    let b = Desk::new(Arc::clone(&store), &clock).unwrap();
+    let dana = crate::support::owner();
+    clock.advance(chrono::Duration::minutes(5));
+    b.act(
+        id,
+        &dana,
+        incidents::Command::Resolve {
+            resolution: incidents::Resolution::Fixed,
+        },
+    )
+    .unwrap();
+    b.act(
+        id,
+        &dana,
+        incidents::Command::close("Cable reseated", "Label the cables").unwrap(),
+    )
+    .unwrap();
+    let closed = store.version(id).unwrap();
+    assert_eq!(a.get(id).unwrap().status(), incidents::Status::Open);
+
+    // The monitor says it is over: nothing to record it on any more.
+    clock.advance(chrono::Duration::minutes(1));
+    let over = alert.clone().resolved();
+    assert_eq!(a.ingest(&over).unwrap(), Ingested::Ignored);
+    assert_eq!(
+        store.version(id).unwrap(),
+        closed,
+        "nothing recorded on the closed incident"
+    );
+    assert_eq!(a.get(id).unwrap().status(), incidents::Status::Closed);
+
+    // It fires again: a new incident, not a signal on the closed one.
+    clock.advance(chrono::Duration::minutes(1));
+    let again = Alert::firing(
+        "uptime",
+        "check-0",
+        "till",
+        "Till offline",
+        clock_now(&clock),
+    )
+    .unwrap();
+    let ingested = a.ingest(&again).unwrap();
+    assert!(
+        matches!(
+            ingested,
+            Ingested::Opened { .. } | Ingested::Recurred { .. }
+        ),
+        "{ingested:?}"
+    );
+    assert_ne!(ingested.incident(), Some(id));
+    assert_eq!(store.version(id).unwrap(), closed);
+}
+
+fn clock_now(clock: &ManualClock) -> chrono::DateTime<chrono::Utc> {
+    incidents::Clock::now(clock)
+}
