@@ -375,7 +375,7 @@ fn every_cut_in_the_last_three_frames_is_a_torn_tail_cut_and_saved() {
 /// (the file grew, the data did not all arrive): an unfinished write, not damage. Found by
 /// the simulator (seed 5, step 1064 of `tests/sim`): such a store refused to open.
 #[test]
-fn a_frame_header_torn_before_zeros_is_a_torn_tail() {
+fn sim_seed_5_a_frame_header_torn_before_zeros_is_a_torn_tail() {
     let _no_fork = no_fork_now();
     let (bytes, bounds, frames) = torn_fixture();
     let (start, end) = bounds[bounds.len() - 1];
