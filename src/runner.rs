@@ -206,16 +206,19 @@ where
     pub fn start(self) -> std::io::Result<RunnerHandle> {
         let shared = Arc::new(Shared::default());
         let inner = Arc::clone(&shared);
+        // Snapshots count events from here, not from whenever the thread gets going: events
+        // recorded while it starts count towards the first.
+        let since = (self.desk.recorded_events(), self.desk.clock().now());
         let thread = std::thread::Builder::new()
             .name("incidents-runner".into())
-            .spawn(move || self.run(&inner))?;
+            .spawn(move || self.run(&inner, since))?;
         Ok(RunnerHandle {
             shared,
             thread: Some(thread),
         })
     }
 
-    fn run(self, shared: &Arc<Shared>) {
+    fn run(self, shared: &Arc<Shared>, since: (u64, chrono::DateTime<chrono::Utc>)) {
         let listener = Arc::downgrade(shared);
         let _subscription = self.desk.on_append(move || {
             if let Some(shared) = listener.upgrade() {
@@ -225,7 +228,7 @@ where
         let mut retry: Option<Duration> = None;
         let mut idle_rounds = 0u32;
         // The events recorded and the desk's time at the last snapshot (or the start).
-        let mut last_snapshot = (self.desk.recorded_events(), self.desk.clock().now());
+        let mut last_snapshot = since;
         loop {
             let seen = {
                 let state = shared.state();
