@@ -89,6 +89,33 @@ fn many_seeds() {
     println!("faults exercised: {faults:#?}");
 }
 
+/// The same workload and invariants on `SqliteStore` (no disk faults: see `Backend`).
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_seeds() {
+    let total = env_u64("SIM_SQLITE_STEPS").unwrap_or(2_000);
+    let started = Instant::now();
+    let mut steps = 0;
+    let mut faults = FaultCounts::default();
+    let mut seed = env_u64("SIM_BASE_SEED").unwrap_or(1);
+    while steps < total {
+        let n = STEPS_PER_SEED.min(total - steps);
+        match World::on(world::Backend::Sqlite, seed, false).run(n) {
+            Ok(outcome) => {
+                steps += outcome.steps;
+                faults.add(&outcome.faults);
+            }
+            Err(violation) => panic!("on SQLite: {violation}"),
+        }
+        seed += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "simulated {steps} steps on SQLite in {secs:.1} s: {:.0} steps/s; no invariant violated; {faults:#?}",
+        steps as f64 / secs.max(1e-9)
+    );
+}
+
 #[test]
 fn replay() {
     let Some(seed) = env_u64("SIM_SEED") else {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use incidents::store::{Append, FeedItem, LogPoint};
-use incidents::{Error, Event, FileStore, IncidentId, Result, Store, Version};
+use incidents::{Error, Event, IncidentId, Result, Store, Version};
 
 use crate::faults::lock;
 
@@ -30,10 +30,10 @@ pub struct Journal {
     pub conflicts: u64,
 }
 
-/// The store every desk of the world uses: the file store, through the journal.
-#[derive(Debug, Clone)]
+/// The store every desk of the world uses (the file store, or SQLite), through the journal.
+#[derive(Clone)]
 pub struct Recorder {
-    pub inner: Arc<FileStore>,
+    pub inner: Arc<dyn Store>,
     pub journal: Arc<Mutex<Journal>>,
 }
 

@@ -150,9 +150,21 @@ impl Stream {
     }
 }
 
+/// Which store the desks share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `FileStore` on the simulated disk: every fault.
+    File,
+    /// `SqliteStore`: process exits and restarts, racing desks through its feed, the
+    /// notifier's faults; no disk faults (SQLite writes through its own VFS, not the hook).
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+}
+
 /// The world of one seed.
 pub struct World {
     seed: u64,
+    backend: Backend,
     rng: Rng,
     step: u64,
     start: DateTime<Utc>,
@@ -184,6 +196,10 @@ const FULL_CHECK_EVERY: u64 = 250;
 
 impl World {
     pub fn new(seed: u64, keep_trace: bool) -> World {
+        World::on(Backend::File, seed, keep_trace)
+    }
+
+    pub fn on(backend: Backend, seed: u64, keep_trace: bool) -> World {
         incidents::testing::seed_incident_ids(Some(seed));
         let mut rng = Rng::new(seed);
         let base = if std::path::Path::new("/dev/shm").is_dir() {
@@ -207,6 +223,7 @@ impl World {
         let actor = |id: &str, role| Actor::new(id, id, role).expect("a valid actor");
         let mut world = World {
             seed,
+            backend,
             rng,
             step: 0,
             start,
@@ -268,11 +285,23 @@ impl World {
     }
 
     fn open_store(&mut self) -> Result<(), String> {
-        let options = FileStoreOptions::new().fault_hook(self.disk.clone());
-        let store = FileStore::open_with(&self.dir, options)
-            .map_err(|e| format!("the store does not open after a crash: {e}"))?;
+        let inner: Arc<dyn Store> = match self.backend {
+            Backend::File => {
+                let options = FileStoreOptions::new().fault_hook(self.disk.clone());
+                let store = FileStore::open_with(&self.dir, options)
+                    .map_err(|e| format!("the store does not open after a crash: {e}"))?;
+                Arc::new(store)
+            }
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+                let store = incidents::store::SqliteStore::open(self.dir.join("shop.db"))
+                    .map_err(|e| format!("the database does not open after a crash: {e}"))?;
+                Arc::new(store)
+            }
+        };
         self.store = Some(Recorder {
-            inner: Arc::new(store),
+            inner,
             journal: self.journal.clone(),
         });
         for i in 0..self.desks.len() {
@@ -742,6 +771,10 @@ impl World {
     }
 
     fn arm_fault(&mut self) {
+        if self.backend != Backend::File {
+            self.trace("no disk faults on this backend");
+            return;
+        }
         if self.disk.armed() {
             self.trace("fault already armed");
             return;
