@@ -217,12 +217,21 @@ fn sla_candidates(
         if fired.breached.contains(&target) {
             return;
         }
-        let Some(due) = clock.reaches(meter, limit) else {
+        // A paused clock (waiting on a vendor) may have passed its marks before the pause,
+        // with no tick in between: they are due from when they were passed, not lost.
+        let reaches = |amount: Duration| {
+            clock.reaches(meter, amount).or_else(|| {
+                (clock.paused && target == SlaTarget::Resolve)
+                    .then(|| crate::sla::resolve_reached(incident, meter, amount))
+                    .flatten()
+            })
+        };
+        let Some(due) = reaches(limit) else {
             return;
         };
         emit(due, &|| Timer::SlaBreached { target, due });
         if !fired.at_risk.contains(&target)
-            && let Some(risk) = clock.reaches(meter, at_risk_after(limit, targets.at_risk_percent))
+            && let Some(risk) = reaches(at_risk_after(limit, targets.at_risk_percent))
         {
             emit(risk, &|| Timer::SlaAtRisk { target, due });
         }

@@ -186,6 +186,25 @@ pub(crate) fn resolve_clock_by(
     }
 }
 
+/// When the resolve clock of `incident` reached `amount`, if it did in a span that has
+/// ended (for a clock paused since: the marks it passed before the pause).
+pub(crate) fn resolve_reached(
+    incident: &Incident,
+    meter: Meter<'_>,
+    amount: Duration,
+) -> Option<DateTime<Utc>> {
+    let mut counted = Duration::zero();
+    for (from, until) in incident.resolve_clock() {
+        let until = (*until)?;
+        let span = meter.elapsed(*from, until);
+        if counted + span >= amount {
+            return meter.add(*from, amount - counted);
+        }
+        counted += span;
+    }
+    None
+}
+
 /// When customers are next due an update, counting from `since`.
 pub(crate) fn update_clock_start(incident: &Incident) -> DateTime<Utc> {
     incident

@@ -452,6 +452,73 @@ fn waiting_on_a_vendor_pauses_the_resolve_clock_and_reopening_continues_it() {
     assert_eq!(vendor.until.unwrap() - vendor.since, Duration::hours(3));
 }
 
+/// Found by the simulator (`tests/sim`, seed 11): the resolve clock passed its limit, then
+/// the incident started waiting on a vendor before any tick. The breach was never recorded
+/// (the paused clock "reaches" nothing), while `sla_status` said breached. Now a paused
+/// clock's marks passed before the pause fire at the next tick, dated when they were passed.
+#[test]
+fn sim_seed_11_a_breach_passed_before_a_vendor_wait_still_fires() {
+    let clock = ManualClock::new(t0());
+    let desk = desk_with(Policy::small_business(), &clock);
+    let new = NewIncident::new(
+        "Card payments fail",
+        Severity::Critical,
+        "payments",
+        Source::Alert,
+    )
+    .unwrap();
+    let id = desk.open(&owner(), new).unwrap().id;
+    desk.act(id, &owner(), Command::Acknowledge).unwrap();
+    // 80 minutes without a tick (the till was off): past the 60-minute resolve target.
+    clock.advance(Duration::minutes(80));
+    desk.act(
+        id,
+        &owner(),
+        Command::wait_for_vendor("PayCo", None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        resolve_status(&desk, id, clock.now()).state,
+        SlaState::Breached
+    );
+    clock.advance(Duration::minutes(1));
+    let report = desk.tick(clock.now()).unwrap();
+    let fired: Vec<_> = report
+        .fired
+        .iter()
+        .filter_map(|(_, timer)| match timer {
+            Timer::SlaBreached { target, due } => Some((*target, *due)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        [(SlaTarget::Resolve, t0() + Duration::minutes(60))],
+        "the breach, dated when the limit was passed"
+    );
+    // Once: nothing more at the next tick, nor after the vendor responds.
+    clock.advance(Duration::minutes(30));
+    let next = desk.tick(clock.now()).unwrap();
+    assert!(
+        !next
+            .fired
+            .iter()
+            .any(|(_, t)| matches!(t, Timer::SlaBreached { .. } | Timer::SlaAtRisk { .. })),
+        "{next:?}"
+    );
+    desk.act(id, &owner(), Command::vendor_responded(None).unwrap())
+        .unwrap();
+    clock.advance(Duration::minutes(30));
+    let later = desk.tick(clock.now()).unwrap();
+    assert!(
+        !later
+            .fired
+            .iter()
+            .any(|(_, t)| matches!(t, Timer::SlaBreached { .. })),
+        "{later:?}"
+    );
+}
+
 #[test]
 fn the_resolve_breach_is_recorded_once_even_across_a_reopening() {
     let clock = ManualClock::new(t0());
