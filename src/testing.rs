@@ -33,6 +33,10 @@ pub enum Bug {
     /// [`TimerFired`](crate::Change::TimerFired) event for a breach skips remembering its
     /// key, so the next tick fires (and records) the same breach again.
     ForgetFiredBreach,
+    /// A desk whose append meets a conflict (another desk recorded on the incident first)
+    /// reloads the incident but appends what it had decided on its stale copy, without
+    /// deciding again: two desks ticking together both record the same timer.
+    NoRecheckAfterConflict,
 }
 
 thread_local! {

@@ -742,6 +742,15 @@ impl<S: Store, C: Clock> Desk<S, C> {
                     *slot.incident = self.reload(id)?;
                     self.keys().add(&slot.incident);
                     self.rearm(slot);
+                    #[cfg(feature = "testing")]
+                    if crate::testing::injected(crate::testing::Bug::NoRecheckAfterConflict) {
+                        let version = self.store.append(id, slot.incident.version(), &events)?;
+                        return Ok(Receipt {
+                            id,
+                            version,
+                            events,
+                        });
+                    }
                 }
                 Err(other) => return Err(other),
             }
