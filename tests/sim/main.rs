@@ -232,3 +232,16 @@ fn a_bug_that_reaches_the_store_is_caught_by_the_model() {
         "caught, but not by the model: {violation}"
     );
 }
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_same_seed_gives_the_same_trace_on_sqlite() {
+    let run = || {
+        World::on(world::Backend::Sqlite, 5, true)
+            .run(500)
+            .unwrap_or_else(|v| panic!("{v}"))
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.trace, b.trace, "seed 5 on SQLite: traces differ");
+    assert_eq!(a.events, b.events);
+}
