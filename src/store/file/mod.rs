@@ -925,7 +925,9 @@ impl FileStore {
         }
         state.pending.bytes.extend_from_slice(&frame);
         state.pending.frames.push((frame.len() as u32, groups_meta));
-        if state.gathering {
+        // Wake a gathering leader only when it has what it waits for: each wake-up on the
+        // way is a context switch on the cores the other appenders need.
+        if state.gathering && state.pending.frames.len() >= state.last_commit_frames {
             self.gather.notify_one();
         }
         let my_commit = state.open_commit;
