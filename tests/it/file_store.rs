@@ -355,3 +355,92 @@ fn a_panic_in_the_leaders_write_fails_the_waiting_appends_instead_of_hanging() {
         .append(nth_id(0), Version::ZERO, &note_events(1, 1))
         .unwrap();
 }
+
+/// The file store's feed: every event once, in commit order, in pages of whole frames that
+/// continue where the last ended, across segments; nothing after the log's end.
+#[test]
+fn the_feed_gives_every_event_once_in_commit_order_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = incidents::store::FileStoreOptions::new().segment_bytes(4096);
+    let store = FileStore::open_with(dir.path(), options).unwrap();
+    assert_eq!(store.feed(0, 10).unwrap(), Some(Vec::new()));
+    let mut expected = Vec::new();
+    let mut versions = std::collections::HashMap::new();
+    for round in 0..40u64 {
+        let id = nth_id(round % 5);
+        let have: &mut u64 = versions.entry(id).or_default();
+        let events = note_events(*have, 1 + round % 3);
+        store.append(id, Version::new(*have), &events).unwrap();
+        for (i, event) in events.into_iter().enumerate() {
+            expected.push((id, *have + 1 + i as u64, event));
+        }
+        *have += 1 + round % 3;
+    }
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("seg-")
+        })
+        .count();
+    assert!(
+        segments > 2,
+        "the test wants several segments, got {segments}"
+    );
+
+    let mut seen = Vec::new();
+    let mut after = 0;
+    let mut last_position = 0;
+    while let Some(page) = store.feed(after, 4).unwrap().filter(|p| !p.is_empty()) {
+        // Whole frames: a page stops at the first frame end at or after 4 events.
+        assert!(
+            page.len() >= 4.min(expected.len() - seen.len()),
+            "{}",
+            page.len()
+        );
+        for item in &page {
+            assert!(item.position > after && item.position >= last_position);
+            last_position = item.position;
+            seen.push((item.incident, item.version.get(), item.event.clone()));
+        }
+        after = page.last().unwrap().position;
+    }
+    assert_eq!(seen, expected);
+    // The log's end is a feed position: nothing after it, until something is appended.
+    let end = store.log_end().unwrap().unwrap().position();
+    assert_eq!(end, after);
+    assert_eq!(store.feed(end, 10).unwrap(), Some(Vec::new()));
+    let id = nth_id(99);
+    store.append(id, Version::ZERO, &note_events(0, 2)).unwrap();
+    let page = store.feed(end, 10).unwrap().unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page.iter().all(|item| item.incident == id));
+}
+
+/// Two desks on one `FileStore` in a process see each other's work after `catch_up`.
+#[test]
+fn two_desks_sharing_a_file_store_catch_up_with_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FileStore::open(dir.path()).unwrap());
+    let clock = ManualClock::new(t0());
+    let timers = Desk::new(std::sync::Arc::clone(&store), &clock).unwrap();
+    let web = Desk::new(std::sync::Arc::clone(&store), &clock).unwrap();
+    let id = web.open(&owner(), new_incident()).unwrap().id;
+    let caught = timers.catch_up().unwrap();
+    assert_eq!((caught.new_incidents, caught.applied), (1, 0));
+    web.act(id, &owner(), Command::Acknowledge).unwrap();
+    let caught = timers.catch_up().unwrap();
+    assert_eq!(caught.applied, 1);
+    assert_eq!(timers.get(id).unwrap(), web.get(id).unwrap());
+    assert_eq!(timers.get(id).unwrap().status(), Status::Acknowledged);
+    // Its own appends come back through the feed too, and are skipped.
+    timers
+        .act(id, &owner(), Command::StartInvestigating)
+        .unwrap();
+    assert_eq!(timers.catch_up().unwrap().applied, 0);
+    assert_eq!(web.catch_up().unwrap().applied, 1);
+    assert_eq!(timers.get(id).unwrap(), web.get(id).unwrap());
+}
