@@ -614,7 +614,8 @@ impl World {
             return false;
         };
         let actor = self.people[self.rng.below(3) as usize].clone();
-        let command = match self.rng.below(14) {
+        let other = self.pick_incident();
+        let command = match self.rng.below(15) {
             0 | 1 => Command::Acknowledge,
             2 => Command::StartInvestigating,
             3 => Command::identify("A loose cable").expect("valid"),
@@ -638,6 +639,11 @@ impl World {
             )
             .expect("valid"),
             12 => Command::wait_for_vendor("PayCo", None).expect("valid"),
+            // Two incidents at once (one atomic append of both), sometimes refused (itself,
+            // a closed one, a duplicate).
+            13 => Command::Merge {
+                into: other.unwrap_or(id),
+            },
             _ => Command::vendor_responded(None).expect("valid"),
         };
         self.trace(format!("{} {id} by {}", command.kind(), actor.id()));
@@ -837,15 +843,17 @@ impl World {
 
     /// After every step: what the desks appended in it, checked against the model.
     fn check_step(&mut self, may_be_refused: bool) -> Result<(), Violation> {
-        if let Some(problem) = self.line_problem() {
-            return Err(self.fail(problem));
-        }
+        // What reached the store first (the model), then what the desks said.
         let fresh = std::mem::take(&mut lock(&self.journal).fresh);
-        if may_be_refused && self.last_line_refused() && !fresh.is_empty() {
-            return Err(self.fail("a refused command recorded something"));
-        }
+        let recorded = !fresh.is_empty();
         for attempt in fresh {
             self.fold_acked(&attempt).map_err(|e| self.fail(e))?;
+        }
+        if may_be_refused && self.last_line_refused() && recorded {
+            return Err(self.fail("a refused command recorded something"));
+        }
+        if let Some(problem) = self.line_problem() {
+            return Err(self.fail(problem));
         }
         Ok(())
     }
