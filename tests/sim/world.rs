@@ -483,6 +483,15 @@ impl World {
         self.desks[d].as_ref()
     }
 
+    /// Notes an error of a desk call in the trace; one no step should meet marks the line
+    /// as a violation (and the world as troubled).
+    fn note_error(&mut self, error: &Error) {
+        if let Err(unexpected) = self.outcome_of_error(error) {
+            self.line.push_str(&format!(" !! {unexpected}"));
+            self.troubled = true;
+        }
+    }
+
     /// Notes an error of a desk call; store trouble makes the world reopen the store.
     fn outcome_of_error(&mut self, error: &Error) -> Result<(), String> {
         let kind = match error {
@@ -574,10 +583,7 @@ impl World {
                 self.trace(label);
             }
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
     }
@@ -599,10 +605,7 @@ impl World {
         match desk.open(&actor, incident) {
             Ok(receipt) => self.trace(format!(" -> {} v{}", receipt.id, receipt.version.get())),
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
     }
@@ -668,10 +671,7 @@ impl World {
                 false
             }
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
                 !self.troubled
             }
         }
@@ -694,10 +694,7 @@ impl World {
                 }
             }
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
     }
@@ -735,10 +732,7 @@ impl World {
                 report.gave_up
             )),
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
         self.after_delivery();
@@ -755,10 +749,7 @@ impl World {
                 report.delivered.len()
             )),
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
         self.after_delivery();
@@ -784,10 +775,7 @@ impl World {
         match desk.catch_up() {
             Ok(c) => self.trace(format!(" -> applied {} new {}", c.applied, c.new_incidents)),
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
     }
@@ -805,10 +793,7 @@ impl World {
                 });
             }
             Err(e) => {
-                if let Err(unexpected) = self.outcome_of_error(&e) {
-                    self.line.push_str(&format!(" !! {unexpected}"));
-                    self.troubled = true;
-                }
+                self.note_error(&e);
             }
         }
     }
