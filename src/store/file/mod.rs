@@ -11,6 +11,7 @@ pub mod format;
 #[cfg(not(any(fuzzing, feature = "testing")))]
 mod format;
 mod io;
+mod read;
 mod recovery;
 mod snapshot;
 
@@ -37,6 +38,7 @@ pub use io::FaultHook;
 use io::FaultHook;
 
 use io::{Io, io_error, open_rw, read_exact_at, segment_path};
+use read::{ChunkReader, Stretch, decode_frame_events};
 use recovery::{FramePos, Stream, TailKind};
 
 /// The default size at which a new segment is started: 64 MiB.
@@ -1684,142 +1686,16 @@ impl Store for FileStore {
     }
 
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
-        let snapshot: Vec<(PathBuf, Arc<File>, u64)> = lock_state(&self.state)
+        let stretches: Vec<Stretch> = lock_state(&self.state)
             .segments
             .iter()
-            .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
+            .map(|s| Stretch {
+                path: s.path.clone(),
+                file: Arc::clone(&s.file),
+                from: format::FILE_HEADER_LEN as u64,
+                to: s.durable_len,
+            })
             .collect();
-        // One buffer of about `SCAN_CHUNK` bytes, refilled as the frames in it are decoded
-        // (larger only for a larger frame): no copy of a whole segment in memory.
-        let mut buf = Vec::new();
-        for (path, file, len) in snapshot {
-            buf.clear();
-            let mut reader = ChunkReader {
-                file: &file,
-                path: &path,
-                len,
-                buf: &mut buf,
-                start: 0,
-                offset: format::FILE_HEADER_LEN as u64,
-            };
-            while reader.offset < len {
-                let offset = reader.offset;
-                let frame = reader.frame()?;
-                let used = decode_frame_events(frame, &path, offset, &mut |id, v, e| {
-                    visit(id, Version::new(v), &e)
-                })?;
-                reader.consume(used);
-            }
-        }
-        Ok(())
+        read::visit_stretches(&stretches, visit)
     }
-}
-
-/// How many bytes [`FileStore::scan`] reads at a time.
-const SCAN_CHUNK: usize = 1 << 20;
-
-/// Reads a segment's frames from `offset` to `len` through a reused buffer.
-struct ChunkReader<'a> {
-    file: &'a File,
-    path: &'a Path,
-    /// Where the segment's frames end (its durable length).
-    len: u64,
-    /// Bytes read and not yet consumed are `buf[start..]`.
-    buf: &'a mut Vec<u8>,
-    start: usize,
-    /// The segment offset of `buf[start]`: the next frame.
-    offset: u64,
-}
-
-impl ChunkReader<'_> {
-    /// The bytes from the next frame on: the whole frame if its header is intact and it ends
-    /// by `len`, else all that is left before `len` (for [`decode_frame_events`] to refuse as
-    /// its whole-segment read did).
-    fn frame(&mut self) -> Result<&[u8]> {
-        let left = self.len - self.offset;
-        let have = self.buf.len() - self.start;
-        let need = if have < format::FRAME_HEADER_LEN {
-            format::FRAME_HEADER_LEN
-        } else {
-            format::frame_len(&self.buf[self.start..]).unwrap_or(format::FRAME_HEADER_LEN)
-        };
-        let want = u64::try_from(need).unwrap_or(u64::MAX).min(left);
-        if (have as u64) < want {
-            self.fill(want)?;
-            // The header is now whole (or all there is), so the frame's length is known.
-            let have = self.buf.len() - self.start;
-            if let Some(need) = format::frame_len(&self.buf[self.start..])
-                && have < need
-                && (have as u64) < left
-            {
-                self.fill(u64::try_from(need).unwrap_or(u64::MAX).min(left))?;
-            }
-        }
-        Ok(&self.buf[self.start..])
-    }
-
-    /// Reads on until at least `want` bytes (no more than are left) follow `start`.
-    fn fill(&mut self, want: u64) -> Result<()> {
-        let have = self.buf.len() - self.start;
-        let left = self.len - self.offset;
-        let want = usize::try_from(want).map_err(|_| self.too_large())?;
-        let target = want.max(SCAN_CHUNK);
-        let target = usize::try_from(left).map_or(target, |left| target.min(left));
-        self.buf.drain(..self.start);
-        self.start = 0;
-        self.buf.resize(target, 0);
-        let at = self.offset + have as u64;
-        read_exact_at(self.file, &mut self.buf[have..], at)
-            .map_err(|e| io_error("read", self.path, e))
-    }
-
-    fn consume(&mut self, used: usize) {
-        self.start += used;
-        self.offset += used as u64;
-    }
-
-    fn too_large(&self) -> Error {
-        io_error(
-            "read",
-            self.path,
-            std::io::Error::other("too large to hold in memory"),
-        )
-    }
-}
-
-/// Checks and decodes the frame at the start of `bytes` (found at `offset` of `path`), calling
-/// `each` per event. Returns the frame's length.
-fn decode_frame_events(
-    bytes: &[u8],
-    path: &Path,
-    offset: u64,
-    each: &mut dyn FnMut(IncidentId, u64, Event) -> Result<()>,
-) -> Result<usize> {
-    let corrupt = |reason: String| Error::Corrupt {
-        path: path.to_path_buf(),
-        offset,
-        reason,
-    };
-    let (schema, body, len) = match format::read_frame(bytes) {
-        format::FrameRead::Frame { schema, body, len } => (schema, body, len),
-        format::FrameRead::Incomplete => {
-            return Err(corrupt("frame is cut short".into()));
-        }
-        format::FrameRead::Damaged(reason) => return Err(corrupt(reason)),
-    };
-    let mut failure = None;
-    format::for_each_group(body, |group, events| {
-        for (n, raw) in events.enumerate() {
-            let version = group.first_version + n as u64;
-            let event = format::decode_event(schema, raw)
-                .map_err(|e| format!("incident {} event {version}: {e}", group.id))?;
-            if let Err(error) = each(group.id, version, event) {
-                failure = Some(error);
-                return Err(String::new());
-            }
-        }
-        Ok(())
-    })
-    .map_err(|reason| failure.take().unwrap_or_else(|| corrupt(reason)))?;
-    Ok(len)
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::io::{io_error, read_exact_at};
+use super::read::{self, Stretch};
 use super::{ChunkReader, FileStore, decode_frame_events, format, lock_state};
 use crate::error::Result;
 use crate::lifecycle::Event;
@@ -68,34 +69,23 @@ impl FileStore {
         let Some((first, offset)) = Self::locate(&segments, point)? else {
             return Ok(false);
         };
-        let mut buf = Vec::new();
-        for (i, (path, file, len)) in segments.iter().enumerate().skip(first) {
-            let from = if i == first {
-                offset
-            } else {
-                format::FILE_HEADER_LEN as u64
-            };
-            if *len <= from {
-                continue;
-            }
-            let size = usize::try_from(len - from).map_err(|_| {
-                io_error(
-                    "read",
-                    path,
-                    std::io::Error::other("too large to hold in memory"),
-                )
-            })?;
-            buf.resize(size, 0);
-            read_exact_at(file, &mut buf, from).map_err(|e| io_error("read", path, e))?;
-            let mut pos = 0;
-            while pos < buf.len() {
-                let at = from + pos as u64;
-                let used = decode_frame_events(&buf[pos..], path, at, &mut |id, v, e| {
-                    visit(id, Version::new(v), &e)
-                })?;
-                pos += used;
-            }
-        }
+        let stretches: Vec<Stretch> = segments
+            .into_iter()
+            .enumerate()
+            .skip(first)
+            .map(|(i, (path, file, len))| Stretch {
+                path,
+                file,
+                from: if i == first {
+                    offset
+                } else {
+                    format::FILE_HEADER_LEN as u64
+                },
+                to: len,
+            })
+            .filter(|s| s.to > s.from)
+            .collect();
+        read::visit_stretches(&stretches, visit)?;
         Ok(true)
     }
 
