@@ -9,6 +9,8 @@
 //!   makes the same ids and the same store, byte for byte.
 //! - [`inject`]: turns on a deliberate bug, so that a test can show the simulator (or any
 //!   other check) catches it.
+//! - [`pipeline_scans_from`]: makes a `FileStore`'s scans take its multi-threaded read even
+//!   on a test's small logs.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -42,6 +44,23 @@ pub enum Bug {
 thread_local! {
     static ID_STATE: Cell<Option<u64>> = const { Cell::new(None) };
     static BUG: Cell<Option<Bug>> = const { Cell::new(None) };
+    static PIPELINE_FROM: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Makes a [`FileStore`](crate::FileStore) scan called on this thread decode on worker threads
+/// from `bytes` of log on (`Some(0)`: every scan, however short) instead of from 4 MiB, so a
+/// test's small logs go through the same multi-threaded read as a large store's; `None`
+/// returns to the default. The threads follow
+/// [`FileStoreOptions::scan_threads`](crate::store::FileStoreOptions::scan_threads); a machine
+/// with one core reads alone whatever this says.
+pub fn pipeline_scans_from(bytes: Option<u64>) {
+    PIPELINE_FROM.with(|from| from.set(bytes));
+}
+
+/// What [`pipeline_scans_from`] set on this thread.
+#[cfg(feature = "file")]
+pub(crate) fn pipeline_from() -> Option<u64> {
+    PIPELINE_FROM.with(Cell::get)
 }
 
 /// Makes the random part of the incident ids this thread creates come from a generator seeded

@@ -444,3 +444,77 @@ fn two_desks_sharing_a_file_store_catch_up_with_each_other() {
     assert_eq!(web.catch_up().unwrap().applied, 1);
     assert_eq!(timers.get(id).unwrap(), web.get(id).unwrap());
 }
+
+/// A log of more than 4 MiB over several segments: the default read (worker threads decoding,
+/// the caller visiting in log order) gives every event, in the order a one-thread read
+/// (`scan_threads(1)`) gives it. A visitor's error stops the multi-threaded read with that
+/// error.
+#[test]
+fn a_long_scan_on_worker_threads_reads_what_one_thread_reads() {
+    use incidents::store::{Durability, FileStoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let text = "x".repeat(400);
+    {
+        let options = FileStoreOptions::new()
+            .durability(Durability::Buffered)
+            .segment_bytes(1 << 20);
+        let store = FileStore::open_with(dir.path(), options).unwrap();
+        for round in 0..12u64 {
+            for n in 0..1_000u64 {
+                let events: Vec<_> = (0..2)
+                    .map(|k| crate::support::note_event(round * 2 + k, &text))
+                    .collect();
+                let id = nth_id(n);
+                let at = store.version(id).unwrap();
+                store.append(id, at, &events).unwrap();
+            }
+        }
+    }
+    let read_with = |threads: usize| {
+        let options = FileStoreOptions::new().scan_threads(threads);
+        let store = FileStore::open_with(dir.path(), options).unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan(&mut |id, version, event| {
+                seen.push((id, version, event.clone()));
+                Ok(())
+            })
+            .unwrap();
+        seen
+    };
+    let alone = read_with(1);
+    assert_eq!(alone.len(), 24_000);
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(
+        bytes > 4 << 20,
+        "the log is {bytes} bytes: below the pipeline's 4 MiB"
+    );
+    for threads in [2, 3, 4] {
+        assert!(
+            read_with(threads) == alone,
+            "{threads} threads read otherwise"
+        );
+    }
+
+    let store = FileStore::open(dir.path()).unwrap();
+    let mut visited = 0;
+    let stopped = store.scan(&mut |_, _, _| {
+        visited += 1;
+        if visited == 10_000 {
+            return Err(Error::Backend {
+                backend: "test",
+                op: "visit",
+                source: "enough".into(),
+            });
+        }
+        Ok(())
+    });
+    assert!(
+        matches!(&stopped, Err(Error::Backend { op: "visit", .. })),
+        "{stopped:?}"
+    );
+    assert_eq!(visited, 10_000);
+}

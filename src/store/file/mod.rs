@@ -64,6 +64,7 @@ pub enum Durability {
 pub struct FileStoreOptions {
     durability: Durability,
     segment_bytes: u64,
+    scan_threads: Option<usize>,
     fault_hook: Option<Arc<dyn FaultHook>>,
 }
 
@@ -72,6 +73,7 @@ impl Default for FileStoreOptions {
         FileStoreOptions {
             durability: Durability::Flush,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            scan_threads: None,
             fault_hook: None,
         }
     }
@@ -95,6 +97,18 @@ impl FileStoreOptions {
     #[must_use]
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes.max(4096);
+        self
+    }
+
+    /// Sets how many threads may decode a long read of the log (more than 4 MiB: a desk's
+    /// replay when it starts, a tail after a snapshot, an export), while the calling thread
+    /// folds what they decoded, in log order. 0 or 1: the calling thread reads alone. The
+    /// default is the machine's cores, at most 4; a host that must not start threads, or
+    /// shares a small machine with other work, can lower it. What a read returns is the same
+    /// either way.
+    #[must_use]
+    pub fn scan_threads(mut self, threads: usize) -> Self {
+        self.scan_threads = Some(threads);
         self
     }
 
@@ -1696,6 +1710,6 @@ impl Store for FileStore {
                 to: s.durable_len,
             })
             .collect();
-        read::visit_stretches(&stretches, visit)
+        read::visit_stretches(&stretches, self.options.scan_threads, visit)
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Stretch {
 /// Below this many bytes, the visiting thread reads and decodes by itself: a thread and its
 /// hand-offs would cost more than they save.
 const PIPELINE_FROM: u64 = 4 << 20;
-/// The most threads decoding at once.
+/// The most threads decoding at once by default.
 const MAX_WORKERS: usize = 4;
 
 /// An event as decoded: its incident, version and the event.
@@ -35,17 +35,34 @@ type Event3 = (IncidentId, u64, Event);
 type Decoded = (Vec<Event3>, Option<Error>);
 
 /// Calls `visit` with every event of `stretches`, in order, stopping at the first error
-/// (a damaged frame, a failed read, or the visitor's own).
+/// (a damaged frame, a failed read, or the visitor's own). A read of more than
+/// [`PIPELINE_FROM`] bytes takes the pipeline, on `threads` decoding workers (`None`: the
+/// machine's cores, at most [`MAX_WORKERS`]); fewer than two threads read here alone.
 pub(crate) fn visit_stretches(
     stretches: &[Stretch],
+    threads: Option<usize>,
     visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
 ) -> Result<()> {
     let bytes: u64 = stretches.iter().map(|s| s.to.saturating_sub(s.from)).sum();
-    let cores = std::thread::available_parallelism().map_or(1, NonZero::get);
-    if cores < 2 || bytes < PIPELINE_FROM {
+    let workers = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, NonZero::get)
+            .min(MAX_WORKERS)
+    });
+    if workers < 2 || bytes < pipeline_from() {
         return decode_stretches(stretches, &mut |id, v, e| visit(id, Version::new(v), &e));
     }
-    pipelined(stretches, cores.min(MAX_WORKERS), CHUNK, visit)
+    pipelined(stretches, workers, CHUNK, visit)
+}
+
+/// Where the pipeline starts: [`PIPELINE_FROM`], or what a test on this thread set
+/// (`incidents::testing::pipeline_scans_from`).
+fn pipeline_from() -> u64 {
+    #[cfg(feature = "testing")]
+    if let Some(bytes) = crate::testing::pipeline_from() {
+        return bytes;
+    }
+    PIPELINE_FROM
 }
 
 /// Reads and decodes `stretches` on this thread, calling `each` per event.
@@ -522,7 +539,7 @@ mod tests {
         );
         let mut count = 0u64;
         let mut versions = std::collections::HashMap::new();
-        visit_stretches(&stretches, &mut |id, version, _| {
+        visit_stretches(&stretches, Some(2), &mut |id, version, _| {
             let last = versions.entry(id).or_insert(Version::ZERO);
             assert_eq!(version, last.next(), "events of {id} out of order");
             *last = version;

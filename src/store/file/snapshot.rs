@@ -85,7 +85,7 @@ impl FileStore {
             })
             .filter(|s| s.to > s.from)
             .collect();
-        read::visit_stretches(&stretches, visit)?;
+        read::visit_stretches(&stretches, self.options.scan_threads, visit)?;
         Ok(true)
     }
 
