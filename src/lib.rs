@@ -102,6 +102,7 @@ pub mod error;
 mod heartbeat;
 #[cfg(feature = "l10n")]
 mod html_escape;
+mod id_hash;
 pub mod incident;
 pub mod intake;
 #[cfg(feature = "l10n")]

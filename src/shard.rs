@@ -1,7 +1,6 @@
 //! A map split into independently locked shards, so that threads working on different
 //! incidents do not contend on one lock.
 
-use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::model::IncidentId;
@@ -83,4 +82,4 @@ impl<T> Sharded<T> {
 }
 
 /// A sharded map from incident ids.
-pub(crate) type ShardedMap<V> = Sharded<HashMap<IncidentId, V>>;
+pub(crate) type ShardedMap<V> = Sharded<crate::id_hash::IdMap<V>>;

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use super::{Desk, lock};
 use crate::clock::Clock;
 use crate::error::{Error, HistoryError, Result};
+use crate::id_hash::IdMap;
 use crate::incident::Incident;
 use crate::model::IncidentId;
 use crate::store::{LogPoint, Store, Version};
@@ -136,7 +137,7 @@ impl Drop for OpenGuard<'_> {
 /// holds a pointer per incident, so growing it copies and frees pointers, not whole
 /// incidents (an inline table's growth left about twice its final size freed behind it,
 /// which the allocator kept as resident memory after opening).
-pub(super) type Replayed = HashMap<IncidentId, Box<Incident>>;
+pub(super) type Replayed = IdMap<Box<Incident>>;
 
 /// A projection read back from a snapshot and the log after it.
 pub(super) struct Restored {
@@ -184,7 +185,7 @@ pub(super) fn fold(
 
 /// Replays the whole log.
 pub(super) fn replay_all<S: Store>(store: &S) -> Result<(Replayed, u64)> {
-    let mut incidents = HashMap::new();
+    let mut incidents = Replayed::default();
     let mut events = 0u64;
     store.scan(&mut |id, version, event| {
         events += 1;
@@ -213,7 +214,10 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
                 .into(),
         );
     }
-    let mut incidents = HashMap::with_capacity(usize::try_from(header.incidents).unwrap_or(0));
+    let mut incidents = Replayed::with_capacity_and_hasher(
+        usize::try_from(header.incidents).unwrap_or(0),
+        crate::id_hash::IdHash::default(),
+    );
     for incident in decode_all(payload)? {
         let id = incident.id();
         if incidents.insert(id, incident).is_some() {

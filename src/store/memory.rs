@@ -25,7 +25,7 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Shard {
-    streams: HashMap<IncidentId, Vec<Event>>,
+    streams: crate::id_hash::IdMap<Vec<Event>>,
     /// Incident ids in the order their first event was appended, for `scan`.
     order: Vec<IncidentId>,
 }

@@ -28,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::error::{Conflict, Error, Invalid, Result};
+use crate::id_hash::IdMap;
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::{Append, FeedItem, LogPoint, Store, Version};
@@ -347,7 +348,7 @@ struct Pending {
 
 #[derive(Debug)]
 struct State {
-    index: HashMap<IncidentId, Stream>,
+    index: IdMap<Stream>,
     segments: Vec<Segment>,
     pending: Pending,
     /// The commit that frames queued now will be part of.
@@ -663,7 +664,7 @@ impl FileStore {
         options: FileStoreOptions,
         io: Io,
         report: OpenReport,
-        index: HashMap<IncidentId, Stream>,
+        index: IdMap<Stream>,
         segments: Vec<Segment>,
         fixups: Vec<Fixup>,
         lock: Option<DirLock>,

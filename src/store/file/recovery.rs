@@ -1,12 +1,11 @@
 //! Reading a store directory back: find the segments, check every frame, rebuild the index,
 //! and find where (if anywhere) the log is torn or damaged.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::model::IncidentId;
+use crate::id_hash::IdMap;
 
 use super::format::{self, FrameRead};
 use super::io::{io_error, segment_number, segment_path};
@@ -46,7 +45,7 @@ pub(crate) struct ScannedSegment {
 #[derive(Debug)]
 pub(crate) struct Scanned {
     pub segments: Vec<ScannedSegment>,
-    pub index: HashMap<IncidentId, Stream>,
+    pub index: IdMap<Stream>,
     pub frames: u64,
     pub events: u64,
     /// What lies past the last complete frame of the newest segment, if anything.
@@ -122,7 +121,7 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
     let listed = list_segments(dir)?;
     let mut scanned = Scanned {
         segments: Vec::with_capacity(listed.len()),
-        index: HashMap::new(),
+        index: IdMap::default(),
         frames: 0,
         events: 0,
         tail: None,
@@ -312,11 +311,7 @@ fn scan_frames(
 
 /// Adds one frame's groups to the index, checking that each incident's versions continue;
 /// returns how many events it holds.
-fn index_frame(
-    index: &mut HashMap<IncidentId, Stream>,
-    body: &[u8],
-    frame_pos: FramePos,
-) -> Result<u64, String> {
+fn index_frame(index: &mut IdMap<Stream>, body: &[u8], frame_pos: FramePos) -> Result<u64, String> {
     let mut events = 0u64;
     format::for_each_group(body, |group, _| {
         let stream = index.entry(group.id).or_default();
