@@ -52,7 +52,8 @@ fn two_desks_cannot_share_one_directory() {
     }
 }
 
-fn scanned<S: Store>(store: &S) -> Vec<(IncidentId, Version, incidents::Event)> {
+/// Every event `scan` gives, in the order it gives them.
+fn in_log_order<S: Store>(store: &S) -> Vec<(IncidentId, Version, incidents::Event)> {
     let mut out = Vec::new();
     store
         .scan(&mut |id, v, e| {
@@ -60,6 +61,11 @@ fn scanned<S: Store>(store: &S) -> Vec<(IncidentId, Version, incidents::Event)> 
             Ok(())
         })
         .unwrap();
+    out
+}
+
+fn scanned<S: Store>(store: &S) -> Vec<(IncidentId, Version, incidents::Event)> {
+    let mut out = in_log_order(store);
     out.sort_by_key(|(id, v, _)| (*id, *v));
     out
 }
@@ -472,15 +478,7 @@ fn a_long_scan_on_worker_threads_reads_what_one_thread_reads() {
     }
     let read_with = |threads: usize| {
         let options = FileStoreOptions::new().scan_threads(threads);
-        let store = FileStore::open_with(dir.path(), options).unwrap();
-        let mut seen = Vec::new();
-        store
-            .scan(&mut |id, version, event| {
-                seen.push((id, version, event.clone()));
-                Ok(())
-            })
-            .unwrap();
-        seen
+        in_log_order(&FileStore::open_with(dir.path(), options).unwrap())
     };
     let alone = read_with(1);
     assert_eq!(alone.len(), 24_000);
