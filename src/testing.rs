@@ -51,8 +51,9 @@ thread_local! {
 /// from `bytes` of log on (`Some(0)`: every scan, however short) instead of from 4 MiB, so a
 /// test's small logs go through the same multi-threaded read as a large store's; `None`
 /// returns to the default. The threads follow
-/// [`FileStoreOptions::scan_threads`](crate::store::FileStoreOptions::scan_threads); a machine
-/// with one core reads alone whatever this says.
+/// [`FileStoreOptions::scan_threads`](crate::store::FileStoreOptions::scan_threads): by
+/// default a machine with one core reads alone whatever this says. Only scans called on the
+/// thread that set it are affected; with `Some(0)` even an empty scan starts threads.
 pub fn pipeline_scans_from(bytes: Option<u64>) {
     PIPELINE_FROM.with(|from| from.set(bytes));
 }

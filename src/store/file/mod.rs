@@ -105,8 +105,10 @@ impl FileStoreOptions {
     /// replay when it starts, a tail after a snapshot, an export), while the calling thread
     /// folds what they decoded, in log order. 0 or 1: the calling thread reads alone. The
     /// default is the machine's cores, at most 4; a host that must not start threads, or
-    /// shares a small machine with other work, can lower it. What a read returns is the same
-    /// either way.
+    /// shares a small machine with other work, can lower it (more than 64 counts as 64, and a
+    /// read never starts more workers than it has 256 KiB pieces to give them). What a read
+    /// returns is the same either way; if the threads cannot be started, the calling thread
+    /// reads alone.
     #[must_use]
     pub fn scan_threads(mut self, threads: usize) -> Self {
         self.scan_threads = Some(threads);

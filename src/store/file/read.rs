@@ -28,6 +28,8 @@ pub(crate) struct Stretch {
 const PIPELINE_FROM: u64 = 4 << 20;
 /// The most threads decoding at once by default.
 const MAX_WORKERS: usize = 4;
+/// The most threads decoding at once, whatever `scan_threads` asks.
+const MOST_WORKERS: usize = 64;
 
 /// An event as decoded: its incident, version and the event.
 type Event3 = (IncidentId, u64, Event);
@@ -44,11 +46,17 @@ pub(crate) fn visit_stretches(
     visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
 ) -> Result<()> {
     let bytes: u64 = stretches.iter().map(|s| s.to.saturating_sub(s.from)).sum();
-    let workers = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, NonZero::get)
-            .min(MAX_WORKERS)
-    });
+    let chunks = usize::try_from(bytes.div_ceil(CHUNK as u64)).unwrap_or(usize::MAX);
+    let workers = threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, NonZero::get)
+                .min(MAX_WORKERS)
+        })
+        // No more workers than chunks to deal them (but two, for a test's small log), nor
+        // than any machine could use.
+        .min(chunks.max(2))
+        .min(MOST_WORKERS);
     if workers < 2 || bytes < pipeline_from() {
         return decode_stretches(stretches, &mut |id, v, e| visit(id, Version::new(v), &e));
     }
@@ -111,10 +119,15 @@ struct Chunk {
 /// stretches in chunks of whole frames and deals them round-robin to the workers; each
 /// worker decodes its chunks in the order dealt and sends each one's events back; this
 /// thread takes the batches round-robin too, so it visits every event in log order. Every
-/// channel is bounded (at most `2 × workers` chunks and batches in flight). The first error
-/// in log order ends the read: a worker stops at its first error (sent in its chunk's turn),
-/// and when this thread stops — at an error, or a visitor's error — it drops its ends of the
-/// channels, so every other thread's next send fails and it returns.
+/// channel is bounded: per worker one chunk waiting, one being decoded and two batches
+/// waiting, plus the batch being visited and the chunk being read, so about `4 × workers + 2`
+/// chunks are held at most (each about `chunk` bytes, or one frame where a frame is larger).
+/// The first error in log order ends the read: a worker stops at its first error (sent in
+/// its chunk's turn, after the events decoded before it), and when this thread stops — at an
+/// error, or a visitor's error — it drops its ends of the channels, so every other thread's
+/// next send fails and it returns. If the threads cannot be started, this thread reads alone.
+/// A read error (not a damaged frame: the disk failing) may surface after a different
+/// number of visited events than on one thread, which reads in larger pieces.
 #[allow(
     clippy::needless_pass_by_value,
     reason = "the channels are moved into the threads that own them"
@@ -125,21 +138,31 @@ fn pipelined(
     chunk: usize,
     visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>,
 ) -> Result<()> {
-    std::thread::scope(|scope| {
+    let chunk = chunk.max(format::FRAME_HEADER_LEN);
+    let ran = std::thread::scope(|scope| {
         let mut deal = Vec::with_capacity(workers);
         let mut results = Vec::with_capacity(workers);
         let mut give_back = Vec::with_capacity(workers);
         let mut threads = Vec::with_capacity(workers + 1);
-        for _ in 0..workers {
-            let (to_worker, work) = mpsc::sync_channel::<Result<Chunk>>(2);
+        for n in 0..workers {
+            let (to_worker, work) = mpsc::sync_channel::<Result<Chunk>>(1);
             let (done, from_worker) = mpsc::sync_channel::<Decoded>(2);
             let (emptied, spares) = mpsc::channel::<Vec<Event3>>();
-            threads.push(scope.spawn(move || decode_chunks(stretches, &work, &done, &spares)));
+            let worker = std::thread::Builder::new()
+                .name(format!("incidents-scan-{n}"))
+                .spawn_scoped(scope, move || {
+                    decode_chunks(stretches, &work, &done, &spares);
+                });
+            // Those started see their work channel close (`deal` is dropped) and return.
+            threads.push(worker.ok()?);
             deal.push(to_worker);
             results.push(from_worker);
             give_back.push(emptied);
         }
-        threads.push(scope.spawn(move || split(stretches, &deal, chunk)));
+        let splitter = std::thread::Builder::new()
+            .name("incidents-scan-split".into())
+            .spawn_scoped(scope, move || split(stretches, &deal, chunk));
+        threads.push(splitter.ok()?);
         let mut outcome = Ok(());
         for turn in (0..workers).cycle() {
             // A worker's channel closes after its last chunk's batch (or if it died: the
@@ -163,19 +186,26 @@ fn pipelined(
         drop(results);
         drop(give_back);
         // Every thread is joined (no short cut), so none outlives this read.
-        let mut panicked = false;
+        let mut panic = None;
         for thread in threads {
-            panicked |= thread.join().is_err();
+            if let Err(payload) = thread.join() {
+                panic.get_or_insert(payload);
+            }
         }
-        if panicked && outcome.is_ok() {
-            outcome = Err(Error::Backend {
-                backend: "file",
-                op: "scan",
-                source: "a thread decoding the log panicked".into(),
-            });
+        Some((outcome, panic))
+    });
+    match ran {
+        // An error came first in log order: a sequential read would have stopped there too.
+        Some((Err(error), _)) => Err(error),
+        // A thread panicked on a chunk the visitor had not reached yet: a bug, which a
+        // sequential read would have met on this thread.
+        Some((Ok(()), Some(payload))) => std::panic::resume_unwind(payload),
+        Some((Ok(()), None)) => Ok(()),
+        None => {
+            log::warn!("incidents: could not start threads to read the log; reading on one");
+            decode_stretches(stretches, &mut |id, v, e| visit(id, Version::new(v), &e))
         }
-        outcome
-    })
+    }
 }
 
 /// A worker: decodes each chunk it is dealt into a batch of events and sends it back, until
@@ -231,13 +261,18 @@ fn split(stretches: &[Stretch], deal: &[mpsc::SyncSender<Result<Chunk>>], chunk:
                 send(Err(error));
                 return;
             }
-            // Nothing whole: a damaged header, or a frame cut by the end; the worker
-            // decoding it says which, at its offset.
-            let cut = match whole_frames(&bytes) {
-                0 => bytes.len(),
-                whole => whole,
-            };
-            carry = bytes.split_off(cut);
+            let whole = whole_frames(&bytes);
+            if whole == 0 {
+                // Nothing whole: a damaged header, or a frame cut by the end. The worker
+                // decoding it says which, at its offset, and that error ends the read.
+                send(Ok(Chunk {
+                    stretch: index,
+                    offset: at,
+                    bytes,
+                }));
+                return;
+            }
+            carry = bytes.split_off(whole);
             let len = bytes.len() as u64;
             if !send(Ok(Chunk {
                 stretch: index,
@@ -398,7 +433,10 @@ pub(crate) fn decode_frame_events(
     let mut failure = None;
     format::for_each_group(body, |group, events| {
         for (n, raw) in events.enumerate() {
-            let version = group.first_version + n as u64;
+            let version = group
+                .first_version
+                .checked_add(n as u64)
+                .ok_or_else(|| format!("incident {} has more versions than count", group.id))?;
             let event = format::decode_event(schema, raw)
                 .map_err(|e| format!("incident {} event {version}: {e}", group.id))?;
             if let Err(error) = each(group.id, version, event) {
@@ -503,6 +541,7 @@ mod tests {
             flip in prop::option::of((any::<prop::sample::Index>(), any::<prop::sample::Index>(), 1u8..=255)),
             cut in prop::option::of(any::<prop::sample::Index>()),
             fail_at in 0usize..200,
+            empty in prop::option::of((any::<prop::sample::Index>(), 0u64..32)),
         ) {
             let dir = tempfile::tempdir().unwrap();
             let mut stretches = write_log(dir.path(), &frames, files);
@@ -518,6 +557,18 @@ mod tests {
                 let last = stretches.last_mut().unwrap();
                 let span = last.to - last.from;
                 last.to = last.from + 1 + at.index(usize::try_from(span).unwrap()) as u64;
+            }
+            if let Some((at, to)) = empty {
+                // A fresh segment (nothing after its header), or one shorter than a header.
+                let path = dir.path().join("empty");
+                std::fs::write(&path, [0u8; format::FILE_HEADER_LEN]).unwrap();
+                let at = at.index(stretches.len() + 1);
+                stretches.insert(at, Stretch {
+                    file: Arc::new(File::open(&path).unwrap()),
+                    path,
+                    from: format::FILE_HEADER_LEN as u64,
+                    to: to.min(format::FILE_HEADER_LEN as u64),
+                });
             }
             let sequential = read(&stretches, None, fail_at);
             let pipelined = read(&stretches, Some((workers, chunk)), fail_at);
