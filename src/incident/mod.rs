@@ -14,7 +14,7 @@ mod people;
 mod record;
 mod route;
 mod signals;
-mod snapshot;
+pub(crate) mod snapshot;
 mod stage;
 
 use chrono::{DateTime, Utc};

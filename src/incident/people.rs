@@ -33,12 +33,12 @@ pub(super) struct People {
     pub(super) handovers: Vec<Handover>,
     /// `Some` exactly when one of its lists is not empty (lists never shrink), so equal
     /// parts are equal values.
-    learned: Option<Box<Learned>>,
+    pub(super) learned: Option<Box<Learned>>,
 }
 
 /// The lists of [`People`] most incidents never fill.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Learned {
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Learned {
     tasks: Vec<Task>,
     reviews: Vec<ReviewRecord>,
     follow_ups: Vec<FollowUp>,

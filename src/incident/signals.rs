@@ -153,6 +153,30 @@ impl Signals {
 
     /// Rebuilds the occurrence index from the signal list (after the part was read back from
     /// a snapshot, which does not hold the index).
+    /// A part read back from a snapshot, its index rebuilt.
+    pub(super) fn read_back(
+        alert_key: Option<String>,
+        recurrence: Option<Recurrence>,
+        signals: Vec<SignalRecord>,
+        sources: Vec<Source>,
+        merged: Vec<IncidentId>,
+        fired_signals: u32,
+        unresolved_signals: u32,
+    ) -> Signals {
+        let mut part = Signals {
+            alert_key,
+            recurrence,
+            signals,
+            sources,
+            merged,
+            fired_signals,
+            unresolved_signals,
+            index: Occurrences::default(),
+        };
+        part.reindex();
+        part
+    }
+
     pub(super) fn reindex(&mut self) {
         self.index = Occurrences::default();
         if self.signals.len() >= INDEX_FROM {

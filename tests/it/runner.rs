@@ -341,12 +341,10 @@ impl Store for Snapshotting {
     }
     fn save_snapshot(&self, bytes: &[u8]) -> Result<()> {
         self.inner.save_snapshot(bytes)?;
-        // A line of magic, a header line, then a line per incident.
-        let incidents = bytes
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count()
-            - 2;
+        // A line of magic, then a header line that counts the incidents.
+        let header = bytes.split(|&b| b == b'\n').nth(1).unwrap_or_default();
+        let header: serde_json::Value = serde_json::from_slice(header).unwrap();
+        let incidents = header["incidents"].as_u64().unwrap() as usize;
         let _ = self.saved.lock().unwrap().send(incidents);
         Ok(())
     }
