@@ -11,6 +11,8 @@
 //!   other check) catches it.
 //! - [`pipeline_scans_from`]: makes a `FileStore`'s scans take its multi-threaded read even
 //!   on a test's small logs.
+//! - [`open_reads_in`]: makes a `FileStore`'s recovery scan read its segments in small
+//!   pieces, as it reads a large store's.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -45,6 +47,22 @@ thread_local! {
     static ID_STATE: Cell<Option<u64>> = const { Cell::new(None) };
     static BUG: Cell<Option<Bug>> = const { Cell::new(None) };
     static PIPELINE_FROM: Cell<Option<u64>> = const { Cell::new(None) };
+    static OPEN_WINDOW: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Makes a [`FileStore`](crate::FileStore)'s recovery scan (its open, and
+/// [`verify`](crate::FileStore::verify), [`repair`](crate::FileStore::repair) and backups)
+/// called on this thread read each segment `bytes` at a time instead of 4 MiB, so a test's
+/// small segments cross the boundaries between reads that a large store's do (`Some(1)`: a
+/// frame never arrives in one read); `None` returns to the default.
+pub fn open_reads_in(bytes: Option<usize>) {
+    OPEN_WINDOW.with(|window| window.set(bytes.map(|b| b.max(1))));
+}
+
+/// What [`open_reads_in`] set on this thread.
+#[cfg(feature = "file")]
+pub(crate) fn open_window() -> Option<usize> {
+    OPEN_WINDOW.with(Cell::get)
 }
 
 /// Makes a [`FileStore`](crate::FileStore) scan called on this thread decode on worker threads

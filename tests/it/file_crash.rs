@@ -274,7 +274,27 @@ fn torn_fixture() -> (Vec<u8>, Vec<(usize, usize)>, Vec<Frame>) {
 
 /// Opens a copy of the one-segment store `original` cut at `cut` and checks everything a torn
 /// tail promises: the complete frames kept, the rest reported and saved, appends continue.
+/// Makes opens on this thread read segments `bytes` at a time while it lives (`None`: the
+/// default 4 MiB, more than these tests' segments): the same outcome either way.
+struct OpenWindow;
+
+impl OpenWindow {
+    fn set(bytes: Option<usize>) -> OpenWindow {
+        incidents::testing::open_reads_in(bytes);
+        OpenWindow
+    }
+}
+
+impl Drop for OpenWindow {
+    fn drop(&mut self) {
+        incidents::testing::open_reads_in(None);
+    }
+}
+
 fn check_cut(original: &[u8], cut: usize, bounds: &[(usize, usize)], frames: &[Frame]) {
+    // Half the cuts are opened reading a few bytes at a time, so reads end anywhere in
+    // a frame too.
+    let _window = OpenWindow::set((cut % 2 == 1).then_some(1 + cut % 37));
     let ids: Vec<IncidentId> = (1..=3).map(nth_id).collect();
     let context = format!("cut at {cut} of {}", original.len());
     let tmp = tempfile::tempdir().unwrap();
@@ -576,6 +596,7 @@ fn check_flip(
     bit: usize,
     newest: bool,
 ) {
+    let _window = OpenWindow::set((bit % 2 == 1).then_some(1 + bit % 41));
     let byte = bit / 8;
     let mut flipped = bytes.to_vec();
     flipped[byte] ^= 1 << (bit % 8);

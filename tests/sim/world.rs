@@ -220,6 +220,10 @@ impl World {
         // Even seeds read the file store back through its multi-threaded pipeline (which a
         // simulated log, far below 4 MiB, would never reach), odd seeds on one thread.
         incidents::testing::pipeline_scans_from(seed.is_multiple_of(2).then_some(0));
+        // A third of the seeds open the store reading a few bytes at a time.
+        incidents::testing::open_reads_in(
+            (seed % 3 == 1).then(|| 16 + usize::try_from(seed % 4000).unwrap_or(0)),
+        );
         let mut rng = Rng::new(seed);
         let base = if std::path::Path::new("/dev/shm").is_dir() {
             PathBuf::from("/dev/shm")
@@ -1222,6 +1226,7 @@ impl Drop for World {
         let _ = std::fs::remove_dir_all(&self.dir);
         incidents::testing::seed_incident_ids(None);
         incidents::testing::pipeline_scans_from(None);
+        incidents::testing::open_reads_in(None);
     }
 }
 

@@ -126,7 +126,9 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         events: 0,
         tail: None,
     };
-    let mut bytes = Vec::new();
+    // One buffer for every segment, a window onto it of a few MiB: a whole segment's worth
+    // would be faulted in (and unmapped) at each open, which cost more than the reading.
+    let mut buffer = Vec::with_capacity(window_size());
     for (i, (number, path)) in listed.iter().enumerate() {
         let expected = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1);
         if *number != expected {
@@ -140,23 +142,93 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
             }));
         }
         let last = i + 1 == listed.len();
-        // One buffer for every segment: a fresh one per segment would fault in (and unmap)
-        // a whole segment's pages each time, which was over a third of a large store's open.
-        bytes.clear();
-        std::fs::File::open(path)
-            .and_then(|mut file| file.read_to_end(&mut bytes))
-            .map_err(|e| io_error("read", path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error("read", path, e))?;
+        buffer.clear();
+        let mut window = Window {
+            file,
+            path,
+            buffer: &mut buffer,
+            base: 0,
+            eof: false,
+        };
         let at = At {
             segment: i,
             number: *number,
             path,
             last,
         };
-        if let Err(damage) = scan_segment(&mut scanned, &at, &bytes) {
+        if let Err(damage) = scan_segment(&mut scanned, &at, &mut window)? {
             return Ok(Err(damage));
         }
     }
     Ok(Ok(scanned))
+}
+
+/// How much of a segment the scan reads at a time.
+const WINDOW: usize = 4 << 20;
+
+/// [`WINDOW`], or what a test on this thread set (`incidents::testing::open_reads_in`).
+fn window_size() -> usize {
+    #[cfg(feature = "testing")]
+    if let Some(bytes) = crate::testing::open_window() {
+        return bytes;
+    }
+    WINDOW
+}
+
+/// A stretch of a segment file: the bytes from `base`, read so far.
+struct Window<'a> {
+    file: std::fs::File,
+    path: &'a Path,
+    buffer: &'a mut Vec<u8>,
+    /// The file offset of `buffer[0]`.
+    base: usize,
+    /// Whether `buffer` reaches the end of the file.
+    eof: bool,
+}
+
+impl Window<'_> {
+    /// The file offset just past what has been read.
+    fn end(&self) -> usize {
+        self.base + self.buffer.len()
+    }
+
+    /// The bytes read from `from` (a file offset in the window) on.
+    fn from(&self, from: usize) -> &[u8] {
+        self.buffer.get(from - self.base..).unwrap_or_default()
+    }
+
+    /// Forgets the bytes before `to` and reads up to a window's worth more.
+    fn advance(&mut self, to: usize) -> Result<(), Error> {
+        self.buffer.drain(..to - self.base);
+        self.base = to;
+        self.read(window_size())
+    }
+
+    /// Reads up to `more` bytes onto the end (fewer only at the end of the file).
+    fn read(&mut self, more: usize) -> Result<(), Error> {
+        let goal = self.buffer.len() + more;
+        while self.buffer.len() < goal {
+            let got = (&mut self.file)
+                .take((goal - self.buffer.len()) as u64)
+                .read_to_end(self.buffer)
+                .map_err(|e| io_error("read", self.path, e))?;
+            if got == 0 {
+                self.eof = true;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the file.
+    fn read_all(&mut self) -> Result<(), Error> {
+        self.file
+            .read_to_end(self.buffer)
+            .map_err(|e| io_error("read", self.path, e))?;
+        self.eof = true;
+        Ok(())
+    }
 }
 
 /// The segment being scanned.
@@ -181,26 +253,35 @@ impl At<'_> {
 }
 
 /// Checks one segment's header and frames and adds it to `scanned`.
-fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), Damage> {
+fn scan_segment(
+    scanned: &mut Scanned,
+    at: &At<'_>,
+    window: &mut Window<'_>,
+) -> Result<Result<(), Damage>, Error> {
+    window.read(window_size().max(format::FILE_HEADER_LEN))?;
     let mut segment = ScannedSegment {
         number: at.number,
         path: at.path.clone(),
-        file_len: bytes.len() as u64,
+        file_len: window.end() as u64,
         valid_len: 0,
     };
-    if bytes.len() < format::FILE_HEADER_LEN {
+    if window.buffer.len() < format::FILE_HEADER_LEN {
         // Only the newest segment can be caught half-created.
         if at.last {
             scanned.segments.push(segment);
             note_tail(scanned, at, TailKind::Unfinished);
-            return Ok(());
+            return Ok(Ok(()));
         }
-        return Err(at.damage(0, "segment shorter than its header".into()));
+        return Ok(Err(at.damage(0, "segment shorter than its header".into())));
     }
-    let header = match format::decode_file_header(bytes) {
+    let header = match format::decode_file_header(window.buffer) {
         Ok(h) if h.segment == at.number => h,
-        Ok(h) => return Err(at.damage(0, format!("header says segment {}", h.segment))),
-        Err(reason) => return Err(at.damage(0, reason)),
+        Ok(h) => {
+            return Ok(Err(
+                at.damage(0, format!("header says segment {}", h.segment))
+            ));
+        }
+        Err(reason) => return Ok(Err(at.damage(0, reason))),
     };
     // The header remembers how long the previous segment was when this one started: a
     // previous segment cut exactly at a frame boundary is caught here.
@@ -208,7 +289,7 @@ fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), 
         && header.previous_len != 0
         && header.previous_len != previous.valid_len
     {
-        return Err(Damage {
+        return Ok(Err(Damage {
             segment: at.segment - 1,
             path: previous.path.clone(),
             offset: previous.valid_len.min(header.previous_len),
@@ -216,13 +297,64 @@ fn scan_segment(scanned: &mut Scanned, at: &At<'_>, bytes: &[u8]) -> Result<(), 
                 "segment is {} bytes long, but segment {} records that it was {} bytes",
                 previous.valid_len, at.number, header.previous_len
             ),
-        });
+        }));
     }
-    let (valid_len, kind) = scan_frames(scanned, at, bytes)?;
+    // Whole, sound frames a window at a time; the first that is not (cut off by the window,
+    // or not sound) decides: more bytes, or the rules below on the rest of the file.
+    let mut pos = format::FILE_HEADER_LEN;
+    loop {
+        pos = match index_frames(scanned, at, window.from(pos), pos) {
+            Ok(next) => next,
+            Err(damage) => return Ok(Err(damage)),
+        };
+        if window.eof {
+            break;
+        }
+        if matches!(format::read_frame(window.from(pos)), FrameRead::Incomplete) {
+            window.advance(pos)?;
+            continue;
+        }
+        // Not sound: the rules for damage look at everything after it.
+        window.read_all()?;
+        break;
+    }
+    let (valid_len, kind) = match scan_frames(scanned, at, window, pos) {
+        Ok(found) => found,
+        Err(damage) => return Ok(Err(damage)),
+    };
+    segment.file_len = window.end() as u64;
     segment.valid_len = valid_len as u64;
     scanned.segments.push(segment);
     note_tail(scanned, at, kind);
-    Ok(())
+    Ok(Ok(()))
+}
+
+/// Indexes the whole, sound frames at the start of `bytes` (which lie at file offset
+/// `pos`); returns the offset after the last one.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
+)]
+fn index_frames(
+    scanned: &mut Scanned,
+    at: &At<'_>,
+    bytes: &[u8],
+    mut pos: usize,
+) -> Result<usize, Damage> {
+    let start = pos;
+    while let FrameRead::Frame { body, len, .. } = format::read_frame(&bytes[pos - start..]) {
+        let frame_pos = FramePos {
+            segment: at.segment as u32,
+            len: len as u32,
+            offset: pos as u64,
+        };
+        let events =
+            index_frame(&mut scanned.index, body, frame_pos).map_err(|r| at.damage(pos, r))?;
+        scanned.frames += 1;
+        scanned.events += events;
+        pos += len;
+    }
+    Ok(pos)
 }
 
 /// Records the newest segment's left-out bytes (if it has any) as the scan's tail.
@@ -240,8 +372,8 @@ fn note_tail(scanned: &mut Scanned, at: &At<'_>, kind: TailKind) {
     }
 }
 
-/// Checks every frame after the header and indexes it; returns where the valid frames end and
-/// why the bytes after that (if any) were left out.
+/// Checks every frame from `pos` to the end of the file (the window reaches it) and indexes
+/// it; returns where the valid frames end and why the bytes after that (if any) were left out.
 #[allow(
     clippy::cast_possible_truncation,
     reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
@@ -249,11 +381,11 @@ fn note_tail(scanned: &mut Scanned, at: &At<'_>, kind: TailKind) {
 fn scan_frames(
     scanned: &mut Scanned,
     at: &At<'_>,
-    bytes: &[u8],
+    window: &Window<'_>,
+    mut pos: usize,
 ) -> Result<(usize, TailKind), Damage> {
-    let mut pos = format::FILE_HEADER_LEN;
-    while pos < bytes.len() {
-        let rest = &bytes[pos..];
+    while pos < window.end() {
+        let rest = window.from(pos);
         match format::read_frame(rest) {
             FrameRead::Frame { body, len, .. } => {
                 let frame_pos = FramePos {
