@@ -418,25 +418,20 @@ impl<S: Store, C: Clock> DeskBuilder<S, C> {
             opening,
             recorded: std::sync::atomic::AtomicU64::new(0),
         };
-        // Oldest first, so each key's incidents are indexed in order; sort the small keys,
-        // not the incidents.
-        let mut order: Vec<(DateTime<Utc>, IncidentId)> = incidents
-            .values()
-            .map(|i| (i.created_at(), i.id()))
+        // Oldest first, so each key's incidents are indexed in order. Taken out of the table
+        // whole (a lookup and removal per incident cost as much as the indexing).
+        let mut order: Vec<(DateTime<Utc>, IncidentId, Box<Incident>)> = incidents
+            .drain()
+            .map(|(id, incident)| (incident.created_at(), id, incident))
             .collect();
-        order.sort_unstable();
+        order.sort_unstable_by_key(|(created, id, _)| (*created, *id));
         {
             let mut keys = desk.keys();
-            for (_, id) in &order {
-                if let Some(incident) = incidents.get(id) {
-                    keys.add(incident);
-                }
+            for (_, _, incident) in &order {
+                keys.add(incident);
             }
         }
-        for (_, id) in order {
-            let Some(incident) = incidents.remove(&id) else {
-                continue;
-            };
+        for (_, id, incident) in order {
             let mut map = desk.incidents.write(&id);
             map.entry(id).or_insert_with(|| desk.new_cell(incident));
         }

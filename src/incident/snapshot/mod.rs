@@ -441,26 +441,30 @@ impl SnapshotWriter {
     }
 }
 
-/// The records of a snapshot's incidents, cut into at most `pieces` runs of whole records
-/// of about equal size, for reading on several threads.
-pub(crate) fn split_records(records: &[u8], pieces: usize) -> Result<Vec<&[u8]>, Bad> {
-    let tables = Tables::default();
-    let target = records.len() / pieces.max(1) + 1;
+/// The records of a snapshot's incidents, cut into at most `pieces` runs of about equal
+/// size at the record starts the payload lists (`starts`, from [`Tables::read`]), for
+/// reading on several threads. A start that is not where a record begins makes the run
+/// before it end inside a record, which does not read.
+pub(crate) fn split_records<'r>(
+    records: &'r [u8],
+    starts: &[usize],
+    pieces: usize,
+) -> Vec<&'r [u8]> {
     let mut out = Vec::with_capacity(pieces);
-    let mut reader = Reader::new(records, &tables);
-    let mut start = 0;
-    while !reader.rest().is_empty() {
-        reader.record()?;
-        let at = records.len() - reader.rest().len();
-        if at - start >= target {
-            out.push(&records[start..at]);
-            start = at;
-        }
+    let mut from = 0;
+    for n in 1..pieces.max(1) {
+        let target = records.len() / pieces * n;
+        let Some(&cut) = starts
+            .iter()
+            .find(|&&start| start >= target && start > from)
+        else {
+            break;
+        };
+        out.push(&records[from..cut]);
+        from = cut;
     }
-    if start < records.len() {
-        out.push(&records[start..]);
-    }
-    Ok(out)
+    out.push(&records[from..]);
+    out
 }
 
 /// Reads every incident record of `records`, boxing each as the projection keeps it.
@@ -490,6 +494,60 @@ pub(crate) fn read_records(records: &[u8], tables: &Tables) -> Result<Vec<Box<In
 mod tests {
     use super::*;
 
+    fn opened(n: u8) -> Incident {
+        let id = crate::model::IncidentId::from_bytes([n; 16]);
+        let at = DateTime::from_timestamp(1_800_000_000 + i64::from(n), 0).unwrap();
+        let new = crate::lifecycle::NewIncident::new(
+            "Till offline",
+            Severity::High,
+            "till",
+            Source::StaffReport,
+        )
+        .unwrap();
+        let owner = crate::model::Actor::new("dana", "Dana", crate::model::Role::Owner).unwrap();
+        let open = crate::lifecycle::Command::Open { id, incident: new };
+        let events = crate::lifecycle::decide(None, &open, &owner, at).unwrap();
+        Incident::replay(id, &events).unwrap()
+    }
+
+    /// Split at the listed starts into any number of runs, the records read back whole and
+    /// in order.
+    #[test]
+    fn records_split_at_their_listed_starts() {
+        let incidents: Vec<Incident> = (0..=255u8)
+            .cycle()
+            .take(3 * STRIDE_USIZE + 17)
+            .map(opened)
+            .collect();
+        let mut writer = SnapshotWriter::default();
+        for incident in &incidents {
+            writer.add(incident);
+        }
+        let bytes = writer.finish();
+        let (tables, starts, records) = Tables::read(&bytes).unwrap();
+        assert_eq!(starts.len(), 4);
+        for pieces in 1..=6 {
+            let runs = split_records(records, &starts, pieces);
+            assert!(runs.len() <= pieces.min(4));
+            let back: Vec<Incident> = runs
+                .iter()
+                .flat_map(|run| read_records(run, &tables).unwrap())
+                .map(|boxed| *boxed)
+                .collect();
+            assert_eq!(back, incidents, "{pieces} pieces");
+        }
+        // A listed start that is not where a record begins: the run before it does not read.
+        let mut wrong = starts.clone();
+        for start in wrong.iter_mut().skip(1) {
+            *start += 1;
+        }
+        let runs = split_records(records, &wrong, 2);
+        assert!(runs.iter().any(|run| read_records(run, &tables).is_err()));
+    }
+
+    const STRIDE_USIZE: usize = 1024;
+    const _: () = assert!(wire::STRIDE == 1024);
+
     #[test]
     fn every_bit_flip_of_a_record_reads_or_is_refused() {
         // Tested end to end in `tests/it/snapshots.rs`; here: the reader never panics on a
@@ -516,13 +574,14 @@ mod tests {
         let mut writer = SnapshotWriter::default();
         writer.add(&incident);
         let bytes = writer.finish();
-        let (tables, records) = Tables::read(&bytes).unwrap();
+        let (tables, starts, records) = Tables::read(&bytes).unwrap();
+        assert_eq!(starts, [0]);
         let back = read_records(records, &tables).unwrap();
         assert_eq!(*back[0], incident);
         for i in 0..bytes.len() * 8 {
             let mut damaged = bytes.clone();
             damaged[i / 8] ^= 1 << (i % 8);
-            if let Ok((tables, records)) = Tables::read(&damaged) {
+            if let Ok((tables, _, records)) = Tables::read(&damaged) {
                 let _ = read_records(records, &tables);
             }
         }

@@ -53,11 +53,19 @@ impl<T: Clone + Eq + Hash> Interned<T> {
     }
 }
 
+/// How many records apart the starts a payload lists are: readers on several threads split
+/// the records there without walking them.
+pub(crate) const STRIDE: u64 = 1024;
+
 /// Writes incidents one after another, each as a record with its length, and collects the
 /// shared tables they refer to.
 #[derive(Default)]
 pub(crate) struct Writer {
     out: Vec<u8>,
+    /// Records written.
+    records: u64,
+    /// Where every [`STRIDE`]th record starts, from the first record's start.
+    starts: Vec<u64>,
     actors: Interned<Actor>,
     titles: Interned<Title>,
     services: Interned<Service>,
@@ -94,13 +102,17 @@ impl Writer {
     /// Appends one record: the bytes `body` writes, after their length.
     pub(crate) fn record(&mut self, body: impl FnOnce(&mut Writer)) {
         let start = self.out.len();
+        if self.records.is_multiple_of(STRIDE) {
+            self.starts.push(start as u64);
+        }
+        self.records += 1;
         body(self);
         let record = self.out.split_off(start);
         self.uint(record.len() as u64);
         self.out.extend_from_slice(&record);
     }
 
-    /// The tables, then the records.
+    /// The tables, where every [`STRIDE`]th record starts, then the records.
     pub(crate) fn finish(self) -> Vec<u8> {
         let mut head = Writer::default();
         head.uint(self.actors.list.len() as u64);
@@ -117,6 +129,10 @@ impl Writer {
         for service in &self.services.list {
             head.str(service.as_str());
         }
+        head.uint(self.starts.len() as u64);
+        for start in &self.starts {
+            head.uint(*start);
+        }
         let mut out = head.out;
         out.extend_from_slice(&self.out);
         out
@@ -132,8 +148,9 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
-    /// Reads the tables at the start of `bytes`; returns them and the records after them.
-    pub(crate) fn read(bytes: &[u8]) -> Result<(Tables, &[u8]), Bad> {
+    /// Reads the tables and the list of record starts at the start of `bytes`; returns them
+    /// and the records after them.
+    pub(crate) fn read(bytes: &[u8]) -> Result<(Tables, Vec<usize>, &[u8]), Bad> {
         let empty = Tables::default();
         let mut r = Reader::new(bytes, &empty);
         let mut tables = Tables::default();
@@ -155,8 +172,20 @@ impl Tables {
                 .services
                 .push(Service::new(r.str()?).map_err(|e| e.to_string())?);
         }
+        let mut starts = Vec::with_capacity(r.count()?);
+        for _ in 0..starts.capacity() {
+            let start = usize::try_from(r.uint()?).map_err(|_| "a record start is too large")?;
+            starts.push(start);
+        }
         let read = bytes.len() - r.rest().len();
-        Ok((tables, &bytes[read..]))
+        let records = &bytes[read..];
+        if starts.first().is_some_and(|&first| first != 0)
+            || starts.windows(2).any(|pair| pair[0] >= pair[1])
+            || starts.last().is_some_and(|&last| last >= records.len())
+        {
+            return Err("its list of record starts is out of order or past the end".into());
+        }
+        Ok((tables, starts, records))
     }
 }
 
@@ -551,6 +580,7 @@ mod tests {
             let mut r = Reader::new(&bytes, &tables);
             let _ = Vec::<(DateTime<Utc>, Option<String>)>::get(&mut r);
             let _ = Tables::read(&bytes);
+
         }
     }
 
