@@ -7,7 +7,9 @@
 //! payload, in binary (`incident/snapshot/`): tables holding each actor, title and service
 //! once, where every 1,024th record starts, then one record per incident, its length first,
 //! with the fold's own fields. The
-//! incidents are in the order of their ids, so the same projection makes the same bytes.
+//! incidents are in the order of their ids (then those caught between their first append
+//! and their place in the projection, also by id), so the same projection makes the same
+//! bytes.
 //! The header names the layout ([`FORMAT`] and the crate's version), the two log points the
 //! snapshot sits between, and the payload's length and CRC-32.
 //!
@@ -47,7 +49,7 @@ use crate::store::{LogPoint, Store, Version};
 
 /// The snapshot layout this build writes and reads. Bump it whenever a field of the
 /// incident's fold changes (a test pins the encoding of a reference incident).
-pub(crate) const FORMAT: u32 = 2;
+pub(crate) const FORMAT: u32 = 3;
 
 /// The first line of every snapshot.
 const MAGIC: &[u8] = b"incidents projection snapshot\n";
@@ -218,8 +220,12 @@ pub(super) fn restore<S: Store>(store: &S) -> std::result::Result<Option<Restore
                 .into(),
         );
     }
+    // The header is not under the payload's checksum: its count only sizes the table, and
+    // no more than the payload could hold (a record takes at least one byte).
     let mut incidents = Replayed::with_capacity_and_hasher(
-        usize::try_from(header.incidents).unwrap_or(0),
+        usize::try_from(header.incidents)
+            .unwrap_or(usize::MAX)
+            .min(payload.len()),
         crate::id_hash::IdHash::default(),
     );
     for incident in decode_all(payload)? {
@@ -388,7 +394,8 @@ impl<S: Store, C: Clock> Desk<S, C> {
         self.catch_up()?;
         // An opening whose append lies before `before` is now either in the projection or
         // still registered.
-        let opening = self.opens.ids();
+        let mut opening = self.opens.ids();
+        opening.sort_unstable();
         // In the order of their ids: the same projection always makes the same bytes.
         let mut cells: Vec<_> = self
             .incidents

@@ -153,6 +153,41 @@ impl Signals {
 
     /// Rebuilds the occurrence index from the signal list (after the part was read back from
     /// a snapshot, which does not hold the index).
+    /// Every stored field, for a snapshot to write; destructured whole, so a field added to
+    /// the part does not compile until the snapshot writes it (or says it is derived).
+    #[allow(clippy::type_complexity, reason = "the part's own fields, in order")]
+    pub(super) fn stored(
+        &self,
+    ) -> (
+        &Option<String>,
+        &Option<Recurrence>,
+        &Vec<SignalRecord>,
+        &Vec<Source>,
+        &Vec<IncidentId>,
+        u32,
+        u32,
+    ) {
+        let Signals {
+            alert_key,
+            recurrence,
+            signals,
+            sources,
+            merged,
+            fired_signals,
+            unresolved_signals,
+            index: _derived,
+        } = self;
+        (
+            alert_key,
+            recurrence,
+            signals,
+            sources,
+            merged,
+            *fired_signals,
+            *unresolved_signals,
+        )
+    }
+
     /// A part read back from a snapshot, its index rebuilt.
     pub(super) fn read_back(
         alert_key: Option<String>,

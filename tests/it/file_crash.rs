@@ -272,8 +272,6 @@ fn torn_fixture() -> (Vec<u8>, Vec<(usize, usize)>, Vec<Frame>) {
     (bytes, bounds, frames)
 }
 
-/// Opens a copy of the one-segment store `original` cut at `cut` and checks everything a torn
-/// tail promises: the complete frames kept, the rest reported and saved, appends continue.
 /// Makes opens on this thread read segments `bytes` at a time while it lives (`None`: the
 /// default 4 MiB, more than these tests' segments): the same outcome either way.
 struct OpenWindow;
@@ -291,6 +289,8 @@ impl Drop for OpenWindow {
     }
 }
 
+/// Opens a copy of the one-segment store `original` cut at `cut` and checks everything a torn
+/// tail promises: the complete frames kept, the rest reported and saved, appends continue.
 fn check_cut(original: &[u8], cut: usize, bounds: &[(usize, usize)], frames: &[Frame]) {
     // Half the cuts are opened reading a few bytes at a time, so reads end anywhere in
     // a frame too.

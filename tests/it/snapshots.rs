@@ -244,16 +244,46 @@ fn a_damaged_snapshot_is_ignored() {
 fn a_snapshot_of_another_layout_is_ignored() {
     ignored_after(
         |path, mut bytes| {
-            let current = b"{\"format\":2,";
+            let current = b"{\"format\":3,";
             let at = bytes
                 .windows(current.len())
                 .position(|w| w == current)
-                .expect("the header names layout 2");
-            bytes[at + current.len() - 2] = b'1';
+                .expect("the header names layout 3");
+            bytes[at + current.len() - 2] = b'2';
             std::fs::write(path, bytes).unwrap();
         },
-        "layout 1",
+        "layout 2",
     );
+}
+
+/// The header is outside the payload's checksum: a count of incidents far beyond what the
+/// payload holds is refused like any other mismatch, without sizing anything by it.
+#[test]
+fn a_header_that_claims_too_many_incidents_is_ignored() {
+    for claimed in ["1000000000000", "18446744073709551615"] {
+        ignored_after(
+            |path, bytes| {
+                let text = String::from_utf8_lossy(&bytes);
+                let count = text
+                    .split("\"incidents\":")
+                    .nth(1)
+                    .and_then(|rest| rest.split(',').next())
+                    .expect("the header counts the incidents")
+                    .to_owned();
+                let from = format!("\"incidents\":{count},");
+                let to = format!("\"incidents\":{claimed},");
+                let at = bytes
+                    .windows(from.len())
+                    .position(|w| w == from.as_bytes())
+                    .unwrap();
+                let mut changed = bytes[..at].to_vec();
+                changed.extend_from_slice(to.as_bytes());
+                changed.extend_from_slice(&bytes[at + from.len()..]);
+                std::fs::write(path, changed).unwrap();
+            },
+            "its header says",
+        );
+    }
 }
 
 #[test]
@@ -414,13 +444,13 @@ fn the_snapshot_layout_is_pinned() {
     let mut lines = bytes.splitn(3, |&b| b == b'\n');
     assert_eq!(lines.next().unwrap(), b"incidents projection snapshot");
     let header: serde_json::Value = serde_json::from_slice(lines.next().unwrap()).unwrap();
-    assert_eq!(header["format"], 2);
+    assert_eq!(header["format"], 3);
     let payload = lines.next().unwrap();
     let got: String = payload
         .chunks(32)
         .map(|line| line.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
         .collect();
-    let pinned = fixture.join("snapshot-v2.hex");
+    let pinned = fixture.join("snapshot-v3.hex");
     if std::env::var_os("UPDATE_SNAPSHOT_FIXTURE").is_some() {
         std::fs::write(&pinned, &got).unwrap();
     }
@@ -428,7 +458,7 @@ fn the_snapshot_layout_is_pinned() {
     assert!(
         got == expected,
         "the snapshot layout changed: bump FORMAT in src/desk/snapshot.rs, then regenerate \
-         tests/fixtures/snapshot-v2.hex with UPDATE_SNAPSHOT_FIXTURE=1"
+         tests/fixtures/snapshot-v3.hex with UPDATE_SNAPSHOT_FIXTURE=1"
     );
     // And it reads back: a desk from this snapshot holds what the log holds.
     drop(desk);

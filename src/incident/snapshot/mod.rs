@@ -370,13 +370,14 @@ impl Wire for BreachPart {
 /// The signals part, written field by field; its occurrence index is rebuilt on reading.
 impl Wire for Signals {
     fn put(&self, w: &mut Writer) {
-        self.alert_key.put(w);
-        self.recurrence.put(w);
-        self.signals.put(w);
-        self.sources.put(w);
-        self.merged.put(w);
-        self.fired_signals.put(w);
-        self.unresolved_signals.put(w);
+        let (alert_key, recurrence, signals, sources, merged, fired, unresolved) = self.stored();
+        alert_key.put(w);
+        recurrence.put(w);
+        signals.put(w);
+        sources.put(w);
+        merged.put(w);
+        fired.put(w);
+        unresolved.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Result<Signals, Bad> {
         Ok(Signals::read_back(

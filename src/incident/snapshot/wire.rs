@@ -172,8 +172,9 @@ impl Tables {
                 .services
                 .push(Service::new(r.str()?).map_err(|e| e.to_string())?);
         }
-        let mut starts = Vec::with_capacity(r.count()?);
-        for _ in 0..starts.capacity() {
+        let listed = r.count()?;
+        let mut starts = Vec::with_capacity(listed.min(FIRST_RESERVE));
+        for _ in 0..listed {
             let start = usize::try_from(r.uint()?).map_err(|_| "a record start is too large")?;
             starts.push(start);
         }
@@ -435,6 +436,12 @@ impl<T: Wire> Wire for Box<T> {
     }
 }
 
+/// Items a list reserves room for before reading them: a count is at most the bytes left,
+/// and an item takes up to a few hundred bytes in memory for each byte it takes in the
+/// snapshot, so reserving the whole count at once would let a damaged count ask for far more
+/// memory than the snapshot's size.
+const FIRST_RESERVE: usize = 1024;
+
 /// A list, read back with exactly its length as capacity (the projection keeps it).
 impl<T: Wire> Wire for Vec<T> {
     fn put(&self, w: &mut Writer) {
@@ -445,9 +452,13 @@ impl<T: Wire> Wire for Vec<T> {
     }
     fn get(r: &mut Reader<'_>) -> Result<Vec<T>, Bad> {
         let n = r.count()?;
-        let mut list = Vec::with_capacity(n);
+        let mut list = Vec::with_capacity(n.min(FIRST_RESERVE));
         for _ in 0..n {
             list.push(T::get(r)?);
+        }
+        if list.capacity() != list.len() {
+            // Longer than the first reservation: grown by doubling, cut back to its length.
+            list.shrink_to_fit();
         }
         Ok(list)
     }
@@ -582,6 +593,18 @@ mod tests {
             let _ = Tables::read(&bytes);
 
         }
+    }
+
+    /// A list longer than the first reservation reads whole and keeps no spare room.
+    #[test]
+    fn a_long_list_reads_back_at_its_length() {
+        let list: Vec<u64> = (0..3 * FIRST_RESERVE as u64 + 5).collect();
+        let mut w = Writer::default();
+        list.put(&mut w);
+        let tables = Tables::default();
+        let back = Vec::<u64>::get(&mut Reader::new(&w.out, &tables)).unwrap();
+        assert_eq!(back, list);
+        assert_eq!(back.capacity(), back.len());
     }
 
     #[test]
