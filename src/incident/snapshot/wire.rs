@@ -222,6 +222,13 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn uint(&mut self) -> Result<u64, Bad> {
+        // Most numbers in a snapshot (lengths, counts, table positions) take one byte.
+        if let Some((&b, rest)) = self.bytes.split_first()
+            && b < 0x80
+        {
+            self.bytes = rest;
+            return Ok(u64::from(b));
+        }
         let mut n = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
