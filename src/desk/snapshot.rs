@@ -378,10 +378,10 @@ impl<S: Store, C: Clock> Desk<S, C> {
     /// What it buys: the snapshot is compact (on the crate's store bench, 1M events over
     /// 117,648 incidents, 381 bytes per incident against 1,954 in the log) and a desk reads
     /// it on every core without parsing text. A cold start of a
-    /// [`FileStore`](crate::FileStore) from it is about 1.5 times as fast as one that
+    /// [`FileStore`](crate::FileStore) from it is 1.3–1.5 times as fast as one that
     /// replays the log (on two cores; opening the store, which checks every frame of the
-    /// log, is a third of it), and 2.7 times as fast as a `SqliteStore` desk replaying the
-    /// same events.
+    /// log, is a third of it), and 2.2–2.7 times as fast as a `SqliteStore` desk replaying
+    /// the same events.
     ///
     /// # Errors
     /// Store errors reading the log or writing the snapshot (the previous snapshot, if any,
