@@ -567,16 +567,17 @@ mod tests {
                 let mut at = open.at;
                 for (which, actor, seconds, nanos) in steps {
                     at = at + chrono::TimeDelta::seconds(seconds) + chrono::TimeDelta::nanoseconds(nanos);
-                    let mut event = match events.get(which) {
-                        Some(event) => event.clone(),
-                        None => {
-                            let key = format!("probe-{}", which % 7);
-                            let starts = open.at + chrono::TimeDelta::seconds((which % 5) as i64);
-                            let state = if which % 2 == 0 { SignalState::Firing } else { SignalState::Resolved };
-                            Event::new(at, Actor::system(), Change::SignalReceived {
-                                signal: Signal::new(key, starts, state, "Till offline"),
-                            })
-                        }
+                    let mut event = if let Some(event) = events.get(which) {
+                        event.clone()
+                    } else {
+                        // Past the fixture: a signal, so that the occurrence index is built.
+                        let key = format!("probe-{}", which % 7);
+                        let offset = i64::try_from(which % 5).unwrap_or(0);
+                        let starts = open.at + chrono::TimeDelta::seconds(offset);
+                        let state = if which % 2 == 0 { SignalState::Firing } else { SignalState::Resolved };
+                        Event::new(at, Actor::system(), Change::SignalReceived {
+                            signal: Signal::new(key, starts, state, "Till offline"),
+                        })
                     };
                     event.at = at;
                     event.actor = actors[actor].clone();
