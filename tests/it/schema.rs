@@ -942,3 +942,146 @@ mod sql {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole databases written by this schema version, committed: what a later version's migration
+// starts from (a SQLite file as `SqliteStore` leaves it; a PostgreSQL dump of a database
+// `PostgresStore` made). Written by `write_database_fixtures`, by hand, like the files above.
+
+/// The snapshot bytes the database fixtures keep (any bytes: the store does not read them).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const DB_SNAPSHOT: &[u8] = b"snapshot bytes kept by schema 1";
+
+#[cfg(feature = "sqlite")]
+mod sqlite_database {
+    use super::*;
+    use incidents::store::SqliteStore;
+
+    pub(super) const FILE: &str = "sqlite.db";
+
+    /// Writes `tests/fixtures/schema-v1/sqlite.db`: every shape appended, a snapshot kept,
+    /// the store closed (its write-ahead log folded back into the file).
+    pub(super) fn write() {
+        let path = fixture_dir().join(FILE);
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .append(fixture_id(), Version::ZERO, &every_shape())
+            .unwrap();
+        store.save_snapshot(DB_SNAPSHOT).unwrap();
+        drop(store);
+        for side in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(side);
+            assert!(!Path::new(&name).exists(), "{side} left beside the fixture");
+        }
+    }
+
+    /// The committed database opens, reads every shape and the snapshot back, and takes the
+    /// next append where the history stops.
+    #[test]
+    fn the_committed_sqlite_database_opens_to_every_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        std::fs::copy(fixture_dir().join(FILE), &path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
+        let events = every_shape();
+        assert_eq!(store.load(fixture_id()).unwrap(), events);
+        assert_eq!(store.load_snapshot().unwrap().as_deref(), Some(DB_SNAPSHOT));
+        let version = Version::new(events.len() as u64);
+        assert_eq!(store.version(fixture_id()).unwrap(), version);
+        let next = store
+            .append(fixture_id(), version, &events[events.len() - 1..])
+            .unwrap();
+        assert_eq!(next, version.next());
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_database {
+    use super::*;
+    use incidents::store::PostgresStore;
+
+    use crate::sql::{fresh_database, pg_url};
+
+    pub(super) const FILE: &str = "postgres.sql";
+
+    /// Writes `tests/fixtures/schema-v1/postgres.sql`: `pg_dump` (plain SQL, INSERTs) of a
+    /// fresh database after every shape was appended and a snapshot kept.
+    pub(super) fn write() {
+        let Some(base) = pg_url() else {
+            panic!("writing the PostgreSQL fixture needs a server: INCIDENTS_PG_URL");
+        };
+        let url = fresh_database(&base);
+        let store = PostgresStore::connect(&url).unwrap();
+        store
+            .append(fixture_id(), Version::ZERO, &every_shape())
+            .unwrap();
+        store.save_snapshot(DB_SNAPSHOT).unwrap();
+        drop(store);
+        let dump = std::process::Command::new("pg_dump")
+            .args([
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+                "--format=plain",
+                &format!("--dbname={url}"),
+            ])
+            .output()
+            .expect("pg_dump on the PATH");
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        std::fs::write(fixture_dir().join(FILE), dump.stdout).unwrap();
+    }
+
+    /// The statements of the dump a client library can run: without psql's meta-commands
+    /// (`\restrict` and the like) and without the session settings of the server that
+    /// dumped it (a newer server's settings may be unknown to an older one).
+    fn statements() -> String {
+        let dump = String::from_utf8(read(FILE)).unwrap();
+        dump.lines()
+            .filter(|line| !line.starts_with('\\') && !line.starts_with("SET "))
+            .filter(|line| !line.starts_with("SELECT pg_catalog.set_config"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A database restored from the committed dump opens, reads every shape and the
+    /// snapshot back, and takes the next append where the history stops.
+    #[test]
+    fn the_committed_postgres_dump_opens_to_every_shape() {
+        let Some(base) = pg_url() else {
+            return;
+        };
+        let url = fresh_database(&base);
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(&statements()).unwrap();
+        drop(client);
+        let store = PostgresStore::connect(&url).unwrap();
+        let events = every_shape();
+        assert_eq!(store.load(fixture_id()).unwrap(), events);
+        assert_eq!(store.load_snapshot().unwrap().as_deref(), Some(DB_SNAPSHOT));
+        let version = Version::new(events.len() as u64);
+        let next = store
+            .append(fixture_id(), version, &events[events.len() - 1..])
+            .unwrap();
+        assert_eq!(next, version.next());
+    }
+}
+
+/// Writes the database fixtures. By hand, after a deliberate schema change only, with both
+/// features and a PostgreSQL server: `INCIDENTS_WRITE_FIXTURES=1 cargo test --features
+/// sqlite,postgres --test it write_database_fixtures -- --ignored`.
+#[test]
+#[ignore = "writes tests/fixtures; run by hand"]
+fn write_database_fixtures() {
+    if std::env::var_os("INCIDENTS_WRITE_FIXTURES").is_some() {
+        #[cfg(feature = "sqlite")]
+        sqlite_database::write();
+        #[cfg(feature = "postgres")]
+        postgres_database::write();
+    }
+}
