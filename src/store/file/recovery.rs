@@ -331,10 +331,6 @@ fn scan_segment(
 
 /// Indexes the whole, sound frames at the start of `bytes` (which lie at file offset
 /// `pos`); returns the offset after the last one.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
-)]
 fn index_frames(
     scanned: &mut Scanned,
     at: &At<'_>,
@@ -343,18 +339,33 @@ fn index_frames(
 ) -> Result<usize, Damage> {
     let start = pos;
     while let FrameRead::Frame { body, len, .. } = format::read_frame(&bytes[pos - start..]) {
-        let frame_pos = FramePos {
-            segment: at.segment as u32,
-            len: len as u32,
-            offset: pos as u64,
-        };
-        let events =
-            index_frame(&mut scanned.index, body, frame_pos).map_err(|r| at.damage(pos, r))?;
-        scanned.frames += 1;
-        scanned.events += events;
+        add_frame(scanned, at, body, len, pos)?;
         pos += len;
     }
     Ok(pos)
+}
+
+/// Adds one sound frame, `len` bytes at file offset `pos`, to the index and the counts.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
+)]
+fn add_frame(
+    scanned: &mut Scanned,
+    at: &At<'_>,
+    body: &[u8],
+    len: usize,
+    pos: usize,
+) -> Result<(), Damage> {
+    let frame_pos = FramePos {
+        segment: at.segment as u32,
+        len: len as u32,
+        offset: pos as u64,
+    };
+    let events = index_frame(&mut scanned.index, body, frame_pos).map_err(|r| at.damage(pos, r))?;
+    scanned.frames += 1;
+    scanned.events += events;
+    Ok(())
 }
 
 /// Records the newest segment's left-out bytes (if it has any) as the scan's tail.
@@ -374,10 +385,6 @@ fn note_tail(scanned: &mut Scanned, at: &At<'_>, kind: TailKind) {
 
 /// Checks every frame from `pos` to the end of the file (the window reaches it) and indexes
 /// it; returns where the valid frames end and why the bytes after that (if any) were left out.
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "segment numbers are `u32` in their names; `read_frame` returns frames no longer than `MAX_BODY_LEN`"
-)]
 fn scan_frames(
     scanned: &mut Scanned,
     at: &At<'_>,
@@ -388,15 +395,7 @@ fn scan_frames(
         let rest = window.from(pos);
         match format::read_frame(rest) {
             FrameRead::Frame { body, len, .. } => {
-                let frame_pos = FramePos {
-                    segment: at.segment as u32,
-                    len: len as u32,
-                    offset: pos as u64,
-                };
-                let events = index_frame(&mut scanned.index, body, frame_pos)
-                    .map_err(|r| at.damage(pos, r))?;
-                scanned.frames += 1;
-                scanned.events += events;
+                add_frame(scanned, at, body, len, pos)?;
                 pos += len;
             }
             FrameRead::Incomplete if at.last => return Ok((pos, TailKind::Unfinished)),
