@@ -25,10 +25,10 @@ use crate::support::{note_event, nth_id};
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-type Model = BTreeMap<IncidentId, Vec<Event>>;
+pub(crate) type Model = BTreeMap<IncidentId, Vec<Event>>;
 
 /// The groups of one frame, as appended: each incident and its events.
-type Frame = Vec<(IncidentId, Vec<Event>)>;
+pub(crate) type Frame = Vec<(IncidentId, Vec<Event>)>;
 
 /// Event number `version` of incident `incident`: deterministic, so that anything loaded can
 /// be checked, and of a size that varies from event to event.
@@ -41,7 +41,7 @@ fn ev(incident: u64, version: u64) -> Event {
 }
 
 /// The `count` events of `incident` after version `after`.
-fn evs(incident: u64, after: u64, count: u64) -> Vec<Event> {
+pub(crate) fn evs(incident: u64, after: u64, count: u64) -> Vec<Event> {
     (after + 1..=after + count)
         .map(|v| ev(incident, v))
         .collect()
@@ -52,7 +52,7 @@ fn seg_path(dir: &Path, n: usize) -> PathBuf {
 }
 
 /// The segment files in `dir`, in order.
-fn segment_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn segment_files(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -104,7 +104,7 @@ fn frame_bounds(bytes: &[u8]) -> Vec<(usize, usize)> {
 
 /// Appends `plan` (per append: `(incident, count)` groups; more than one group is a batch),
 /// continuing from `versions`. Returns what each append (each frame) held.
-fn apply_plan(
+pub(crate) fn apply_plan(
     store: &FileStore,
     plan: &[Vec<(u64, u64)>],
     versions: &mut BTreeMap<u64, u64>,
@@ -142,7 +142,7 @@ fn apply_plan(
     frames
 }
 
-fn model_of(frames: &[Frame]) -> Model {
+pub(crate) fn model_of(frames: &[Frame]) -> Model {
     let mut model = Model::new();
     for frame in frames {
         for (id, events) in frame {
@@ -157,7 +157,7 @@ fn event_count(model: &Model) -> u64 {
 }
 
 /// Every `(incident, version, event)` the store's `scan` returns, sorted.
-fn scanned(store: &FileStore) -> Vec<(IncidentId, Version, Event)> {
+pub(crate) fn scanned(store: &FileStore) -> Vec<(IncidentId, Version, Event)> {
     let mut out = Vec::new();
     store
         .scan(&mut |id, v, e| {
@@ -169,7 +169,7 @@ fn scanned(store: &FileStore) -> Vec<(IncidentId, Version, Event)> {
     out
 }
 
-fn model_rows(model: &Model) -> Vec<(IncidentId, Version, Event)> {
+pub(crate) fn model_rows(model: &Model) -> Vec<(IncidentId, Version, Event)> {
     let mut out = Vec::new();
     for (id, events) in model {
         for (n, event) in events.iter().enumerate() {
@@ -181,7 +181,7 @@ fn model_rows(model: &Model) -> Vec<(IncidentId, Version, Event)> {
 
 /// The store holds exactly `model`: through `load` and `version` of every id in `ids` (and of
 /// the model), and through `scan`.
-fn assert_store_is(store: &FileStore, model: &Model, ids: &[IncidentId], context: &str) {
+pub(crate) fn assert_store_is(store: &FileStore, model: &Model, ids: &[IncidentId], context: &str) {
     for id in ids.iter().chain(model.keys()) {
         let expected = model.get(id).cloned().unwrap_or_default();
         assert_eq!(store.load(*id).unwrap(), expected, "{context}: load({id})");
@@ -274,10 +274,10 @@ fn torn_fixture() -> (Vec<u8>, Vec<(usize, usize)>, Vec<Frame>) {
 
 /// Makes opens on this thread read segments `bytes` at a time while it lives (`None`: the
 /// default 4 MiB, more than these tests' segments): the same outcome either way.
-struct OpenWindow;
+pub(crate) struct OpenWindow;
 
 impl OpenWindow {
-    fn set(bytes: Option<usize>) -> OpenWindow {
+    pub(crate) fn set(bytes: Option<usize>) -> OpenWindow {
         incidents::testing::open_reads_in(bytes);
         OpenWindow
     }
@@ -1284,6 +1284,20 @@ fn child_append_until_killed() {
             let store = &store;
             s.spawn(move || kill_child_thread(store, thread, seed));
         }
+        // In two children of three, a third thread saves snapshots (and so index
+        // checkpoints) while the others append: kills land inside a checkpoint's capture or
+        // write, and the next open resumes from whichever checkpoint is whole.
+        if !seed.is_multiple_of(3) {
+            let store = &store;
+            s.spawn(move || {
+                for n in 0..20_000u64 {
+                    if let Err(e) = store.save_snapshot(&n.to_le_bytes()) {
+                        println!("\nERR snapshot: {e}");
+                        std::process::exit(1)
+                    }
+                }
+            });
+        }
     });
 }
 
@@ -1413,8 +1427,15 @@ fn kill_9_loses_no_acknowledged_append() {
         segments += segment_files(dir).len();
     }
     // Not an assertion (it depends on timing), but worth seeing with --nocapture.
-    println!("kill test: {segments} segments, {torn} torn tails in 50 kills");
+    println!(
+        "kill test: {segments} segments, {torn} torn tails, {} opens from an index \
+         checkpoint in 50 kills",
+        RESUMED.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
+
+/// How many of the kill test's opens after a kill resumed from an index checkpoint.
+static RESUMED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// One round of the kill test: the child appends, is killed after `rng`-many acknowledgements,
 /// and the store must hold every acknowledged append and only events the child writes.
@@ -1458,6 +1479,9 @@ fn kill_round(
         .unwrap_or_else(|e| panic!("{context}: open after kill: {e}"));
     if store.open_report().torn_tail.is_some() {
         *torn += 1;
+    }
+    if store.open_report().vouched_bytes > 0 {
+        RESUMED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     let versions = check_after_kill(&store, acked, context);
     // The store takes new appends; the child continues after them next round.

@@ -1,5 +1,6 @@
 //! Integration tests, as one binary to keep link time down.
 
+mod checkpoint;
 mod concurrent_intake;
 mod conformance;
 mod desk;

@@ -112,6 +112,12 @@ impl Writer {
         self.out.extend_from_slice(&record);
     }
 
+    /// The bytes written, without tables or record starts: for other layouts built from the
+    /// same integers (a file store's index checkpoint).
+    pub(crate) fn into_raw(self) -> Vec<u8> {
+        self.out
+    }
+
     /// The tables, where every [`STRIDE`]th record starts, then the records.
     pub(crate) fn finish(self) -> Vec<u8> {
         let mut head = Writer::default();

@@ -6,6 +6,7 @@
 // The raw segment format is public only for tests and fuzzing: hosts read stores through
 // `FileStore`, and the bytes may change with the schema.
 mod backup;
+mod checkpoint;
 #[cfg(any(fuzzing, feature = "testing"))]
 pub mod format;
 #[cfg(not(any(fuzzing, feature = "testing")))]
@@ -18,6 +19,7 @@ mod snapshot;
 pub use backup::{
     BackupManifest, INCOMPLETE_MARKER, MANIFEST_FILE, ManifestSegment, Problem, VerifyReport,
 };
+pub use checkpoint::CHECKPOINT_FILE;
 pub use snapshot::SNAPSHOT_FILE;
 
 use std::collections::HashMap;
@@ -160,6 +162,13 @@ pub struct OpenReport {
     /// The backup manifest found in the directory, if it is (or was restored from) a backup
     /// made by [`FileStore::backup`]; its segment lengths were checked.
     pub backup: Option<BackupManifest>,
+    /// Bytes of the log (segment headers aside) that an index checkpoint vouched for, so
+    /// the open did not read them: 0 when it read and checked every frame. The checkpoint is
+    /// written by [`Store::save_snapshot`] and used only when the log before its point is
+    /// unchanged (see [`CHECKPOINT_FILE`]); the frames it covers have their checksums
+    /// checked when they are read (a damaged one is [`Error::Corrupt`] then), and
+    /// [`FileStore::verify`] checks every frame.
+    pub vouched_bytes: u64,
 }
 
 /// An interrupted final write found on open: a frame cut short, or zero bytes the file system
@@ -367,6 +376,9 @@ struct State {
     /// new leader waits a little for as many appenders to come back (see `wait_durable`).
     last_commit_frames: usize,
     last_flush: std::time::Duration,
+    /// Frames and events durably in the log (for index checkpoints).
+    durable_frames: u64,
+    durable_events: u64,
     /// Whether a leader is waiting for more frames (appenders then wake it).
     gathering: bool,
     /// Repairs of the tail the open could not write (a full disk): made before the first
@@ -525,7 +537,7 @@ impl FileStore {
             Err(other) => return Err(other),
         };
         let manifest = backup::check_backup(&dir)?;
-        let mut scanned = match recovery::scan(&dir)? {
+        let mut scanned = match recovery::scan_from(&dir, checkpoint::load(&dir))? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
@@ -611,7 +623,7 @@ impl FileStore {
             ));
         }
         let manifest = backup::check_backup(&dir)?;
-        let mut scanned = match recovery::scan(&dir)? {
+        let mut scanned = match recovery::scan_from(&dir, checkpoint::load(&dir))? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
@@ -682,6 +694,8 @@ impl FileStore {
                 poisoned: None,
                 spare: Vec::new(),
                 last_commit_frames: 0,
+                durable_frames: report.frames,
+                durable_events: report.events,
                 last_flush: std::time::Duration::ZERO,
                 gathering: false,
                 fixups,
@@ -810,8 +824,10 @@ impl FileStore {
                 Err(damage) => damage,
             };
             if rounds == 0 {
-                // The store will no longer be the backup its manifest describes.
+                // The store will no longer be the backup its manifest describes, nor the log
+                // its index checkpoint was made of.
                 backup::retire_manifest(&io, dir)?;
+                checkpoint::remove(&io, dir)?;
             }
             let listed = recovery::list_segments(dir)?;
             // Each round removes at least the damaged frame or a segment; a round that cannot
@@ -1055,7 +1071,9 @@ impl FileStore {
                         len: *len,
                         offset,
                     };
+                    state.durable_frames += 1;
                     for (id, count) in groups {
+                        state.durable_events += count;
                         let stream = state.index.entry(*id).or_default();
                         stream.durable += count;
                         if stream.frames.last() != Some(&pos) {
@@ -1233,6 +1251,7 @@ fn report_of(scanned: &recovery::Scanned) -> OpenReport {
         frames: scanned.frames,
         events: scanned.events,
         incidents: scanned.index.values().filter(|s| s.durable > 0).count(),
+        vouched_bytes: scanned.vouched,
         ..OpenReport::default()
     };
     if let Some(tail) = &scanned.tail {

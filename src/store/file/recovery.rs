@@ -1,14 +1,16 @@
 //! Reading a store directory back: find the segments, check every frame, rebuild the index,
 //! and find where (if anywhere) the log is torn or damaged.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::id_hash::IdMap;
 
+use super::checkpoint::Checkpoint;
 use super::format::{self, FrameRead};
-use super::io::{io_error, segment_number, segment_path};
+use super::io::{io_error, read_exact_at, segment_number, segment_path};
 
 /// Where one frame lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +24,7 @@ pub(crate) struct FramePos {
 }
 
 /// What the store knows about one incident.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Stream {
     /// Events durably recorded.
     pub durable: u64,
@@ -32,7 +34,7 @@ pub(crate) struct Stream {
     pub frames: Vec<FramePos>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ScannedSegment {
     pub number: u32,
     pub path: PathBuf,
@@ -50,10 +52,12 @@ pub(crate) struct Scanned {
     pub events: u64,
     /// What lies past the last complete frame of the newest segment, if anything.
     pub tail: Option<Tail>,
+    /// Bytes of frames an index checkpoint vouched for, which the scan did not read.
+    pub vouched: u64,
 }
 
 /// The bytes after the last complete frame of the newest segment, which recovery leaves out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tail {
     /// Index of the segment (always the newest).
     pub segment: usize,
@@ -118,6 +122,16 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>, Error> {
 /// A torn tail — the last frame of the last segment cut short, or a run of zero bytes the file
 /// system left at its end — is not damage: the scan stops before it and the caller cuts it.
 pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
+    scan_from(dir, None)
+}
+
+/// As [`scan`], but from `checkpoint`'s point when it matches the log (see
+/// [`matches_log`]): the index and counts before the point are the checkpoint's, and only the
+/// frames after it are read, under the same rules.
+pub(crate) fn scan_from(
+    dir: &Path,
+    checkpoint: Option<Checkpoint>,
+) -> Result<Result<Scanned, Damage>, Error> {
     let listed = list_segments(dir)?;
     let mut scanned = Scanned {
         segments: Vec::with_capacity(listed.len()),
@@ -125,11 +139,36 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
         frames: 0,
         events: 0,
         tail: None,
+        vouched: 0,
     };
+    // The segment the checkpoint's point is in, and the offset; every segment before it is
+    // taken as the checkpoint recorded it.
+    let mut resume = None;
+    if let Some(checkpoint) = checkpoint.filter(|c| matches_log(dir, &listed, c)) {
+        let point = checkpoint.lens.len() - 1;
+        let header = format::FILE_HEADER_LEN as u64;
+        for (i, len) in checkpoint.lens.iter().enumerate() {
+            let (number, path) = &listed[i];
+            scanned.vouched += len - header;
+            if i < point {
+                scanned.segments.push(ScannedSegment {
+                    number: *number,
+                    path: path.clone(),
+                    file_len: *len,
+                    valid_len: *len,
+                });
+            }
+        }
+        scanned.index = checkpoint.index;
+        scanned.frames = checkpoint.frames;
+        scanned.events = checkpoint.events;
+        resume = Some((point, checkpoint.lens[point]));
+    }
     // One buffer for every segment, a window onto it of a few MiB: a whole segment's worth
     // would be faulted in (and unmapped) at each open, which cost more than the reading.
     let mut buffer = Vec::with_capacity(window_size());
-    for (i, (number, path)) in listed.iter().enumerate() {
+    let first = resume.map_or(0, |(segment, _)| segment);
+    for (i, (number, path)) in listed.iter().enumerate().skip(first) {
         let expected = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1);
         if *number != expected {
             return Ok(Err(Damage {
@@ -157,7 +196,13 @@ pub(crate) fn scan(dir: &Path) -> Result<Result<Scanned, Damage>, Error> {
             path,
             last,
         };
-        if let Err(damage) = scan_segment(&mut scanned, &at, &mut window)? {
+        let start = match resume {
+            Some((segment, offset)) if segment == i => {
+                usize::try_from(offset).unwrap_or(format::FILE_HEADER_LEN)
+            }
+            _ => format::FILE_HEADER_LEN,
+        };
+        if let Err(damage) = scan_segment(&mut scanned, &at, &mut window, start)? {
             return Ok(Err(damage));
         }
     }
@@ -202,6 +247,17 @@ impl Window<'_> {
     fn advance(&mut self, to: usize) -> Result<(), Error> {
         self.buffer.drain(..to - self.base);
         self.base = to;
+        self.read(window_size())
+    }
+
+    /// Forgets what was read and reads a window's worth from file offset `to` on.
+    fn jump(&mut self, to: usize) -> Result<(), Error> {
+        self.file
+            .seek(std::io::SeekFrom::Start(to as u64))
+            .map_err(|e| io_error("seek", self.path, e))?;
+        self.buffer.clear();
+        self.base = to;
+        self.eof = false;
         self.read(window_size())
     }
 
@@ -252,13 +308,20 @@ impl At<'_> {
     }
 }
 
-/// Checks one segment's header and frames and adds it to `scanned`.
+/// Checks one segment's header and its frames from file offset `start` on (the end of its
+/// header, or a checkpoint's point) and adds it to `scanned`.
 fn scan_segment(
     scanned: &mut Scanned,
     at: &At<'_>,
     window: &mut Window<'_>,
+    start: usize,
 ) -> Result<Result<(), Damage>, Error> {
-    window.read(window_size().max(format::FILE_HEADER_LEN))?;
+    let resuming = start > format::FILE_HEADER_LEN;
+    if resuming {
+        window.read(format::FILE_HEADER_LEN)?;
+    } else {
+        window.read(window_size().max(format::FILE_HEADER_LEN))?;
+    }
     let mut segment = ScannedSegment {
         number: at.number,
         path: at.path.clone(),
@@ -302,6 +365,10 @@ fn scan_segment(
     // Whole, sound frames a window at a time; the first that is not (cut off by the window,
     // or not sound) decides: more bytes, or the rules below on the rest of the file.
     let mut pos = format::FILE_HEADER_LEN;
+    if resuming {
+        window.jump(start)?;
+        pos = start;
+    }
     loop {
         pos = match index_frames(scanned, at, window.from(pos), pos) {
             Ok(next) => next,
@@ -461,4 +528,65 @@ fn index_frame(index: &mut IdMap<Stream>, body: &[u8], frame_pos: FramePos) -> R
         Ok(())
     })?;
     Ok(events)
+}
+
+/// Whether `checkpoint` still describes the start of the log in `dir`: the segments it
+/// records are there, numbered in order, with headers of their numbers chained by length;
+/// every one before the point's segment has exactly its recorded length, that one is at
+/// least as long as the point, and the point's mark matches the bytes before it. Says why
+/// not in the log; a segment that cannot be read is left to the full scan to report.
+pub(crate) fn matches_log(dir: &Path, listed: &[(u32, PathBuf)], checkpoint: &Checkpoint) -> bool {
+    match check_against(listed, checkpoint) {
+        Ok(()) => true,
+        Err(why) => {
+            log::info!(
+                "incidents: index checkpoint in {} not used ({why}); every frame is checked",
+                dir.display()
+            );
+            false
+        }
+    }
+}
+
+fn check_against(listed: &[(u32, PathBuf)], checkpoint: &Checkpoint) -> Result<(), String> {
+    let lens = &checkpoint.lens;
+    let point = lens.len() - 1;
+    if listed.len() < lens.len() {
+        return Err(format!(
+            "it records {} segments, the store has {}",
+            lens.len(),
+            listed.len()
+        ));
+    }
+    let mut files: super::snapshot::Segments = Vec::with_capacity(lens.len());
+    for (i, ((number, path), len)) in listed.iter().zip(lens).enumerate() {
+        if u32::try_from(i + 1).ok() != Some(*number) {
+            return Err(format!("segment {} is missing", i + 1));
+        }
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let found = file
+            .metadata()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .len();
+        if (i < point && found != *len) || found < *len {
+            return Err(format!(
+                "segment {number} is {found} bytes long, it records {len}"
+            ));
+        }
+        let mut header = [0u8; format::FILE_HEADER_LEN];
+        read_exact_at(&file, &mut header, 0).map_err(|e| format!("{}: {e}", path.display()))?;
+        let header = format::decode_file_header(&header)?;
+        let previous = i.checked_sub(1).map_or(0, |p| lens[p]);
+        if header.segment != *number
+            || (header.previous_len != 0 && header.previous_len != previous)
+        {
+            return Err(format!("segment {number}'s header does not match it"));
+        }
+        files.push((path.clone(), Arc::new(file), *len));
+    }
+    let mark = super::snapshot::mark(&files, point, lens[point]).map_err(|e| e.to_string())?;
+    if mark != checkpoint.mark {
+        return Err("the log before its point is not the log it was made of".into());
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::io::{io_error, read_exact_at};
 use super::read::{self, Stretch};
-use super::{ChunkReader, FileStore, decode_frame_events, format, lock_state};
+use super::{ChunkReader, FileStore, checkpoint, decode_frame_events, format, lock_state};
 use crate::error::Result;
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
@@ -31,7 +31,7 @@ const MARK_BYTES: u64 = 4096;
 const SEGMENT_SHIFT: u32 = 40;
 
 /// The segments as they stand: path, file and durable length, in order.
-type Segments = Vec<(PathBuf, Arc<File>, u64)>;
+pub(super) type Segments = Vec<(PathBuf, Arc<File>, u64)>;
 
 impl FileStore {
     fn segments_now(&self) -> Segments {
@@ -169,11 +169,50 @@ impl FileStore {
             .snapshot_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The index as it stands at the durable end, before the flush below makes that end
+        // durable under `Durability::Buffered` too.
+        let index = self.index_checkpoint()?;
         // Under `Durability::Buffered` the segments' last writes may still be in the page
         // cache: flush them first, so the snapshot never outlives the events it reflects.
         if let Some((path, file, _)) = self.segments_now().last() {
             self.io.sync_data(file, path)?;
         }
+        self.write_projection(bytes)?;
+        match index {
+            Some(index) => checkpoint::save(&self.io, &self.dir, &index),
+            None => Ok(()),
+        }
+    }
+
+    /// The store's index at the durable end of the log, encoded as a checkpoint (none for a
+    /// log beyond what a position packs). Appends wait while it is encoded.
+    fn index_checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        let state = lock_state(&self.state);
+        let segments: Segments = state
+            .segments
+            .iter()
+            .map(|s| (s.path.clone(), Arc::clone(&s.file), s.durable_len))
+            .collect();
+        let Some(last) = segments.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        let lens: Vec<u64> = segments.iter().map(|s| s.2).collect();
+        if lens[last] >= 1 << SEGMENT_SHIFT {
+            return Ok(None);
+        }
+        let mark = mark(&segments, last, lens[last])?;
+        Ok(Some(checkpoint::encode(
+            &lens,
+            mark,
+            state.durable_frames,
+            state.durable_events,
+            &state.index,
+        )))
+    }
+
+    /// Writes the projection snapshot: to a temporary file, flushed, then renamed over the
+    /// last one.
+    fn write_projection(&self, bytes: &[u8]) -> Result<()> {
         let temp = self.dir.join(SNAPSHOT_TEMP);
         let target = self.dir.join(SNAPSHOT_FILE);
         let mut file = OpenOptions::new()
@@ -203,7 +242,7 @@ impl FileStore {
 /// The mark of the point at `offset` of segment `index`: a CRC-32 of the [`MARK_BYTES`]
 /// bytes before it, reaching back into earlier segments (their frames, not their headers)
 /// when the point is near its segment's start, with the number of bytes covered.
-fn mark(segments: &Segments, index: usize, offset: u64) -> Result<u64> {
+pub(super) fn mark(segments: &Segments, index: usize, offset: u64) -> Result<u64> {
     let header = format::FILE_HEADER_LEN as u64;
     let mut need = MARK_BYTES;
     let mut pieces: Vec<Vec<u8>> = Vec::new();
