@@ -269,8 +269,9 @@ pub fn opening(
 }
 
 /// Cold start from a projection snapshot (the log's tail empty), against the cold start
-/// that replays the whole log and SQLite's, all three in the same rounds. The snapshot is
-/// written into a copy of the corpus, so the other figures replay the log as before.
+/// that replays the whole log and SQLite's, all three in the same rounds. The snapshot (with
+/// the store's index checkpoint) is written into a copy of the corpus; the full replay opens
+/// the corpus itself, which has neither, as a host that never saves snapshots would.
 fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
     let dir = root.join("snapshot-store");
     std::fs::create_dir_all(&dir).unwrap();
@@ -304,7 +305,12 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         "FileStore open + Desk::new from a snapshot",
         || None,
         |desk| {
-            let opened = Desk::new(FileStore::open(&dir).unwrap(), clock).unwrap();
+            let store = FileStore::open(&dir).unwrap();
+            assert!(
+                store.open_report().vouched_bytes > 0,
+                "the index checkpoint is used"
+            );
+            let opened = Desk::new(store, clock).unwrap();
             assert_eq!(opened.opening().from_snapshot as u64, corpus.incidents);
             assert_eq!(opened.opening().events_replayed, 0);
             assert!(opened.get(last).is_ok());
@@ -316,7 +322,9 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         "FileStore open + Desk::new replaying the log",
         || None,
         |desk| {
-            let opened = Desk::builder(FileStore::open(&dir).unwrap(), clock)
+            // The corpus itself: a host that never saves snapshots has neither a projection
+            // snapshot nor an index checkpoint, so its open reads every frame too.
+            let opened = Desk::builder(FileStore::open(&corpus.store_dir).unwrap(), clock)
                 .ignore_snapshot()
                 .build()
                 .unwrap();
@@ -335,13 +343,44 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
             events
         },
     );
-    let mut all = vec![from_snapshot, full, sqlite];
+    let resumed = Workload::new(
+        "FileStore::open from its index checkpoint",
+        || None,
+        |store| {
+            let opened = FileStore::open(&dir).unwrap();
+            assert!(opened.open_report().vouched_bytes > 0);
+            *store = Some(opened);
+            events
+        },
+    );
+    let scanned = Workload::new(
+        "FileStore::open reading every frame",
+        || None,
+        |store| {
+            let opened = FileStore::open(&corpus.store_dir).unwrap();
+            assert_eq!(opened.open_report().vouched_bytes, 0);
+            *store = Some(opened);
+            events
+        },
+    );
+    let mut all = vec![from_snapshot, full, sqlite, resumed, scanned];
     let rates = common::measure(sizes.open_plan, &mut all);
     drop(all);
-    let [snap, full, sqlite] = common::medians(&rates)[..] else {
-        unreachable!("three workloads, three medians")
+    let [snap, full, sqlite, resumed, scanned] = common::medians(&rates)[..] else {
+        unreachable!("five workloads, five medians")
     };
     vec![
+        Figure::new(
+            format!(
+                "FileStore::open of {events} events resuming from its index checkpoint \
+                 (median)"
+            ),
+            resumed,
+            "events/s",
+            "FileStore::open of the same events without a checkpoint, reading and checking \
+             every frame, same rounds (median)",
+            scanned,
+        ),
         Figure::new(
             format!(
                 "FileStore::open + Desk::new from a projection snapshot of {events} events, \
@@ -349,7 +388,7 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
             ),
             snap,
             "events/s",
-            "FileStore::open + Desk::new replaying the whole log, same store, same rounds (median)",
+            "FileStore::open + Desk::new replaying the whole log of the same events, a store without snapshot or index checkpoint, same rounds (median)",
             full,
         ),
         Figure::new(

@@ -490,6 +490,11 @@ fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
 impl FileStore {
     /// Opens (or creates) the store in `dir` with default options, recovering after a crash.
     ///
+    /// The open reads and checks every frame, unless the directory holds an index checkpoint
+    /// ([`CHECKPOINT_FILE`], written by [`Store::save_snapshot`]) that still matches the log:
+    /// then it takes the index up to the checkpoint's point from it and reads only the frames
+    /// after it, under the same rules ([`OpenReport::vouched_bytes`]).
+    ///
     /// # Errors
     /// [`Error::Locked`] if another instance has it open; [`Error::Corrupt`] if a segment is
     /// damaged before its end (see [`FileStore::repair`]); [`Error::Io`].
