@@ -63,6 +63,8 @@ pub struct FaultCounts {
     pub unflushed_cut: u64,
     pub desk_restarts: u64,
     pub snapshots_saved: u64,
+    /// Store opens that resumed from an index checkpoint instead of reading every frame.
+    pub opens_from_checkpoint: u64,
     pub notifier_failed: u64,
     pub notifier_gave_permanent: u64,
     pub notifier_timed_out: u64,
@@ -82,6 +84,7 @@ impl FaultCounts {
         self.unflushed_cut += other.unflushed_cut;
         self.desk_restarts += other.desk_restarts;
         self.snapshots_saved += other.snapshots_saved;
+        self.opens_from_checkpoint += other.opens_from_checkpoint;
         self.notifier_failed += other.notifier_failed;
         self.notifier_gave_permanent += other.notifier_gave_permanent;
         self.notifier_timed_out += other.notifier_timed_out;

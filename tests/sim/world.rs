@@ -322,6 +322,8 @@ impl World {
                 let options = FileStoreOptions::new().fault_hook(self.disk.clone());
                 let store = FileStore::open_with(&self.dir, options)
                     .map_err(|e| format!("the store does not open after a crash: {e}"))?;
+                self.counts.opens_from_checkpoint +=
+                    u64::from(store.open_report().vouched_bytes > 0);
                 Arc::new(store)
             }
             #[cfg(feature = "sqlite")]
