@@ -96,7 +96,9 @@ pub fn build(root: &Path, target: u64, people: &People, pg: Option<&PgDb>) -> Co
     let sqlite_dir = root.join("open-sqlite");
     std::fs::create_dir(&sqlite_dir).unwrap();
     let sqlite = sqlite_dir.join("x.db");
-    let options = FileStoreOptions::new().durability(Durability::Buffered);
+    let options = FileStoreOptions::new()
+        .durability(Durability::Buffered)
+        .checkpoint_on_close_after(u64::MAX);
     let mut writers = Writers {
         store: FileStore::open_with(&store_dir, options).unwrap(),
         jsonl: BufWriter::with_capacity(1 << 20, File::create(&jsonl).unwrap()),
@@ -150,6 +152,17 @@ pub fn build(root: &Path, target: u64, people: &People, pg: Option<&PgDb>) -> Co
 }
 
 /// The baseline: every line of a JSON Lines file parsed as an `Event`.
+/// Opens the `FileStore` in `dir` without an index checkpoint at close: the bench's stores
+/// keep whatever checkpoint they had (none for the corpus, whose opens then read every frame
+/// each round; the one `save_snapshot` wrote for the snapshot store).
+pub fn open_file_store(dir: &Path) -> FileStore {
+    FileStore::open_with(
+        dir,
+        FileStoreOptions::new().checkpoint_on_close_after(u64::MAX),
+    )
+    .unwrap()
+}
+
 pub fn parse_jsonl(path: &Path) -> u64 {
     let mut reader = BufReader::new(File::open(path).unwrap());
     let mut line = String::new();

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use incidents::store::FileStoreOptions;
 use incidents::store::SqliteStore;
 use incidents::{Desk, FileStore, IncidentId, Store};
 
@@ -63,7 +64,7 @@ type Opener<'a> = Box<dyn Fn() -> Box<dyn Store> + 'a>;
 
 fn opener<'a>(backend: Backend, corpus: &'a Corpus, pg: Option<&'a PgDb>) -> Option<Opener<'a>> {
     Some(match backend {
-        Backend::File => Box::new(|| Box::new(FileStore::open(&corpus.store_dir).unwrap())),
+        Backend::File => Box::new(|| Box::new(corpus::open_file_store(&corpus.store_dir))),
         Backend::Sqlite => Box::new(|| Box::new(SqliteStore::open(&corpus.sqlite).unwrap())),
         Backend::Postgres => {
             let db = pg?;
@@ -209,7 +210,7 @@ fn describe(corpus: &Corpus, built: Instant, pg: Option<&PgDb>) {
 
 /// Checks, before any round, that every copy of the corpus holds every event.
 fn check(corpus: &Corpus) {
-    let store = FileStore::open(&corpus.store_dir).unwrap();
+    let store = corpus::open_file_store(&corpus.store_dir);
     let report = store.open_report();
     assert_eq!(report.events, corpus.events);
     assert_eq!(report.frames, corpus.events);
@@ -268,6 +269,17 @@ pub fn opening(
     figures
 }
 
+/// The segment files in `dir`, in order.
+fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Cold start from a projection snapshot (the log's tail empty), against the cold start
 /// that replays the whole log and SQLite's, all three in the same rounds. The snapshot (with
 /// the store's index checkpoint) is written into a copy of the corpus; the full replay opens
@@ -285,7 +297,7 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
     let last = bench_id(corpus.incidents - 1);
     let started = Instant::now();
     let written = {
-        let desk = Desk::new(FileStore::open(&dir).unwrap(), clock).unwrap();
+        let desk = Desk::new(corpus::open_file_store(&dir), clock).unwrap();
         let saving = Instant::now();
         let report = desk.save_snapshot().unwrap().unwrap();
         (report, saving.elapsed().as_secs_f64())
@@ -305,7 +317,7 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         "FileStore open + Desk::new from a snapshot",
         || None,
         |desk| {
-            let store = FileStore::open(&dir).unwrap();
+            let store = corpus::open_file_store(&dir);
             assert!(
                 store.open_report().vouched_bytes > 0,
                 "the index checkpoint is used"
@@ -324,7 +336,7 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         |desk| {
             // The corpus itself: a host that never saves snapshots has neither a projection
             // snapshot nor an index checkpoint, so its open reads every frame too.
-            let opened = Desk::builder(FileStore::open(&corpus.store_dir).unwrap(), clock)
+            let opened = Desk::builder(corpus::open_file_store(&corpus.store_dir), clock)
                 .ignore_snapshot()
                 .build()
                 .unwrap();
@@ -347,7 +359,7 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         "FileStore::open from its index checkpoint",
         || None,
         |store| {
-            let opened = FileStore::open(&dir).unwrap();
+            let opened = corpus::open_file_store(&dir);
             assert!(opened.open_report().vouched_bytes > 0);
             *store = Some(opened);
             events
@@ -357,19 +369,55 @@ fn snapshots(root: &Path, corpus: &Corpus, sizes: &Sizes) -> Vec<Figure> {
         "FileStore::open reading every frame",
         || None,
         |store| {
-            let opened = FileStore::open(&corpus.store_dir).unwrap();
+            let opened = corpus::open_file_store(&corpus.store_dir);
             assert_eq!(opened.open_report().vouched_bytes, 0);
             *store = Some(opened);
             events
         },
     );
-    let mut all = vec![from_snapshot, full, sqlite, resumed, scanned];
+    // A host restarting after a clean shutdown, without snapshots: the store wrote its index
+    // checkpoint when it was dropped, and the desk replays the log.
+    let closed = root.join("closed-store");
+    std::fs::create_dir_all(&closed).unwrap();
+    for path in segment_files(&corpus.store_dir) {
+        std::fs::copy(&path, closed.join(path.file_name().unwrap())).unwrap();
+    }
+    drop(
+        FileStore::open_with(
+            &closed,
+            FileStoreOptions::new().checkpoint_on_close_after(0),
+        )
+        .unwrap(),
+    );
+    let after_close = Workload::new(
+        "FileStore open + Desk::new after a clean close (index checkpoint, no snapshot)",
+        || None,
+        |desk| {
+            let store = corpus::open_file_store(&closed);
+            assert!(store.open_report().vouched_bytes > 0);
+            let opened = Desk::new(store, clock).unwrap();
+            assert_eq!(opened.opening().from_snapshot, 0);
+            assert!(opened.get(last).is_ok());
+            *desk = Some(opened);
+            events
+        },
+    );
+    let mut all = vec![from_snapshot, full, sqlite, resumed, scanned, after_close];
     let rates = common::measure(sizes.open_plan, &mut all);
     drop(all);
-    let [snap, full, sqlite, resumed, scanned] = common::medians(&rates)[..] else {
-        unreachable!("five workloads, five medians")
+    let [snap, full, sqlite, resumed, scanned, after_close] = common::medians(&rates)[..] else {
+        unreachable!("six workloads, six medians")
     };
     vec![
+        Figure::new(
+            "FileStore cold start after a clean close (index checkpoint written when the store \
+             was dropped, no snapshot: the desk replays the log) against SqliteStore's cold \
+             start (median)",
+            after_close,
+            "events/s",
+            "SqliteStore::open + Desk::new, same events, same rounds (median)",
+            sqlite,
+        ),
         Figure::new(
             format!(
                 "FileStore::open of {events} events resuming from its index checkpoint \
@@ -459,7 +507,7 @@ pub fn rss_child(dir: &Path) {
     let Some((before, _)) = common::rss() else {
         return;
     };
-    let store = FileStore::open(dir).unwrap();
+    let store = corpus::open_file_store(dir);
     let (opened, _) = common::rss().unwrap();
     let desk = Desk::new(store, FixedClock(start())).unwrap();
     let (replayed, peak) = common::rss().unwrap();

@@ -22,6 +22,7 @@ fn options() -> FileStoreOptions {
     FileStoreOptions::new()
         .segment_bytes(4096)
         .durability(Durability::Buffered)
+        .checkpoint_on_close_after(u64::MAX)
 }
 
 /// Copies the segment files of `from` into `to` (not the checkpoint, not the snapshot).
@@ -39,10 +40,29 @@ fn build(
     before: &[Vec<(u64, u64)>],
     after: &[Vec<(u64, u64)>],
 ) -> (Model, (usize, u64)) {
-    let store = FileStore::open_with(dir, options()).unwrap();
+    build_by(dir, before, after, false)
+}
+
+/// As [`build`]; with `at_close`, the checkpoint is written by closing the store (dropping it,
+/// with a checkpoint at close asked for) after `before` and reopening it, not by a snapshot.
+fn build_by(
+    dir: &Path,
+    before: &[Vec<(u64, u64)>],
+    after: &[Vec<(u64, u64)>],
+    at_close: bool,
+) -> (Model, (usize, u64)) {
+    let mut store = FileStore::open_with(dir, options()).unwrap();
     let mut versions = Default::default();
     let mut frames = apply_plan(&store, before, &mut versions);
-    store.save_snapshot(b"a projection").unwrap();
+    if at_close {
+        drop(store);
+        store = FileStore::open_with(dir, options().checkpoint_on_close_after(0)).unwrap();
+        drop(store);
+        assert!(!dir.join(SNAPSHOT_FILE).exists());
+        store = FileStore::open_with(dir, options()).unwrap();
+    } else {
+        store.save_snapshot(b"a projection").unwrap();
+    }
     let files = segment_files(dir);
     let last = files.len() - 1;
     let point = (last, std::fs::metadata(&files[last]).unwrap().len());
@@ -154,13 +174,14 @@ fn corrupt_at(error: &Error) -> Option<(std::ffi::OsString, u64, String)> {
 fn check(
     before: &[Vec<(u64, u64)>],
     after: &[Vec<(u64, u64)>],
+    at_close: bool,
     harm: &Damage,
     window: Option<usize>,
 ) -> Result<(), TestCaseError> {
     let _window = OpenWindow::set(window);
     let with = tempfile::tempdir().unwrap();
     let without = tempfile::tempdir().unwrap();
-    let (model, point) = build(with.path(), before, after);
+    let (model, point) = build_by(with.path(), before, after, at_close);
     copy_log(with.path(), without.path());
     let damaged = damage(with.path(), harm);
     prop_assert_eq!(damage(without.path(), harm), damaged);
@@ -265,10 +286,11 @@ proptest! {
     fn an_open_from_the_index_checkpoint_finds_what_a_full_scan_finds(
         before in prop::collection::vec(append(), 1..40),
         after in prop::collection::vec(append(), 0..25),
+        at_close in any::<bool>(),
         harm in harm(),
         window in prop::option::of(1usize..200),
     ) {
-        check(&before, &after, &harm, window)?;
+        check(&before, &after, at_close, &harm, window)?;
     }
 }
 
@@ -411,4 +433,72 @@ fn repair_removes_the_checkpoint_and_verify_still_reads_every_frame() {
         0,
         "the damage was in the first frame"
     );
+}
+
+#[test]
+fn a_clean_close_writes_a_checkpoint_once_enough_was_added() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let plan: Vec<Vec<(u64, u64)>> = (0..30).map(|n| vec![(n % 3, 2)]).collect();
+    let close_after = |bytes| {
+        FileStoreOptions::new()
+            .segment_bytes(4096)
+            .checkpoint_on_close_after(bytes)
+    };
+    let mut versions = Default::default();
+
+    // The default asks for 16 MiB since the last checkpoint: a small log gets none.
+    let store = FileStore::open(dir).unwrap();
+    let mut frames = apply_plan(&store, &plan[..10], &mut versions);
+    drop(store);
+    assert!(!dir.join(CHECKPOINT_FILE).exists());
+
+    // A threshold the log passed: written at close, and the next open resumes from it.
+    let store = FileStore::open_with(dir, close_after(1024)).unwrap();
+    assert_eq!(store.open_report().vouched_bytes, 0);
+    frames.extend(apply_plan(&store, &plan[10..20], &mut versions));
+    drop(store);
+    assert!(dir.join(CHECKPOINT_FILE).exists());
+    let store = FileStore::open_with(dir, close_after(1024)).unwrap();
+    let log: u64 = segment_files(dir)
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len() - 32)
+        .sum();
+    assert_eq!(
+        store.open_report().vouched_bytes,
+        log,
+        "the whole log, as it stood at close"
+    );
+    assert_store_is(
+        &store,
+        &model_of(&frames),
+        &[],
+        "after a close with a checkpoint",
+    );
+
+    // Nothing added since: the close leaves the checkpoint as it is.
+    let written = std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap();
+    let modified = || {
+        std::fs::metadata(dir.join(CHECKPOINT_FILE))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before = modified();
+    drop(store);
+    assert_eq!(std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap(), written);
+    assert_eq!(modified(), before);
+
+    // A read-only store never writes one.
+    std::fs::remove_file(dir.join(CHECKPOINT_FILE)).unwrap();
+    drop(FileStore::open_read_only(dir).unwrap());
+    assert!(!dir.join(CHECKPOINT_FILE).exists());
+
+    // Less than the threshold since the last one: none.
+    let store = FileStore::open_with(dir, close_after(1 << 30)).unwrap();
+    frames.extend(apply_plan(&store, &plan[20..], &mut versions));
+    drop(store);
+    assert!(!dir.join(CHECKPOINT_FILE).exists());
+    let store = FileStore::open(dir).unwrap();
+    assert_store_is(&store, &model_of(&frames), &[], "after the last close");
 }

@@ -47,6 +47,11 @@ use recovery::{FramePos, Stream, TailKind};
 /// The default size at which a new segment is started: 64 MiB.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 
+/// By default a store writes an index checkpoint when it is dropped if at least this many
+/// bytes (16 MiB) were added to its log since the last one: see
+/// [`FileStoreOptions::checkpoint_on_close_after`].
+pub const DEFAULT_CLOSE_CHECKPOINT_BYTES: u64 = 16 << 20;
+
 /// How hard an append works to make its events survive a crash.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -68,6 +73,7 @@ pub struct FileStoreOptions {
     durability: Durability,
     segment_bytes: u64,
     scan_threads: Option<usize>,
+    close_checkpoint_bytes: u64,
     fault_hook: Option<Arc<dyn FaultHook>>,
 }
 
@@ -77,6 +83,7 @@ impl Default for FileStoreOptions {
             durability: Durability::Flush,
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             scan_threads: None,
+            close_checkpoint_bytes: DEFAULT_CLOSE_CHECKPOINT_BYTES,
             fault_hook: None,
         }
     }
@@ -114,6 +121,22 @@ impl FileStoreOptions {
     #[must_use]
     pub fn scan_threads(mut self, threads: usize) -> Self {
         self.scan_threads = Some(threads);
+        self
+    }
+
+    /// When the store is dropped (a clean shutdown), writes an index checkpoint
+    /// ([`CHECKPOINT_FILE`]) if at least `bytes` were added to the log since the last one —
+    /// written by [`Store::save_snapshot`], by an earlier close, or found at open — so that
+    /// the next open reads only the log after it. The default is
+    /// [`DEFAULT_CLOSE_CHECKPOINT_BYTES`]; `u64::MAX` never writes one at close. Reading a
+    /// few MiB at open costs milliseconds, so a small store is not worth the flushes.
+    ///
+    /// A store opened read-only, poisoned by a failed write, or with a repair still pending
+    /// writes none. Writing it can fail (a full disk): that is logged, and the next open
+    /// reads more of the log.
+    #[must_use]
+    pub fn checkpoint_on_close_after(mut self, bytes: u64) -> Self {
+        self.close_checkpoint_bytes = bytes;
         self
     }
 
@@ -379,6 +402,10 @@ struct State {
     /// Frames and events durably in the log (for index checkpoints).
     durable_frames: u64,
     durable_events: u64,
+    /// Bytes of frames durably in the log, and how many of them the last index checkpoint
+    /// (written or found at open) covers.
+    durable_bytes: u64,
+    checkpointed_bytes: u64,
     /// Whether a leader is waiting for more frames (appenders then wake it).
     gathering: bool,
     /// Repairs of the tail the open could not write (a full disk): made before the first
@@ -476,6 +503,26 @@ impl Drop for LeaderSeat<'_> {
         }
         drop(state);
         self.store.turn.notify_all();
+    }
+}
+
+/// The bytes of frames in `segments` (their durable lengths, headers aside).
+fn frame_bytes(segments: &[Segment]) -> u64 {
+    segments
+        .iter()
+        .map(|s| s.durable_len.saturating_sub(format::FILE_HEADER_LEN as u64))
+        .sum()
+}
+
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        if let Err(error) = self.checkpoint_on_close() {
+            log::warn!(
+                "incidents: store {}: no index checkpoint written at close ({error}); the next \
+                 open reads the log after the last one",
+                self.dir.display()
+            );
+        }
     }
 }
 
@@ -688,6 +735,7 @@ impl FileStore {
         fixups: Vec<Fixup>,
         lock: Option<DirLock>,
     ) -> FileStore {
+        let durable_bytes = frame_bytes(&segments);
         FileStore {
             state: Mutex::new(State {
                 index,
@@ -701,6 +749,8 @@ impl FileStore {
                 last_commit_frames: 0,
                 durable_frames: report.frames,
                 durable_events: report.events,
+                durable_bytes,
+                checkpointed_bytes: report.vouched_bytes,
                 last_flush: std::time::Duration::ZERO,
                 gathering: false,
                 fixups,
@@ -1087,6 +1137,7 @@ impl FileStore {
                     }
                     offset += u64::from(*len);
                 }
+                state.durable_bytes += offset - base;
                 if let Some(written) = state.segments.get_mut(segment) {
                     written.durable_len = offset;
                 }

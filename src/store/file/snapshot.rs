@@ -30,6 +30,12 @@ const MARK_BYTES: u64 = 4096;
 /// Where the segment index starts in a position.
 const SEGMENT_SHIFT: u32 = 40;
 
+/// An index checkpoint, encoded, and the bytes of frames it covers.
+struct Captured {
+    bytes: Vec<u8>,
+    covers: u64,
+}
+
 /// The segments as they stand: path, file and durable length, in order.
 pub(super) type Segments = Vec<(PathBuf, Arc<File>, u64)>;
 
@@ -179,14 +185,50 @@ impl FileStore {
         }
         self.write_projection(bytes)?;
         match index {
-            Some(index) => checkpoint::save(&self.io, &self.dir, &index),
+            Some(index) => self.save_checkpoint(&index),
             None => Ok(()),
         }
     }
 
+    /// Writes an index checkpoint if the options ask for one at close and enough of the log
+    /// is past the last one (see `FileStoreOptions::checkpoint_on_close_after`).
+    pub(super) fn checkpoint_on_close(&self) -> Result<()> {
+        {
+            let state = lock_state(&self.state);
+            let since = state.durable_bytes.saturating_sub(state.checkpointed_bytes);
+            if state.read_only
+                || state.poisoned.is_some()
+                || !state.fixups.is_empty()
+                || since < self.options.close_checkpoint_bytes.max(1)
+            {
+                return Ok(());
+            }
+        }
+        let _one = self
+            .snapshot_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(index) = self.index_checkpoint()? else {
+            return Ok(());
+        };
+        // As for a snapshot: the index must not outlive the events it lists.
+        if let Some((path, file, _)) = self.segments_now().last() {
+            self.io.sync_data(file, path)?;
+        }
+        self.save_checkpoint(&index)
+    }
+
+    /// Writes `index` as the store's checkpoint and notes how much of the log it covers.
+    fn save_checkpoint(&self, index: &Captured) -> Result<()> {
+        checkpoint::save(&self.io, &self.dir, &index.bytes)?;
+        let mut state = lock_state(&self.state);
+        state.checkpointed_bytes = state.checkpointed_bytes.max(index.covers);
+        Ok(())
+    }
+
     /// The store's index at the durable end of the log, encoded as a checkpoint (none for a
     /// log beyond what a position packs). Appends wait while it is encoded.
-    fn index_checkpoint(&self) -> Result<Option<Vec<u8>>> {
+    fn index_checkpoint(&self) -> Result<Option<Captured>> {
         let state = lock_state(&self.state);
         let segments: Segments = state
             .segments
@@ -201,13 +243,16 @@ impl FileStore {
             return Ok(None);
         }
         let mark = mark(&segments, last, lens[last])?;
-        Ok(Some(checkpoint::encode(
-            &lens,
-            mark,
-            state.durable_frames,
-            state.durable_events,
-            &state.index,
-        )))
+        Ok(Some(Captured {
+            bytes: checkpoint::encode(
+                &lens,
+                mark,
+                state.durable_frames,
+                state.durable_events,
+                &state.index,
+            ),
+            covers: state.durable_bytes,
+        }))
     }
 
     /// Writes the projection snapshot: to a temporary file, flushed, then renamed over the
