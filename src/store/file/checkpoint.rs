@@ -38,6 +38,9 @@ const CHECKPOINT_TEMP: &str = "index.checkpoint.tmp";
 const MAGIC: &[u8; 8] = b"INCIDX01";
 /// Magic, CRC-32 of the body, length of the body.
 const HEADER_LEN: usize = 8 + 4 + 8;
+/// The fewest bytes an incident takes: its id, its event count, its frame count and one
+/// frame of three one-byte numbers.
+const MIN_INCIDENT_BYTES: usize = 16 + 1 + 1 + 3;
 
 /// The store's index as it stood at a point of the log.
 #[derive(Debug)]
@@ -130,7 +133,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Checkpoint, String> {
 }
 
 /// The body, after its checksum has been checked: still checked value by value, since a
-/// checksum catches damage, not a wrong writer.
+/// checksum catches damage, not a wrong writer. No list reserves more than its items' smallest
+/// encoding in the bytes left could fill, and every count is bounded by the log's length, so
+/// a forged count is refused rather than allocated or overflowed.
 fn read_body(body: &[u8]) -> Result<Checkpoint, String> {
     let tables = Tables::default();
     let mut r = Reader::new(body, &tables);
@@ -138,29 +143,38 @@ fn read_body(body: &[u8]) -> Result<Checkpoint, String> {
     if segments == 0 {
         return Err("it lists no segment".into());
     }
-    let mut lens = Vec::with_capacity(segments);
+    let mut lens = Vec::with_capacity(segments.min(r.rest().len()));
+    let mut log = 0u64;
     for _ in 0..segments {
         let len = r.uint()?;
-        if len < format::FILE_HEADER_LEN as u64 {
-            return Err(format!(
-                "a segment length of {len} is shorter than a header"
-            ));
+        if !(format::FILE_HEADER_LEN as u64..1 << 40).contains(&len) {
+            return Err(format!("a segment length of {len} is out of range"));
         }
+        log = log.checked_add(len).ok_or("its segments are too long")?;
         lens.push(len);
     }
     let mark = u64::from_le_bytes(r.take(8)?.try_into().map_err(|_| "cut short")?);
     let frames = r.uint()?;
     let events = r.uint()?;
+    // Every frame is longer than a frame header; every event takes at least a byte.
+    if frames > log / (format::FRAME_HEADER_LEN as u64 + 1) || events > log {
+        return Err(format!(
+            "{frames} frames and {events} events do not fit in {log} bytes of log"
+        ));
+    }
     let incidents = r.count()?;
     let mut index = IdMap::default();
-    index.reserve(incidents);
+    index.reserve(incidents.min(r.rest().len() / MIN_INCIDENT_BYTES));
     let mut counted = 0u64;
     for _ in 0..incidents {
         let id = IncidentId::get(&mut r)?;
         let durable = r.uint()?;
+        counted = counted
+            .checked_add(durable)
+            .filter(|&n| n <= events)
+            .ok_or_else(|| format!("its incidents hold more than the {events} events it says"))?;
         let stream =
             read_stream(&mut r, &lens, durable).map_err(|e| format!("incident {id}: {e}"))?;
-        counted = counted.saturating_add(durable);
         if index.insert(id, stream).is_some() {
             return Err(format!("incident {id} is listed twice"));
         }
@@ -189,7 +203,7 @@ fn read_stream(r: &mut Reader<'_>, lens: &[u64], durable: u64) -> Result<Stream,
     if count == 0 || count as u64 > durable {
         return Err(format!("{count} frames for {durable} events"));
     }
-    let mut frames: Vec<FramePos> = Vec::with_capacity(count);
+    let mut frames: Vec<FramePos> = Vec::with_capacity(count.min(r.rest().len() / 3));
     for _ in 0..count {
         let step = r.u32()?;
         let delta = r.uint()?;
@@ -232,6 +246,7 @@ fn read_stream(r: &mut Reader<'_>, lens: &[u64], durable: u64) -> Result<Stream,
         durable,
         tentative: durable,
         frames,
+        unverified: true,
     })
 }
 

@@ -832,7 +832,8 @@ impl FileStore {
     /// cuts what an open would cut (a torn tail, a damaged final frame), and sets aside a
     /// damaged backup manifest, or one the repaired segments no longer match. No byte is
     /// deleted; the quarantined files can be inspected or sent for recovery. Does nothing to a
-    /// healthy store.
+    /// healthy store's log; it always removes the index checkpoint ([`CHECKPOINT_FILE`]), so
+    /// the next open reads every frame.
     ///
     /// # Errors
     /// [`Error::Locked`] if the store is open; [`Error::IncompleteBackup`] for a backup that
@@ -854,6 +855,9 @@ impl FileStore {
                 ),
             });
         }
+        // Repair trusts nothing but the log: an index checkpoint goes whether or not it is
+        // sound (the next open writes none until a snapshot or a close does).
+        checkpoint::remove(&io, dir)?;
         let mut report = RepairReport::default();
         match backup::check_backup(dir) {
             Ok(_) => {}
@@ -879,10 +883,8 @@ impl FileStore {
                 Err(damage) => damage,
             };
             if rounds == 0 {
-                // The store will no longer be the backup its manifest describes, nor the log
-                // its index checkpoint was made of.
+                // The store will no longer be the backup its manifest describes.
                 backup::retire_manifest(&io, dir)?;
-                checkpoint::remove(&io, dir)?;
             }
             let listed = recovery::list_segments(dir)?;
             // Each round removes at least the damaged frame or a segment; a round that cannot
@@ -943,6 +945,37 @@ impl FileStore {
         Ok(report)
     }
 
+    /// The state lock, once every incident of `groups` that an index checkpoint vouched for
+    /// has been read back and found to be what the index says (once per incident and open:
+    /// the first append to it checks; a checkpoint wrong about it makes the append fail with
+    /// [`Error::Corrupt`] instead of writing a version twice).
+    fn verified_for(
+        &self,
+        groups: &[(IncidentId, Version, &[Event])],
+    ) -> Result<MutexGuard<'_, State>> {
+        loop {
+            let state = lock_state(&self.state);
+            let unverified: Vec<IncidentId> = groups
+                .iter()
+                .map(|(id, _, _)| *id)
+                .filter(|id| state.index.get(id).is_some_and(|s| s.unverified))
+                .collect();
+            if unverified.is_empty() {
+                return Ok(state);
+            }
+            drop(state);
+            for id in &unverified {
+                self.events_of(*id)?;
+            }
+            let mut state = lock_state(&self.state);
+            for id in &unverified {
+                if let Some(stream) = state.index.get_mut(id) {
+                    stream.unverified = false;
+                }
+            }
+        }
+    }
+
     /// Queues `groups` as one frame and waits until it is durable.
     #[allow(
         clippy::cast_possible_truncation,
@@ -957,7 +990,7 @@ impl FileStore {
         format::encode_frame(&mut frame, &encoded)
             .map_err(|rule| Error::Invalid(Invalid::new("events", rule)))?;
 
-        let mut state = lock_state(&self.state);
+        let mut state = self.verified_for(groups)?;
         if state.read_only {
             return Err(Error::ReadOnly {
                 dir: self.dir.clone(),
@@ -1192,24 +1225,86 @@ impl FileStore {
     }
 
     /// The durable frames of `id` and the segment files they are in.
-    fn frames_of(&self, id: IncidentId) -> (Vec<FramePos>, Vec<(PathBuf, Arc<File>)>) {
+    /// The durable frames of `id`, its durable event count, and the segment files.
+    fn frames_of(&self, id: IncidentId) -> (Vec<FramePos>, u64, Files) {
         let state = lock_state(&self.state);
-        let frames = state
+        // Frames queued but not yet durable are not in `frames`.
+        let (frames, durable) = state
             .index
             .get(&id)
-            .map(|s| {
-                // Frames queued but not yet durable are not in `frames`.
-                s.frames.clone()
-            })
+            .map(|s| (s.frames.clone(), s.durable))
             .unwrap_or_default();
         let files = state
             .segments
             .iter()
             .map(|s| (s.path.clone(), Arc::clone(&s.file)))
             .collect();
-        (frames, files)
+        (frames, durable, files)
+    }
+
+    /// Every durable event of `id`, read from its frames, checked to be exactly its versions
+    /// `1..=durable` in order: an index that disagrees with the log (an index checkpoint
+    /// wrong about it) is [`Error::Corrupt`], never a shorter or longer history.
+    fn events_of(&self, id: IncidentId) -> Result<Vec<Event>> {
+        let (frames, durable, files) = self.frames_of(id);
+        let mut events = Vec::new();
+        let mut buf = Vec::new();
+        let mismatch = |path: &Path, offset: u64, what: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset,
+            reason: format!(
+                "incident {id}: {what}; the store's index does not match its log (an index \
+                 checkpoint that is wrong about it? `FileStore::repair` removes it)"
+            ),
+        };
+        let mut last = (self.dir.clone(), 0);
+        for pos in frames {
+            let Some((path, file)) = files.get(pos.segment as usize) else {
+                return Err(mismatch(
+                    &self.dir,
+                    pos.offset,
+                    format!(
+                        "a frame in segment index {} that does not exist",
+                        pos.segment
+                    ),
+                ));
+            };
+            buf.resize(pos.len as usize, 0);
+            read_exact_at(file, &mut buf, pos.offset).map_err(|e| io_error("read", path, e))?;
+            decode_frame_events(&buf, path, pos.offset, &mut |incident, version, event| {
+                if incident == id {
+                    let expected = events.len() as u64 + 1;
+                    if version != expected {
+                        return Err(mismatch(
+                            path,
+                            pos.offset,
+                            format!(
+                                "the frame holds version {version} where {expected} comes next"
+                            ),
+                        ));
+                    }
+                    events.push(event);
+                }
+                Ok(())
+            })?;
+            last = (path.clone(), pos.offset);
+        }
+        if events.len() as u64 != durable {
+            return Err(mismatch(
+                &last.0,
+                last.1,
+                format!(
+                    "its frames hold {} events, the index says {durable}",
+                    events.len()
+                ),
+            ));
+        }
+        Ok(events)
     }
 }
+
+/// The segment files, in order, with their paths.
+type Files = Vec<(PathBuf, Arc<File>)>;
 
 /// The segment a commit goes to: its index, path, file and durable length.
 type Current = (usize, PathBuf, Arc<File>, u64);
@@ -1716,23 +1811,7 @@ impl Store for FileStore {
     }
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
-        let (frames, files) = self.frames_of(id);
-        let mut events = Vec::new();
-        let mut buf = Vec::new();
-        for pos in frames {
-            let Some((path, file)) = files.get(pos.segment as usize) else {
-                continue;
-            };
-            buf.resize(pos.len as usize, 0);
-            read_exact_at(file, &mut buf, pos.offset).map_err(|e| io_error("read", path, e))?;
-            decode_frame_events(&buf, path, pos.offset, &mut |incident, _, event| {
-                if incident == id {
-                    events.push(event);
-                }
-                Ok(())
-            })?;
-        }
-        Ok(events)
+        self.events_of(id)
     }
 
     fn version(&self, id: IncidentId) -> Result<Version> {

@@ -32,6 +32,11 @@ pub(crate) struct Stream {
     pub tentative: u64,
     /// The frames holding its events, in order.
     pub frames: Vec<FramePos>,
+    /// Taken from an index checkpoint and not yet checked against the log: the first append
+    /// reads the incident's events back first (see `FileStore::commit_frame`), so a
+    /// checkpoint that is wrong about it can make that append fail, never make it write a
+    /// version twice.
+    pub unverified: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -203,6 +208,17 @@ pub(crate) fn scan_from(
             _ => format::FILE_HEADER_LEN,
         };
         if let Err(damage) = scan_segment(&mut scanned, &at, &mut window, start)? {
+            if resume.is_some() {
+                // The log after the point does not continue the checkpoint, or is damaged:
+                // what a full scan says is the answer either way.
+                log::warn!(
+                    "incidents: the log after the index checkpoint in {} does not continue it \
+                     ({}); every frame is checked",
+                    dir.display(),
+                    damage.reason
+                );
+                return scan_from(dir, None);
+            }
             return Ok(Err(damage));
         }
     }
