@@ -1,7 +1,5 @@
 //! One pass over the incidents, gathering every figure.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
@@ -100,9 +98,13 @@ pub(super) struct Accumulator<'p> {
     /// Records dated before this count as having happened by `as_of`.
     cutoff: DateTime<Utc>,
     opened: usize,
-    by_severity: BTreeMap<Severity, usize>,
-    by_service: BTreeMap<Service, usize>,
-    by_source: BTreeMap<Source, usize>,
+    /// Counts by severity and by source, indexed by their variants' order (as in `ALL`).
+    by_severity: [usize; Severity::ALL.len()],
+    by_source: [usize; Source::ALL.len()],
+    /// Counts by service, in the order first seen (services are few and shared, so a look
+    /// along the list, from the last one found, beats ordering them per incident).
+    by_service: Vec<(Service, usize)>,
+    last_service: usize,
     still_open: usize,
     changed_after_end: usize,
     ack_wall: Vec<i64>,
@@ -146,9 +148,10 @@ impl<'p> Accumulator<'p> {
             as_of,
             cutoff,
             opened: 0,
-            by_severity: Severity::ALL.into_iter().map(|s| (s, 0)).collect(),
-            by_service: BTreeMap::new(),
-            by_source: Source::ALL.into_iter().map(|s| (s, 0)).collect(),
+            by_severity: [0; Severity::ALL.len()],
+            by_source: [0; Source::ALL.len()],
+            by_service: Vec::new(),
+            last_service: 0,
             still_open: 0,
             changed_after_end: 0,
             ack_wall: Vec::new(),
@@ -217,19 +220,33 @@ impl<'p> Accumulator<'p> {
     fn count_opened(&mut self, incident: &Incident) {
         let until = self.cutoff;
         self.opened += 1;
-        *self.by_severity.entry(incident.severity()).or_default() += 1;
-        *self.by_source.entry(incident.source()).or_default() += 1;
-        match self.by_service.get_mut(incident.service()) {
-            Some(n) => *n += 1,
-            None => {
-                self.by_service.insert(incident.service().clone(), 1);
-            }
-        }
+        self.by_severity[incident.severity() as usize] += 1;
+        self.by_source[incident.source() as usize] += 1;
+        self.count_service(incident.service());
         if incident.updated_at() >= until {
             self.changed_after_end += 1;
         }
         if incident.recurrence().is_some() {
             self.recurrences += 1;
+        }
+    }
+
+    /// Counts one more incident on `service`.
+    fn count_service(&mut self, service: &Service) {
+        // Services are shared text: equal ones are usually the same allocation, which `==`
+        // checks first.
+        if let Some((last, n)) = self.by_service.get_mut(self.last_service)
+            && last == service
+        {
+            *n += 1;
+            return;
+        }
+        if let Some(at) = self.by_service.iter().position(|(s, _)| s == service) {
+            self.by_service[at].1 += 1;
+            self.last_service = at;
+        } else {
+            self.last_service = self.by_service.len();
+            self.by_service.push((service.clone(), 1));
         }
     }
 
@@ -443,9 +460,15 @@ impl<'p> Accumulator<'p> {
         let opened = self.opened;
         Volume {
             total: opened,
-            by_severity: std::mem::take(&mut self.by_severity),
-            by_service: std::mem::take(&mut self.by_service),
-            by_source: std::mem::take(&mut self.by_source),
+            by_severity: Severity::ALL
+                .into_iter()
+                .map(|s| (s, self.by_severity[s as usize]))
+                .collect(),
+            by_service: std::mem::take(&mut self.by_service).into_iter().collect(),
+            by_source: Source::ALL
+                .into_iter()
+                .map(|s| (s, self.by_source[s as usize]))
+                .collect(),
             still_open: self.still_open,
             basis: format!(
                 "Incidents opened from {} (inclusive) to {} (exclusive): {}. Severity as it \
@@ -718,4 +741,22 @@ fn plural(count: usize, one: &str, many: &str) -> String {
 )]
 fn percent(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Source;
+    use crate::severity::Severity;
+
+    /// The counts by severity and by source are indexed by `as usize`: `ALL` must hold
+    /// every variant once, so that the indexes are exactly `0..ALL.len()`.
+    #[test]
+    fn all_holds_every_variant_once() {
+        let mut severities: Vec<usize> = Severity::ALL.iter().map(|s| *s as usize).collect();
+        severities.sort_unstable();
+        assert_eq!(severities, (0..Severity::ALL.len()).collect::<Vec<_>>());
+        let mut sources: Vec<usize> = Source::ALL.iter().map(|s| *s as usize).collect();
+        sources.sort_unstable();
+        assert_eq!(sources, (0..Source::ALL.len()).collect::<Vec<_>>());
+    }
 }
