@@ -2,11 +2,14 @@
 //! is valid but whose contents are wrong (a forged file, or a bug in the writer), and
 //! checkpoints saved while other threads append.
 //!
-//! What a checkpoint that passes its checksum and its mark can still do, by design: say that
-//! an incident has no events before its point (the store cannot see them without reading the
-//! log) and that totals are other than they are. What it must never do: panic or allocate
-//! without bound, make a sound log unopenable, make a read return other events than the
-//! log's without an error, or make an append write a version the log already holds.
+//! What a checkpoint that passes its checksum and its mark can still do, by design: hide the
+//! end of the history of an incident with no event after its point (all of it, if it leaves
+//! the incident out) — the store cannot see those events without reading the log, and an
+//! append to such an incident writes a version the log holds, which the next full scan
+//! reports — and say that totals are other than they are. What it must never do: panic or
+//! allocate without bound, make a sound log unopenable, make a read return other events than
+//! the log's (or skip some in the middle) without an error, or let an append write a version
+//! twice for an incident whose frames it lists.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -848,12 +851,20 @@ fn a_checkpoint_the_log_after_it_does_not_continue_gives_way_to_a_full_scan() {
             .retain(|i| IncidentId::from_bytes(i.id) != victim);
         fix_events(cp);
     });
-    let store = FileStore::open(tmp.path()).unwrap();
+    let forged = std::fs::read(tmp.path().join(CHECKPOINT_FILE)).unwrap();
+    let store = FileStore::open_read_only(tmp.path()).unwrap();
     assert_eq!(store.open_report().vouched_bytes, 0);
     assert_eq!(store.load(victim).unwrap(), model[&victim]);
     drop(store);
-    // And `repair` removes a checkpoint whatever it says.
+    // A writable open removes a checkpoint that does not fit, so it is not refused again at
+    // every open.
     assert!(tmp.path().join(CHECKPOINT_FILE).exists());
+    let store = FileStore::open(tmp.path()).unwrap();
+    assert_eq!(store.open_report().vouched_bytes, 0);
+    assert!(!tmp.path().join(CHECKPOINT_FILE).exists());
+    drop(store);
+    // And `repair` removes a checkpoint whatever it says.
+    std::fs::write(tmp.path().join(CHECKPOINT_FILE), forged).unwrap();
     assert!(
         FileStore::repair(tmp.path())
             .unwrap()

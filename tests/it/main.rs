@@ -1,6 +1,7 @@
 //! Integration tests, as one binary to keep link time down.
 
 mod checkpoint;
+mod checkpoint_close;
 mod checkpoint_hostile;
 mod concurrent_intake;
 mod conformance;

@@ -516,6 +516,11 @@ fn frame_bytes(segments: &[Segment]) -> u64 {
 
 impl Drop for FileStore {
     fn drop(&mut self) {
+        // While a panic unwinds, a second one here would abort the process: the checkpoint
+        // only saves time, so it is left for the next clean close.
+        if std::thread::panicking() {
+            return;
+        }
         if let Err(error) = self.checkpoint_on_close() {
             log::warn!(
                 "incidents: store {}: no index checkpoint written at close ({error}); the next \
@@ -589,10 +594,23 @@ impl FileStore {
             Err(other) => return Err(other),
         };
         let manifest = backup::check_backup(&dir)?;
-        let mut scanned = match recovery::scan_from(&dir, checkpoint::load(&dir))? {
+        let checkpoint = checkpoint::load(&dir);
+        let had_checkpoint = checkpoint.is_some();
+        let mut scanned = match recovery::scan_from(&dir, checkpoint)? {
             Ok(scanned) => scanned,
             Err(damage) => return Err(damage.into_error()),
         };
+        if had_checkpoint
+            && scanned.vouched == 0
+            && let Err(error) = checkpoint::remove(&io, &dir)
+        {
+            // A checkpoint that does not fit the log is only read and refused again.
+            log::warn!(
+                "incidents: store {}: could not remove an index checkpoint that does not fit \
+                 its log ({error})",
+                dir.display()
+            );
+        }
         vouched_tail(&mut scanned, manifest.as_ref());
         let mut report = report_of(&scanned);
         report.backup = manifest;
@@ -955,6 +973,10 @@ impl FileStore {
     ) -> Result<MutexGuard<'_, State>> {
         loop {
             let state = lock_state(&self.state);
+            if state.read_only || state.poisoned.is_some() {
+                // The caller refuses the append with the reason.
+                return Ok(state);
+            }
             let unverified: Vec<IncidentId> = groups
                 .iter()
                 .map(|(id, _, _)| *id)

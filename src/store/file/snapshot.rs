@@ -165,10 +165,17 @@ impl FileStore {
     }
 
     pub(super) fn snapshot_save(&self, bytes: &[u8]) -> Result<()> {
-        if lock_state(&self.state).read_only {
-            return Err(crate::Error::ReadOnly {
-                dir: self.dir.clone(),
-            });
+        {
+            let state = lock_state(&self.state);
+            if state.read_only {
+                return Err(crate::Error::ReadOnly {
+                    dir: self.dir.clone(),
+                });
+            }
+            // After a failed flush nothing may be called durable: no snapshot vouches for it.
+            if let Some(poison) = &state.poisoned {
+                return Err(poison.error());
+            }
         }
         // One writer of the temporary file at a time.
         let _one = self
@@ -180,9 +187,7 @@ impl FileStore {
         let index = self.index_checkpoint()?;
         // Under `Durability::Buffered` the segments' last writes may still be in the page
         // cache: flush them first, so the snapshot never outlives the events it reflects.
-        if let Some((path, file, _)) = self.segments_now().last() {
-            self.io.sync_data(file, path)?;
-        }
+        self.flush_log_end()?;
         self.write_projection(bytes)?;
         match index {
             Some(index) => self.save_checkpoint(&index),
@@ -212,10 +217,26 @@ impl FileStore {
             return Ok(());
         };
         // As for a snapshot: the index must not outlive the events it lists.
-        if let Some((path, file, _)) = self.segments_now().last() {
-            self.io.sync_data(file, path)?;
-        }
+        self.flush_log_end()?;
         self.save_checkpoint(&index)
+    }
+
+    /// Flushes the newest segment (earlier ones were flushed when the next one was started).
+    /// A failed flush poisons the store, as a failed commit does: the kernel may have dropped
+    /// the pages, and a later flush could report success without them.
+    fn flush_log_end(&self) -> Result<()> {
+        let Some((path, file, _)) = self.segments_now().last().cloned() else {
+            return Ok(());
+        };
+        self.io.sync_data(&file, &path).inspect_err(|error| {
+            if super::is_failed_flush(error) {
+                let mut state = lock_state(&self.state);
+                if state.poisoned.is_none() {
+                    log::error!("incidents: store {} poisoned: {error}", self.dir.display());
+                    state.poisoned = Some(super::Poison::of(error));
+                }
+            }
+        })
     }
 
     /// Writes `index` as the store's checkpoint and notes how much of the log it covers.
