@@ -25,9 +25,44 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Shard {
-    streams: crate::id_hash::IdMap<Vec<Event>>,
-    /// Incident ids in the order their first event was appended, for `scan`.
+    /// Each incident's events, as positions in `events`, in version order.
+    streams: crate::id_hash::IdMap<Vec<usize>>,
+    /// The incidents in the order they were first appended.
     order: Vec<IncidentId>,
+    /// Every event of the shard, in the order appended.
+    events: Arena,
+}
+
+/// Events in fixed-size chunks: appending never moves the events already held (a `Vec` per
+/// incident copied its events at every doubling, a fifth of an append).
+#[derive(Debug, Default)]
+struct Arena {
+    chunks: Vec<Vec<Event>>,
+    len: usize,
+}
+
+/// Events per chunk of an [`Arena`].
+const CHUNK: usize = 1024;
+
+impl Arena {
+    /// Adds `event`; returns its position.
+    fn push(&mut self, event: Event) -> usize {
+        let at = self.len;
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(event);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+        at
+    }
+
+    fn get(&self, at: usize) -> Option<&Event> {
+        self.chunks.get(at / CHUNK)?.get(at % CHUNK)
+    }
 }
 
 impl Shard {
@@ -40,13 +75,23 @@ impl Shard {
             return;
         }
         let order = &mut self.order;
+        let stream = self.streams.entry(id).or_insert_with(|| {
+            order.push(id);
+            // Room for a typical incident's history without growing.
+            Vec::with_capacity(8)
+        });
+        for event in events {
+            stream.push(self.events.push(event.clone()));
+        }
+    }
+
+    /// The events of `id`, in version order.
+    fn events_of<'a>(&'a self, id: &IncidentId) -> impl Iterator<Item = &'a Event> + 'a {
         self.streams
-            .entry(id)
-            .or_insert_with(|| {
-                order.push(id);
-                Vec::new()
-            })
-            .extend_from_slice(events);
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|at| self.events.get(*at))
     }
 }
 
@@ -110,13 +155,7 @@ impl Store for MemoryStore {
     }
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
-        Ok(self
-            .shards
-            .read(&id)
-            .streams
-            .get(&id)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.shards.read(&id).events_of(&id).cloned().collect())
     }
 
     fn version(&self, id: IncidentId) -> Result<Version> {
@@ -126,10 +165,8 @@ impl Store for MemoryStore {
     fn scan(&self, visit: &mut dyn FnMut(IncidentId, Version, &Event) -> Result<()>) -> Result<()> {
         for shard in self.shards.each() {
             for id in &shard.order {
-                if let Some(stream) = shard.streams.get(id) {
-                    for (n, event) in stream.iter().enumerate() {
-                        visit(*id, Version::new(n as u64 + 1), event)?;
-                    }
+                for (n, event) in shard.events_of(id).enumerate() {
+                    visit(*id, Version::new(n as u64 + 1), event)?;
                 }
             }
         }
