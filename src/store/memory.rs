@@ -33,8 +33,8 @@ struct Shard {
     events: Arena,
 }
 
-/// Events in fixed-size chunks: appending never moves the events already held (a `Vec` per
-/// incident copied its events at every doubling, a fifth of an append).
+/// Events in chunks of at most [`CHUNK`]: appending never moves the events of full chunks (a
+/// `Vec` per incident copied its events at every doubling, a fifth of an append).
 #[derive(Debug, Default)]
 struct Arena {
     chunks: Vec<Vec<Event>>,
@@ -51,9 +51,9 @@ impl Arena {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(event),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(event);
-                self.chunks.push(chunk);
+                // Grown as it fills (a store of a few events stays small); a chunk moves
+                // only its own events when it grows, at most ten times.
+                self.chunks.push(vec![event]);
             }
         }
         self.len += 1;
