@@ -114,6 +114,7 @@ impl Writer {
 
     /// The bytes written, without tables or record starts: for other layouts built from the
     /// same integers (a file store's index checkpoint).
+    #[cfg(feature = "file")]
     pub(crate) fn into_raw(self) -> Vec<u8> {
         self.out
     }
