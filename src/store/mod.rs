@@ -16,6 +16,7 @@ mod schema;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod tenant;
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use memory::MemoryStore;
 pub use postgres::{ChangeListener, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use tenant::{MAX_TENANT_LEN, Tenant};
 
 /// One incident's part of an [`append_batch`](Store::append_batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

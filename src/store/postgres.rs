@@ -9,10 +9,14 @@ use postgres::{Client, Config, NoTls};
 use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
+use crate::store::sql::{self, EVENT_SCHEMA};
 use crate::store::{Append, FeedItem, LogPoint, Store, Version};
 
 const BACKEND: &str = "postgres";
+
+/// The schema this version creates and reads, kept in `incidents_schema`: a database with a
+/// newer schema is refused, an older one is migrated on connect.
+const SCHEMA_VERSION: i64 = 1;
 
 /// The `op` of a failed `BEGIN`: nothing was sent that could have changed anything.
 const BEGIN: &str = "begin";

@@ -1,4 +1,4 @@
-//! What the SQL backends share: the schema version, event encoding, the version checks of
+//! What the SQL backends share: event encoding, the version checks of
 //! an append, done inside the backend's transaction, and the log points of projection
 //! snapshots.
 
@@ -8,10 +8,6 @@ use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::{Append, LogPoint, Store, Version};
-
-/// The schema this version creates and reads. Stored in the `incidents_schema` table; a
-/// database with a newer schema is refused, an older one is migrated on open.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
 
 /// The event schema stored with every row (as in the file store's frames): the storage
 /// schema's current version.

@@ -1,7 +1,7 @@
 //! A [`Store`] in an SQLite database (feature `sqlite`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -9,21 +9,35 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::error::{Conflict, Error, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
-use crate::store::sql::{self, EVENT_SCHEMA, SCHEMA_VERSION};
-use crate::store::{Append, FeedItem, LogPoint, Store, Version};
+use crate::store::sql::{self, EVENT_SCHEMA};
+use crate::store::{Append, FeedItem, LogPoint, Store, Tenant, Version};
 
 const BACKEND: &str = "sqlite";
+
+/// The schema this version creates and reads, kept in `incidents_schema`: a database with a
+/// newer schema is refused, an older one is migrated on open. Schema 2 put a tenant on every
+/// row; schema 1 (0.1) had none, and its rows become the default tenant's.
+const SCHEMA_VERSION: i64 = 2;
 
 /// A [`Store`] in an SQLite database file, for hosts that already keep their data in SQLite
 /// or want several processes (tills, a back office) on one file.
 ///
-/// One row per event in `incident_events`, with a unique `(incident, version)` key, so a
-/// stale append is a [`Conflict`](crate::Conflict) even between processes. Every append and
+/// One row per event in `incident_events`, with a unique `(tenant, incident, version)` key,
+/// so a stale append is a [`Conflict`](crate::Conflict) even between processes. Every append and
 /// batch is one `BEGIN IMMEDIATE` transaction; the database runs in WAL mode with
 /// `synchronous=FULL`, so an append that returned `Ok` survives a power loss. The schema is
 /// created, and migrated, on open (idempotently; the version is kept in
-/// `incidents_schema`). Positions (`position`, an `AUTOINCREMENT` key) give every desk on
-/// the file the order to catch up in ([`Store::feed`]).
+/// `incidents_schema`; a database of 0.1 is migrated in one transaction, its rows kept as
+/// the default tenant's). Positions, counted per tenant in `incident_tenants`, give every
+/// desk on the file the order to catch up in ([`Store::feed`]).
+///
+/// **Tenants.** A vendor that keeps many shops in one file scopes a handle to each with
+/// [`SqliteStore::tenant`]: its desk sees, appends, catches up on and snapshots that
+/// tenant's rows only, and two tenants may hold the same incident ids without meeting. The
+/// tenant is the first column of every key. A store from [`SqliteStore::open`] is the
+/// [`Tenant::DEFAULT`]'s, which is all a single-shop host needs. SQLite has one writer at a
+/// time, so tenants share the file's write rate; for many shops writing at once, see
+/// `PostgresStore`.
 ///
 /// **Projection snapshots** ([`Desk::save_snapshot`](crate::Desk::save_snapshot)) go in the
 /// table `incident_snapshots`, one row, replaced in one transaction. A log point is a
@@ -48,13 +62,16 @@ const BACKEND: &str = "sqlite";
 /// ```
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    /// Shared by every handle [`SqliteStore::tenant`] makes from the same open.
+    conn: Arc<Mutex<Connection>>,
+    tenant: Tenant,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
+            .field("tenant", &self.tenant)
             .finish_non_exhaustive()
     }
 }
@@ -119,8 +136,101 @@ impl SqliteStore {
         migrate(&conn)?;
         Ok(SqliteStore {
             path,
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
+            tenant: Tenant::DEFAULT,
         })
+    }
+
+    /// A handle on the same database (and connection) scoped to `tenant`: everything it
+    /// reads, appends and snapshots is that tenant's alone.
+    ///
+    /// ```
+    /// use incidents::store::{SqliteStore, Tenant};
+    /// use incidents::{IncidentId, Store, Version};
+    /// # let dir = std::env::temp_dir().join(format!("incidents-sqlite-tenant-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let db = SqliteStore::open(dir.join("shops.db"))?;
+    /// let shop_7 = db.tenant(Tenant::new("shop-7")?);
+    /// let shop_42 = db.tenant("shop-42".parse()?);
+    /// let id = IncidentId::from_bytes([7; 16]);
+    /// # let event = incidents::Event::new(chrono::DateTime::UNIX_EPOCH, incidents::Actor::system(),
+    /// #     incidents::Change::NoteAdded { text: incidents::Text::new("note", "till 3 jams")? });
+    /// shop_7.append(id, Version::ZERO, &[event])?;
+    /// assert_eq!(shop_7.version(id)?, Version::new(1));
+    /// assert_eq!(shop_42.version(id)?, Version::ZERO); // the same id, another shop
+    /// assert_eq!(db.tenants()?, vec![Tenant::new("shop-7")?]);
+    /// # drop((db, shop_7, shop_42));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), incidents::Error>(())
+    /// ```
+    #[must_use]
+    pub fn tenant(&self, tenant: Tenant) -> SqliteStore {
+        SqliteStore {
+            path: self.path.clone(),
+            conn: Arc::clone(&self.conn),
+            tenant,
+        }
+    }
+
+    /// The tenant this handle is scoped to.
+    pub fn scope(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// Every tenant with rows in the database (the default tenant included, if it has any),
+    /// in name order.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or [`Error::Backend`] as any query; [`Error::Invalid`] for a
+    /// stored name this crate did not write.
+    pub fn tenants(&self) -> Result<Vec<Tenant>> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached("SELECT tenant FROM incident_tenants ORDER BY tenant")
+            .map_err(fail("list tenants"))?;
+        let names = select
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(fail("list tenants"))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(fail("list tenants"))?;
+        names.iter().map(|n| Tenant::from_stored(n)).collect()
+    }
+
+    /// Deletes every row of this handle's tenant, events, snapshot and position counter, in
+    /// one transaction (a shop that leaves: erasure). Returns how many events were deleted.
+    /// Other tenants are untouched. A desk still open on this tenant keeps what it had in
+    /// memory: drop it first. The tenant may be used again afterwards, from position 1.
+    ///
+    /// The rows are gone from the database at once; SQLite reuses their pages, and
+    /// `VACUUM` gives them back to the file system.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or [`Error::Backend`]; nothing was deleted then.
+    pub fn erase(&self) -> Result<u64> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("begin"))?;
+        let tenant = self.tenant.as_str();
+        let events = tx
+            .execute(
+                "DELETE FROM incident_events WHERE tenant = ?1",
+                params![tenant],
+            )
+            .map_err(fail("erase"))?;
+        tx.execute(
+            "DELETE FROM incident_snapshots WHERE tenant = ?1",
+            params![tenant],
+        )
+        .map_err(fail("erase"))?;
+        tx.execute(
+            "DELETE FROM incident_tenants WHERE tenant = ?1",
+            params![tenant],
+        )
+        .map_err(fail("erase"))?;
+        tx.commit().map_err(fail("commit"))?;
+        Ok(events as u64)
     }
 
     /// The database file.
@@ -137,27 +247,76 @@ impl SqliteStore {
     }
 }
 
+/// The tables of schema 2: the tenant first in every key.
+const TABLES_V2: &str = "
+    CREATE TABLE IF NOT EXISTS incident_tenants (
+        tenant        TEXT PRIMARY KEY,
+        last_position INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS incident_events (
+        tenant   TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        incident BLOB NOT NULL,
+        version  INTEGER NOT NULL,
+        schema   INTEGER NOT NULL,
+        event    TEXT NOT NULL,
+        PRIMARY KEY (tenant, position),
+        UNIQUE (tenant, incident, version)
+    );
+    CREATE TABLE IF NOT EXISTS incident_snapshots (
+        tenant TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        bytes  BLOB NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );";
+
+/// From schema 1 (0.1: one global `position AUTOINCREMENT`, no tenant) to 2: the old tables
+/// are copied into the new ones as the default tenant's rows, positions kept (so a projection
+/// snapshot taken before stays valid), and dropped. A schema 1 database made before
+/// snapshots existed gets their old table first, empty.
+const FROM_1_TO_2: &str = "
+    CREATE TABLE IF NOT EXISTS incident_snapshots (name TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+    ALTER TABLE incident_events RENAME TO incident_events_v1;
+    ALTER TABLE incident_snapshots RENAME TO incident_snapshots_v1;
+    CREATE TABLE incident_tenants (
+        tenant        TEXT PRIMARY KEY,
+        last_position INTEGER NOT NULL
+    );
+    CREATE TABLE incident_events (
+        tenant   TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        incident BLOB NOT NULL,
+        version  INTEGER NOT NULL,
+        schema   INTEGER NOT NULL,
+        event    TEXT NOT NULL,
+        PRIMARY KEY (tenant, position),
+        UNIQUE (tenant, incident, version)
+    );
+    CREATE TABLE incident_snapshots (
+        tenant TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        bytes  BLOB NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+        SELECT '', position, incident, version, schema, event
+        FROM incident_events_v1 ORDER BY position;
+    INSERT INTO incident_tenants (tenant, last_position)
+        SELECT '', MAX(position) FROM incident_events_v1 HAVING COUNT(*) > 0;
+    INSERT INTO incident_snapshots (tenant, name, bytes)
+        SELECT '', name, bytes FROM incident_snapshots_v1;
+    DROP TABLE incident_events_v1;
+    DROP TABLE incident_snapshots_v1;
+    UPDATE incidents_schema SET version = 2;";
+
 /// Creates the schema, or checks and migrates an existing one. Idempotent, and safe when
-/// several processes open the same file at once (it runs in an immediate transaction).
+/// several processes open the same file at once (it runs in an immediate transaction, so
+/// one migrates and the others find it done).
 fn migrate(conn: &Connection) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(fail("migrate"))?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS incident_events (
-             position INTEGER PRIMARY KEY AUTOINCREMENT,
-             incident BLOB NOT NULL,
-             version  INTEGER NOT NULL,
-             schema   INTEGER NOT NULL,
-             event    TEXT NOT NULL,
-             UNIQUE (incident, version)
-         );
-         CREATE TABLE IF NOT EXISTS incident_snapshots (
-             name  TEXT PRIMARY KEY,
-             bytes BLOB NOT NULL
-         );",
-    )
-    .map_err(fail("migrate"))?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL);")
+        .map_err(fail("migrate"))?;
     let found: Option<i64> = tx
         .query_row("SELECT MAX(version) FROM incidents_schema", [], |r| {
             r.get(0)
@@ -165,6 +324,7 @@ fn migrate(conn: &Connection) -> Result<()> {
         .map_err(fail("migrate"))?;
     match found {
         None => {
+            tx.execute_batch(TABLES_V2).map_err(fail("migrate"))?;
             tx.execute(
                 "INSERT INTO incidents_schema (version) VALUES (?1)",
                 params![SCHEMA_VERSION],
@@ -172,29 +332,28 @@ fn migrate(conn: &Connection) -> Result<()> {
             .map_err(fail("migrate"))?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
-        Some(v) if v > SCHEMA_VERSION => {
+        Some(1) => tx.execute_batch(FROM_1_TO_2).map_err(fail("migrate"))?,
+        Some(v) => {
             return Err(Error::Backend {
                 backend: BACKEND,
                 op: "migrate",
                 source: format!(
-                    "the database has schema {v}, newer than this version understands ({SCHEMA_VERSION})"
+                    "the database has schema {v}, which this version does not read \
+                     (it reads 1 and {SCHEMA_VERSION})"
                 )
                 .into(),
             });
         }
-        // Older schemas would be migrated here, one step at a time.
-        Some(_) => {}
     }
     tx.commit().map_err(fail("migrate"))
 }
 
-fn current_version(tx: &rusqlite::Transaction<'_>, id: IncidentId) -> Result<u64> {
+fn current_version(tx: &rusqlite::Transaction<'_>, tenant: &str, id: IncidentId) -> Result<u64> {
     let max: Option<i64> = tx
-        .query_row(
-            "SELECT MAX(version) FROM incident_events WHERE incident = ?1",
-            params![&id.as_bytes()[..]],
-            |r| r.get(0),
+        .prepare_cached(
+            "SELECT MAX(version) FROM incident_events WHERE tenant = ?1 AND incident = ?2",
         )
+        .and_then(|mut select| select.query_row(params![tenant, &id.as_bytes()[..]], |r| r.get(0)))
         .map_err(fail("read version"))?;
     sql::version_from(max.unwrap_or(0), BACKEND)
 }
@@ -209,17 +368,29 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail("begin"))?;
-        let (versions, rows) = sql::plan(batch, |id| current_version(&tx, id))?;
+        let tenant = self.tenant.as_str();
+        let (versions, rows) = sql::plan(batch, |id| current_version(&tx, tenant, id))?;
+        if rows.is_empty() {
+            return Ok(versions);
+        }
         {
+            let last: Option<i64> = tx
+                .prepare_cached("SELECT last_position FROM incident_tenants WHERE tenant = ?1")
+                .and_then(|mut select| select.query_row(params![tenant], |r| r.get(0)).optional())
+                .map_err(fail("append"))?;
+            let mut position = last.unwrap_or(0);
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO incident_events (incident, version, schema, event)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(fail("append"))?;
             for row in &rows {
+                position += 1;
                 insert
                     .execute(params![
+                        tenant,
+                        position,
                         &row.incident.as_bytes()[..],
                         row.version,
                         EVENT_SCHEMA,
@@ -236,6 +407,12 @@ impl Store for SqliteStore {
                         _ => fail("append")(e),
                     })?;
             }
+            tx.prepare_cached(
+                "INSERT INTO incident_tenants (tenant, last_position) VALUES (?1, ?2)
+                 ON CONFLICT (tenant) DO UPDATE SET last_position = excluded.last_position",
+            )
+            .and_then(|mut upsert| upsert.execute(params![tenant, position]))
+            .map_err(fail("append"))?;
         }
         tx.commit().map_err(fail("commit"))?;
         Ok(versions)
@@ -246,11 +423,11 @@ impl Store for SqliteStore {
         let mut select = conn
             .prepare_cached(
                 "SELECT position, schema, event FROM incident_events
-                 WHERE incident = ?1 ORDER BY version",
+                 WHERE tenant = ?1 AND incident = ?2 ORDER BY version",
             )
             .map_err(fail("load"))?;
         let rows = select
-            .query_map(params![&id.as_bytes()[..]], |r| {
+            .query_map(params![self.tenant.as_str(), &id.as_bytes()[..]], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
@@ -270,8 +447,8 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let max: Option<i64> = conn
             .query_row(
-                "SELECT MAX(version) FROM incident_events WHERE incident = ?1",
-                params![&id.as_bytes()[..]],
+                "SELECT MAX(version) FROM incident_events WHERE tenant = ?1 AND incident = ?2",
+                params![self.tenant.as_str(), &id.as_bytes()[..]],
                 |r| r.get(0),
             )
             .optional()
@@ -289,13 +466,13 @@ impl Store for SqliteStore {
         let mut select = conn
             .prepare_cached(
                 "SELECT position, incident, version, schema, event FROM incident_events
-                 WHERE position > ?1 ORDER BY position LIMIT ?2",
+                 WHERE tenant = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
             )
             .map_err(fail("feed"))?;
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = select
-            .query_map(params![after, limit], |r| {
+            .query_map(params![self.tenant.as_str(), after, limit], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
@@ -323,18 +500,20 @@ impl Store for SqliteStore {
         Ok(Some(out))
     }
 
-    /// The last row's position (committed: SQLite has one writer at a time, and positions
-    /// grow in commit order), marked with its incident id and version.
+    /// The tenant's last row's position (committed: SQLite has one writer at a time, and
+    /// positions grow in commit order), marked with its incident id and version.
     fn log_end(&self) -> Result<Option<LogPoint>> {
         let conn = self.conn();
         let last: Option<(i64, Vec<u8>, i64)> = conn
             .prepare_cached(
                 "SELECT position, incident, version FROM incident_events
-                 ORDER BY position DESC LIMIT 1",
+                 WHERE tenant = ?1 ORDER BY position DESC LIMIT 1",
             )
             .and_then(|mut select| {
                 select
-                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .query_row(params![self.tenant.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()
             })
             .map_err(fail("read log end"))?;
@@ -347,13 +526,17 @@ impl Store for SqliteStore {
     fn has_point(&self, point: LogPoint) -> Result<bool> {
         sql::has_point(point, |position| {
             let conn = self.conn();
-            conn.prepare_cached("SELECT incident, version FROM incident_events WHERE position = ?1")
-                .and_then(|mut select| {
-                    select
-                        .query_row(params![position], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .map_err(fail("check log point"))
+            conn.prepare_cached(
+                "SELECT incident, version FROM incident_events WHERE tenant = ?1 AND position = ?2",
+            )
+            .and_then(|mut select| {
+                select
+                    .query_row(params![self.tenant.as_str(), position], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+            })
+            .map_err(fail("check log point"))
         })
     }
 
@@ -371,9 +554,9 @@ impl Store for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail("begin"))?;
         tx.execute(
-            "INSERT INTO incident_snapshots (name, bytes) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET bytes = excluded.bytes",
-            params![sql::SNAPSHOT_NAME, bytes],
+            "INSERT INTO incident_snapshots (tenant, name, bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT (tenant, name) DO UPDATE SET bytes = excluded.bytes",
+            params![self.tenant.as_str(), sql::SNAPSHOT_NAME, bytes],
         )
         .map_err(fail("save snapshot"))?;
         tx.commit().map_err(fail("commit"))
@@ -382,8 +565,8 @@ impl Store for SqliteStore {
     fn load_snapshot(&self) -> Result<Option<Vec<u8>>> {
         let conn = self.conn();
         conn.query_row(
-            "SELECT bytes FROM incident_snapshots WHERE name = ?1",
-            params![sql::SNAPSHOT_NAME],
+            "SELECT bytes FROM incident_snapshots WHERE tenant = ?1 AND name = ?2",
+            params![self.tenant.as_str(), sql::SNAPSHOT_NAME],
             |r| r.get(0),
         )
         .optional()

@@ -121,6 +121,66 @@ impl Backend for Sqlite {
     }
 }
 
+/// A SQLite store scoped to tenant `shop-42`, in a file where the default tenant and
+/// `shop-7` already hold rows for the same incident ids the suite uses (`nth_id` 0..300)
+/// and more: every check of the suite must see `shop-42`'s rows only.
+#[cfg(feature = "sqlite")]
+pub struct SqliteTenant {
+    store: Option<incidents::store::SqliteStore>,
+    dir: tempfile::TempDir,
+}
+
+#[cfg(feature = "sqlite")]
+impl SqliteTenant {
+    fn open(path: &std::path::Path) -> incidents::store::SqliteStore {
+        incidents::store::SqliteStore::open(path)
+            .unwrap()
+            .tenant(incidents::store::Tenant::new("shop-42").unwrap())
+    }
+}
+
+/// Fills the other tenants of `db`: the default and `shop-7`, events for incidents 0..300
+/// (the ids the suite uses) and 1000..1040, with a snapshot each.
+#[cfg(feature = "sqlite")]
+pub fn fill_neighbours<S: Store>(default: &S, shop_7: &S) {
+    let events = note_events(0, 3);
+    let batch: Vec<Append<'_>> = (0..300)
+        .chain(1000..1040)
+        .map(|n| Append {
+            id: nth_id(n),
+            expected: Version::ZERO,
+            events: &events,
+        })
+        .collect();
+    for store in [default, shop_7] {
+        store.append_batch(&batch).unwrap();
+        store.save_snapshot(b"a neighbour's snapshot").unwrap();
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Backend for SqliteTenant {
+    type S = incidents::store::SqliteStore;
+    fn fresh() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("incidents.db");
+        let default = incidents::store::SqliteStore::open(&path).unwrap();
+        let shop_7 = default.tenant(incidents::store::Tenant::new("shop-7").unwrap());
+        fill_neighbours(&default, &shop_7);
+        SqliteTenant {
+            store: Some(Self::open(&path)),
+            dir,
+        }
+    }
+    fn store(&self) -> &Self::S {
+        self.store.as_ref().unwrap()
+    }
+    fn reopen(&mut self) {
+        self.store = None;
+        self.store = Some(Self::open(&self.dir.path().join("incidents.db")));
+    }
+}
+
 /// Every (incident, version, event) the store's `scan` returns.
 fn scanned<S: Store>(store: &S) -> Vec<(IncidentId, Version, Event)> {
     let mut out = Vec::new();
@@ -545,5 +605,7 @@ conformance!(file, Files, 48);
 conformance!(file_small_segments, SmallSegments, 32);
 #[cfg(feature = "sqlite")]
 conformance!(sqlite, Sqlite, 24);
+#[cfg(feature = "sqlite")]
+conformance!(sqlite_tenant, SqliteTenant, 12);
 #[cfg(feature = "postgres")]
 conformance!(postgres, crate::sql::Postgres, 16);

@@ -31,6 +31,7 @@ mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_snapshots;
 mod support;
+mod tenants;
 mod text_rules;
 mod time;
 mod timer_props;

@@ -865,9 +865,9 @@ mod sql {
         let conn = rusqlite::Connection::open(path).unwrap();
         for (n, (schema, event)) in rows.iter().enumerate() {
             conn.execute(
-                "INSERT INTO incident_events (incident, version, schema, event) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![&fixture_id().as_bytes()[..], n as i64 + 1, schema, event],
+                "INSERT INTO incident_events (tenant, position, incident, version, schema, event) \
+                 VALUES ('', ?1, ?2, ?1, ?3, ?4)",
+                rusqlite::params![n as i64 + 1, &fixture_id().as_bytes()[..], schema, event],
             )
             .unwrap();
         }
