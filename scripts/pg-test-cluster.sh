@@ -58,7 +58,7 @@ start)
     as_user "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1
     echo "$port" >"$dir/port"
     as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >&2
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=150" start >&2
     echo "export INCIDENTS_PG_URL='host=127.0.0.1 port=$port user=postgres dbname=postgres connect_timeout=5'"
     echo "export INCIDENTS_PG_DIR='$dir'"
     echo "export INCIDENTS_PG_CTL='$(realpath "$0")'"
@@ -76,7 +76,7 @@ restart)
     # system, not one per file of the many test databases); on a busy machine that and the
     # redo can still take more than a minute.
     as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 300 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c recovery_init_sync_method=syncfs" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=150 -c recovery_init_sync_method=syncfs" \
         start >/dev/null
     ;;
 stop)

@@ -29,6 +29,9 @@
 //!    hold the same events in the same order; their "open" is `open`/`connect` plus a full
 //!    `scan`. Also the resident memory per incident after opening, measured in a child
 //!    process, against the store's bytes on disk per incident.
+//! 4. **Tenants** ([`tenants`], PostgreSQL only): aggregate appends of 50 tenants × 2 threads
+//!    against 1 tenant × 2 threads (goal: ratio ≥ 4), and a tenant's catch-up beside 100×
+//!    its events in other tenants against alone (goal: ≤ 1.5× the time).
 //!
 //! Workloads run in interleaved rounds (figure and baselines alternately, so all see the same
 //! load); figures are the median run. Run with `cargo bench --bench store --features
@@ -37,8 +40,8 @@
 //! (smaller sizes, fewer rounds). Results: `target/bench-results/store.json`. Besides each
 //! figure line, a "FileStore vs SqliteStore" line per workload has the SqliteStore figure as
 //! its baseline (ratio > 1: FileStore is ahead); stderr says, per row, whether FileStore is
-//! ahead and, where it is not, why ([`versus`]). `STORE_BENCH=opening` (or `appends`) runs
-//! only that part.
+//! ahead and, where it is not, why ([`versus`]). `STORE_BENCH=opening` (or `appends`, or
+//! `tenants`) runs only that part.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -48,6 +51,7 @@ mod corpus;
 mod data;
 mod opening;
 mod pg;
+mod tenants;
 mod versus;
 
 use std::path::Path;
@@ -61,7 +65,7 @@ const RSS_CHILD_ENV: &str = "INCIDENTS_BENCH_STORE_RSS_CHILD";
 
 /// The goals for FileStore: (start of the figure's name, minimum ratio to its
 /// baseline).
-const GOALS: [(&str, f64); 6] = [
+const GOALS: [(&str, f64); 8] = [
     ("FileStore append, 1 event per append", 0.9),
     ("FileStore append_batch, 8 incidents x 8 events", 0.8),
     ("FileStore append, 8 threads x 8 events", 0.8),
@@ -73,6 +77,12 @@ const GOALS: [(&str, f64); 6] = [
     (
         "FileStore cold start from a projection snapshot against SqliteStore",
         4.0,
+    ),
+    ("PostgresStore durable appends, 50 tenants", 4.0),
+    // Events/s against alone: at most 1.5 times the time.
+    (
+        "PostgresStore catch-up of a new desk, tenant beside",
+        1.0 / 1.5,
     ),
 ];
 
@@ -200,7 +210,7 @@ fn main() {
     let started = Instant::now();
     let part = std::env::var("STORE_BENCH").unwrap_or_default();
     let mut figures = Vec::new();
-    if part != "opening" {
+    if part.is_empty() || part == "appends" {
         let db = server.as_ref().map(|server| server.database("appends"));
         figures.extend(appends::appends(
             root,
@@ -211,7 +221,7 @@ fn main() {
         ));
     }
     let appended = started.elapsed().as_secs_f64();
-    if part != "appends" {
+    if part.is_empty() || part == "opening" {
         let db = server.as_ref().map(|server| server.database("open"));
         figures.extend(opening::opening(
             root,
@@ -221,10 +231,18 @@ fn main() {
             &mut rows,
         ));
     }
+    let opened = started.elapsed().as_secs_f64();
+    if let Some(server) = server
+        .as_ref()
+        .filter(|_| part.is_empty() || part == "tenants")
+    {
+        figures.extend(tenants::tenants(server, quick, &people));
+    }
     let total = started.elapsed().as_secs_f64();
     eprintln!(
-        "ran for {total:.0} s: appends {appended:.0} s, opening {:.0} s",
-        total - appended
+        "ran for {total:.0} s: appends {appended:.0} s, opening {:.0} s, tenants {:.0} s",
+        opened - appended,
+        total - opened
     );
     check_goals(&figures);
     for row in &rows {

@@ -126,9 +126,57 @@ impl PgDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// Empties the events table, as a fresh database would be.
+    /// Empties the events table and the position counters, as a fresh database would be.
     pub fn reset(&self) {
-        self.execute("TRUNCATE incident_events RESTART IDENTITY");
+        self.execute("TRUNCATE incident_events, incident_tenants");
+    }
+
+    /// The connection parameters of this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The server's `max_connections`.
+    pub fn max_connections(&self) -> usize {
+        let mut client = self.client.borrow_mut();
+        let client = client.as_mut().expect("the database is open");
+        let row = client.query_one("SHOW max_connections", &[]).unwrap();
+        row.get::<_, String>(0).parse().unwrap_or(0)
+    }
+
+    /// Loads `rows` (incident, version, event text as the store encodes it) as tenant
+    /// `tenant`'s history, at positions 1, 2, ... in the order given, with the tenant's
+    /// position counter: what the store's appends would have left, with one `COPY`.
+    pub fn load_tenant(&self, tenant: &str, rows: &[(IncidentId, u64, String)]) {
+        let mut client = self.client.borrow_mut();
+        let client = client.as_mut().expect("the database is open");
+        let mut copy = client
+            .copy_in(
+                "COPY incident_events (tenant, position, incident, version, schema, event) \
+                 FROM STDIN WITH (FORMAT csv)",
+            )
+            .unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        for (n, (id, version, text)) in rows.iter().enumerate() {
+            write!(buf, "\"{tenant}\",{},\\x", n + 1).unwrap();
+            for byte in id.as_bytes() {
+                write!(buf, "{byte:02x}").unwrap();
+            }
+            writeln!(buf, ",{version},1,\"{}\"", text.replace('"', "\"\"")).unwrap();
+            if buf.len() >= 1 << 20 {
+                copy.write_all(&buf).unwrap();
+                buf.clear();
+            }
+        }
+        copy.write_all(&buf).unwrap();
+        copy.finish().unwrap();
+        let last = i64::try_from(rows.len()).unwrap();
+        client
+            .execute(
+                "INSERT INTO incident_tenants (tenant, last_position) VALUES ($1, $2)",
+                &[&tenant, &last],
+            )
+            .unwrap();
     }
 
     /// After a bulk load: what autovacuum would do in a while (visibility, hint bits,
@@ -146,25 +194,25 @@ impl PgDb {
         }
     }
 
-    /// Loads the corpus with one `COPY`, in the rows `PostgresStore` writes: line `n` of
-    /// the JSON Lines file `jsonl` is the event text (`serde_json` of the `Event`, as the
-    /// store encodes it), `keys[n]` its incident and version, event schema 1; `position`
-    /// follows the file's order. (The store's own `append_batch` makes one round trip per
+    /// Loads the corpus with one `COPY`, in the rows `PostgresStore` writes for the default
+    /// tenant: line `n` of the JSON Lines file `jsonl` is the event text (`serde_json` of
+    /// the `Event`, as the store encodes it), `keys[n]` its incident and version, event
+    /// schema 1; `position` is `n + 1`, and the tenant's counter is set to the last. (The store's own `append_batch` makes one round trip per
     /// event, a few minutes for a million.)
     pub fn load(&self, jsonl: &Path, keys: &[(IncidentId, u64)]) {
         let mut client = self.client.borrow_mut();
         let client = client.as_mut().expect("the database is open");
         let mut copy = client
             .copy_in(
-                "COPY incident_events (incident, version, schema, event) FROM STDIN \
-                 WITH (FORMAT csv)",
+                "COPY incident_events (tenant, position, incident, version, schema, event) \
+                 FROM STDIN WITH (FORMAT csv)",
             )
             .unwrap();
         let mut lines = BufReader::new(File::open(jsonl).unwrap()).lines();
         let mut buf = Vec::with_capacity(1 << 20);
-        for (id, version) in keys {
+        for (n, (id, version)) in keys.iter().enumerate() {
             let line = lines.next().expect("a line per key").unwrap();
-            buf.extend_from_slice(b"\\x");
+            write!(buf, "\"\",{},\\x", n + 1).unwrap();
             for byte in id.as_bytes() {
                 write!(buf, "{byte:02x}").unwrap();
             }
@@ -177,6 +225,13 @@ impl PgDb {
         assert!(lines.next().is_none(), "a key per line");
         copy.write_all(&buf).unwrap();
         copy.finish().unwrap();
+        let last = i64::try_from(keys.len()).unwrap();
+        client
+            .execute(
+                "INSERT INTO incident_tenants (tenant, last_position) VALUES ('', $1)",
+                &[&last],
+            )
+            .unwrap();
     }
 
     /// The events table's bytes on disk, indexes included.

@@ -1,6 +1,6 @@
 //! A [`Store`] in a PostgreSQL database (feature `postgres`).
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
@@ -10,22 +10,26 @@ use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
 use crate::model::IncidentId;
 use crate::store::sql::{self, EVENT_SCHEMA};
-use crate::store::{Append, FeedItem, LogPoint, Store, Version};
+use crate::store::{Append, FeedItem, LogPoint, Store, Tenant, Version};
 
 const BACKEND: &str = "postgres";
 
 /// The schema this version creates and reads, kept in `incidents_schema`: a database with a
 /// newer schema is refused, an older one is migrated on connect.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// The `op` of a failed `BEGIN`: nothing was sent that could have changed anything.
 const BEGIN: &str = "begin";
 
-/// Advisory lock key taken by every append transaction (and by schema migration), so that
-/// positions are handed out in commit order and a desk catching up never skips a row that
-/// commits later with a smaller position. Appends are short; small businesses append a few
-/// events a second, far below what one lock allows.
-const APPEND_LOCK: i64 = 0x696e_6369_6465_6e74; // "incident"
+/// Advisory lock key taken by schema creation and migration, so that two processes
+/// connecting at once to a new or old database do not both create or migrate it. (Schema 1
+/// also took it in every append; since schema 2 an append locks only its tenant's row in
+/// `incident_tenants`.)
+const MIGRATE_LOCK: i64 = 0x696e_6369_6465_6e74; // "incident"
+
+/// The `NOTIFY` channel of the default tenant; other tenants' channels add a hash of the
+/// name to it (see [`PostgresStore::channel`]).
+const CHANNEL: &str = "incident_events";
 
 /// The default connect timeout, when neither the options nor the parameters set one.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -107,28 +111,41 @@ impl PostgresOptions {
 }
 
 /// A [`Store`] in PostgreSQL, for a shop with several tills or a web shop on more than one
-/// server: every desk (thread or process) talks to the same database.
+/// server, or a vendor hosting many shops on one database: every desk (thread or process)
+/// talks to the same database.
 ///
-/// One row per event in `incident_events` with a unique `(incident, version)` key; each
-/// append or batch is one transaction that checks the versions first, so a stale append is
-/// a [`Conflict`](crate::Conflict) and nothing is half-written. A global `position`
-/// (`BIGSERIAL`, handed out under a transaction-scoped advisory lock, so in commit order)
-/// lets every desk catch up on what the others appended ([`Store::feed`],
-/// [`Desk::catch_up`](crate::Desk::catch_up)); each append also sends
-/// `NOTIFY incident_events` for hosts that prefer to `LISTEN` rather than poll.
+/// One row per event in `incident_events`, keyed by tenant first: `(tenant, position)` is
+/// the primary key and `(tenant, incident, version)` is unique. Each append or batch is one
+/// transaction that checks the versions first, so a stale append is a
+/// [`Conflict`](crate::Conflict) and nothing is half-written. Positions are counted per
+/// tenant, in the tenant's row of `incident_tenants`, which an append locks until it
+/// commits: positions are handed out in commit order, so a desk catching up
+/// ([`Store::feed`], [`Desk::catch_up`](crate::Desk::catch_up)) never skips a row that
+/// commits later with a smaller position, and appends of different tenants never wait for
+/// each other. Each append also sends a `NOTIFY` on its tenant's channel for hosts that
+/// prefer to `LISTEN` rather than poll ([`PostgresStore::listen`]).
 ///
-/// The schema is created and migrated on connect, idempotently, under the same lock.
+/// **Tenants.** [`PostgresStore::connect`] gives a handle on the default tenant, for a
+/// single shop; [`PostgresStore::tenant`] a handle on one shop of many, sharing the pool.
+/// A handle sees, appends, feeds, snapshots and listens to its own tenant's rows only;
+/// [`PostgresStore::erase`] deletes them. Because the tenant is the first column of every
+/// key, the tables can be partitioned or distributed by tenant without changing the crate:
+/// see the crate's ARCHITECTURE.md ("Tenants") for the DDL.
+///
+/// The schema is created and migrated on connect, idempotently, under an advisory lock:
+/// a database of schema 1 (before tenants) becomes the default tenant's, positions kept.
 ///
 /// **Projection snapshots** ([`Desk::save_snapshot`](crate::Desk::save_snapshot)) go in the
-/// table `incident_snapshots`, one row, replaced in one transaction (a `BYTEA`: at most
-/// 1 GB, written within the statement timeout). A log point is a feed position with a hash
-/// of the incident id and version of the row there, so a snapshot copied from another
-/// database is recognised and ignored.
+/// table `incident_snapshots`, one row per tenant, replaced in one transaction (a `BYTEA`:
+/// at most 1 GB, written within the statement timeout). A log point is a feed position with
+/// a hash of the incident id and version of the row there, so a snapshot copied from
+/// another database or tenant is recognised and ignored.
 ///
-/// **Connections.** The store keeps a small pool (see [`PostgresOptions`]): each call takes
-/// a connection for as long as its statements run, so threads query in parallel, and no
-/// lock is held while a query runs. Connecting is bounded by a connect timeout, every
-/// statement by a `statement_timeout`.
+/// **Connections.** The store keeps a small pool (see [`PostgresOptions`]), shared by every
+/// handle made from it with [`PostgresStore::tenant`]: each call takes a connection for as
+/// long as its statements run, so threads query in parallel, and no lock is held while a
+/// query runs. Connecting is bounded by a connect timeout, every statement by a
+/// `statement_timeout`.
 ///
 /// **Connection failures.** A call whose connection broke returns [`Error::Unavailable`],
 /// and the broken connection is dropped; the next call connects again, so the desk works
@@ -137,12 +154,14 @@ impl PostgresOptions {
 /// call goes on, once: reads, and appends whose `BEGIN` failed, since nothing was recorded
 /// yet. No other call retries by itself.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: Arc<Pool>,
+    tenant: Tenant,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
+            .field("tenant", &self.tenant)
             .field("max_connections", &self.pool.max)
             .field("statement_timeout", &self.pool.statement_timeout)
             .finish_non_exhaustive()
@@ -455,7 +474,8 @@ impl PostgresStore {
     )]
     pub fn connect_with(params: &str, options: PostgresOptions) -> Result<PostgresStore> {
         let store = PostgresStore {
-            pool: Pool::new(params, &options)?,
+            pool: Arc::new(Pool::new(params, &options)?),
+            tenant: Tenant::DEFAULT,
         };
         store.with_client(Retry::Begin, migrate)?;
         Ok(store)
@@ -501,7 +521,8 @@ impl std::fmt::Debug for ChangeListener {
 }
 
 impl ChangeListener {
-    /// Waits up to `timeout` for at least one append by any desk; returns whether one came.
+    /// Waits up to `timeout` for at least one append by any desk of the listener's tenant;
+    /// returns whether one came.
     /// Several appends may be folded into one wake-up: call
     /// [`Desk::catch_up`](crate::Desk::catch_up) after it, which reads everything new.
     ///
@@ -524,18 +545,184 @@ impl ChangeListener {
 }
 
 impl PostgresStore {
-    /// Opens a second connection that listens for appends (`LISTEN incident_events`).
+    /// A handle on `tenant`'s rows in the same database, sharing this store's connections
+    /// (one pool for every shop a vendor hosts). The schema was made when this store
+    /// connected; a tenant needs nothing created before its first append.
+    ///
+    /// ```no_run
+    /// use incidents::store::{PostgresStore, Tenant};
+    ///
+    /// let db = PostgresStore::connect("host=127.0.0.1 user=pos dbname=pos")?;
+    /// let shop = db.tenant("shop-42".parse::<Tenant>()?);
+    /// assert_eq!(shop.scope().as_str(), "shop-42");
+    /// # Ok::<(), incidents::Error>(())
+    /// ```
+    #[must_use]
+    pub fn tenant(&self, tenant: Tenant) -> PostgresStore {
+        PostgresStore {
+            pool: Arc::clone(&self.pool),
+            tenant,
+        }
+    }
+
+    /// The tenant this handle is scoped to.
+    pub fn scope(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// The `NOTIFY` channel of this handle's tenant: `incident_events` for the default
+    /// tenant, `incident_events_` and 16 hex digits of a hash (64-bit FNV-1a) of the name for
+    /// the others, which stays within PostgreSQL's 63-byte identifiers whatever the name.
+    /// For a host that listens with its own connection; [`PostgresStore::listen`] uses it.
+    pub fn channel(&self) -> String {
+        channel(&self.tenant)
+    }
+
+    /// Every tenant with rows in the database (the default tenant included, if it has any),
+    /// in name order.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or [`Error::Backend`] as any query; [`Error::Invalid`] for a
+    /// stored name this crate did not write.
+    pub fn tenants(&self) -> Result<Vec<Tenant>> {
+        let names = self.with_client(Retry::Reads, |client| {
+            let rows = client
+                .query(
+                    "SELECT tenant FROM incident_tenants ORDER BY tenant COLLATE \"C\"",
+                    &[],
+                )
+                .map_err(fail("list tenants"))?;
+            rows.iter()
+                .map(|r| column::<String>(r, 0))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        names.iter().map(|n| Tenant::from_stored(n)).collect()
+    }
+
+    /// Deletes every row of this handle's tenant, events, snapshot and position counter, in
+    /// one transaction (a shop that leaves: erasure). Returns how many events were deleted.
+    /// Other tenants are untouched, and keep appending meanwhile; an append of this tenant
+    /// in flight finishes first, and one that comes after starts the tenant again from
+    /// position 1. A desk still open on this tenant keeps what it had in memory: drop it
+    /// first.
+    ///
+    /// The rows are gone at once for every reader; PostgreSQL reclaims their space at its
+    /// next `VACUUM`.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or [`Error::Backend`]; nothing was deleted then.
+    pub fn erase(&self) -> Result<u64> {
+        let tenant = self.tenant.as_str();
+        self.with_client(Retry::Begin, |client| {
+            let mut tx = client.transaction().map_err(fail(BEGIN))?;
+            // The counter row first: it is what appends lock, so none of this tenant runs
+            // between this and the commit.
+            tx.execute("DELETE FROM incident_tenants WHERE tenant = $1", &[&tenant])
+                .map_err(fail("erase"))?;
+            let events = tx
+                .execute("DELETE FROM incident_events WHERE tenant = $1", &[&tenant])
+                .map_err(fail("erase"))?;
+            tx.execute(
+                "DELETE FROM incident_snapshots WHERE tenant = $1",
+                &[&tenant],
+            )
+            .map_err(fail("erase"))?;
+            tx.commit().map_err(fail("commit"))?;
+            Ok(events)
+        })
+    }
+
+    /// Opens a second connection that listens for this tenant's appends (`LISTEN` on
+    /// [`PostgresStore::channel`]).
     ///
     /// # Errors
     /// [`Error::Unavailable`] if the server cannot be reached.
     pub fn listen(&self) -> Result<ChangeListener> {
         let mut client = self.pool.config.connect(NoTls).map_err(fail("connect"))?;
+        // The channel is ASCII lower-case letters, digits and `_`: no quoting needed.
         client
-            .batch_execute("LISTEN incident_events")
+            .batch_execute(&format!("LISTEN {}", self.channel()))
             .map_err(fail("listen"))?;
         Ok(ChangeListener { client })
     }
 }
+
+/// `incident_events`, or `incident_events_` and the FNV-1a hash of the tenant's name.
+fn channel(tenant: &Tenant) -> String {
+    if tenant.is_default() {
+        return CHANNEL.to_owned();
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in tenant.as_str().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{CHANNEL}_{hash:016x}")
+}
+
+/// The tables of schema 2, made if missing: a vendor may have made them first, partitioned
+/// or distributed by tenant (the constraints are named, so the tables of schema 1 can stand
+/// beside them while [`FROM_1_TO_2`] copies their rows).
+const TABLES_V2: &str = "
+    CREATE TABLE IF NOT EXISTS incident_tenants (
+        tenant        TEXT NOT NULL,
+        last_position BIGINT NOT NULL,
+        CONSTRAINT incident_tenants_pk PRIMARY KEY (tenant)
+    );
+    CREATE TABLE IF NOT EXISTS incident_events (
+        tenant   TEXT NOT NULL,
+        position BIGINT NOT NULL,
+        incident BYTEA NOT NULL,
+        version  BIGINT NOT NULL,
+        schema   SMALLINT NOT NULL,
+        event    TEXT NOT NULL,
+        CONSTRAINT incident_events_pk PRIMARY KEY (tenant, position),
+        CONSTRAINT incident_events_key UNIQUE (tenant, incident, version)
+    );
+    CREATE TABLE IF NOT EXISTS incident_snapshots (
+        tenant TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        bytes  BYTEA NOT NULL,
+        CONSTRAINT incident_snapshots_pk PRIMARY KEY (tenant, name)
+    );";
+
+/// Schema 1 to 2: the rows of one shop become the default tenant's, at the same positions
+/// (so a snapshot's log point stays valid), and its counter starts at the last of them.
+/// Schema 1 made `incident_snapshots` only from the version that added snapshots.
+const FROM_1_TO_2: &str = "
+    CREATE TABLE IF NOT EXISTS incident_snapshots (name TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
+    ALTER TABLE incident_events RENAME TO incident_events_v1;
+    ALTER TABLE incident_snapshots RENAME TO incident_snapshots_v1;
+    CREATE TABLE incident_tenants (
+        tenant        TEXT NOT NULL,
+        last_position BIGINT NOT NULL,
+        CONSTRAINT incident_tenants_pk PRIMARY KEY (tenant)
+    );
+    CREATE TABLE incident_events (
+        tenant   TEXT NOT NULL,
+        position BIGINT NOT NULL,
+        incident BYTEA NOT NULL,
+        version  BIGINT NOT NULL,
+        schema   SMALLINT NOT NULL,
+        event    TEXT NOT NULL,
+        CONSTRAINT incident_events_pk PRIMARY KEY (tenant, position),
+        CONSTRAINT incident_events_key UNIQUE (tenant, incident, version)
+    );
+    CREATE TABLE incident_snapshots (
+        tenant TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        bytes  BYTEA NOT NULL,
+        CONSTRAINT incident_snapshots_pk PRIMARY KEY (tenant, name)
+    );
+    INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+        SELECT '', position, incident, version, schema, event FROM incident_events_v1;
+    INSERT INTO incident_snapshots (tenant, name, bytes)
+        SELECT '', name, bytes FROM incident_snapshots_v1;
+    INSERT INTO incident_tenants (tenant, last_position)
+        SELECT '', MAX(position) FROM incident_events_v1 HAVING COUNT(*) > 0;
+    DROP TABLE incident_events_v1;
+    DROP TABLE incident_snapshots_v1;
+    UPDATE incidents_schema SET version = 2;";
 
 #[allow(
     clippy::cast_possible_truncation,
@@ -543,48 +730,37 @@ impl PostgresStore {
 )]
 fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction().map_err(fail(BEGIN))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .map_err(fail("migrate"))?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL);
-         CREATE TABLE IF NOT EXISTS incident_events (
-             position BIGSERIAL PRIMARY KEY,
-             incident BYTEA NOT NULL,
-             version  BIGINT NOT NULL,
-             schema   SMALLINT NOT NULL,
-             event    TEXT NOT NULL,
-             UNIQUE (incident, version)
-         );
-         CREATE TABLE IF NOT EXISTS incident_snapshots (
-             name  TEXT PRIMARY KEY,
-             bytes BYTEA NOT NULL
-         );",
-    )
-    .map_err(fail("migrate"))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS incidents_schema (version INTEGER NOT NULL)")
+        .map_err(fail("migrate"))?;
     let row = tx
         .query_one("SELECT MAX(version) FROM incidents_schema", &[])
         .map_err(fail("migrate"))?;
     let found: Option<i32> = column(&row, 0)?;
     match found {
         None => {
+            tx.batch_execute(TABLES_V2).map_err(fail("migrate"))?;
             tx.execute(
                 "INSERT INTO incidents_schema (version) VALUES ($1)",
                 &[&(SCHEMA_VERSION as i32)],
             )
             .map_err(fail("migrate"))?;
         }
-        Some(v) if i64::from(v) > SCHEMA_VERSION => {
+        Some(1) => tx.batch_execute(FROM_1_TO_2).map_err(fail("migrate"))?,
+        Some(2) => {}
+        Some(v) => {
+            let why = if i64::from(v) > SCHEMA_VERSION {
+                "newer than this version understands"
+            } else {
+                "not one this crate ever wrote"
+            };
             return Err(Error::Backend {
                 backend: BACKEND,
                 op: "migrate",
-                source: format!(
-                    "the database has schema {v}, newer than this version understands ({SCHEMA_VERSION})"
-                )
-                .into(),
+                source: format!("the database has schema {v}, {why} ({SCHEMA_VERSION})").into(),
             });
         }
-        // Equal: nothing to do. Older schemas would be migrated here, step by step.
-        Some(_) => {}
     }
     tx.commit().map_err(fail("migrate"))
 }
@@ -618,26 +794,39 @@ impl Store for PostgresStore {
         sql::append_one(self, id, expected, events)
     }
 
-    /// One transaction, six round trips however large the batch: begin, lock, read every
-    /// incident's version with one query, insert every row with one statement, notify,
-    /// commit.
+    /// One transaction, five round trips however large the batch: begin; lock the
+    /// tenant's counter row (made if new) and read the last position; read every
+    /// incident's version with one query; insert every row, move the counter and notify
+    /// with one statement; commit.
     #[allow(
         clippy::cast_possible_truncation,
         reason = "`EVENT_SCHEMA` is a small constant"
     )]
     fn append_batch(&self, batch: &[Append<'_>]) -> Result<Vec<Version>> {
+        let tenant = self.tenant.as_str();
+        let channel = self.channel();
         self.with_client(Retry::Begin, |client| {
             let mut tx = client.transaction().map_err(fail(BEGIN))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+            // The row lock of the upsert is held until commit: appends of one tenant take
+            // positions in commit order, appends of others do not wait.
+            let row = tx
+                .query_one(
+                    "INSERT INTO incident_tenants (tenant, last_position) VALUES ($1, 0)
+                     ON CONFLICT (tenant)
+                         DO UPDATE SET last_position = incident_tenants.last_position
+                     RETURNING last_position",
+                    &[&tenant],
+                )
                 .map_err(fail("lock"))?;
+            let last: i64 = column(&row, 0)?;
             let mut ids: Vec<&[u8]> = batch.iter().map(|a| &a.id.as_bytes()[..]).collect();
             ids.sort_unstable();
             ids.dedup();
             let found = tx
                 .query(
                     "SELECT incident, MAX(version) FROM incident_events
-                     WHERE incident = ANY($1) GROUP BY incident",
-                    &[&ids],
+                     WHERE tenant = $1 AND incident = ANY($2) GROUP BY incident",
+                    &[&tenant, &ids],
                 )
                 .map_err(fail("read version"))?;
             let mut current = std::collections::HashMap::with_capacity(found.len());
@@ -657,17 +846,32 @@ impl Store for PostgresStore {
             let numbers: Vec<i64> = rows.iter().map(|r| r.version).collect();
             let schemas: Vec<i16> = vec![EVENT_SCHEMA as i16; rows.len()];
             let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
+            let end = i64::try_from(rows.len())
+                .ok()
+                .and_then(|n| last.checked_add(n))
+                .ok_or_else(|| Error::Backend {
+                    backend: BACKEND,
+                    op: "append",
+                    source: format!("the tenant's positions ran out after {last}").into(),
+                })?;
             // Rows go in, and get their positions, in the order given.
             tx.execute(
-                "INSERT INTO incident_events (incident, version, schema, event)
-                 SELECT i, v, s, e FROM unnest($1::bytea[], $2::bigint[], $3::smallint[], $4::text[])
-                     WITH ORDINALITY AS r(i, v, s, e, n)
-                 ORDER BY n",
-                &[&incidents, &numbers, &schemas, &events],
+                "WITH rows AS (
+                     INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+                     SELECT $1, $2 + n, i, v, s, e
+                     FROM unnest($3::bytea[], $4::bigint[], $5::smallint[], $6::text[])
+                         WITH ORDINALITY AS r(i, v, s, e, n)
+                 ), counter AS (
+                     UPDATE incident_tenants SET last_position = $7 WHERE tenant = $1
+                 )
+                 SELECT pg_notify($8, $1)",
+                &[
+                    &tenant, &last, &incidents, &numbers, &schemas, &events, &end, &channel,
+                ],
             )
             .map_err(|e| {
-                // Another writer slipped in despite the lock (it cannot, but the unique key
-                // is the last word): report it as the conflict it is.
+                // Another writer slipped in despite the row lock (it cannot, but the unique
+                // key is the last word): report it as the conflict it is.
                 match batch.first() {
                     Some(first)
                         if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
@@ -681,8 +885,6 @@ impl Store for PostgresStore {
                     _ => fail("append")(e),
                 }
             })?;
-            tx.batch_execute("NOTIFY incident_events")
-                .map_err(fail("notify"))?;
             tx.commit().map_err(fail("commit"))?;
             Ok(versions)
         })
@@ -693,8 +895,8 @@ impl Store for PostgresStore {
             let rows = client
                 .query(
                     "SELECT position, incident, version, schema, event FROM incident_events
-                     WHERE incident = $1 ORDER BY version",
-                    &[&&id.as_bytes()[..]],
+                     WHERE tenant = $1 AND incident = $2 ORDER BY version",
+                    &[&self.tenant.as_str(), &&id.as_bytes()[..]],
                 )
                 .map_err(fail("load"))?;
             rows.iter().map(|r| to_item(r).map(|i| i.event)).collect()
@@ -705,8 +907,9 @@ impl Store for PostgresStore {
         self.with_client(Retry::Reads, |client| {
             let row = client
                 .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM incident_events WHERE incident = $1",
-                    &[&&id.as_bytes()[..]],
+                    "SELECT COALESCE(MAX(version), 0) FROM incident_events
+                     WHERE tenant = $1 AND incident = $2",
+                    &[&self.tenant.as_str(), &&id.as_bytes()[..]],
                 )
                 .map_err(fail("read version"))?;
             let max: i64 = column(&row, 0)?;
@@ -725,8 +928,8 @@ impl Store for PostgresStore {
             let rows = client
                 .query(
                     "SELECT position, incident, version, schema, event FROM incident_events
-                     WHERE position > $1 ORDER BY position LIMIT $2",
-                    &[&after, &limit],
+                     WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3",
+                    &[&self.tenant.as_str(), &after, &limit],
                 )
                 .map_err(fail("feed"))?;
             rows.iter()
@@ -738,16 +941,16 @@ impl Store for PostgresStore {
 
     /// The greatest committed position, marked with its row's incident id and version.
     ///
-    /// What the feed would return: positions are handed out under the append lock, which a
-    /// transaction holds until its commit is visible, so no transaction still in flight can
-    /// fill a position below a committed one.
+    /// What the feed would return: positions are handed out under the lock of the tenant's
+    /// counter row, which a transaction holds until its commit is visible, so no transaction
+    /// still in flight can fill a position below a committed one.
     fn log_end(&self) -> Result<Option<LogPoint>> {
         self.with_client(Retry::Reads, |client| {
             let row = client
                 .query_opt(
                     "SELECT position, incident, version FROM incident_events
-                     ORDER BY position DESC LIMIT 1",
-                    &[],
+                     WHERE tenant = $1 ORDER BY position DESC LIMIT 1",
+                    &[&self.tenant.as_str()],
                 )
                 .map_err(fail("read log end"))?;
             let last = match &row {
@@ -767,8 +970,9 @@ impl Store for PostgresStore {
             self.with_client(Retry::Reads, |client| {
                 let row = client
                     .query_opt(
-                        "SELECT incident, version FROM incident_events WHERE position = $1",
-                        &[&position],
+                        "SELECT incident, version FROM incident_events
+                         WHERE tenant = $1 AND position = $2",
+                        &[&self.tenant.as_str(), &position],
                     )
                     .map_err(fail("check log point"))?;
                 row.map(|row| Ok((column::<Vec<u8>>(&row, 0)?, column::<i64>(&row, 1)?)))
@@ -789,9 +993,9 @@ impl Store for PostgresStore {
         self.with_client(Retry::Begin, |client| {
             let mut tx = client.transaction().map_err(fail(BEGIN))?;
             tx.execute(
-                "INSERT INTO incident_snapshots (name, bytes) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET bytes = EXCLUDED.bytes",
-                &[&sql::SNAPSHOT_NAME, &bytes],
+                "INSERT INTO incident_snapshots (tenant, name, bytes) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant, name) DO UPDATE SET bytes = EXCLUDED.bytes",
+                &[&self.tenant.as_str(), &sql::SNAPSHOT_NAME, &bytes],
             )
             .map_err(fail("save snapshot"))?;
             tx.commit().map_err(fail("commit"))
@@ -802,8 +1006,8 @@ impl Store for PostgresStore {
         self.with_client(Retry::Reads, |client| {
             let row = client
                 .query_opt(
-                    "SELECT bytes FROM incident_snapshots WHERE name = $1",
-                    &[&sql::SNAPSHOT_NAME],
+                    "SELECT bytes FROM incident_snapshots WHERE tenant = $1 AND name = $2",
+                    &[&self.tenant.as_str(), &sql::SNAPSHOT_NAME],
                 )
                 .map_err(fail("load snapshot"))?;
             row.map(|row| column::<Vec<u8>>(&row, 0)).transpose()

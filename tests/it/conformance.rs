@@ -141,7 +141,7 @@ impl SqliteTenant {
 
 /// Fills the other tenants of `db`: the default and `shop-7`, events for incidents 0..300
 /// (the ids the suite uses) and 1000..1040, with a snapshot each.
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub fn fill_neighbours<S: Store>(default: &S, shop_7: &S) {
     let events = note_events(0, 3);
     let batch: Vec<Append<'_>> = (0..300)
@@ -178,6 +178,52 @@ impl Backend for SqliteTenant {
     fn reopen(&mut self) {
         self.store = None;
         self.store = Some(Self::open(&self.dir.path().join("incidents.db")));
+    }
+}
+
+/// The suite on tenant `shop-42` of a PostgreSQL database where the default tenant and
+/// `shop-7` hold rows for the same incident ids (see [`SqliteTenant`]).
+#[cfg(feature = "postgres")]
+pub struct PostgresTenant {
+    store: Option<incidents::store::PostgresStore>,
+    url: String,
+    _up: std::sync::RwLockReadGuard<'static, ()>,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresTenant {
+    fn connect(url: &str) -> incidents::store::PostgresStore {
+        incidents::store::PostgresStore::connect(url)
+            .unwrap()
+            .tenant(incidents::store::Tenant::new("shop-42").unwrap())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Backend for PostgresTenant {
+    type S = incidents::store::PostgresStore;
+    fn fresh() -> Self {
+        let up = crate::sql::server_up();
+        let url =
+            crate::sql::fresh_database(&crate::sql::pg_url().expect("available() was checked"));
+        let default = incidents::store::PostgresStore::connect(&url).unwrap();
+        let shop_7 = default.tenant(incidents::store::Tenant::new("shop-7").unwrap());
+        fill_neighbours(&default, &shop_7);
+        PostgresTenant {
+            store: Some(Self::connect(&url)),
+            url,
+            _up: up,
+        }
+    }
+    fn store(&self) -> &Self::S {
+        self.store.as_ref().unwrap()
+    }
+    fn reopen(&mut self) {
+        self.store = None;
+        self.store = Some(Self::connect(&self.url));
+    }
+    fn available() -> bool {
+        crate::sql::pg_url().is_some()
     }
 }
 
@@ -609,3 +655,5 @@ conformance!(sqlite, Sqlite, 24);
 conformance!(sqlite_tenant, SqliteTenant, 12);
 #[cfg(feature = "postgres")]
 conformance!(postgres, crate::sql::Postgres, 16);
+#[cfg(feature = "postgres")]
+conformance!(postgres_tenant, PostgresTenant, 8);

@@ -998,7 +998,7 @@ mod sqlite_database {
 }
 
 #[cfg(feature = "postgres")]
-mod postgres_database {
+pub(crate) mod postgres_database {
     use super::*;
     use incidents::store::PostgresStore;
 
@@ -1040,7 +1040,7 @@ mod postgres_database {
     /// The statements of the dump a client library can run: without psql's meta-commands
     /// (`\restrict` and the like) and without the session settings of the server that
     /// dumped it (a newer server's settings may be unknown to an older one).
-    fn statements() -> String {
+    pub(crate) fn statements() -> String {
         let dump = String::from_utf8(read(FILE)).unwrap();
         dump.lines()
             .filter(|line| !line.starts_with('\\') && !line.starts_with("SET "))

@@ -730,25 +730,26 @@ mod postgres {
             .append(nth_id(1), Version::ZERO, &note_events(0, 1))
             .unwrap();
         let end = store.log_end().unwrap().unwrap();
-        // An append in flight, as the store makes one: under the append lock (the store's
-        // advisory lock key, "incident"), not committed.
+        // An append in flight, as the store makes one: the tenant's counter row locked and
+        // moved on, the row written, not committed.
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
         let mut tx = client.transaction().unwrap();
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&0x696e_6369_6465_6e74_i64],
-        )
-        .unwrap();
         let at = i64::try_from(end.position()).unwrap();
         let second: i64 = tx
             .query_one(
-                "INSERT INTO incident_events (incident, version, schema, event)
-                 SELECT $1, 1, schema, event FROM incident_events WHERE position = $2
-                 RETURNING position",
-                &[&&nth_id(2).as_bytes()[..], &at],
+                "UPDATE incident_tenants SET last_position = last_position + 1
+                 WHERE tenant = '' RETURNING last_position",
+                &[],
             )
             .unwrap()
             .get(0);
+        tx.execute(
+            "INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+             SELECT '', $3, $1, 1, schema, event FROM incident_events
+             WHERE tenant = '' AND position = $2",
+            &[&&nth_id(2).as_bytes()[..], &at, &second],
+        )
+        .unwrap();
         assert!(second > at);
         assert_eq!(
             store.log_end().unwrap(),
