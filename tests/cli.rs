@@ -840,6 +840,62 @@ fn sqlite_round_trip() {
         .code(2);
 }
 
+/// `--tenant` picks one shop of a database: an import into shop a shows in shop a's list
+/// and export only; shop b and the default tenant stay empty; a bad name or a tenant on a
+/// store directory is a usage error (exit code 2).
+#[cfg(feature = "sqlite")]
+#[test]
+fn tenant_scopes_every_command_to_one_shop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", path_str(&tmp.path().join("shops.db")));
+    let (_shop_tmp, dir, shop) = shop_copy();
+    let exported = incidents(path_str(&dir)).arg("export").assert().success();
+    incidents(&db)
+        .args(["--tenant", "shop-a", "import"])
+        .write_stdin(exported.get_output().stdout.clone())
+        .assert()
+        .success();
+    let list = |tenant: Option<&str>| {
+        let mut command = incidents(&db);
+        if let Some(tenant) = tenant {
+            command.args(["--tenant", tenant]);
+        }
+        let out = command.args(["--json", "list", "--all"]).assert().success();
+        ids(&json(&out.get_output().stdout))
+    };
+    assert_eq!(list(Some("shop-a")).len(), 3);
+    assert!(list(Some("shop-a")).contains(&shop.printer.to_string()));
+    assert!(
+        list(Some("shop-b")).is_empty(),
+        "shop b sees nothing of shop a"
+    );
+    assert!(list(None).is_empty(), "nor does the default tenant");
+    let again = incidents(&db)
+        .env("INCIDENTS_TENANT", "shop-a")
+        .arg("export")
+        .assert()
+        .success();
+    assert_eq!(
+        again.get_output().stdout.len(),
+        exported.get_output().stdout.len()
+    );
+    let empty = incidents(&db)
+        .args(["--tenant", "shop-b", "export"])
+        .assert()
+        .success();
+    assert!(empty.get_output().stdout.is_empty());
+    incidents(&db)
+        .args(["--tenant", "shop a", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("tenant"));
+    incidents(path_str(&dir))
+        .args(["--tenant", "shop-a", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("holds one shop"));
+}
+
 #[cfg(not(feature = "sqlite"))]
 #[test]
 fn sqlite_without_the_feature_is_a_clear_usage_error() {

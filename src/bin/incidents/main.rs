@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The store is a directory (a `FileStore`), `sqlite:PATH` (with the `sqlite` feature) or a
-//! `postgres://` URL (with the `postgres` feature), given with `--store` or `INCIDENTS_STORE`.
+//! `postgres://` URL (with the `postgres` feature), given with `--store` or `INCIDENTS_STORE`;
+//! in a database of many shops, `--tenant NAME` (or `INCIDENTS_TENANT`) picks one.
 //! Every command that only reads opens a directory read-only: no lock, nothing written, so it
 //! works on a store another process is running, on a backup and on read-only media. Exit
 //! codes are listed in [`failure`] and in `--help`.
@@ -53,6 +54,18 @@ struct Cli {
         hide_env_values = true
     )]
     store: Option<String>,
+
+    /// One shop's rows in a database that holds many (`incidents::store::Tenant`: 1 to 63
+    /// ASCII letters, digits, `-`, `_` or `.`). Without it, the default tenant: a database of
+    /// one shop. A store directory holds one shop and takes no tenant.
+    #[arg(
+        long,
+        global = true,
+        env = "INCIDENTS_TENANT",
+        value_name = "NAME",
+        value_parser = parse_tenant
+    )]
+    tenant: Option<incidents::store::Tenant>,
 
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
@@ -215,6 +228,11 @@ fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse::<Severity>().map_err(|e| e.to_string())
 }
 
+/// Reads `--tenant`: a checked tenant name.
+fn parse_tenant(text: &str) -> Result<incidents::store::Tenant, String> {
+    text.parse().map_err(|e: incidents::Error| e.to_string())
+}
+
 /// Reads an IANA time zone name.
 fn parse_tz(text: &str) -> Result<chrono_tz::Tz, String> {
     text.parse::<chrono_tz::Tz>()
@@ -281,7 +299,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Failure::Usage("no store given: pass --store LOCATION or set INCIDENTS_STORE".into())
     })?;
     let cx = Context {
-        location: Location::parse(&store),
+        location: Location::parse(&store).scoped(cli.tenant)?,
         json: cli.json,
         quiet: cli.quiet,
         policy: cli.policy,
