@@ -4,7 +4,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Statement};
 
 use crate::error::{Error, Invalid, Result};
 use crate::lifecycle::Event;
@@ -288,15 +288,47 @@ struct Pool {
 }
 
 struct Slots {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     /// Connections open: idle, in use, or being made.
     open: usize,
+}
+
+/// A pooled connection and the statements prepared on it, so that a statement run again on
+/// the same connection is parsed and planned once, and costs one round trip, not two.
+struct Conn {
+    client: Client,
+    prepared: std::collections::HashMap<&'static str, Statement>,
+}
+
+impl Conn {
+    /// `sql` prepared on this connection (once; then from the cache).
+    fn prepared(&mut self, sql: &'static str, op: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(fail(op))?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
 }
 
 /// A connection taken from the pool; goes back on drop unless it broke.
 struct Pooled<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    client: Option<Conn>,
     /// Whether it was used before (it may have died while idle).
     reused: bool,
 }
@@ -388,7 +420,7 @@ impl Pool {
     }
 
     /// A new connection with the statement timeout set.
-    fn connect(&self) -> Result<Client> {
+    fn connect(&self) -> Result<Conn> {
         let mut client = self.config.connect(NoTls).map_err(fail("connect"))?;
         if !self.statement_timeout.is_zero() {
             let ms = self.statement_timeout.as_millis().max(1);
@@ -396,7 +428,10 @@ impl Pool {
                 .batch_execute(&format!("SET statement_timeout = {ms}"))
                 .map_err(fail("connect"))?;
         }
-        Ok(client)
+        Ok(Conn {
+            client,
+            prepared: std::collections::HashMap::new(),
+        })
     }
 
     /// Closes every idle connection (after one was found dead, the others likely are).
@@ -415,7 +450,7 @@ impl Pool {
 impl Pooled<'_> {
     /// Runs `f` on the connection; if it fails because the connection broke, the connection
     /// is dropped instead of returned. Returns whether it broke.
-    fn run<T>(&mut self, f: &mut impl FnMut(&mut Client) -> Result<T>) -> (Result<T>, bool) {
+    fn run<T>(&mut self, f: &mut impl FnMut(&mut Conn) -> Result<T>) -> (Result<T>, bool) {
         let Some(client) = self.client.as_mut() else {
             let error = Error::Unavailable {
                 backend: BACKEND,
@@ -477,18 +512,14 @@ impl PostgresStore {
             pool: Arc::new(Pool::new(params, &options)?),
             tenant: Tenant::DEFAULT,
         };
-        store.with_client(Retry::Begin, migrate)?;
+        store.with_client(Retry::Begin, |conn| migrate(conn))?;
         Ok(store)
     }
 
     /// Runs `f` with a pooled connection. If `f` fails because the connection broke, the
     /// connection is dropped; if it was an idle one (it may have died while idle) and
     /// `retry` allows, `f` runs once more on a new connection.
-    fn with_client<T>(
-        &self,
-        retry: Retry,
-        mut f: impl FnMut(&mut Client) -> Result<T>,
-    ) -> Result<T> {
+    fn with_client<T>(&self, retry: Retry, mut f: impl FnMut(&mut Conn) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let reused = conn.reused;
         let (result, broke) = conn.run(&mut f);
@@ -789,6 +820,35 @@ fn to_item(row: &postgres::Row) -> Result<FeedItem> {
     })
 }
 
+/// An append's first statement: the tenant's counter row, made if new, locked until commit.
+const LOCK_COUNTER: &str = "INSERT INTO incident_tenants (tenant, last_position) VALUES ($1, 0)
+    ON CONFLICT (tenant) DO UPDATE SET last_position = incident_tenants.last_position
+    RETURNING last_position";
+
+/// An append's second: the current versions of the batch's incidents.
+const READ_VERSIONS: &str = "SELECT incident, MAX(version) FROM incident_events
+    WHERE tenant = $1 AND incident = ANY($2) GROUP BY incident";
+
+/// An append's third: the rows at the positions after the counter's, in the order given; the
+/// counter moved; the tenant's channel notified.
+const INSERT_ROWS: &str = "WITH rows AS (
+        INSERT INTO incident_events (tenant, position, incident, version, schema, event)
+        SELECT $1, $2 + n, i, v, s, e
+        FROM unnest($3::bytea[], $4::bigint[], $5::smallint[], $6::text[])
+            WITH ORDINALITY AS r(i, v, s, e, n)
+    ), counter AS (
+        UPDATE incident_tenants SET last_position = $7 WHERE tenant = $1
+    )
+    SELECT pg_notify($8, $1)";
+
+/// The reads of a desk, prepared once per connection.
+const LOAD: &str = "SELECT position, incident, version, schema, event FROM incident_events
+    WHERE tenant = $1 AND incident = $2 ORDER BY version";
+const VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM incident_events
+    WHERE tenant = $1 AND incident = $2";
+const FEED: &str = "SELECT position, incident, version, schema, event FROM incident_events
+    WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3";
+
 impl Store for PostgresStore {
     fn append(&self, id: IncidentId, expected: Version, events: &[Event]) -> Result<Version> {
         sql::append_one(self, id, expected, events)
@@ -806,28 +866,19 @@ impl Store for PostgresStore {
         let tenant = self.tenant.as_str();
         let channel = self.channel();
         self.with_client(Retry::Begin, |client| {
+            let lock = client.prepared(LOCK_COUNTER, BEGIN)?;
+            let read = client.prepared(READ_VERSIONS, BEGIN)?;
+            let insert = client.prepared(INSERT_ROWS, BEGIN)?;
             let mut tx = client.transaction().map_err(fail(BEGIN))?;
             // The row lock of the upsert is held until commit: appends of one tenant take
             // positions in commit order, appends of others do not wait.
-            let row = tx
-                .query_one(
-                    "INSERT INTO incident_tenants (tenant, last_position) VALUES ($1, 0)
-                     ON CONFLICT (tenant)
-                         DO UPDATE SET last_position = incident_tenants.last_position
-                     RETURNING last_position",
-                    &[&tenant],
-                )
-                .map_err(fail("lock"))?;
+            let row = tx.query_one(&lock, &[&tenant]).map_err(fail("lock"))?;
             let last: i64 = column(&row, 0)?;
             let mut ids: Vec<&[u8]> = batch.iter().map(|a| &a.id.as_bytes()[..]).collect();
             ids.sort_unstable();
             ids.dedup();
             let found = tx
-                .query(
-                    "SELECT incident, MAX(version) FROM incident_events
-                     WHERE tenant = $1 AND incident = ANY($2) GROUP BY incident",
-                    &[&tenant, &ids],
-                )
+                .query(&read, &[&tenant, &ids])
                 .map_err(fail("read version"))?;
             let mut current = std::collections::HashMap::with_capacity(found.len());
             for row in &found {
@@ -856,15 +907,7 @@ impl Store for PostgresStore {
                 })?;
             // Rows go in, and get their positions, in the order given.
             tx.execute(
-                "WITH rows AS (
-                     INSERT INTO incident_events (tenant, position, incident, version, schema, event)
-                     SELECT $1, $2 + n, i, v, s, e
-                     FROM unnest($3::bytea[], $4::bigint[], $5::smallint[], $6::text[])
-                         WITH ORDINALITY AS r(i, v, s, e, n)
-                 ), counter AS (
-                     UPDATE incident_tenants SET last_position = $7 WHERE tenant = $1
-                 )
-                 SELECT pg_notify($8, $1)",
+                &insert,
                 &[
                     &tenant, &last, &incidents, &numbers, &schemas, &events, &end, &channel,
                 ],
@@ -892,12 +935,9 @@ impl Store for PostgresStore {
 
     fn load(&self, id: IncidentId) -> Result<Vec<Event>> {
         self.with_client(Retry::Reads, |client| {
+            let statement = client.prepared(LOAD, "prepare")?;
             let rows = client
-                .query(
-                    "SELECT position, incident, version, schema, event FROM incident_events
-                     WHERE tenant = $1 AND incident = $2 ORDER BY version",
-                    &[&self.tenant.as_str(), &&id.as_bytes()[..]],
-                )
+                .query(&statement, &[&self.tenant.as_str(), &&id.as_bytes()[..]])
                 .map_err(fail("load"))?;
             rows.iter().map(|r| to_item(r).map(|i| i.event)).collect()
         })
@@ -905,12 +945,9 @@ impl Store for PostgresStore {
 
     fn version(&self, id: IncidentId) -> Result<Version> {
         self.with_client(Retry::Reads, |client| {
+            let statement = client.prepared(VERSION, "prepare")?;
             let row = client
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM incident_events
-                     WHERE tenant = $1 AND incident = $2",
-                    &[&self.tenant.as_str(), &&id.as_bytes()[..]],
-                )
+                .query_one(&statement, &[&self.tenant.as_str(), &&id.as_bytes()[..]])
                 .map_err(fail("read version"))?;
             let max: i64 = column(&row, 0)?;
             Ok(Version::new(sql::version_from(max, BACKEND)?))
@@ -925,12 +962,9 @@ impl Store for PostgresStore {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with_client(Retry::Reads, |client| {
+            let statement = client.prepared(FEED, "prepare")?;
             let rows = client
-                .query(
-                    "SELECT position, incident, version, schema, event FROM incident_events
-                     WHERE tenant = $1 AND position > $2 ORDER BY position LIMIT $3",
-                    &[&self.tenant.as_str(), &after, &limit],
-                )
+                .query(&statement, &[&self.tenant.as_str(), &after, &limit])
                 .map_err(fail("feed"))?;
             rows.iter()
                 .map(to_item)
