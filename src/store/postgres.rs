@@ -693,7 +693,7 @@ fn channel(tenant: &Tenant) -> String {
 
 /// The tables of schema 2, made if missing: a vendor may have made them first, partitioned
 /// or distributed by tenant (the constraints are named, so the tables of schema 1 can stand
-/// beside them while [`FROM_1_TO_2`] copies their rows).
+/// beside them while a migration from schema 1 copies their rows).
 const TABLES_V2: &str = "
     CREATE TABLE IF NOT EXISTS incident_tenants (
         tenant        TEXT NOT NULL,
@@ -717,34 +717,18 @@ const TABLES_V2: &str = "
         CONSTRAINT incident_snapshots_pk PRIMARY KEY (tenant, name)
     );";
 
-/// Schema 1 to 2: the rows of one shop become the default tenant's, at the same positions
-/// (so a snapshot's log point stays valid), and its counter starts at the last of them.
-/// Schema 1 made `incident_snapshots` only from the version that added snapshots.
-const FROM_1_TO_2: &str = "
+/// Schema 1 to 2, before [`TABLES_V2`]: the old tables moved aside (their constraints keep
+/// their old names, which the new tables' do not take). Schema 1 made `incident_snapshots`
+/// only from the version that added snapshots.
+const FROM_1_ASIDE: &str = "
     CREATE TABLE IF NOT EXISTS incident_snapshots (name TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
     ALTER TABLE incident_events RENAME TO incident_events_v1;
-    ALTER TABLE incident_snapshots RENAME TO incident_snapshots_v1;
-    CREATE TABLE incident_tenants (
-        tenant        TEXT NOT NULL,
-        last_position BIGINT NOT NULL,
-        CONSTRAINT incident_tenants_pk PRIMARY KEY (tenant)
-    );
-    CREATE TABLE incident_events (
-        tenant   TEXT NOT NULL,
-        position BIGINT NOT NULL,
-        incident BYTEA NOT NULL,
-        version  BIGINT NOT NULL,
-        schema   SMALLINT NOT NULL,
-        event    TEXT NOT NULL,
-        CONSTRAINT incident_events_pk PRIMARY KEY (tenant, position),
-        CONSTRAINT incident_events_key UNIQUE (tenant, incident, version)
-    );
-    CREATE TABLE incident_snapshots (
-        tenant TEXT NOT NULL,
-        name   TEXT NOT NULL,
-        bytes  BYTEA NOT NULL,
-        CONSTRAINT incident_snapshots_pk PRIMARY KEY (tenant, name)
-    );
+    ALTER TABLE incident_snapshots RENAME TO incident_snapshots_v1;";
+
+/// Schema 1 to 2, after [`TABLES_V2`]: the rows of one shop become the default tenant's, at
+/// the same positions (so a snapshot's log point stays valid), and its counter starts at the
+/// last of them; the old tables go.
+const FROM_1_COPY: &str = "
     INSERT INTO incident_events (tenant, position, incident, version, schema, event)
         SELECT '', position, incident, version, schema, event FROM incident_events_v1;
     INSERT INTO incident_snapshots (tenant, name, bytes)
@@ -778,7 +762,11 @@ fn migrate(client: &mut Client) -> Result<()> {
             )
             .map_err(fail("migrate"))?;
         }
-        Some(1) => tx.batch_execute(FROM_1_TO_2).map_err(fail("migrate"))?,
+        Some(1) => {
+            for step in [FROM_1_ASIDE, TABLES_V2, FROM_1_COPY] {
+                tx.batch_execute(step).map_err(fail("migrate"))?;
+            }
+        }
         Some(2) => {}
         Some(v) => {
             let why = if i64::from(v) > SCHEMA_VERSION {
